@@ -1,0 +1,1 @@
+"""Code shared by the LiveInsight Lambda handlers (packaged with each of them)."""

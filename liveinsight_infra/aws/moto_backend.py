@@ -1,0 +1,36 @@
+"""The embedded AWS backend behind ``--moto``: an in-process moto, for dry runs that touch nothing.
+
+moto is an optional dependency (the ``moto`` extra); importing this module without it raises a
+clear error. See docs/moto-gaps.md for where moto differs from AWS and how the tool copes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from ..errors import LiveInsightError
+
+_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_SESSION_TOKEN": "testing"}
+
+
+@contextlib.contextmanager
+def embedded_moto() -> Iterator[None]:
+    try:
+        from moto import mock_aws
+    except ImportError:  # pragma: no cover - depends on the install
+        raise LiveInsightError("--moto needs moto: pip install 'liveinsight-infra[moto]'") from None
+    saved = {k: os.environ.get(k) for k in [*_FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
+    os.environ.update(_FAKE_CREDENTIALS)
+    os.environ.pop("AWS_ENDPOINT_URL", None)  # the embedded backend, not a server
+    try:
+        with mock_aws():
+            yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -1,0 +1,128 @@
+"""One client provider for the whole tool: credentials, region, endpoint, retries, call counting.
+
+Reconcilers get their clients from here and never build a session themselves. Every AWS call made
+through these clients is counted by operation (reads versus writes), which tests, ``-v`` and the
+benchmarks use. The standard credential chain and ``AWS_ENDPOINT_URL`` are honoured by boto3.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "Scan", "Query", "BatchGet")
+
+
+def is_read(operation: str) -> bool:
+    return operation.startswith(_READ_PREFIXES)
+
+
+@dataclass
+class CallCounter:
+    """Counts AWS calls made through the provider's clients, thread-safely."""
+
+    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    retries: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.calls[(service, operation)] += 1
+
+    def record_retry(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.retries[(service, operation)] += 1
+
+    @property
+    def reads(self) -> int:
+        return sum(n for (_, op), n in self.calls.items() if is_read(op))
+
+    @property
+    def writes(self) -> int:
+        return sum(n for (_, op), n in self.calls.items() if not is_read(op))
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def write_calls(self) -> dict[str, int]:
+        return {f"{s}:{op}": n for (s, op), n in sorted(self.calls.items()) if not is_read(op)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.retries.clear()
+
+
+Listener = Callable[..., Any]
+
+
+class AwsProvider:
+    """Builds and caches boto3 clients. Pass ``session`` to reuse one (tests), else one is made."""
+
+    def __init__(self, region: str, profile: str | None = None, session: boto3.Session | None = None,
+                 max_attempts: int = 8, counter: CallCounter | None = None,
+                 endpoint_url: str | None = None):
+        self.region = region
+        self._session = session or boto3.Session(profile_name=profile, region_name=region)
+        self._config = Config(region_name=region, retries={"mode": "standard",
+                                                           "total_max_attempts": max_attempts},
+                              connect_timeout=10, read_timeout=60, max_pool_connections=20)
+        self._endpoint_url = endpoint_url
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.counter = counter or CallCounter()
+        self._hooks: list[tuple[str, Listener]] = []
+        self._account_id: str | None = None
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        with self._lock:
+            if key not in self._clients:
+                kwargs: dict[str, Any] = {"config": self._config, "region_name": key[1]}
+                if self._endpoint_url:
+                    kwargs["endpoint_url"] = self._endpoint_url
+                client = self._session.client(service, **kwargs)
+                events = client.meta.events
+                events.register("before-call.*.*", self._count)
+                events.register("needs-retry.*.*", self._count_retry)
+                for event, handler in self._hooks:
+                    events.register(event, handler)
+                self._clients[key] = client
+            return self._clients[key]
+
+    def register(self, event: str, handler: Listener) -> None:
+        """Register a botocore event handler on every client, existing and future (fault injection)."""
+        with self._lock:
+            self._hooks.append((event, handler))
+            for client in self._clients.values():
+                client.meta.events.register(event, handler)
+
+    def account_id(self) -> str:
+        if self._account_id is None:
+            self._account_id = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account_id
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.counter.record(model.service_model.service_name, model.name)
+
+    def _count_retry(self, attempts: int | None = None, operation: Any = None, response: Any = None,
+                     **_: Any) -> None:
+        # needs-retry fires after every attempt; an error response with attempts so far means a retry
+        # may follow. Count throttling-style errors only: they are what -v reports.
+        if response is None or operation is None:
+            return
+        err = (response[1] or {}).get("Error", {}) if isinstance(response, tuple) else {}
+        if err.get("Code") in _THROTTLE_CODES:
+            self.counter.record_retry(operation.service_model.service_name, operation.name)
+
+
+_THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
+                             "RequestLimitExceeded", "ThrottledException", "SlowDown",
+                             "RequestThrottled", "RequestThrottledException"})

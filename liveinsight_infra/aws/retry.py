@@ -1,0 +1,68 @@
+"""Named, bounded retries for AWS's eventual consistency (not for throttling: botocore does that).
+
+Only errors that a short wait fixes are retried: an IAM role that Lambda cannot assume yet, a
+Lambda function whose previous update is still in progress. Each has a deadline, and the sleep is
+injectable so tests run instantly.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class RetryRule:
+    name: str
+    codes: frozenset[str]
+    message: re.Pattern[str] | None
+    deadline_s: float
+    first_delay_s: float = 1.0
+    max_delay_s: float = 10.0
+
+    def matches(self, exc: ClientError) -> bool:
+        err = exc.response.get("Error", {})
+        if err.get("Code") not in self.codes:
+            return False
+        return self.message is None or bool(self.message.search(str(err.get("Message", ""))))
+
+
+# "The role defined for the function cannot be assumed by Lambda" for up to minutes after
+# create_role (aws-pitfalls §6; Chalice retries the same messages for about 150 s).
+IAM_PROPAGATION = RetryRule(
+    "iam-propagation", frozenset({"InvalidParameterValueException", "ResourceInUseException"}),
+    re.compile(r"role.*cannot be assumed|role.*does not have permissions|valid principal", re.I),
+    deadline_s=180.0)
+# "An update is in progress for resource" while LastUpdateStatus is InProgress.
+LAMBDA_CONFLICT = RetryRule("lambda-update-in-progress", frozenset({"ResourceConflictException"}),
+                            re.compile(r"in progress|cannot be performed at this time", re.I),
+                            deadline_s=120.0)
+
+
+def with_retries(call: Callable[[], T], *rules: RetryRule, sleep: Sleep = time.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 on_retry: Callable[[RetryRule, int, float], Any] | None = None) -> T:
+    start = clock()
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ClientError as exc:
+            rule = next((r for r in rules if r.matches(exc)), None)
+            if rule is None:
+                raise
+            attempt += 1
+            delay = min(rule.max_delay_s, rule.first_delay_s * 2 ** (attempt - 1))
+            if clock() - start + delay > rule.deadline_s:
+                raise
+            if on_retry is not None:
+                on_retry(rule, attempt, delay)
+            sleep(delay)

@@ -1,0 +1,137 @@
+"""Order the reconcilers, build a plan from live state, execute it; destroy is "reconcile to nothing".
+
+The pipeline: observe every kind (reads only, concurrently: names are deterministic, so no kind
+needs another's outputs to find its resources) → plan each kind in dependency order, passing
+outputs along → execute the changes in that order (reversed for destroy), recomputing each
+resource's desired state with the outputs now known. Nothing is stored locally.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .aws.provider import AwsProvider
+from .build.package import Package, build_package
+from .naming import stack_id
+from .plan import Change, Plan
+from .reconcilers.base import Outputs, Reconciler
+from .reconcilers.registry import ordered_kinds
+from .spec.loader import LoadedSpec
+from .spec.model import StackSpec
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the CLI may show: a change starting or done, a retry, a wait."""
+
+    type: str  # "change-start" | "change-done" | "retry" | "wait" | "note"
+    message: str = ""
+    change: Change | None = None
+    elapsed_s: float = 0.0
+
+
+EventSink = Callable[[Event], None]
+
+
+@dataclass
+class Context:
+    loaded: LoadedSpec
+    aws: AwsProvider
+    emit: EventSink = field(default=lambda _e: None)
+    sleep: Callable[[float], None] = time.sleep
+    force: bool = False
+
+    @property
+    def spec(self) -> StackSpec:
+        return self.loaded.spec
+
+    @cached_property
+    def account_id(self) -> str:
+        return self.aws.account_id()
+
+    @property
+    def region(self) -> str:
+        return self.spec.region
+
+    def package(self, key: str) -> Package:
+        cache: dict[str, Package] = self.__dict__.setdefault("_packages", {})
+        if key not in cache:
+            fn = self.spec.functions[key]
+            cache[key] = build_package(self.loaded.code_dir, key, fn.handler)
+        return cache[key]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    outputs: Outputs
+    elapsed_s: float
+
+
+class Engine:
+    def __init__(self, ctx: Context, kinds: Sequence[type[Reconciler]] | None = None):
+        self.ctx = ctx
+        self.reconcilers: list[Reconciler] = [cls(ctx) for cls in (kinds or ordered_kinds())]
+
+    def reconciler(self, kind: str) -> Reconciler:
+        return next(r for r in self.reconcilers if r.kind == kind)
+
+    def observe(self, for_destroy: bool = False) -> None:
+        _ = self.ctx.account_id  # one STS call, before the threads need it
+
+        def read(r: Reconciler) -> None:
+            r.observed = r.observe(for_destroy=for_destroy)
+
+        with ThreadPoolExecutor(max_workers=min(8, len(self.reconcilers))) as pool:
+            list(pool.map(read, self.reconcilers))
+
+    def plan(self, destroy: bool = False) -> Plan:
+        self.observe(for_destroy=destroy)
+        outputs: Outputs = {}
+        changes: list[Change] = []
+        per_kind: dict[str, list[Change]] = {}
+        for r in self.reconcilers:
+            per_kind[r.kind] = r.plan(outputs, destroy=destroy)
+            outputs[r.kind] = {n: r.outputs(n, r.observed.get(n)) for n in r.names()}
+        order = reversed(self.reconcilers) if destroy else iter(self.reconcilers)
+        for r in order:
+            changes.extend(per_kind[r.kind])
+        return Plan(tuple(changes), stack=stack_id(self.ctx.spec), destroy=destroy)
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Execute a plan made by :meth:`plan` on this engine (its observed state is reused)."""
+        start = time.monotonic()
+        outputs: Outputs = {}
+        order = list(reversed(self.reconcilers)) if plan.destroy else self.reconcilers
+        if plan.destroy:
+            for r in self.reconcilers:
+                outputs[r.kind] = {}
+        for r in order:
+            for change in plan.for_kind(r.kind):
+                t0 = time.monotonic()
+                self.ctx.emit(Event("change-start", change=change))
+                r.execute(change, outputs)
+                self.ctx.emit(Event("change-done", change=change, elapsed_s=time.monotonic() - t0))
+            if not plan.destroy:
+                outputs[r.kind] = {n: r.outputs(n, r.observed.get(n)) for n in r.names()}
+        return ApplyResult(plan, outputs, time.monotonic() - start)
+
+    def current_outputs(self) -> Outputs:
+        """Outputs of the stack as it is now (after :meth:`plan` or :meth:`apply`)."""
+        return {r.kind: {n: r.outputs(n, r.observed.get(n)) for n in r.names() if n in r.observed}
+                for r in self.reconcilers}
+
+
+def flatten_outputs(outputs: Outputs) -> dict[str, Any]:
+    """Outputs as the CLI shows them: ``kind.name.key`` → value (unknowns left out)."""
+    flat: dict[str, Any] = {}
+    for kind, by_name in outputs.items():
+        for name, values in by_name.items():
+            for key, value in values.items():
+                flat[f"{kind}.{name}.{key}"] = value
+    return flat

@@ -1,0 +1,64 @@
+"""The error tree. User errors carry a message and exit code 1; anything else is a bug.
+
+AWS errors are translated once, at the reconciler boundary, into :class:`AwsCallError`, which
+names the resource and the call and says what to do. The CLI is the only place that prints them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LiveInsightError(Exception):
+    """A problem the user can fix; shown without a traceback, exit code 1."""
+
+    exit_code = 1
+
+
+class SpecError(LiveInsightError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class BuildError(LiveInsightError):
+    pass
+
+
+class StackNotFound(LiveInsightError):
+    pass
+
+
+class AwsCallError(LiveInsightError):
+    """An AWS call failed for a resource; ``hint`` says what to do."""
+
+    def __init__(self, resource: str, operation: str, code: str, message: str, hint: str = ""):
+        self.resource, self.operation, self.code, self.aws_message, self.hint = (
+            resource, operation, code, message, hint)
+        text = f"{resource}: {operation} failed: {code}: {message}"
+        if hint:
+            text += f"\n  hint: {hint}"
+        super().__init__(text)
+
+
+_HINTS = {
+    "AccessDenied": "the credentials in use lack this permission; see docs/deployer-policy.json",
+    "AccessDeniedException": "the credentials in use lack this permission; see docs/deployer-policy.json",
+    "UnrecognizedClientException": "the credentials are not valid for this account or endpoint",
+    "InvalidClientTokenId": "the credentials are not valid for this account or endpoint",
+    "ExpiredToken": "the session credentials expired; refresh them and run again",
+    "ExpiredTokenException": "the session credentials expired; refresh them and run again",
+    "ThrottlingException": "AWS throttled the calls beyond the retry budget; run again in a minute",
+    "TooManyRequestsException": "AWS throttled the calls beyond the retry budget; run again in a minute",
+    "LimitExceededException": "an account quota is reached; raise it in Service Quotas or free capacity",
+}
+
+
+def from_client_error(resource: str, operation: str, exc: Any) -> AwsCallError:
+    """Translate a botocore ClientError (or a credentials problem) into an AwsCallError."""
+    response = getattr(exc, "response", None) or {}
+    err = response.get("Error", {})
+    code = str(err.get("Code") or type(exc).__name__)
+    message = str(err.get("Message") or exc)
+    hint = _HINTS.get(code, "the change is safe to retry: run apply again; nothing is left half-done")
+    return AwsCallError(resource, operation, code, message, hint)

@@ -1,0 +1,74 @@
+"""Deterministic names and ownership tags: how a stack finds its resources again without state."""
+
+from __future__ import annotations
+
+import hashlib
+
+from .spec.model import StackSpec
+
+MANAGED_BY = "liveinsight-infra"
+TAG_STACK = "liveinsight:stack"
+TAG_MANAGED_BY = "liveinsight:managed-by"
+
+
+def stack_id(spec: StackSpec) -> str:
+    return f"{spec.project}-{spec.environment}"
+
+
+def ownership_tags(spec: StackSpec) -> dict[str, str]:
+    return {TAG_STACK: stack_id(spec), TAG_MANAGED_BY: MANAGED_BY}
+
+
+def resource_tags(spec: StackSpec) -> dict[str, str]:
+    """The tags every resource of the stack carries: the user's, then ours (which win)."""
+    return {**spec.tags, "environment": spec.environment, **ownership_tags(spec)}
+
+
+def is_owned(spec: StackSpec, tags: dict[str, str] | None) -> bool:
+    return bool(tags) and (tags or {}).get(TAG_STACK) == stack_id(spec)
+
+
+def function_name(spec: StackSpec, key: str) -> str:
+    return f"{spec.project}-{key}-{spec.environment}"
+
+
+def role_name(spec: StackSpec, key: str) -> str:
+    return f"{spec.project}-{key}-{spec.environment}"
+
+
+def role_path(spec: StackSpec) -> str:
+    return f"/{stack_id(spec)}/"
+
+
+def table_name(spec: StackSpec) -> str:
+    return f"{spec.project}-events-{spec.environment}"
+
+
+def api_name(spec: StackSpec) -> str:
+    return f"{spec.project}-api-{spec.environment}"
+
+
+def function_log_group(spec: StackSpec, key: str) -> str:
+    return f"/aws/lambda/{function_name(spec, key)}"
+
+
+def api_log_group(spec: StackSpec) -> str:
+    return f"/aws/apigateway/{api_name(spec)}"
+
+
+def alarm_prefix(spec: StackSpec) -> str:
+    return f"{stack_id(spec)}-"
+
+
+def alarm_name(spec: StackSpec, short: str) -> str:
+    return f"{alarm_prefix(spec)}{short}"
+
+
+def topic_name(spec: StackSpec) -> str:
+    return f"{spec.project}-alerts-{spec.environment}"
+
+
+def bucket_name(spec: StackSpec, account_id: str) -> str:
+    """``{project}-static-{env}-{8 hex}``: the suffix is a digest of account, region and stack."""
+    digest = hashlib.sha256(f"{account_id}:{spec.region}:{stack_id(spec)}".encode()).hexdigest()[:8]
+    return f"{spec.project}-static-{spec.environment}-{digest}"

@@ -1,0 +1,118 @@
+"""A plan is data: an ordered tuple of frozen changes. Nothing here talks to AWS or prints."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _Unknown:
+    """A value that only exists once an earlier change has been applied."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "(known after apply)"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def contains_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    path: str
+    before: Any
+    after: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "before": _jsonable(self.before), "after": _jsonable(self.after)}
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    resource: str  # the kind, e.g. "lambda.function"
+    name: str
+    diffs: tuple[FieldDiff, ...] = ()
+    reason: str = ""
+    forces_replace: tuple[str, ...] = field(default=())
+
+    @property
+    def address(self) -> str:
+        return f"{self.resource}.{self.name}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action.value, "resource": self.resource, "name": self.name,
+                               "diffs": [d.to_json() for d in self.diffs]}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.forces_replace:
+            out["forces_replace"] = list(self.forces_replace)
+        return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...] = ()
+    stack: str = ""
+    destroy: bool = False
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def for_kind(self, kind: str) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.resource == kind)
+
+    def counts(self) -> dict[str, int]:
+        counts = {a.value: 0 for a in Action}
+        for c in self.changes:
+            counts[c.action.value] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stack": self.stack, "destroy": self.destroy, "summary": self.counts(),
+                "changes": [c.to_json() for c in self.changes]}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is UNKNOWN:
+        return "(known after apply)"
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,163 @@
+"""The reconciler contract, stated once.
+
+A reconciler owns one resource kind (``lambda.function``, ``iam.role``, …). It is level-based: it
+never trusts what an earlier run did, only what AWS shows now.
+
+* ``names()``    the resources of this kind the spec wants (deterministic names, no AWS calls).
+* ``observe()``  reads AWS: every wanted resource that exists, plus resources of this kind that
+                 carry this stack's ownership tag but are no longer wanted. Not found is a normal
+                 outcome (absent from the result). Reads only. With ``for_destroy``, ownership is
+                 always confirmed from tags.
+* ``desired()``  the normalised desired state of one resource, given the outputs of the kinds it
+                 depends on (values not known yet are ``UNKNOWN``).
+* ``create`` / ``update`` / ``delete``  the writes; each returns the new observed state. Deleting
+                 what is already gone succeeds. A create that finds the resource already there
+                 (an interrupted earlier apply) adopts it instead of failing.
+* ``outputs()``  what dependants need (ARNs, ids), from observed state, or UNKNOWN before create.
+
+Reconcilers never print: progress goes through ``ctx.emit``. AWS errors are translated into
+:class:`AwsCallError` naming the resource and the call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..diff import diff_state
+from ..errors import LiveInsightError, from_client_error
+from ..plan import Action, Change, FieldDiff
+
+if TYPE_CHECKING:
+    from ..engine import Context
+
+T = TypeVar("T")
+R = TypeVar("R")
+Outputs = dict[str, dict[str, dict[str, Any]]]  # kind -> name -> outputs
+
+
+@dataclass
+class Observed:
+    """Normalised state to compare (``state``) and facts to keep but not compare (``meta``)."""
+
+    state: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    owned: bool | None = None  # carries this stack's ownership tag; None = not read
+
+
+class Reconciler(ABC):
+    kind: ClassVar[str]
+    depends_on: ClassVar[tuple[str, ...]] = ()
+    # Fields that AWS cannot change in place: a difference there means delete and create.
+    replace_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.spec = ctx.spec
+        self.observed: dict[str, Observed] = {}
+
+    # -- the contract -------------------------------------------------------------------------
+    @abstractmethod
+    def names(self) -> list[str]: ...
+
+    @abstractmethod
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]: ...
+
+    @abstractmethod
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def create(self, name: str, desired: dict[str, Any]) -> Observed: ...
+
+    @abstractmethod
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed: ...
+
+    @abstractmethod
+    def delete(self, name: str, current: Observed) -> None: ...
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        return {}
+
+    # -- planning (pure, from observed state) --------------------------------------------------
+    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
+        wanted = [] if destroy else self.names()
+        changes: list[Change] = []
+        for name in wanted:
+            want = self.desired(name, outputs)
+            have = self.observed.get(name)
+            if have is None:
+                diffs = tuple(FieldDiff(k, None, v) for k, v in sorted(want.items()))
+                changes.append(Change(Action.CREATE, self.kind, name, diffs, "not found"))
+                continue
+            diffs = diff_state(want, have.state)
+            if not diffs:
+                continue
+            forced = tuple(sorted({d.path.split(".")[0] for d in diffs} & self.replace_fields))
+            if forced:
+                changes.append(Change(Action.REPLACE, self.kind, name, diffs,
+                                      f"{', '.join(forced)} cannot change in place", forced))
+            else:
+                changes.append(Change(Action.UPDATE, self.kind, name, diffs, "differs from the spec"))
+        for name, have in sorted(self.observed.items()):
+            if name not in wanted and have.owned:
+                reason = "stack destroyed" if destroy else "no longer in the spec"
+                changes.append(Change(Action.DELETE, self.kind, name, (), reason))
+        return changes
+
+    # -- execution of one planned change ------------------------------------------------------
+    def execute(self, change: Change, outputs: Outputs) -> None:
+        if change.action is Action.DELETE:
+            current = self.observed.pop(change.name, None)
+            if current is not None:
+                self.delete(change.name, current)
+            return
+        want = self.desired(change.name, outputs)
+        current = self.observed.get(change.name)
+        if change.action is Action.REPLACE and current is not None:
+            self.delete(change.name, current)
+            current = None
+        if current is None:
+            self.observed[change.name] = self.create(change.name, want)
+        else:
+            diffs = diff_state(want, current.state)
+            if diffs:
+                self.observed[change.name] = self.update(change.name, want, current, diffs)
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        return self.ctx.aws.client(service)
+
+    @contextlib.contextmanager
+    def calling(self, name: str, operation: str, ignore: tuple[str, ...] = ()) -> Iterator[None]:
+        """Translate AWS errors raised inside into AwsCallError naming this resource and call.
+
+        Error codes in ``ignore`` are expected outcomes (deleting what is gone, creating what an
+        interrupted run already made) and are swallowed.
+        """
+        try:
+            yield
+        except ClientError as exc:
+            if error_code(exc) in ignore:
+                return
+            raise from_client_error(f"{self.kind} {name}", operation, exc) from exc
+        except BotoCoreError as exc:
+            raise LiveInsightError(f"{self.kind} {name}: {operation} failed: {exc}") from exc
+
+    def parallel(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """Run independent reads concurrently (order of results = order of items)."""
+        items = list(items)
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

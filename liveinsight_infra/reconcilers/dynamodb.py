@@ -1,0 +1,147 @@
+"""The stack's DynamoDB table: on-demand, TTL on raw events, point-in-time recovery, tags.
+
+Key schema (``pk``/``sk``, both strings) cannot change in place: a difference there is a replace.
+The table design and its access patterns are in docs/storage.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import naming
+from ..diff import compare_tags, dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
+from ..errors import LiveInsightError
+from ..plan import FieldDiff
+from .base import Observed, Outputs, Reconciler
+
+KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
+
+
+class TableReconciler(Reconciler):
+    kind = "dynamodb.table"
+    replace_fields = frozenset({"key_schema"})
+
+    def names(self) -> list[str]:
+        return [naming.table_name(self.spec)]
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        t = self.spec.table
+        return {"key_schema": KEY_SCHEMA, "billing_mode": "PAY_PER_REQUEST",
+                "ttl_attribute": t.ttl_attribute, "point_in_time_recovery": t.point_in_time_recovery,
+                "deletion_protection": t.deletion_protection, "tags": naming.resource_tags(self.spec)}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        ddb = self.client("dynamodb")
+        name = self.names()[0]
+        with self.calling(name, "DescribeTable", ignore=("ResourceNotFoundException",)):
+            table = ddb.describe_table(TableName=name)["Table"]
+            return {name: self._read_rest(name, table)}
+        return {}
+
+    def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
+        ddb = self.client("dynamodb")
+        arn = table["TableArn"]
+
+        def ttl() -> Any:
+            with self.calling(name, "DescribeTimeToLive"):
+                return ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+
+        def pitr() -> Any:
+            with self.calling(name, "DescribeContinuousBackups"):
+                desc = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+            return desc.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+
+        def tags() -> Any:
+            with self.calling(name, "ListTagsOfResource"):
+                return tag_list_to_dict(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", []))
+
+        ttl_desc, pitr_status, tag_map = self.parallel(lambda f: f(), [ttl, pitr, tags])
+        keys = {a["AttributeName"]: a["AttributeType"] for a in table.get("AttributeDefinitions", [])}
+        schema = ",".join(f"{k['AttributeName']}:{keys.get(k['AttributeName'], '?')}:{k['KeyType']}"
+                          for k in table["KeySchema"])
+        ttl_on = ttl_desc.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+        state = {
+            "key_schema": schema,
+            "billing_mode": table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED"),
+            "ttl_attribute": ttl_desc.get("AttributeName") if ttl_on else None,
+            "point_in_time_recovery": pitr_status in ("ENABLED", "ENABLING"),
+            "deletion_protection": bool(table.get("DeletionProtectionEnabled", False)),
+            "tags": user_tags(tag_map),
+        }
+        meta = {"arn": arn, "status": table.get("TableStatus")}
+        return Observed(state, meta, naming.is_owned(self.spec, tag_map))
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        ddb = self.client("dynamodb")
+        with self.calling(name, "CreateTable", ignore=("ResourceInUseException",)):
+            ddb.create_table(
+                TableName=name, BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                      {"AttributeName": "sk", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                           {"AttributeName": "sk", "KeyType": "RANGE"}],
+                DeletionProtectionEnabled=desired["deletion_protection"],
+                Tags=dict_to_tag_list(desired["tags"]))
+        with self.calling(name, "DescribeTable (waiting for ACTIVE)"):
+            ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 150})
+            table = ddb.describe_table(TableName=name)["Table"]
+        current = self._read_rest(name, table)
+        diffs = diff_state(desired, current.state)
+        return self.update(name, desired, current, diffs) if diffs else current
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        ddb = self.client("dynamodb")
+        fields = {d.path.split(".")[0] for d in diffs}
+        if "billing_mode" in fields:
+            with self.calling(name, "UpdateTable"):
+                ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
+        if "deletion_protection" in fields:
+            with self.calling(name, "UpdateTable"):
+                ddb.update_table(TableName=name, DeletionProtectionEnabled=desired["deletion_protection"])
+        if "ttl_attribute" in fields:
+            old = current.state.get("ttl_attribute")
+            if old:  # AWS allows one TTL attribute: disable the old one first
+                with self.calling(name, "UpdateTimeToLive"):
+                    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                        "Enabled": False, "AttributeName": old})
+            with self.calling(name, "UpdateTimeToLive"):
+                ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+                    "Enabled": True, "AttributeName": desired["ttl_attribute"]})
+        if "point_in_time_recovery" in fields:
+            with self.calling(name, "UpdateContinuousBackups"):
+                ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
+                    "PointInTimeRecoveryEnabled": desired["point_in_time_recovery"]})
+        if "tags" in fields:
+            to_set, to_unset = compare_tags(current.state.get("tags", {}), desired["tags"])
+            arn = current.meta["arn"]
+            if to_set:
+                with self.calling(name, "TagResource"):
+                    ddb.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(to_set))
+            if to_unset:
+                with self.calling(name, "UntagResource"):
+                    ddb.untag_resource(ResourceArn=arn, TagKeys=to_unset)
+        return Observed(dict(desired), current.meta, True)
+
+    def delete(self, name: str, current: Observed) -> None:
+        ddb = self.client("dynamodb")
+        if not self.ctx.force:
+            # ItemCount lags by hours on AWS: look for one real item instead.
+            with self.calling(name, "Scan"):
+                holds_data = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
+            if holds_data:
+                raise LiveInsightError(
+                    f"{self.kind} {name} holds data, so it is kept. Export what you need, then run "
+                    "destroy with --force to delete it.")
+        if current.state.get("deletion_protection"):
+            if not self.ctx.force:
+                raise LiveInsightError(f"{self.kind} {name} has deletion protection; run destroy with "
+                                       "--force to turn it off and delete the table")
+            with self.calling(name, "UpdateTable"):
+                ddb.update_table(TableName=name, DeletionProtectionEnabled=False)
+        with self.calling(name, "DeleteTable", ignore=("ResourceNotFoundException",)):
+            ddb.delete_table(TableName=name)
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        return {"name": name,
+                "arn": f"arn:aws:dynamodb:{self.ctx.region}:{self.ctx.account_id}:table/{name}"}

@@ -1,0 +1,150 @@
+"""One IAM role per function, least privilege: write to its own log group, the table actions its
+spec lists on the stack's table, nothing else.
+
+Policies are compared as structures (statement and action order never show as drift). Extra
+inline or attached policies added out of band are drift too, and are removed by apply.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import naming
+from ..diff import compare_tags, dict_to_tag_list, normalize_policy, tag_list_to_dict, user_tags
+from ..plan import FieldDiff
+from .base import Observed, Outputs, Reconciler
+
+POLICY_NAME = "liveinsight-function"
+ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+class RoleReconciler(Reconciler):
+    kind = "iam.role"
+    replace_fields = frozenset({"path"})
+
+    def names(self) -> list[str]:
+        return [naming.role_name(self.spec, key) for key in self.spec.functions]
+
+    def _key(self, name: str) -> str:
+        return next(k for k in self.spec.functions if naming.role_name(self.spec, k) == name)
+
+    def policy_for(self, key: str) -> dict[str, Any]:
+        region, account = self.ctx.region, self.ctx.account_id
+        log_group = naming.function_log_group(self.spec, key)
+        statements: list[dict[str, Any]] = [{
+            "Sid": "OwnLogs", "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"arn:aws:logs:{region}:{account}:log-group:{log_group}:*"}]
+        actions = self.spec.functions[key].table_actions
+        if actions:
+            statements.append({
+                "Sid": "OwnTable", "Effect": "Allow",
+                "Action": [f"dynamodb:{a}" for a in sorted(actions)],
+                "Resource": f"arn:aws:dynamodb:{region}:{account}:table/{naming.table_name(self.spec)}"})
+        return {"Version": "2012-10-17", "Statement": statements}
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        key = self._key(name)
+        return {"path": naming.role_path(self.spec),
+                "assume_role_policy": normalize_policy(ASSUME_ROLE),
+                "description": f"LiveInsight {key} function ({naming.stack_id(self.spec)})",
+                "max_session_s": 3600,
+                "inline_policies": {POLICY_NAME: normalize_policy(self.policy_for(key))},
+                "attached_policies": [],
+                "tags": naming.resource_tags(self.spec)}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        iam = self.client("iam")
+
+        def read(name: str) -> tuple[str, Observed | None]:
+            with self.calling(name, "GetRole", ignore=("NoSuchEntity",)):
+                role = iam.get_role(RoleName=name)["Role"]
+                with self.calling(name, "ListRolePolicies"):
+                    inline_names = iam.list_role_policies(RoleName=name)["PolicyNames"]
+                inline = {}
+                for pname in inline_names:
+                    with self.calling(name, "GetRolePolicy"):
+                        doc = iam.get_role_policy(RoleName=name, PolicyName=pname)["PolicyDocument"]
+                    inline[pname] = normalize_policy(doc)
+                with self.calling(name, "ListAttachedRolePolicies"):
+                    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+                tags = tag_list_to_dict(role.get("Tags"))
+                state = {"path": role["Path"],
+                         "assume_role_policy": normalize_policy(role["AssumeRolePolicyDocument"]),
+                         "description": role.get("Description", ""),
+                         "max_session_s": role.get("MaxSessionDuration", 3600),
+                         "inline_policies": inline,
+                         "attached_policies": sorted(p["PolicyArn"] for p in attached),
+                         "tags": user_tags(tags)}
+                return name, Observed(state, {"arn": role["Arn"]}, naming.is_owned(self.spec, tags))
+            return name, None
+
+        return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        iam = self.client("iam")
+        with self.calling(name, "CreateRole", ignore=("EntityAlreadyExists",)):
+            iam.create_role(RoleName=name, Path=desired["path"],
+                            AssumeRolePolicyDocument=json.dumps(desired["assume_role_policy"]),
+                            Description=desired["description"], MaxSessionDuration=desired["max_session_s"],
+                            Tags=dict_to_tag_list(desired["tags"]))
+        for pname, doc in desired["inline_policies"].items():
+            self._put_policy(name, pname, doc)
+        return Observed(dict(desired), {"arn": self._arn(name)}, True)
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        iam = self.client("iam")
+        fields = {d.path.split(".")[0] for d in diffs}
+        if "assume_role_policy" in fields:
+            with self.calling(name, "UpdateAssumeRolePolicy"):
+                iam.update_assume_role_policy(RoleName=name,
+                                              PolicyDocument=json.dumps(desired["assume_role_policy"]))
+        if {"description", "max_session_s"} & fields:
+            with self.calling(name, "UpdateRole"):
+                iam.update_role(RoleName=name, Description=desired["description"],
+                                MaxSessionDuration=desired["max_session_s"])
+        if "inline_policies" in fields:
+            have = current.state["inline_policies"]
+            for pname, doc in desired["inline_policies"].items():
+                if have.get(pname) != doc:
+                    self._put_policy(name, pname, doc)
+            for pname in sorted(set(have) - set(desired["inline_policies"])):
+                with self.calling(name, "DeleteRolePolicy", ignore=("NoSuchEntity",)):
+                    iam.delete_role_policy(RoleName=name, PolicyName=pname)
+        if "attached_policies" in fields:
+            for arn in sorted(set(current.state["attached_policies"]) - set(desired["attached_policies"])):
+                with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
+                    iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        if "tags" in fields:
+            to_set, to_unset = compare_tags(current.state["tags"], desired["tags"])
+            if to_set:
+                with self.calling(name, "TagRole"):
+                    iam.tag_role(RoleName=name, Tags=dict_to_tag_list(to_set))
+            if to_unset:
+                with self.calling(name, "UntagRole"):
+                    iam.untag_role(RoleName=name, TagKeys=to_unset)
+        return Observed(dict(desired), current.meta, True)
+
+    def delete(self, name: str, current: Observed) -> None:
+        iam = self.client("iam")
+        for pname in current.state.get("inline_policies", {}):
+            with self.calling(name, "DeleteRolePolicy", ignore=("NoSuchEntity",)):
+                iam.delete_role_policy(RoleName=name, PolicyName=pname)
+        for arn in current.state.get("attached_policies", []):
+            with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
+                iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        with self.calling(name, "DeleteRole", ignore=("NoSuchEntity",)):
+            iam.delete_role(RoleName=name)
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        return {"name": name, "arn": current.meta["arn"] if current else self._arn(name)}
+
+    def _arn(self, name: str) -> str:
+        return f"arn:aws:iam::{self.ctx.account_id}:role{naming.role_path(self.spec)}{name}"
+
+    def _put_policy(self, name: str, pname: str, doc: dict[str, Any]) -> None:
+        with self.calling(name, "PutRolePolicy"):
+            self.client("iam").put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))

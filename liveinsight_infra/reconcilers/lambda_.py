@@ -1,0 +1,190 @@
+"""The stack's Lambda functions, each with published versions and a ``live`` alias.
+
+Code is uploaded only when the package's base64 SHA-256 differs from ``CodeSha256``; configuration
+is diffed field by field. After every write the function is waited on (``function_updated_v2``)
+before the next one, and writes retry, within a deadline, while IAM propagates or a previous
+update is still in progress. ``live`` points at a published version equal to ``$LATEST``; the
+previous versions stay, so a rollback can point ``live`` back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import naming
+from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
+from ..diff import compare_tags, user_tags
+from ..plan import FieldDiff
+from .base import Observed, Outputs, Reconciler
+
+ALIAS = "live"
+_CONFIG_FIELDS = ("runtime", "handler", "role", "memory_mb", "timeout_s", "description", "architectures",
+                  "environment")
+
+
+def _config_of(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {"runtime": cfg.get("Runtime"), "handler": cfg.get("Handler"), "role": cfg.get("Role"),
+            "memory_mb": cfg.get("MemorySize"), "timeout_s": cfg.get("Timeout"),
+            "description": cfg.get("Description") or "",
+            "architectures": list(cfg.get("Architectures") or ["x86_64"]),
+            "environment": dict((cfg.get("Environment") or {}).get("Variables") or {}),
+            "code_sha256": cfg.get("CodeSha256")}
+
+
+class FunctionReconciler(Reconciler):
+    kind = "lambda.function"
+    depends_on = ("iam.role", "logs.log_group", "dynamodb.table")
+
+    def names(self) -> list[str]:
+        return [naming.function_name(self.spec, key) for key in self.spec.functions]
+
+    def _key(self, name: str) -> str:
+        return next(k for k in self.spec.functions if naming.function_name(self.spec, k) == name)
+
+    def environment(self, key: str) -> dict[str, str]:
+        """The function's variables: the spec's, then those the tool sets (CORS, table, stack)."""
+        cors = self.spec.api.cors
+        return {**self.spec.functions[key].environment,
+                "LIVEINSIGHT_STACK": naming.stack_id(self.spec),
+                "LIVEINSIGHT_TABLE": naming.table_name(self.spec),
+                "LIVEINSIGHT_EVENT_TTL_DAYS": str(self.spec.table.event_ttl_days),
+                "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
+                "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
+                "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
+                "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s)}
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        key = self._key(name)
+        fn = self.spec.functions[key]
+        role = outputs.get("iam.role", {}).get(naming.role_name(self.spec, key), {}).get("arn")
+        return {"runtime": fn.runtime, "handler": fn.handler, "role": role, "memory_mb": fn.memory_mb,
+                "timeout_s": fn.timeout_s, "description": fn.description,
+                "architectures": [fn.architecture], "environment": self.environment(key),
+                "code_sha256": self.ctx.package(key).code_sha256,
+                "tags": naming.resource_tags(self.spec),
+                "live_alias": "current"}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        lam = self.client("lambda")
+
+        def read(name: str) -> tuple[str, Observed | None]:
+            with self.calling(name, "GetFunction", ignore=("ResourceNotFoundException",)):
+                fn = lam.get_function(FunctionName=name)
+                latest = _config_of(fn["Configuration"])
+                live_version: str | None = None
+                live = "missing"
+                with self.calling(name, "GetFunctionConfiguration", ignore=("ResourceNotFoundException",)):
+                    aliased = lam.get_function_configuration(FunctionName=name, Qualifier=ALIAS)
+                    live_version = str(aliased.get("Version"))
+                    live = "current" if _config_of(aliased) == latest else f"stale (version {live_version})"
+                tags = fn.get("Tags") or {}
+                state = {**latest, "tags": user_tags(tags), "live_alias": live}
+                meta = {"arn": fn["Configuration"]["FunctionArn"], "live_version": live_version}
+                return name, Observed(state, meta, naming.is_owned(self.spec, tags))
+            return name, None
+
+        return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
+
+    # -- writes ------------------------------------------------------------------------------
+    def _retrying(self, name: str, operation: str, call: Any, *rules: RetryRule,
+                  ignore: tuple[str, ...] = ()) -> Any:
+        """Call with the named retries; None when the error code is one of ``ignore``."""
+        def on_retry(rule: RetryRule, attempt: int, delay: float) -> None:
+            from ..engine import Event
+            self.ctx.emit(Event("retry", f"{self.kind} {name}: {operation}: {rule.name}, "
+                                         f"retry {attempt} in {delay:.0f}s"))
+        with self.calling(name, operation, ignore=ignore):
+            return with_retries(call, *rules, sleep=self.ctx.sleep, on_retry=on_retry)
+        return None
+
+    def _wait(self, name: str) -> None:
+        with self.calling(name, "GetFunction (waiting for the update)"):
+            self.client("lambda").get_waiter("function_updated_v2").wait(
+                FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        lam = self.client("lambda")
+        key = self._key(name)
+        created = self._retrying(name, "CreateFunction", lambda: lam.create_function(
+            FunctionName=name, Runtime=desired["runtime"], Role=desired["role"],
+            Handler=desired["handler"], Code={"ZipFile": self.ctx.package(key).data},
+            Description=desired["description"], Timeout=desired["timeout_s"],
+            MemorySize=desired["memory_mb"], Architectures=desired["architectures"],
+            Environment={"Variables": desired["environment"]}, Tags=desired["tags"], Publish=False),
+            IAM_PROPAGATION, ignore=("ResourceConflictException",))
+        if created is None:  # an interrupted apply created it: reconcile it as it is
+            current = dict(self.observe()).get(name)
+            if current is not None:
+                return self.update(name, desired, current, ())
+        with self.calling(name, "GetFunction (waiting for Active)"):
+            lam.get_waiter("function_active_v2").wait(FunctionName=name,
+                                                     WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        version = self._publish(name, desired["code_sha256"])
+        self._point_alias(name, version, exists=False)
+        return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        lam = self.client("lambda")
+        key = self._key(name)
+        have = current.state
+        if desired["code_sha256"] != have.get("code_sha256"):
+            self._retrying(name, "UpdateFunctionCode", lambda: lam.update_function_code(
+                FunctionName=name, ZipFile=self.ctx.package(key).data,
+                Architectures=desired["architectures"]), LAMBDA_CONFLICT)
+            self._wait(name)
+        if any(desired[f] != have.get(f) for f in _CONFIG_FIELDS):
+            self._retrying(name, "UpdateFunctionConfiguration", lambda: lam.update_function_configuration(
+                FunctionName=name, Runtime=desired["runtime"], Role=desired["role"],
+                Handler=desired["handler"], Description=desired["description"],
+                Timeout=desired["timeout_s"], MemorySize=desired["memory_mb"],
+                Environment={"Variables": desired["environment"]}), LAMBDA_CONFLICT, IAM_PROPAGATION)
+            self._wait(name)
+        if desired["tags"] != have.get("tags"):
+            to_set, to_unset = compare_tags(have.get("tags") or {}, desired["tags"])
+            arn = current.meta["arn"]
+            if to_set:
+                with self.calling(name, "TagResource"):
+                    lam.tag_resource(Resource=arn, Tags=to_set)
+            if to_unset:
+                with self.calling(name, "UntagResource"):
+                    lam.untag_resource(Resource=arn, TagKeys=to_unset)
+        version = current.meta.get("live_version")
+        code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
+        if code_or_config or have.get("live_alias") != "current":
+            version = self._publish(name, desired["code_sha256"])
+            self._point_alias(name, version, exists=have.get("live_alias") != "missing")
+        return Observed(dict(desired), {**current.meta, "live_version": version}, True)
+
+    def _publish(self, name: str, code_sha256: str) -> str:
+        lam = self.client("lambda")
+        published = self._retrying(name, "PublishVersion", lambda: lam.publish_version(
+            # No Description: it would override the function's, and the version would never equal
+            # $LATEST when compared.
+            FunctionName=name, CodeSha256=code_sha256), LAMBDA_CONFLICT)
+        return str(published["Version"])
+
+    def _point_alias(self, name: str, version: str, exists: bool) -> None:
+        lam = self.client("lambda")
+        if exists:
+            with self.calling(name, "UpdateAlias"):
+                lam.update_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+            return
+        with self.calling(name, "CreateAlias", ignore=("ResourceConflictException",)):
+            lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version,
+                             Description="the version API Gateway invokes")
+            return
+        with self.calling(name, "UpdateAlias"):  # it existed after all (interrupted apply)
+            lam.update_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+
+    def delete(self, name: str, current: Observed) -> None:
+        with self.calling(name, "DeleteFunction", ignore=("ResourceNotFoundException",)):
+            self.client("lambda").delete_function(FunctionName=name)
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        arn = self._arn(name)
+        return {"name": name, "arn": arn, "alias_arn": f"{arn}:{ALIAS}",
+                "live_version": current.meta.get("live_version") if current else None}
+
+    def _arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.ctx.region}:{self.ctx.account_id}:function:{name}"

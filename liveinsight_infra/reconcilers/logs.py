@@ -1,0 +1,72 @@
+"""CloudWatch log groups for each function and for the API's access logs.
+
+Created before the functions, so Lambda never creates them itself with no expiry. One
+``describe_log_groups`` per group (exact-name prefix); tags are set at creation and read only to
+confirm ownership for destroy. Use ``logGroupArn`` (no ``:*``) for tag calls (moto-support #31).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import naming
+from ..plan import FieldDiff
+from .base import Observed, Outputs, Reconciler
+
+
+class LogGroupReconciler(Reconciler):
+    kind = "logs.log_group"
+    replace_fields = frozenset({"kms_key"})
+
+    def names(self) -> list[str]:
+        groups = [naming.function_log_group(self.spec, key) for key in self.spec.functions]
+        return [*groups, naming.api_log_group(self.spec)]
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        return {"retention_days": self.spec.logs.retention_days}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        logs = self.client("logs")
+
+        def read(name: str) -> tuple[str, Observed | None]:
+            with self.calling(name, "DescribeLogGroups"):
+                pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
+                group = next((g for p in pages for g in p["logGroups"] if g["logGroupName"] == name), None)
+            if group is None:
+                return name, None
+            arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
+            obs = Observed({"retention_days": group.get("retentionInDays")}, {"arn": arn})
+            if for_destroy:
+                with self.calling(name, "ListTagsForResource"):
+                    tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
+                obs.owned = naming.is_owned(self.spec, tags)
+            return name, obs
+
+        return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        logs = self.client("logs")
+        # Already there: a race with Lambda's own logging, or an interrupted earlier apply.
+        with self.calling(name, "CreateLogGroup", ignore=("ResourceAlreadyExistsException",)):
+            logs.create_log_group(logGroupName=name, tags=naming.resource_tags(self.spec))
+        self._put_retention(name, desired["retention_days"])
+        return Observed(dict(desired), {"arn": self._arn(name)})
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        self._put_retention(name, desired["retention_days"])
+        return Observed(dict(desired), current.meta, current.owned)
+
+    def delete(self, name: str, current: Observed) -> None:
+        with self.calling(name, "DeleteLogGroup", ignore=("ResourceNotFoundException",)):
+            self.client("logs").delete_log_group(logGroupName=name)
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        return {"name": name, "arn": self._arn(name)}
+
+    def _put_retention(self, name: str, days: int) -> None:
+        with self.calling(name, "PutRetentionPolicy"):
+            self.client("logs").put_retention_policy(logGroupName=name, retentionInDays=days)
+
+    def _arn(self, name: str) -> str:
+        return f"arn:aws:logs:{self.ctx.region}:{self.ctx.account_id}:log-group:{name}"

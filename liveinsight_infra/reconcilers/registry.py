@@ -1,0 +1,29 @@
+"""The resource kinds in dependency order (reversed for destroy). One place decides the order."""
+
+from __future__ import annotations
+
+from .base import Reconciler
+
+
+def ordered_kinds() -> list[type[Reconciler]]:
+    from .alarms import AlarmReconciler
+    from .dynamodb import TableReconciler
+    from .iam import RoleReconciler
+    from .lambda_ import FunctionReconciler
+    from .logs import LogGroupReconciler
+    from .sns import TopicReconciler
+
+    kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, RoleReconciler,
+                                     FunctionReconciler, AlarmReconciler]
+    _check_order(kinds)
+    return kinds
+
+
+def _check_order(kinds: list[type[Reconciler]]) -> None:
+    seen: set[str] = set()
+    known = {k.kind for k in kinds}
+    for k in kinds:
+        missing = [d for d in k.depends_on if d in known and d not in seen]
+        if missing:
+            raise RuntimeError(f"registry order: {k.kind} comes before {missing}")
+        seen.add(k.kind)

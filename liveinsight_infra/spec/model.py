@@ -1,0 +1,235 @@
+"""The desired state of one LiveInsight stack, as Pydantic models.
+
+Pure data: frozen, ``extra="forbid"``, every limit AWS enforces checked here so that nothing is
+validated halfway through an apply. No AWS calls and no file access in this module.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+# CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+
+LAMBDA_METRICS = ("Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions")
+API_METRICS = ("5XXError", "4XXError", "Latency", "IntegrationLatency", "Count")
+TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "BatchGetItem",
+                 "Query", "ConditionCheckItem")
+_STATISTIC = re.compile(r"^(Sum|Average|Minimum|Maximum|SampleCount|p(\d{1,2}(\.\d{1,2})?|100))$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FunctionSpec(Model):
+    """One Lambda function; its package is built from ``code_dir``."""
+
+    handler: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$",
+                         description="module.function inside the package, e.g. event_collector.handler")
+    description: str = Field(default="", max_length=256)
+    runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+    memory_mb: int = Field(default=128, ge=128, le=10240)
+    timeout_s: int = Field(default=10, ge=1, le=900)
+    environment: dict[EnvVarName, Annotated[str, StringConstraints(max_length=2048)]] = Field(
+        default_factory=dict)
+    table_actions: tuple[Literal[TABLE_ACTIONS], ...] = Field(  # type: ignore[valid-type]
+        default=(), description="DynamoDB actions this function may call on the stack's table")
+
+    @field_validator("environment")
+    @classmethod
+    def _no_reserved_env(cls, env: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(k for k in env if k.startswith("AWS_") or k.startswith("LIVEINSIGHT_"))
+        if reserved:
+            raise ValueError(f"variables {reserved} are reserved (set by AWS or by this tool)")
+        return env
+
+
+class TableSpec(Model):
+    ttl_attribute: str = Field(default="expires_at", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    event_ttl_days: int = Field(default=30, ge=1, le=3650)
+    point_in_time_recovery: bool = True
+    deletion_protection: bool = False
+
+
+class LogsSpec(Model):
+    retention_days: int = 7
+
+    @field_validator("retention_days")
+    @classmethod
+    def _allowed(cls, v: int) -> int:
+        if v not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{v} is not a retention CloudWatch Logs accepts; use one of "
+                             f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return v
+
+
+class RouteSpec(Model):
+    path: str = Field(pattern=r"^(/[A-Za-z0-9._-]+)+$")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    function: Key
+
+
+class CorsSpec(Model):
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_headers: tuple[str, ...] = ("Content-Type", "X-API-Key", "Authorization")
+    allow_methods: tuple[str, ...] = ("GET", "POST", "OPTIONS")
+    max_age_s: int = Field(default=86400, ge=0, le=86400)
+    allow_credentials: bool = False
+
+    @field_validator("allow_origins")
+    @classmethod
+    def _origins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError("at least one origin is required")
+        for o in v:
+            if o != "*" and not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?$", o):
+                raise ValueError(f"{o!r} is not an origin (scheme://host[:port], no path) or '*'")
+        if "*" in v and len(v) > 1:
+            raise ValueError("'*' cannot be combined with other origins")
+        return v
+
+    @model_validator(mode="after")
+    def _credentials(self) -> CorsSpec:
+        if self.allow_credentials and "*" in self.allow_origins:
+            raise ValueError("allow_credentials needs explicit origins: browsers refuse '*' with credentials")
+        return self
+
+
+class ThrottlingSpec(Model):
+    rate_limit: float = Field(default=100.0, gt=0, le=10000)
+    burst_limit: int = Field(default=200, ge=1, le=5000)
+
+
+class ApiSpec(Model):
+    stage: str = Field(default="dev", pattern=r"^[A-Za-z0-9_]{1,64}$")
+    routes: tuple[RouteSpec, ...]
+    cors: CorsSpec = CorsSpec()
+    throttling: ThrottlingSpec = ThrottlingSpec()
+    metrics_enabled: bool = True
+
+    @field_validator("routes")
+    @classmethod
+    def _unique(cls, routes: tuple[RouteSpec, ...]) -> tuple[RouteSpec, ...]:
+        seen: set[tuple[str, str]] = set()
+        for r in routes:
+            if (r.path, r.method) in seen:
+                raise ValueError(f"route {r.method} {r.path} is listed twice")
+            seen.add((r.path, r.method))
+        return routes
+
+
+class BucketSpec(Model):
+    public_website: bool = Field(default=False, description="the seed's public S3 website mode; off by "
+                                 "default: a public bucket is a liability")
+    versioning: bool = True
+
+
+CachePolicyName = Literal["CachingOptimized", "CachingDisabled"]
+
+
+class DistributionSpec(Model):
+    enabled: bool = True
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    default_root_object: str = "dashboard.html"
+    cache_policy: CachePolicyName = "CachingOptimized"
+    api_cache_policy: CachePolicyName = "CachingDisabled"
+    api_origin_request_policy: Literal["AllViewerExceptHostHeader"] = "AllViewerExceptHostHeader"
+
+
+class AlertsSpec(Model):
+    topic: bool = Field(default=False, description="create an SNS topic and send every alarm to it")
+    emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
+
+
+class AlarmSpec(Model):
+    name: Key
+    target: str = Field(description="'api' or the key of a function")
+    metric: str
+    statistic: str = "Sum"
+    period_s: int = 300
+    evaluation_periods: int = Field(default=2, ge=1, le=100)
+    threshold: float
+    comparison: Literal["GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold",
+                        "LessThanOrEqualToThreshold"] = "GreaterThanThreshold"
+    treat_missing_data: Literal["breaching", "notBreaching", "ignore", "missing"] = "notBreaching"
+    description: str = Field(default="", max_length=1024)
+
+    @field_validator("statistic")
+    @classmethod
+    def _statistic(cls, v: str) -> str:
+        if not _STATISTIC.match(v):
+            raise ValueError("must be Sum, Average, Minimum, Maximum, SampleCount or a percentile like p95")
+        return v
+
+    @field_validator("period_s")
+    @classmethod
+    def _period(cls, v: int) -> int:
+        if v not in (10, 20, 30) and (v < 60 or v % 60):
+            raise ValueError("must be 10, 20, 30 or a multiple of 60 seconds")
+        return v
+
+    @model_validator(mode="after")
+    def _metric(self) -> AlarmSpec:
+        allowed = API_METRICS if self.target == "api" else LAMBDA_METRICS
+        if self.metric not in allowed:
+            raise ValueError(f"metric {self.metric!r} does not exist for target {self.target!r}; "
+                             f"use one of {', '.join(allowed)}")
+        return self
+
+
+class StackSpec(Model):
+    """The whole stack. Names of AWS resources derive from ``project`` and ``environment``."""
+
+    project: str = Field(default="liveinsight", pattern=r"^[a-z][a-z0-9]{1,19}$")
+    environment: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
+    region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+    code_dir: str = Field(default="../handlers", description="handlers, relative to the spec file")
+    site_dir: str = Field(default="../site", description="dashboard files, relative to the spec file")
+    functions: dict[Key, FunctionSpec] = Field(min_length=1, max_length=20)
+    table: TableSpec = TableSpec()
+    logs: LogsSpec = LogsSpec()
+    api: ApiSpec
+    bucket: BucketSpec = BucketSpec()
+    distribution: DistributionSpec = DistributionSpec()
+    alerts: AlertsSpec = AlertsSpec()
+    alarms: tuple[AlarmSpec, ...] = ()
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        bad = sorted(k for k in tags if k.lower().startswith("aws:") or k.startswith("liveinsight:"))
+        if bad:
+            raise ValueError(f"tag keys {bad} are reserved (aws: and liveinsight: prefixes)")
+        if len(tags) > 40:
+            raise ValueError("at most 40 tags (AWS allows 50; the tool adds its own)")
+        return tags
+
+    @model_validator(mode="after")
+    def _references(self) -> StackSpec:
+        for i, route in enumerate(self.api.routes):
+            if route.function not in self.functions:
+                raise ValueError(f"api.routes.{i}.function: unknown function {route.function!r}; "
+                                 f"known: {', '.join(sorted(self.functions))}")
+        names: set[str] = set()
+        for i, alarm in enumerate(self.alarms):
+            if alarm.target != "api" and alarm.target not in self.functions:
+                raise ValueError(f"alarms.{i}.target: unknown function {alarm.target!r}; use 'api' or one "
+                                 f"of {', '.join(sorted(self.functions))}")
+            if alarm.name in names:
+                raise ValueError(f"alarms.{i}.name: {alarm.name!r} is used twice")
+            names.add(alarm.name)
+        if self.alerts.emails and not self.alerts.topic:
+            raise ValueError("alerts.emails: needs alerts.topic: true")
+        return self
