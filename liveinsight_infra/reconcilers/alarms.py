@@ -66,7 +66,7 @@ class AlarmReconciler(Reconciler):
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         self._put(name, desired)
-        return Observed(dict(desired), {}, True)
+        return Observed(dict(desired), {"state": "INSUFFICIENT_DATA"}, True)  # AWS's initial state
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:

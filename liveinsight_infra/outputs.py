@@ -1,0 +1,43 @@
+"""The stack's outputs as users see them, derived from live state (never from a file)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import naming
+from .reconcilers.base import Outputs
+from .spec.model import StackSpec
+
+
+def stack_outputs(spec: StackSpec, outputs: Outputs) -> dict[str, Any]:
+    fns = outputs.get("lambda.function", {})
+    functions = {key: {"name": naming.function_name(spec, key),
+                       "live_version": fns.get(naming.function_name(spec, key), {}).get("live_version")}
+                 for key in spec.functions}
+    alarms = {name: o.get("state") for name, o in outputs.get("cloudwatch.alarm", {}).items()}
+    result: dict[str, Any] = {
+        "stack": naming.stack_id(spec),
+        "region": spec.region,
+        "functions": functions,
+        "table": naming.table_name(spec),
+        "log_groups": sorted(outputs.get("logs.log_group", {})),
+        "alarms": alarms,
+    }
+    topics = outputs.get("sns.topic", {})
+    if topics:
+        result["alerts_topic"] = next(iter(topics.values()))["arn"]
+    return result
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested outputs as ``a.b.c = value`` lines for the text view."""
+    flat: dict[str, Any] = {}
+    for key, val in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(val, dict) and val:
+            flat.update(flatten(val, f"{path}."))
+        elif isinstance(val, list):
+            flat[path] = ", ".join(map(str, val))
+        else:
+            flat[path] = val
+    return flat

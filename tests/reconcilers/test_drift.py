@@ -1,0 +1,227 @@
+"""Each reconciler: create → empty plan → out-of-band change → exactly that change → apply → empty."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.plan import Action, Plan
+from tests.conftest import PROD, apply_spec, make_engine
+
+Drift = Callable[[AwsProvider], None]
+
+
+def only_change(plan: Plan) -> tuple[str, str, str, list[tuple[str, Any, Any]]]:
+    assert len(plan) == 1, [c.address for c in plan]
+    (c,) = plan.changes
+    return c.action.value, c.resource, c.name, [(d.path, d.before, d.after) for d in c.diffs]
+
+
+def converge_after(provider: AwsProvider, drift: Drift, spec: Any = None) -> tuple[str, str, str, list[Any]]:
+    apply_spec(provider, *([spec] if spec else []))
+    assert make_engine(provider, *([spec] if spec else [])).plan().empty, "a fresh stack plans no change"
+    drift(provider)
+    engine = make_engine(provider, *([spec] if spec else []))
+    plan = engine.plan()
+    seen = only_change(plan)
+    engine.apply(plan)
+    after = make_engine(provider, *([spec] if spec else [])).plan()
+    assert after.empty, [c.address for c in after]
+    return seen
+
+
+def test_log_group_retention(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        p.client("logs").put_retention_policy(logGroupName="/aws/lambda/liveinsight-stats-api-dev",
+                                              retentionInDays=30)
+
+    assert converge_after(provider, drift) == (
+        "update", "logs.log_group", "/aws/lambda/liveinsight-stats-api-dev", [("retention_days", 30, 7)])
+
+
+def test_log_group_deleted(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        p.client("logs").delete_log_group(logGroupName="/aws/apigateway/liveinsight-api-dev")
+
+    action, kind, name, _ = converge_after(provider, drift)
+    assert (action, kind, name) == ("create", "logs.log_group", "/aws/apigateway/liveinsight-api-dev")
+
+
+def test_alarm_threshold(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        cw = p.client("cloudwatch")
+        (alarm,) = cw.describe_alarms(AlarmNames=["liveinsight-dev-api-5xx"])["MetricAlarms"]
+        keep = ("AlarmName", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+                "EvaluationPeriods", "ComparisonOperator", "TreatMissingData", "AlarmDescription")
+        cw.put_metric_alarm(**{k: alarm[k] for k in keep}, Threshold=50.0)
+
+    assert converge_after(provider, drift) == (
+        "update", "cloudwatch.alarm", "liveinsight-dev-api-5xx", [("threshold", 50.0, 5.0)])
+
+
+def test_alarm_put_back_only_when_a_field_differs(provider: AwsProvider) -> None:
+    apply_spec(provider)
+    provider.counter.reset()
+    engine = make_engine(provider)
+    engine.apply(engine.plan())
+    assert provider.counter.calls[("cloudwatch", "PutMetricAlarm")] == 0
+
+
+def test_function_memory(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        p.client("lambda").update_function_configuration(FunctionName="liveinsight-realtime-api-dev",
+                                                         MemorySize=512)
+
+    action, kind, name, diffs = converge_after(provider, drift)
+    assert (action, kind, name) == ("update", "lambda.function", "liveinsight-realtime-api-dev")
+    assert ("memory_mb", 512, 128) in diffs
+    # $LATEST now differs from the published version the alias serves: both are reported.
+    assert {d[0] for d in diffs} == {"memory_mb", "live_alias"}
+
+
+def test_function_memory_publishes_a_version_and_moves_the_alias(provider: AwsProvider) -> None:
+    apply_spec(provider)
+    lam = provider.client("lambda")
+    lam.update_function_configuration(FunctionName="liveinsight-realtime-api-dev", MemorySize=512)
+    engine = make_engine(provider)
+    engine.apply(engine.plan())
+    alias = lam.get_alias(FunctionName="liveinsight-realtime-api-dev", Name="live")
+    assert alias["FunctionVersion"] == "2"
+    live = lam.get_function_configuration(FunctionName="liveinsight-realtime-api-dev", Qualifier="live")
+    assert live["MemorySize"] == 128
+
+
+def test_function_code_changed_out_of_band(provider: AwsProvider) -> None:
+    import io
+    import zipfile
+
+    def drift(p: AwsProvider) -> None:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("stats_api.py", "def handler(e, c):\n    return {}\n")
+        p.client("lambda").update_function_code(FunctionName="liveinsight-stats-api-dev", ZipFile=buf.getvalue())
+
+    action, _, name, diffs = converge_after(provider, drift)
+    assert (action, name) == ("update", "liveinsight-stats-api-dev")
+    assert {d[0] for d in diffs} == {"code_sha256", "live_alias"}
+
+
+def test_alias_pointed_elsewhere(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        lam = p.client("lambda")
+        lam.update_function_configuration(FunctionName="liveinsight-stats-api-dev", Timeout=30)
+        version = lam.publish_version(FunctionName="liveinsight-stats-api-dev")["Version"]
+        lam.update_alias(FunctionName="liveinsight-stats-api-dev", Name="live", FunctionVersion=version)
+        lam.update_function_configuration(FunctionName="liveinsight-stats-api-dev", Timeout=10)
+
+    action, _, name, diffs = converge_after(provider, drift)
+    assert (action, name) == ("update", "liveinsight-stats-api-dev")
+    assert [d[0] for d in diffs] == ["live_alias"]
+
+
+def test_role_policy_statement_added(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        iam = p.client("iam")
+        doc = iam.get_role_policy(RoleName="liveinsight-stats-api-dev",
+                                  PolicyName="liveinsight-function")["PolicyDocument"]
+        doc["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+        iam.put_role_policy(RoleName="liveinsight-stats-api-dev", PolicyName="liveinsight-function",
+                            PolicyDocument=json.dumps(doc))
+
+    action, kind, name, diffs = converge_after(provider, drift)
+    assert (action, kind, name) == ("update", "iam.role", "liveinsight-stats-api-dev")
+    assert [d[0] for d in diffs] == ["inline_policies.liveinsight-function.Statement"]
+    before, after = diffs[0][1], diffs[0][2]
+    assert {"Action": "s3:*", "Effect": "Allow", "Resource": "*"} in before
+    assert len(before) == len(after) + 1
+
+
+def test_role_extra_policies_are_removed(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        iam = p.client("iam")
+        iam.put_role_policy(RoleName="liveinsight-event-collector-dev", PolicyName="sneaky",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        arn = iam.create_policy(PolicyName="admin", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        iam.attach_role_policy(RoleName="liveinsight-event-collector-dev", PolicyArn=arn["Policy"]["Arn"])
+
+    action, kind, _, diffs = converge_after(provider, drift)
+    assert (action, kind) == ("update", "iam.role")
+    assert sorted(d[0] for d in diffs) == ["attached_policies", "inline_policies.sneaky"]
+    iam = provider.client("iam")
+    assert iam.list_role_policies(RoleName="liveinsight-event-collector-dev")["PolicyNames"] == [
+        "liveinsight-function"]
+    assert iam.list_attached_role_policies(RoleName="liveinsight-event-collector-dev")["AttachedPolicies"] == []
+
+
+def test_role_policy_is_least_privilege(provider: AwsProvider) -> None:
+    apply_spec(provider)
+    iam = provider.client("iam")
+    doc = iam.get_role_policy(RoleName="liveinsight-stats-api-dev", PolicyName="liveinsight-function")
+    statements = {s["Sid"]: s for s in doc["PolicyDocument"]["Statement"]}
+    assert statements["OwnLogs"]["Resource"] == (
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/liveinsight-stats-api-dev:*")
+    assert statements["OwnTable"]["Resource"] == "arn:aws:dynamodb:us-east-1:123456789012:table/liveinsight-events-dev"
+    assert sorted(statements["OwnTable"]["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem",
+                                                        "dynamodb:Query"]
+    assert not any("*" in json.dumps(s["Action"]) for s in statements.values())
+
+
+def test_table_point_in_time_recovery(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        p.client("dynamodb").update_continuous_backups(
+            TableName="liveinsight-events-dev",
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False})
+
+    assert converge_after(provider, drift) == (
+        "update", "dynamodb.table", "liveinsight-events-dev", [("point_in_time_recovery", False, True)])
+
+
+def test_table_ttl_and_tags(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        ddb = p.client("dynamodb")
+        ddb.update_time_to_live(TableName="liveinsight-events-dev",
+                                TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires_at"})
+        arn = ddb.describe_table(TableName="liveinsight-events-dev")["Table"]["TableArn"]
+        ddb.untag_resource(ResourceArn=arn, TagKeys=["owner"])
+
+    action, _, _, diffs = converge_after(provider, drift)
+    assert action == "update"
+    assert sorted(d[0] for d in diffs) == ["tags.owner", "ttl_attribute"]
+
+
+def test_topic_subscription(provider: AwsProvider) -> None:
+    def drift(p: AwsProvider) -> None:
+        sns = p.client("sns")
+        arn = "arn:aws:sns:us-east-1:123456789012:liveinsight-alerts-prod"
+        for sub in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]:
+            sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+
+    assert converge_after(provider, drift, PROD) == (
+        "update", "sns.topic", "liveinsight-alerts-prod",
+        [("emails", [], ["oncall@liveinsight.example"])])
+
+
+def test_prod_alarms_notify_the_topic(provider: AwsProvider) -> None:
+    apply_spec(provider, PROD)
+    alarms = provider.client("cloudwatch").describe_alarms(AlarmNamePrefix="liveinsight-prod-")["MetricAlarms"]
+    assert len(alarms) == 8
+    topic = "arn:aws:sns:us-east-1:123456789012:liveinsight-alerts-prod"
+    assert all(a["AlarmActions"] == [topic] and a["OKActions"] == [topic] for a in alarms)
+
+
+@pytest.mark.parametrize("removed", ["stats-api-throttles"])
+def test_alarm_removed_from_spec_is_deleted(provider: AwsProvider, project_copy: Any, removed: str) -> None:
+    apply_spec(provider)
+    spec = project_copy / "specs" / "dev.yaml"
+    lines = spec.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if f"name: {removed}," in line)
+    del lines[start:start + 3]
+    spec.write_text("".join(lines))
+    plan = make_engine(provider, spec).plan()
+    assert [(c.action, c.name) for c in plan] == [(Action.DELETE, f"liveinsight-dev-{removed}")]
