@@ -10,11 +10,11 @@ Use from other tooling::
 
 __version__ = "0.1.0"
 
-from .aws.provider import AwsProvider, CallCounter  # noqa: E402
-from .engine import ApplyResult, Context, Engine, Event  # noqa: E402
-from .errors import AwsCallError, LiveInsightError, SpecError  # noqa: E402
-from .plan import Action, Change, FieldDiff, Plan  # noqa: E402
-from .reconcilers import (  # noqa: E402
+from .aws.provider import AwsProvider, CallCounter
+from .engine import ApplyResult, Context, Engine, Event
+from .errors import AwsCallError, LiveInsightError, SpecError
+from .plan import Action, Change, FieldDiff, Plan
+from .reconcilers import (
     AlarmReconciler,
     FunctionReconciler,
     LogGroupReconciler,
@@ -23,7 +23,7 @@ from .reconcilers import (  # noqa: E402
     TableReconciler,
     TopicReconciler,
 )
-from .spec import LoadedSpec, StackSpec, load_spec  # noqa: E402
+from .spec import LoadedSpec, StackSpec, load_spec
 
 __all__ = ["Action", "AlarmReconciler", "ApplyResult", "AwsCallError", "AwsProvider", "CallCounter", "Change",
            "Context", "Engine", "Event", "FieldDiff", "FunctionReconciler", "LiveInsightError",

@@ -117,7 +117,7 @@ class Cli:
                     self.warn(f"AWS calls: {c.total} ({c.reads} reads, {c.writes} writes, "
                               f"{sum(c.retries.values())} throttling retries)")
                     for (svc, op), n in sorted(c.calls.items()):
-                        self.warn(f"  {svc}:{op} × {n}")
+                        self.warn(f"  {svc}:{op} x {n}")
 
     def cmd_plan(self) -> int:
         with self.session() as engine:

@@ -13,14 +13,14 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-import boto3  # noqa: E402
-import moto  # noqa: E402, F401  (imported before the Session, so the Session's clients are mocked)
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import moto  # noqa: F401  (imported before the Session, so the Session's clients are mocked)
+import pytest
+from moto import mock_aws
 
-from liveinsight_infra.aws.provider import AwsProvider  # noqa: E402
-from liveinsight_infra.engine import Context, Engine  # noqa: E402
-from liveinsight_infra.spec.loader import LoadedSpec, load_spec  # noqa: E402
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.engine import Context, Engine
+from liveinsight_infra.spec.loader import LoadedSpec, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "specs" / "dev.yaml"

@@ -52,6 +52,7 @@ def with_retries(call: Callable[[], T], *rules: RetryRule, sleep: Sleep = time.s
                  on_retry: Callable[[RetryRule, int, float], Any] | None = None) -> T:
     start = clock()
     attempt = 0
+    slept = 0.0  # counted too, so the bound holds with an injected sleep that takes no time
     while True:
         try:
             return call()
@@ -61,8 +62,9 @@ def with_retries(call: Callable[[], T], *rules: RetryRule, sleep: Sleep = time.s
                 raise
             attempt += 1
             delay = min(rule.max_delay_s, rule.first_delay_s * 2 ** (attempt - 1))
-            if clock() - start + delay > rule.deadline_s:
+            if max(clock() - start, slept) + delay > rule.deadline_s:
                 raise
             if on_retry is not None:
                 on_retry(rule, attempt, delay)
             sleep(delay)
+            slept += delay

@@ -1,0 +1,147 @@
+"""The engine's promises: idempotence, ownership-limited destroy, isolation, resumable applies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.plan import Action
+from tests.conftest import DEV, PROD, apply_spec, make_engine
+
+
+def inventory(p: AwsProvider) -> dict[str, Any]:
+    lam, iam, cw, logs, ddb = (p.client(s) for s in ("lambda", "iam", "cloudwatch", "logs", "dynamodb"))
+    return {
+        "functions": sorted(f["FunctionName"] for f in lam.list_functions()["Functions"]),
+        "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"]),
+        "alarms": sorted(a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]),
+        "log_groups": sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]),
+        "tables": sorted(ddb.list_tables()["TableNames"]),
+    }
+
+
+def test_second_apply_makes_zero_write_calls(provider: AwsProvider) -> None:
+    apply_spec(provider)
+    provider.counter.reset()
+    engine = make_engine(provider)
+    plan = engine.plan()
+    engine.apply(plan)
+    assert plan.empty
+    assert provider.counter.writes == 0, provider.counter.write_calls()
+    assert provider.counter.reads > 0
+
+
+def test_cold_apply_creates_the_whole_stack(provider: AwsProvider) -> None:
+    plan = make_engine(provider).plan()
+    assert all(c.action is Action.CREATE for c in plan)
+    kinds = [c.resource for c in plan]
+    # Dependency order: log groups before functions (Lambda would create them without expiry),
+    # roles before functions, alarms last.
+    assert kinds.index("logs.log_group") < kinds.index("lambda.function")
+    assert kinds.index("iam.role") < kinds.index("lambda.function") < kinds.index("cloudwatch.alarm")
+    apply_spec(provider)
+    inv = inventory(provider)
+    assert inv["functions"] == ["liveinsight-event-collector-dev", "liveinsight-realtime-api-dev",
+                                "liveinsight-stats-api-dev"]
+    assert len(inv["alarms"]) == 8 and len(inv["log_groups"]) == 4 and inv["tables"] == ["liveinsight-events-dev"]
+    groups = provider.client("logs").describe_log_groups()["logGroups"]
+    assert {g["retentionInDays"] for g in groups} == {7}
+
+
+def test_destroy_removes_what_the_stack_owns_and_nothing_else(provider: AwsProvider) -> None:
+    cw, logs, lam, iam = (provider.client(s) for s in ("cloudwatch", "logs", "lambda", "iam"))
+    # Unrelated resources, some with names that look like ours.
+    cw.put_metric_alarm(AlarmName="liveinsight-dev-someone-elses", Namespace="AWS/Lambda", MetricName="Errors",
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                        ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(AlarmName="billing", Namespace="AWS/Billing", MetricName="EstimatedCharges",
+                        Statistic="Maximum", Period=21600, EvaluationPeriods=1, Threshold=100,
+                        ComparisonOperator="GreaterThanThreshold")
+    logs.create_log_group(logGroupName="/aws/lambda/other-app")
+    role = iam.create_role(RoleName="other-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName="other-fn", Runtime="python3.12", Role=role, Handler="a.b",
+                        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+    before = inventory(provider)
+    apply_spec(provider)
+    engine = make_engine(provider)
+    plan = engine.plan(destroy=True)
+    assert all(c.action is Action.DELETE for c in plan)
+    assert "liveinsight-dev-someone-elses" not in {c.name for c in plan}
+    engine.apply(plan)
+    assert inventory(provider) == before
+    assert make_engine(provider).plan(destroy=True).empty
+
+
+def test_destroy_of_dev_leaves_prod_untouched(provider: AwsProvider) -> None:
+    apply_spec(provider, DEV)
+    apply_spec(provider, PROD)
+    engine = make_engine(provider, DEV)
+    engine.apply(engine.plan(destroy=True))
+    assert make_engine(provider, PROD).plan().empty
+    inv = inventory(provider)
+    assert all("prod" in name for names in inv.values() for name in names if "liveinsight" in name)
+
+
+def test_destroy_keeps_a_table_with_data_unless_forced(provider: AwsProvider) -> None:
+    from liveinsight_infra.errors import LiveInsightError
+
+    apply_spec(provider)
+    provider.client("dynamodb").put_item(TableName="liveinsight-events-dev",
+                                         Item={"pk": {"S": "site#a"}, "sk": {"S": "x"}})
+    engine = make_engine(provider)
+    with pytest.raises(LiveInsightError, match="holds data"):
+        engine.apply(engine.plan(destroy=True))
+    assert provider.client("dynamodb").list_tables()["TableNames"] == ["liveinsight-events-dev"]
+    forced = make_engine(provider, force=True)
+    forced.apply(forced.plan(destroy=True))
+    assert provider.client("dynamodb").list_tables()["TableNames"] == []
+
+
+class Crash(Exception):
+    pass
+
+
+def count_cold_writes(provider: AwsProvider) -> int:
+    engine = make_engine(provider)
+    provider.counter.reset()
+    engine.apply(engine.plan())
+    return provider.counter.writes
+
+
+def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
+    """Crash at the k-th write of a cold apply, for every k; apply again must converge exactly."""
+    from moto import mock_aws
+
+    from tests.conftest import SESSION
+
+    with mock_aws():
+        cold = AwsProvider("us-east-1", session=SESSION)
+        total = count_cold_writes(cold)
+        expected = inventory(cold)
+    assert total > 20
+    covered = 0
+    for k in range(1, total + 1):
+        with mock_aws():
+            p = AwsProvider("us-east-1", session=SESSION)
+            seen = {"n": 0}
+
+            def crash_at_k(model: Any, k: int = k, seen: dict[str, int] = seen, **_: Any) -> None:
+                from liveinsight_infra.aws.provider import is_read
+                if not is_read(model.name):
+                    seen["n"] += 1
+                    if seen["n"] == k:
+                        raise Crash(f"crash at write {k}: {model.name}")
+
+            p.register("before-call.*.*", crash_at_k)
+            with pytest.raises(Crash):
+                engine = make_engine(p)
+                engine.apply(engine.plan())
+            fresh = AwsProvider("us-east-1", session=SESSION)
+            engine = make_engine(fresh)
+            engine.apply(engine.plan())
+            assert make_engine(fresh).plan().empty, f"not converged after a crash at write {k}"
+            assert inventory(fresh) == expected, f"duplicates or orphans after a crash at write {k}"
+            covered += 1
+    assert covered == total
