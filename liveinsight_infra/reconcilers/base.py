@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..diff import diff_state
+from ..diff import compare_tags, diff_state
 from ..errors import LiveInsightError, from_client_error
 from ..plan import Action, Change, FieldDiff
 
@@ -149,6 +149,17 @@ class Reconciler(ABC):
             raise from_client_error(f"{self.kind} {name}", operation, exc) from exc
         except BotoCoreError as exc:
             raise LiveInsightError(f"{self.kind} {name}: {operation} failed: {exc}") from exc
+
+    def sync_tags(self, name: str, current: dict[str, str], desired: dict[str, str],
+                  tag: Callable[[dict[str, str]], Any], untag: Callable[[list[str]], Any]) -> None:
+        """Set the tags that differ and remove the ones no longer wanted (never ``aws:`` tags)."""
+        to_set, to_unset = compare_tags(current, desired)
+        if to_set:
+            with self.calling(name, "TagResource"):
+                tag(to_set)
+        if to_unset:
+            with self.calling(name, "UntagResource"):
+                untag(to_unset)
 
     def parallel(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """Run independent reads concurrently (order of results = order of items)."""

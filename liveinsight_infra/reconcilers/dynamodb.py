@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import compare_tags, dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
@@ -113,14 +113,10 @@ class TableReconciler(Reconciler):
                 ddb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
                     "PointInTimeRecoveryEnabled": desired["point_in_time_recovery"]})
         if "tags" in fields:
-            to_set, to_unset = compare_tags(current.state.get("tags", {}), desired["tags"])
             arn = current.meta["arn"]
-            if to_set:
-                with self.calling(name, "TagResource"):
-                    ddb.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(to_set))
-            if to_unset:
-                with self.calling(name, "UntagResource"):
-                    ddb.untag_resource(ResourceArn=arn, TagKeys=to_unset)
+            self.sync_tags(name, current.state.get("tags", {}), desired["tags"],
+                           lambda t: ddb.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(t)),
+                           lambda keys: ddb.untag_resource(ResourceArn=arn, TagKeys=keys))
         return Observed(dict(desired), current.meta, True)
 
     def delete(self, name: str, current: Observed) -> None:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from .. import naming
-from ..diff import compare_tags, dict_to_tag_list, normalize_policy, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, normalize_policy, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
@@ -119,13 +119,9 @@ class RoleReconciler(Reconciler):
                 with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
                     iam.detach_role_policy(RoleName=name, PolicyArn=arn)
         if "tags" in fields:
-            to_set, to_unset = compare_tags(current.state["tags"], desired["tags"])
-            if to_set:
-                with self.calling(name, "TagRole"):
-                    iam.tag_role(RoleName=name, Tags=dict_to_tag_list(to_set))
-            if to_unset:
-                with self.calling(name, "UntagRole"):
-                    iam.untag_role(RoleName=name, TagKeys=to_unset)
+            self.sync_tags(name, current.state["tags"], desired["tags"],
+                           lambda t: iam.tag_role(RoleName=name, Tags=dict_to_tag_list(t)),
+                           lambda keys: iam.untag_role(RoleName=name, TagKeys=keys))
         return Observed(dict(desired), current.meta, True)
 
     def delete(self, name: str, current: Observed) -> None:

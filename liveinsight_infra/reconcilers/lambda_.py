@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
-from ..diff import compare_tags, user_tags
+from ..diff import user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
@@ -141,14 +141,10 @@ class FunctionReconciler(Reconciler):
                 Environment={"Variables": desired["environment"]}), LAMBDA_CONFLICT, IAM_PROPAGATION)
             self._wait(name)
         if desired["tags"] != have.get("tags"):
-            to_set, to_unset = compare_tags(have.get("tags") or {}, desired["tags"])
             arn = current.meta["arn"]
-            if to_set:
-                with self.calling(name, "TagResource"):
-                    lam.tag_resource(Resource=arn, Tags=to_set)
-            if to_unset:
-                with self.calling(name, "UntagResource"):
-                    lam.untag_resource(Resource=arn, TagKeys=to_unset)
+            self.sync_tags(name, have.get("tags") or {}, desired["tags"],
+                           lambda t: lam.tag_resource(Resource=arn, Tags=t),
+                           lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys))
         version = current.meta.get("live_version")
         code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
         if code_or_config or have.get("live_alias") != "current":

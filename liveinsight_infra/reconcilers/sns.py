@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import compare_tags, dict_to_tag_list, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
@@ -54,13 +54,9 @@ class TopicReconciler(Reconciler):
         arn = current.meta["arn"]
         for email in sorted(set(desired["emails"]) - set(current.state["emails"])):
             self._subscribe(name, arn, email)
-        to_set, to_unset = compare_tags(current.state["tags"], desired["tags"])
-        if to_set:
-            with self.calling(name, "TagResource"):
-                sns.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(to_set))
-        if to_unset:
-            with self.calling(name, "UntagResource"):
-                sns.untag_resource(ResourceArn=arn, TagKeys=to_unset)
+        self.sync_tags(name, current.state["tags"], desired["tags"],
+                       lambda t: sns.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(t)),
+                       lambda keys: sns.untag_resource(ResourceArn=arn, TagKeys=keys))
         return Observed({**desired, "emails": sorted(set(desired["emails"]) | set(current.state["emails"]))},
                         current.meta, True)
 
