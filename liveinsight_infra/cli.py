@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the outputs as JSON")
     sp = verb("build", "write the Lambda packages to dist/ and print their sha256")
     sp.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
+    sp = verb("serve", "run the stack on this machine: apply to an embedded moto, then serve the API "
+                       "and the dashboard on 127.0.0.1")
+    sp.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0 picks one)")
     sub.add_parser("schema", help="print the JSON Schema of the spec format",
                    description="print the JSON Schema of the spec format")
     return p
@@ -199,6 +202,37 @@ class Cli:
             path = self.args.out / f"{key}.zip"
             path.write_bytes(pkg.data)
             self.say(f"  {path}  {pkg.size:>8,} bytes  sha256 {pkg.sha256_hex}")
+        return 0
+
+    def cmd_serve(self) -> int:
+        from .local.gateway import LocalGateway
+        from .local.server import LocalServer
+
+        self.args.moto = True  # serve always runs on the embedded backend
+        with self.session() as engine:
+            plan = engine.plan()
+            self.say(f"Applying {len(plan)} changes to the embedded moto…")
+            engine.apply(plan)
+            loaded = engine.ctx.loaded
+            gateway = LocalGateway.from_aws(engine.ctx.aws, loaded, log=self.warn)
+            try:
+                server = LocalServer(gateway, loaded.site_dir, port=self.args.port,
+                                     root_object=loaded.spec.distribution.default_root_object,
+                                     log=self.warn if self.args.verbose else lambda _m: None)
+            except OSError as exc:
+                raise LiveInsightError(f"cannot listen on 127.0.0.1:{self.args.port}: {exc.strerror}; "
+                                       "choose another --port") from None
+            stage = loaded.spec.api.stage
+            self.say(f"LiveInsight is serving at {server.url}/")
+            self.say(f"  dashboard     {server.url}/")
+            self.say(f"  API           {server.url}/api/events  (and {server.url}/{stage}/api/...)")
+            self.say("Press Ctrl-C to stop.")
+            try:
+                server.serve_forever()
+            except KeyboardInterrupt:
+                self.say("\nStopped.")
+            finally:
+                server.server_close()
         return 0
 
     def cmd_schema(self) -> int:

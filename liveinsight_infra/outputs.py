@@ -15,9 +15,13 @@ def stack_outputs(spec: StackSpec, outputs: Outputs) -> dict[str, Any]:
                        "live_version": fns.get(naming.function_name(spec, key), {}).get("live_version")}
                  for key in spec.functions}
     alarms = {name: o.get("state") for name, o in outputs.get("cloudwatch.alarm", {}).items()}
+    stage = outputs.get("apigateway.stage", {}).get(spec.api.stage, {})
+    api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(spec), {})
     result: dict[str, Any] = {
         "stack": naming.stack_id(spec),
         "region": spec.region,
+        "api_url": stage.get("invoke_url"),
+        "api_id": api.get("id"),
         "functions": functions,
         "table": naming.table_name(spec),
         "log_groups": sorted(outputs.get("logs.log_group", {})),

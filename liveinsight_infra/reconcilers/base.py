@@ -61,6 +61,7 @@ class Reconciler(ABC):
         self.ctx = ctx
         self.spec = ctx.spec
         self.observed: dict[str, Observed] = {}
+        self.planned: set[str] = set()  # names with a change in the current plan
 
     # -- the contract -------------------------------------------------------------------------
     @abstractmethod
@@ -109,6 +110,7 @@ class Reconciler(ABC):
             if name not in wanted and have.owned:
                 reason = "stack destroyed" if destroy else "no longer in the spec"
                 changes.append(Change(Action.DELETE, self.kind, name, (), reason))
+        self.planned = {c.name for c in changes}
         return changes
 
     # -- execution of one planned change ------------------------------------------------------

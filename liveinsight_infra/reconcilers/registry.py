@@ -7,14 +7,18 @@ from .base import Reconciler
 
 def ordered_kinds() -> list[type[Reconciler]]:
     from .alarms import AlarmReconciler
+    from .apigateway import RestApiReconciler
+    from .apigateway_stage import StageReconciler
     from .dynamodb import TableReconciler
     from .iam import RoleReconciler
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
+    from .permissions import PermissionReconciler
     from .sns import TopicReconciler
 
     kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, RoleReconciler,
-                                     FunctionReconciler, AlarmReconciler]
+                                     FunctionReconciler, RestApiReconciler, PermissionReconciler,
+                                     StageReconciler, AlarmReconciler]
     _check_order(kinds)
     return kinds
 

@@ -1,0 +1,131 @@
+"""The API's stage: which deployment it serves, and its throttling, metrics and access logs.
+
+A deployment is created only when the API's definition changed. The definition's canonical hash
+is recorded in the deployment's description. A stage whose deployment carries the desired hash
+is left alone, so re-applying an unchanged spec creates no deployment. Deployments are never
+deleted here: the previous one is what a rollback returns to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .. import naming
+from ..plan import UNKNOWN, FieldDiff
+from .apigateway import find_rest_api
+from .base import Observed, Outputs, Reconciler
+
+_HASH = re.compile(r"definition=([0-9a-f]{16})")
+# No IP address: LiveInsight never stores visitors' IPs, the access log included.
+ACCESS_LOG_FORMAT = json.dumps({
+    "requestId": "$context.requestId", "time": "$context.requestTime", "method": "$context.httpMethod",
+    "path": "$context.path", "status": "$context.status", "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency", "responseLength": "$context.responseLength",
+    "error": "$context.error.message"}, separators=(",", ":"))
+
+
+def deployment_description(digest: str, stack: str) -> str:
+    return f"liveinsight {stack} definition={digest}"
+
+
+class StageReconciler(Reconciler):
+    kind = "apigateway.stage"
+    depends_on = ("apigateway.rest_api", "logs.log_group")
+
+    def names(self) -> list[str]:
+        return [self.spec.api.stage]
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
+        group = outputs.get("logs.log_group", {}).get(naming.api_log_group(self.spec), {})
+        t = self.spec.api.throttling
+        return {"api_id": api.get("id", UNKNOWN), "deployment": api.get("revision", UNKNOWN),
+                "throttling_rate": float(t.rate_limit), "throttling_burst": t.burst_limit,
+                "metrics": self.spec.api.metrics_enabled,
+                "access_log_arn": group.get("arn", UNKNOWN), "access_log_format": ACCESS_LOG_FORMAT}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        api = find_rest_api(self)
+        if api is None:
+            return {}
+        ag = self.client("apigateway")
+        name = self.spec.api.stage
+        stage: dict[str, Any] | None = None
+        with self.calling(name, "GetStage", ignore=("NotFoundException",)):
+            stage = ag.get_stage(restApiId=api["id"], stageName=name)
+        if stage is None:
+            return {}
+        description = ""
+        with self.calling(name, "GetDeployment", ignore=("NotFoundException",)):
+            description = ag.get_deployment(restApiId=api["id"], deploymentId=stage["deploymentId"]).get(
+                "description", "")
+        match = _HASH.search(description)
+        settings = (stage.get("methodSettings") or {}).get("*/*", {})
+        logs = stage.get("accessLogSettings") or {}
+        state = {"api_id": api["id"], "deployment": match.group(1) if match else None,
+                 "throttling_rate": float(settings.get("throttlingRateLimit", -1)),
+                 "throttling_burst": settings.get("throttlingBurstLimit"),
+                 "metrics": bool(settings.get("metricsEnabled", False)),
+                 "access_log_arn": logs.get("destinationArn"), "access_log_format": logs.get("format")}
+        return {name: Observed(state, {"deployment_id": stage["deploymentId"]}, True)}
+
+    def _deploy(self, name: str, api_id: str, revision: str) -> str:
+        digest = revision.split("+", 1)[0]
+        with self.calling(name, "CreateDeployment"):
+            dep = self.client("apigateway").create_deployment(
+                restApiId=api_id, description=deployment_description(digest, naming.stack_id(self.spec)))
+        return str(dep["id"])
+
+    def _settings_ops(self, d: dict[str, Any], have: dict[str, Any]) -> list[dict[str, str]]:
+        ops = []
+        fields = [("throttling_rate", "/*/*/throttling/rateLimit", str(d["throttling_rate"])),
+                  ("throttling_burst", "/*/*/throttling/burstLimit", str(d["throttling_burst"])),
+                  ("metrics", "/*/*/metrics/enabled", str(d["metrics"]).lower()),
+                  ("access_log_arn", "/accessLogSettings/destinationArn", d["access_log_arn"]),
+                  ("access_log_format", "/accessLogSettings/format", d["access_log_format"])]
+        for field, path, value in fields:
+            if have.get(field) != d[field]:
+                ops.append({"op": "replace", "path": path, "value": value})
+        return ops
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        ag = self.client("apigateway")
+        api_id = desired["api_id"]
+        dep_id = self._deploy(name, api_id, desired["deployment"])
+        with self.calling(name, "CreateStage", ignore=("ConflictException",)):
+            ag.create_stage(restApiId=api_id, stageName=name, deploymentId=dep_id,
+                            description=f"LiveInsight {naming.stack_id(self.spec)}",
+                            tags=naming.resource_tags(self.spec))
+        return self._update_stage(name, desired, Observed({"api_id": api_id}, {}, True), dep_id)
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        dep_id = None
+        if desired["deployment"] != current.state.get("deployment"):
+            dep_id = self._deploy(name, desired["api_id"], desired["deployment"])
+        return self._update_stage(name, desired, current, dep_id)
+
+    def _update_stage(self, name: str, desired: dict[str, Any], current: Observed, dep_id: str | None) -> Observed:
+        ops = self._settings_ops(desired, current.state)
+        if dep_id is not None:
+            ops.insert(0, {"op": "replace", "path": "/deploymentId", "value": dep_id})
+        if ops:
+            with self.calling(name, "UpdateStage"):
+                self.client("apigateway").update_stage(restApiId=desired["api_id"], stageName=name,
+                                                       patchOperations=ops)
+        state = {**desired, "deployment": str(desired["deployment"]).split("+", 1)[0]}
+        meta = {**current.meta, "deployment_id": dep_id or current.meta.get("deployment_id")}
+        return Observed(state, meta, True)
+
+    def delete(self, name: str, current: Observed) -> None:
+        with self.calling(name, "DeleteStage", ignore=("NotFoundException",)):
+            self.client("apigateway").delete_stage(restApiId=current.state["api_id"], stageName=name)
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        if current is None:
+            return {"invoke_url": UNKNOWN}
+        api_id = current.state["api_id"]
+        return {"invoke_url": f"https://{api_id}.execute-api.{self.ctx.region}.amazonaws.com/{name}",
+                "deployment_id": current.meta.get("deployment_id"), "api_id": api_id}
