@@ -1,0 +1,42 @@
+"""`serve` as a user runs it: a subprocess that applies to an embedded moto and serves on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.conftest import ROOT, free_port
+
+
+def test_serve_answers_a_preflight_and_stops_cleanly_on_ctrl_c() -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/dev.yaml", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("OPTIONS", "/api/events", headers={"Origin": "https://example.com",
+                                                                "Access-Control-Request-Method": "POST"})
+                resp = conn.getresponse()
+                break
+            except ConnectionRefusedError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "serve did not start in 60 s"
+                time.sleep(0.2)
+        assert resp.status == 200
+        assert resp.getheader("Access-Control-Allow-Origin") == "*"
+        assert resp.getheader("Access-Control-Max-Age") == "86400"
+        conn.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert f"LiveInsight is serving at http://127.0.0.1:{port}/" in out
+    assert "Stopped." in out
