@@ -181,7 +181,9 @@ class Cli:
         with self.session() as engine:
             engine.observe()
             current = engine.current_outputs()
-        if not any(current.values()):
+        # Account setup (owned=False) exists without any stack: only the stack's own resources count.
+        exists = any(o.owned is not False for r in engine.reconcilers for o in r.observed.values())
+        if not exists:
             raise StackNotFound(f"stack {engine.ctx.spec.project}-{engine.ctx.spec.environment} does not "
                                 f"exist in {engine.ctx.spec.region}: run apply first")
         outs = stack_outputs(engine.ctx.spec, current)

@@ -32,7 +32,7 @@ def deployment_description(digest: str, stack: str) -> str:
 
 class StageReconciler(Reconciler):
     kind = "apigateway.stage"
-    depends_on = ("apigateway.rest_api", "logs.log_group")
+    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account")
 
     def names(self) -> list[str]:
         return [self.spec.api.stage]

@@ -8,6 +8,7 @@ from .base import Reconciler
 def ordered_kinds() -> list[type[Reconciler]]:
     from .alarms import AlarmReconciler
     from .apigateway import RestApiReconciler
+    from .apigateway_account import AccountReconciler
     from .apigateway_stage import StageReconciler
     from .dynamodb import TableReconciler
     from .iam import RoleReconciler
@@ -18,7 +19,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
 
     kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, RoleReconciler,
                                      FunctionReconciler, RestApiReconciler, PermissionReconciler,
-                                     StageReconciler, AlarmReconciler]
+                                     AccountReconciler, StageReconciler, AlarmReconciler]
     _check_order(kinds)
     return kinds
 

@@ -34,7 +34,7 @@ def calls(stderr: str) -> tuple[int, int]:
 def test_apply_then_converged_plan_and_zero_write_reapply(moto_endpoint: str) -> None:
     first = run("apply", "specs/dev.yaml", "-v", endpoint=moto_endpoint)
     assert first.returncode == 0, first.stderr
-    assert "Apply complete" in first.stdout and "24 created" in first.stdout
+    assert "Apply complete" in first.stdout and "25 created" in first.stdout
     assert "+ lambda.function liveinsight-event-collector-dev" in first.stdout
     assert "functions.stats-api.live_version" in first.stdout
 

@@ -209,3 +209,28 @@ def test_an_api_with_our_name_but_not_our_tag_is_left_alone(provider: AwsProvide
     engine = make_engine(provider)
     engine.apply(engine.plan(destroy=True))
     assert api_of_ids(provider) == [stranger["id"]]
+
+
+def test_account_logging_role_is_set_once_and_survives_destroy(provider: AwsProvider) -> None:
+    ag, iam = provider.client("apigateway"), provider.client("iam")
+    apply_spec(provider)
+    arn = ag.get_account()["cloudwatchRoleArn"]
+    assert arn == "arn:aws:iam::123456789012:role/liveinsight-apigateway-logs"
+    trust = iam.get_role(RoleName="liveinsight-apigateway-logs")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    apply_spec(provider, PROD)  # the second environment reuses the account setting
+    assert len([r for r in iam.list_roles()["Roles"] if "apigateway" in r["RoleName"]]) == 1
+    engine = make_engine(provider)
+    engine.apply(engine.plan(destroy=True))
+    assert ag.get_account()["cloudwatchRoleArn"] == arn
+    assert iam.get_role(RoleName="liveinsight-apigateway-logs")
+
+
+def test_an_existing_account_logging_role_is_left_alone(provider: AwsProvider) -> None:
+    ag = provider.client("apigateway")
+    theirs = "arn:aws:iam::123456789012:role/platform-apigw-logs"
+    ag.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": theirs}])
+    plan = make_engine(provider).plan()
+    assert "apigateway.account" not in {c.resource for c in plan}
+    apply_spec(provider)
+    assert ag.get_account()["cloudwatchRoleArn"] == theirs

@@ -1,0 +1,85 @@
+"""The account-level setting API Gateway needs before any stage can write access logs.
+
+On AWS, ``update_stage`` with access-log settings fails until the account's API Gateway settings
+name a CloudWatch role ("CloudWatch Logs role ARN must be set in account settings"). The setting
+is account-wide, shared by every stack and environment. So:
+
+* if any role is already set, it is left alone (this tool never takes over someone else's);
+* otherwise a project-level role ``{project}-apigateway-logs`` is created, with the permissions
+  of AWS's AmazonAPIGatewayPushToCloudWatchLogs policy, and the account is pointed at it.
+
+The role carries the stack tag ``{project}-account``, not an environment's, so destroying dev or
+prod never removes what the other still needs. The role is account setup, kept like the account
+setting itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .. import naming
+from ..aws.retry import RetryRule, with_retries
+from ..diff import dict_to_tag_list
+from ..plan import FieldDiff
+from .base import Observed, Outputs, Reconciler
+
+# API Gateway checks the role when the setting is written; a new role is not assumable at once.
+ROLE_PROPAGATION = RetryRule("iam-propagation", frozenset({"BadRequestException"}),
+                             re.compile(r"role ARN does not have required permissions|trust", re.I),
+                             deadline_s=120.0)
+PUSH_TO_CLOUDWATCH = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow",
+    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+               "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
+    "Resource": "*"}]}
+ASSUME = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+class AccountReconciler(Reconciler):
+    kind = "apigateway.account"
+
+    def names(self) -> list[str]:
+        return ["cloudwatch-role"]
+
+    def role_name(self) -> str:
+        return f"{self.spec.project}-apigateway-logs"
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        return {"cloudwatch_role": "set"}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        if for_destroy:
+            return {}  # account setup is never part of a stack's destroy
+        with self.calling("account", "GetAccount"):
+            arn = self.client("apigateway").get_account().get("cloudwatchRoleArn")
+        if not arn:
+            return {}
+        return {"cloudwatch-role": Observed({"cloudwatch_role": "set"}, {"arn": arn}, False)}
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        iam, ag = self.client("iam"), self.client("apigateway")
+        role = self.role_name()
+        tags = {**self.spec.tags, naming.TAG_STACK: f"{self.spec.project}-account",
+                naming.TAG_MANAGED_BY: naming.MANAGED_BY}
+        with self.calling(role, "CreateRole", ignore=("EntityAlreadyExists",)):
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(ASSUME), Tags=dict_to_tag_list(tags),
+                            Description="Lets API Gateway write access logs to CloudWatch (account setting)")
+        with self.calling(role, "PutRolePolicy"):
+            iam.put_role_policy(RoleName=role, PolicyName="push-to-cloudwatch-logs",
+                                PolicyDocument=json.dumps(PUSH_TO_CLOUDWATCH))
+        arn = f"arn:aws:iam::{self.ctx.account_id}:role/{role}"
+        with self.calling("account", "UpdateAccount"):
+            with_retries(lambda: ag.update_account(patchOperations=[
+                {"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}]), ROLE_PROPAGATION,
+                sleep=self.ctx.sleep)
+        return Observed(dict(desired), {"arn": arn}, False)
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        return current  # nothing to update: any role already set is left alone
+
+    def delete(self, name: str, current: Observed) -> None:
+        raise AssertionError("account setup is never planned for deletion")
