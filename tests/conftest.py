@@ -18,6 +18,7 @@ import moto  # noqa: F401  (imported before the Session, so the Session's client
 import pytest
 from moto import mock_aws
 
+from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
 from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.engine import Context, Engine
 from liveinsight_infra.spec.loader import LoadedSpec, load_spec
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "specs" / "dev.yaml"
 PROD = ROOT / "specs" / "prod.yaml"
 SESSION = boto3.Session(region_name="us-east-1")
+apply_fidelity_patches()  # moto evaluates bucket-policy conditions as AWS does (aws-notes trap 10)
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ def embedded_moto() -> Iterator[None]:
         from moto import mock_aws
     except ImportError:  # pragma: no cover - depends on the install
         raise LiveInsightError("--moto needs moto: pip install 'liveinsight-infra[moto]'") from None
+    from .moto_fidelity import apply_fidelity_patches
+
+    apply_fidelity_patches()
     saved = {k: os.environ.get(k) for k in [*_FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
     os.environ.update(_FAKE_CREDENTIALS)
     os.environ.pop("AWS_ENDPOINT_URL", None)  # the embedded backend, not a server
