@@ -89,5 +89,5 @@ def apply_fidelity_patches() -> None:
         stripped = ac.IAMPolicyStatement({k: v for k, v in self._statement.items() if k != "Condition"})
         return original(stripped, action, resource, principal, incoming_condition_values)
 
-    ac.IAMPolicyStatement.is_action_permitted = is_action_permitted
+    ac.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     _PATCHED = True
