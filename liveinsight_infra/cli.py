@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--destroy", action="store_true", help="plan the destroy instead")
     sp = verb("apply", "make AWS match the spec, printing each change, then the outputs")
     sp.add_argument("--json", action="store_true", help="print the plan and outputs as JSON")
+    sp.add_argument("--no-wait", action="store_true",
+                    help="do not wait for CloudFront to finish deploying (it takes minutes on AWS)")
     sp = verb("destroy", "remove every resource this stack owns (ownership tags)")
     sp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sp.add_argument("--force", action="store_true",
@@ -110,7 +112,12 @@ class Cli:
                 if line and not getattr(self.args, "json", False):
                     self.say(line)
 
-            ctx = Context(loaded, aws, emit=emit, force=getattr(self.args, "force", False))
+            if loaded.spec.bucket.public_website:
+                self.warn(self.style.paint(
+                    "WARNING: bucket.public_website is on: the site bucket is publicly readable over plain HTTP, "
+                    "and two Block Public Access flags are off. Turn it off once CloudFront serves the site.", "31"))
+            ctx = Context(loaded, aws, emit=emit, force=getattr(self.args, "force", False),
+                          wait=not getattr(self.args, "no_wait", False))
             engine = Engine(ctx)
             try:
                 yield engine

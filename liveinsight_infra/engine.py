@@ -17,10 +17,11 @@ from typing import Any
 
 from .aws.provider import AwsProvider
 from .build.package import Package, build_package
+from .build.site import SiteFile, site_files
 from .naming import stack_id
 from .plan import Change, Plan
 from .reconcilers.base import Outputs, Reconciler
-from .reconcilers.registry import ordered_kinds
+from .reconcilers.registry import ordered_kinds, wire
 from .spec.loader import LoadedSpec
 from .spec.model import StackSpec
 
@@ -45,6 +46,7 @@ class Context:
     emit: EventSink = field(default=lambda _e: None)
     sleep: Callable[[float], None] = time.sleep
     force: bool = False
+    wait: bool = True  # wait for CloudFront to be deployed (apply --no-wait skips it)
 
     @property
     def spec(self) -> StackSpec:
@@ -66,6 +68,17 @@ class Context:
         return cache[key]
 
 
+    def site(self) -> dict[str, SiteFile]:
+        """The dashboard's files as they are uploaded (read once per run)."""
+        cache: dict[str, SiteFile] | None = self.__dict__.get("_site")
+        if cache is None:
+            cache = self.__dict__["_site"] = site_files(self.loaded.site_dir, self.spec)
+        return cache
+
+    def site_keys(self) -> list[str]:
+        return sorted(self.site())
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     plan: Plan
@@ -77,6 +90,7 @@ class Engine:
     def __init__(self, ctx: Context, kinds: Sequence[type[Reconciler]] | None = None):
         self.ctx = ctx
         self.reconcilers: list[Reconciler] = [cls(ctx) for cls in (kinds or ordered_kinds())]
+        wire(self.reconcilers)
 
     def reconciler(self, kind: str) -> Reconciler:
         return next(r for r in self.reconcilers if r.kind == kind)

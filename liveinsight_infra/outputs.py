@@ -17,11 +17,19 @@ def stack_outputs(spec: StackSpec, outputs: Outputs) -> dict[str, Any]:
     alarms = {name: o.get("state") for name, o in outputs.get("cloudwatch.alarm", {}).items()}
     stage = outputs.get("apigateway.stage", {}).get(spec.api.stage, {})
     api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(spec), {})
+    dist = next(iter(outputs.get("cloudfront.distribution", {}).values()), {})
+    bucket = next(iter(outputs.get("s3.bucket", {}).values()), {})
+    domain = dist.get("domain")
     result: dict[str, Any] = {
         "stack": naming.stack_id(spec),
         "region": spec.region,
+        "dashboard_url": f"https://{domain}/" if isinstance(domain, str) else None,
         "api_url": stage.get("invoke_url"),
+        "same_origin_api_url": f"https://{domain}/api" if isinstance(domain, str) else None,
         "api_id": api.get("id"),
+        "bucket": bucket.get("name"),
+        "distribution_id": dist.get("id"),
+        "distribution_domain": domain,
         "functions": functions,
         "table": naming.table_name(spec),
         "log_groups": sorted(outputs.get("logs.log_group", {})),

@@ -50,10 +50,6 @@ class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
     depends_on = ("lambda.function",)
 
-    def __init__(self, ctx: Any):
-        super().__init__(ctx)
-        self.changed: set[str] = set()  # APIs written in this run: the stage must redeploy
-
     def names(self) -> list[str]:
         return [naming.api_name(self.spec)]
 
@@ -103,7 +99,7 @@ class RestApiReconciler(Reconciler):
         api_id = current.meta["id"] if current else UNKNOWN
         execution_arn = (f"arn:aws:execute-api:{self.ctx.region}:{self.ctx.account_id}:{api_id}"
                          if current else UNKNOWN)
-        if name in self.changed:
+        if name in self.executed:  # written in this run: the stage must take a new snapshot
             revision: Any = f"{digest}+redeploy"
         elif name in self.planned:
             revision = UNKNOWN
@@ -134,7 +130,6 @@ class RestApiReconciler(Reconciler):
         api_id = current.meta["id"]
         ids: dict[str, str] = dict(current.meta["resource_ids"])
         have, want = current.state, desired
-        self.changed.add(name)
         # 1. resources the routes need, parents first
         for path in want["resources"]:
             if path not in ids:

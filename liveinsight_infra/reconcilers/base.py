@@ -62,6 +62,7 @@ class Reconciler(ABC):
         self.spec = ctx.spec
         self.observed: dict[str, Observed] = {}
         self.planned: set[str] = set()  # names with a change in the current plan
+        self.executed: set[str] = set()  # names written in this run
 
     # -- the contract -------------------------------------------------------------------------
     @abstractmethod
@@ -115,6 +116,7 @@ class Reconciler(ABC):
 
     # -- execution of one planned change ------------------------------------------------------
     def execute(self, change: Change, outputs: Outputs) -> None:
+        self.executed.add(change.name)
         if change.action is Action.DELETE:
             current = self.observed.pop(change.name, None)
             if current is not None:

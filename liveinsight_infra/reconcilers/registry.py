@@ -10,16 +10,21 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .apigateway import RestApiReconciler
     from .apigateway_account import AccountReconciler
     from .apigateway_stage import StageReconciler
+    from .cloudfront import DistributionReconciler, OacReconciler
     from .dynamodb import TableReconciler
     from .iam import RoleReconciler
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
     from .permissions import PermissionReconciler
+    from .s3_bucket import BucketReconciler
+    from .s3_site import BucketPolicyReconciler, InvalidationReconciler, ObjectReconciler
     from .sns import TopicReconciler
 
     kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, RoleReconciler,
                                      FunctionReconciler, RestApiReconciler, PermissionReconciler,
-                                     AccountReconciler, StageReconciler, AlarmReconciler]
+                                     AccountReconciler, StageReconciler, BucketReconciler, OacReconciler,
+                                     DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,
+                                     InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)
     return kinds
 
@@ -32,3 +37,13 @@ def _check_order(kinds: list[type[Reconciler]]) -> None:
         if missing:
             raise RuntimeError(f"registry order: {k.kind} comes before {missing}")
         seen.add(k.kind)
+
+
+def wire(reconcilers: list[Reconciler]) -> None:
+    """Give the invalidation step the site objects' plan (which paths change in this run)."""
+    from .s3_site import InvalidationReconciler, ObjectReconciler
+
+    objects = next((r for r in reconcilers if isinstance(r, ObjectReconciler)), None)
+    for r in reconcilers:
+        if isinstance(r, InvalidationReconciler):
+            r.objects = objects

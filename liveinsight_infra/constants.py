@@ -1,0 +1,20 @@
+"""AWS constants the specs refer to by name: one table, with where each value comes from."""
+
+from __future__ import annotations
+
+# CloudFront managed policies, by name (specs name them; AWS wants ids).
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+# Note: 4135ea2d-… is CachingDisabled (the original plan mislabelled it CachingOptimized).
+CACHE_POLICIES = {
+    "CachingOptimized": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+    "CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+}
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+# AllViewerExceptHostHeader: API Gateway answers 403 when it gets the viewer's Host header.
+ORIGIN_REQUEST_POLICIES = {
+    "AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+}
+ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE")
+CACHED_METHODS = ("GET", "HEAD")
+# At most 15 wildcard paths may be in progress; past that many paths one "/*" is cheaper anyway.
+MAX_INVALIDATION_PATHS = 15

@@ -1,0 +1,153 @@
+"""The private bucket that holds the dashboard.
+
+It is named ``{project}-static-{env}-{8 hex}``, with the suffix derived from account, region and
+stack, so the same spec always finds the same bucket. It has all four Block Public Access flags,
+SSE-S3, ``BucketOwnerEnforced``, versioning and tags. moto creates buckets without AWS's secure
+defaults, so everything is put explicitly, and a "not found" configuration reads as unset. The
+policy is its own kind (``s3.bucket_policy``), because it names the distribution.
+
+Public-website mode (the original plan's S3 website, off by default) relaxes two Block Public
+Access flags and adds a website configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import naming
+from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
+from ..errors import LiveInsightError
+from ..plan import FieldDiff
+from .base import Observed, Outputs, Reconciler
+
+ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+               "RestrictPublicBuckets": True}
+# Public-website mode: ACLs stay blocked; only a public *policy* is allowed.
+WEBSITE_BLOCK = {**ALL_BLOCKED, "BlockPublicPolicy": False, "RestrictPublicBuckets": False}
+
+
+class BucketReconciler(Reconciler):
+    kind = "s3.bucket"
+    replace_fields = frozenset({"region"})
+
+    def names(self) -> list[str]:
+        return [naming.bucket_name(self.spec, self.ctx.account_id)]
+
+    def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        website = self.spec.bucket.public_website
+        return {"region": self.spec.region,
+                "public_access_block": WEBSITE_BLOCK if website else ALL_BLOCKED,
+                "encryption": "AES256", "ownership": "BucketOwnerEnforced",
+                "versioning": "Enabled" if self.spec.bucket.versioning else "Suspended",
+                "website_index": self.spec.distribution.default_root_object if website else None,
+                "tags": naming.resource_tags(self.spec)}
+
+    def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        s3 = self.client("s3")
+        name = self.names()[0]
+        head: dict[str, Any] | None = None
+        with self.calling(name, "HeadBucket", ignore=("404", "NoSuchBucket", "NotFound")):
+            head = s3.head_bucket(Bucket=name)
+        if head is None:
+            return {}
+
+        def read(op: str) -> Any:
+            missing = {"GetPublicAccessBlock": "NoSuchPublicAccessBlockConfiguration",
+                       "GetBucketEncryption": "ServerSideEncryptionConfigurationNotFoundError",
+                       "GetBucketOwnershipControls": "OwnershipControlsNotFoundError",
+                       "GetBucketWebsite": "NoSuchWebsiteConfiguration", "GetBucketTagging": "NoSuchTagSet"}
+            with self.calling(name, op, ignore=(missing.get(op, "-"),)):
+                if op == "GetPublicAccessBlock":
+                    return s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+                if op == "GetBucketEncryption":
+                    rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+                    return rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] if rules else None
+                if op == "GetBucketOwnershipControls":
+                    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
+                    return rules[0]["ObjectOwnership"] if rules else None
+                if op == "GetBucketVersioning":
+                    return s3.get_bucket_versioning(Bucket=name).get("Status", "Suspended")
+                if op == "GetBucketWebsite":
+                    return s3.get_bucket_website(Bucket=name).get("IndexDocument", {}).get("Suffix")
+                if op == "GetBucketTagging":
+                    return tag_list_to_dict(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+            return None
+
+        ops = ["GetPublicAccessBlock", "GetBucketEncryption", "GetBucketOwnershipControls", "GetBucketVersioning",
+               "GetBucketWebsite", "GetBucketTagging"]
+        pab, enc, own, ver, web, tags = self.parallel(read, ops)
+        region = head.get("BucketRegion") or (head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                                              .get("x-amz-bucket-region")) or self.spec.region
+        state = {"region": region, "public_access_block": pab or {k: False for k in ALL_BLOCKED},
+                 "encryption": enc, "ownership": own, "versioning": ver or "Suspended", "website_index": web,
+                 "tags": user_tags(tags)}
+        return {name: Observed(state, {}, naming.is_owned(self.spec, tags))}
+
+    def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        s3 = self.client("s3")
+        args: dict[str, Any] = {"Bucket": name}
+        if self.spec.region != "us-east-1":  # us-east-1 refuses a LocationConstraint
+            args["CreateBucketConfiguration"] = {"LocationConstraint": self.spec.region}
+        with self.calling(name, "CreateBucket", ignore=("BucketAlreadyOwnedByYou",)):
+            s3.create_bucket(**args)
+        empty = Observed({"region": self.spec.region, "public_access_block": {}, "encryption": None,
+                          "ownership": None, "versioning": "Suspended", "website_index": None, "tags": {}}, {}, True)
+        return self.update(name, desired, empty, ())
+
+    def update(self, name: str, desired: dict[str, Any], current: Observed,
+               diffs: tuple[FieldDiff, ...]) -> Observed:
+        s3 = self.client("s3")
+        have = current.state
+        if desired["public_access_block"] != have["public_access_block"]:
+            with self.calling(name, "PutPublicAccessBlock"):
+                s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=desired["public_access_block"])
+        if desired["ownership"] != have["ownership"]:
+            with self.calling(name, "PutBucketOwnershipControls"):
+                s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
+                    "Rules": [{"ObjectOwnership": desired["ownership"]}]})
+        if desired["encryption"] != have["encryption"]:
+            with self.calling(name, "PutBucketEncryption"):
+                s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
+                    "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": desired["encryption"]},
+                    "BucketKeyEnabled": True}]})
+        if desired["versioning"] != have["versioning"]:
+            with self.calling(name, "PutBucketVersioning"):
+                s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": desired["versioning"]})
+        if desired["website_index"] != have["website_index"]:
+            if desired["website_index"]:
+                with self.calling(name, "PutBucketWebsite"):
+                    s3.put_bucket_website(Bucket=name, WebsiteConfiguration={
+                        "IndexDocument": {"Suffix": desired["website_index"]}})
+            else:
+                with self.calling(name, "DeleteBucketWebsite"):
+                    s3.delete_bucket_website(Bucket=name)
+        if desired["tags"] != have["tags"]:
+            with self.calling(name, "PutBucketTagging"):  # replaces the whole set
+                s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": dict_to_tag_list(desired["tags"])})
+        return Observed(dict(desired), current.meta, True)
+
+    def delete(self, name: str, current: Observed) -> None:
+        """Empty the bucket (every version), then delete it. Files that ``site/`` does not hold are
+        somebody's data: they are kept, and so is the bucket, unless ``--force``."""
+        s3 = self.client("s3")
+        managed = set(self.ctx.site_keys())
+        with self.calling(name, "ListObjectVersions"):
+            pages = s3.get_paginator("list_object_versions").paginate(Bucket=name)
+            versions = [(v["Key"], v["VersionId"]) for p in pages
+                        for v in [*p.get("Versions", []), *p.get("DeleteMarkers", [])]]
+        foreign = sorted({k for k, _ in versions if k not in managed})
+        if foreign and not self.ctx.force:
+            shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+            raise LiveInsightError(f"{self.kind} {name} holds files that site/ does not ({shown}); it is kept. "
+                                   "Run destroy with --force to delete them too.")
+        for i in range(0, len(versions), 1000):
+            batch = [{"Key": k, "VersionId": v} for k, v in versions[i:i + 1000]]
+            with self.calling(name, "DeleteObjects"):
+                s3.delete_objects(Bucket=name, Delete={"Objects": batch, "Quiet": True})
+        with self.calling(name, "DeleteBucket", ignore=("NoSuchBucket",)):
+            s3.delete_bucket(Bucket=name)
+
+    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+        return {"name": name, "arn": f"arn:aws:s3:::{name}",
+                "regional_domain": f"{name}.s3.{self.spec.region}.amazonaws.com",
+                "website_endpoint": f"http://{name}.s3-website-{self.spec.region}.amazonaws.com"}
