@@ -1,11 +1,75 @@
-"""Lambda handler for the LiveInsight event-collector function (analytics logic: not implemented yet)."""
+"""``POST /api/events``: store page views and custom events.
+
+One event object or an array of up to 100. Each valid event is stored even when others are
+rejected. Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, or
+400 / 413 / 415 with an ``error`` when nothing can be stored.
+"""
 
 from __future__ import annotations
 
+import base64
+import os
+import time
 from typing import Any
 
 from shared.http import respond
+from shared.log import log_request
+from shared.validate import BodyError, parse_body, validate_event
+from shared.visitors import client_ip, daily_salt, is_bot, visitor_id
+
+NAME = "event-collector"
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for k, v in (event.get("headers") or {}).items():
+        if k.lower() == name:
+            return str(v)
+    return None
+
+
+def _body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:
+            raise BodyError(400, "body is not valid base64") from None
+    return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else b""
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return respond(event, 501, {"error": "not implemented yet", "function": "event-collector"})
+    started = time.monotonic()
+    try:
+        raws = parse_body(_body(event), _header(event, "content-type"))
+        now_ms = int(time.time() * 1000)
+        valid, rejected = [], []
+        for i, raw in enumerate(raws):
+            try:
+                valid.append(validate_event(raw, now_ms))
+            except ValueError as exc:
+                rejected.append({"index": i, "error": str(exc)})
+        if not valid:
+            log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected))
+            return respond(event, 400, {"error": "no valid event", "rejected": rejected})
+        from shared import store
+
+        user_agent = _header(event, "user-agent") or ""
+        if is_bot(user_agent):
+            for site, day in {(e.domain, store.day_of(e.ts_ms)) for e in valid}:
+                store.count_bots(site, day, sum(1 for e in valid if e.domain == site))
+            log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
+            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
+        ip = client_ip(event)
+        table = store.table()
+        with_visitors = [(e, visitor_id(daily_salt(table, store.day_of(e.ts_ms)), e.domain, ip, user_agent))
+                         for e in valid]
+        store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
+        log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
+                    sites=sorted({e.domain for e in valid}))
+        return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": 0})
+    except BodyError as exc:
+        log_request(NAME, event, exc.status, started, error=exc.message)
+        return respond(event, exc.status, {"error": exc.message})
+    except Exception as exc:  # storage trouble: the client may retry; never a traceback to the client
+        log_request(NAME, event, 503, started, error=type(exc).__name__)
+        return respond(event, 503, {"error": "the events could not be stored now; retry later"})

@@ -60,6 +60,8 @@ class TableSpec(Model):
     event_ttl_days: int = Field(default=30, ge=1, le=3650)
     point_in_time_recovery: bool = True
     deletion_protection: bool = False
+    counter_shards: int = Field(default=4, ge=1, le=64, description="write shards per hot counter: one "
+                                "partition takes about 1,000 writes per second (docs/storage.md)")
 
 
 class LogsSpec(Model):

@@ -1,0 +1,14 @@
+"""One JSON log line per request: what happened, how long it took, never an IP or a visitor id."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+
+def log_request(function: str, event: dict[str, Any], status: int, started: float, **fields: Any) -> None:
+    line = {"function": function, "method": event.get("httpMethod"), "path": event.get("path"), "status": status,
+            "ms": round((time.monotonic() - started) * 1000, 1), **fields}
+    print(json.dumps(line, separators=(",", ":"), default=str), file=sys.stdout, flush=True)

@@ -1,0 +1,118 @@
+"""realtime-api and stats-api: exact counts, query cost flat in stored events, input errors."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import realtime_api
+import stats_api
+from tests.handlers.conftest import Api
+
+PAGES = ["/", "/pricing", "/docs", "/blog/launch", "/about"]
+
+
+def traffic(api: Api, events: int, visitors: int, batch: int = 100) -> None:
+    now = int(time.time() * 1000)
+    per_visitor: dict[int, list[dict[str, Any]]] = {v: [] for v in range(visitors)}
+    for i in range(events):
+        v = i % visitors
+        per_visitor[v].append({"name": "pageview", "url": f"https://example.com{PAGES[(i // visitors) % len(PAGES)]}",
+                               "domain": "example.com", "ts": now - (i % 60) * 1000,
+                               "referrer": "https://news.example.org/item" if v % 5 == 0 else ""})
+    for v, evs in per_visitor.items():
+        for i in range(0, len(evs), batch):
+            status, body, _ = api.post(evs[i:i + batch], ip=f"198.51.100.{v}", ua=f"Mozilla/5.0 agent-{v}")
+            assert status == 202 and body["accepted"] == len(evs[i:i + batch])
+
+
+def test_1000_events_from_50_visitors_are_counted_exactly(api: Api) -> None:
+    traffic(api, 1000, 50, batch=7)
+    now = api.realtime("example.com")
+    assert now["active_visitors"] == 50
+    assert sum(m["pageviews"] for m in now["pageviews_per_minute"]) == 1000
+    assert len(now["pageviews_per_minute"]) == 30
+    assert {p["path"]: p["visitors"] for p in now["top_pages"]} == {p: 50 for p in PAGES}
+    day = api.stats("example.com", period="day")
+    assert day["visitors"] == 50 and day["pageviews"] == 1000
+    assert {p["path"]: p["pageviews"] for p in day["top_pages"]} == {p: 200 for p in PAGES}
+    assert day["top_referrers"] == [{"referrer": "news.example.org", "pageviews": 200}]
+    assert len(day["timeseries"]) == 24 and sum(t["pageviews"] for t in day["timeseries"]) == 1000
+    assert sum(t["visitors"] for t in day["timeseries"]) >= 50
+    week = api.stats("example.com", period="7d")
+    assert week["visitors"] == 50 and week["pageviews"] == 1000 and len(week["timeseries"]) == 7
+
+
+def test_a_site_with_no_data_answers_zeros(api: Api) -> None:
+    assert api.realtime("empty.example")["active_visitors"] == 0
+    s = api.stats("empty.example", period="30d")
+    assert (s["visitors"], s["pageviews"], s["top_pages"], len(s["timeseries"])) == (0, 0, [], 30)
+
+
+def calls_for(api: Api, fn: Any) -> int:
+    api.calls.clear()
+    fn()
+    return sum(1 for c in api.calls if c in ("Query", "GetItem", "BatchGetItem", "Scan"))
+
+
+def test_query_cost_is_flat_in_the_number_of_stored_events(api: Api) -> None:
+    traffic(api, 100, 10)
+    small = (calls_for(api, lambda: api.realtime("example.com")),
+             calls_for(api, lambda: api.stats("example.com", period="7d")))
+    traffic(api, 9900, 10)
+    assert api.stats("example.com", period="day")["pageviews"] == 10_000
+    large = (calls_for(api, lambda: api.realtime("example.com")),
+             calls_for(api, lambda: api.stats("example.com", period="7d")))
+    assert small == large
+    assert small[0] > 0 and small[1] > 0
+
+
+@pytest.mark.parametrize(("fn", "params", "message"), [
+    (realtime_api.handler, {}, "site: required"),
+    (realtime_api.handler, {"site": "Not A Host"}, "site: required"),
+    (stats_api.handler, {}, "site: required"),
+    (stats_api.handler, {"site": "example.com", "period": "year"}, "period: one of day, 7d, 30d"),
+    (stats_api.handler, {"site": "example.com", "from": "2026-01-01"}, "from and to: both required"),
+    (stats_api.handler, {"site": "example.com", "from": "2026-02-01", "to": "2026-01-01"}, "from: must not be after"),
+    (stats_api.handler, {"site": "example.com", "from": "2025-01-01", "to": "2025-12-31"}, "from/to: at most 92 days"),
+])
+def test_query_errors_are_400_with_cors(api: Api, fn: Any, params: dict[str, str], message: str) -> None:
+    status, body, headers = api.get(fn, **params)
+    assert status == 400 and body["error"].startswith(message)
+    assert headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_from_to_range(api: Api) -> None:
+    traffic(api, 10, 2)
+    today = datetime.now(UTC).date()
+    s = api.stats("example.com", **{"from": str(today - timedelta(days=2)), "to": str(today)})
+    assert s["from"] == str(today - timedelta(days=2)) and len(s["timeseries"]) == 3
+    assert s["timeseries"][-1]["pageviews"] == 10
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                           lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children,
+                                                                                             max_size=4),
+                           max_leaves=12)
+event_like = st.fixed_dictionaries({}, optional={"name": json_values | st.just("pageview"),
+                                                 "url": json_values | st.just("https://example.com/x"),
+                                                 "domain": json_values | st.just("example.com"),
+                                                 "referrer": json_values, "props": json_values, "ts": json_values})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(json_values, event_like, st.lists(event_like | json_values, max_size=8)))
+def test_arbitrary_json_never_5xx_and_every_event_is_accounted_for(api: Api, body: Any) -> None:
+    status, answer, _ = api.post(body)
+    assert status < 500, answer
+    submitted = len(body) if isinstance(body, list) else 1
+    if status == 202:
+        assert answer["accepted"] + len(answer["rejected"]) + answer["dropped"] == submitted \
+            or answer["accepted"] + len(answer["rejected"]) == submitted
+    elif status == 400 and "rejected" in answer:
+        assert len(answer["rejected"]) == submitted
