@@ -73,6 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     sp = verb("serve", "run the stack on this machine: apply to an embedded moto, then serve the API "
                        "and the dashboard on 127.0.0.1")
     sp.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0 picks one)")
+    sp.add_argument("--demo-traffic", action="store_true",
+                    help="post synthetic page views for the site demo.liveinsight.dev, so the dashboard moves")
     sub.add_parser("schema", help="print the JSON Schema of the spec format",
                    description="print the JSON Schema of the spec format")
     return p
@@ -232,15 +234,28 @@ class Cli:
                 raise LiveInsightError(f"cannot listen on 127.0.0.1:{self.args.port}: {exc.strerror}; "
                                        "choose another --port") from None
             stage = loaded.spec.api.stage
+            demo = None
+            if self.args.demo_traffic:
+                from .local.demo import DEMO_SITE, DemoTraffic
+
+                host, port = server.server_address[:2]
+                demo = DemoTraffic(str(host), int(port))
             self.say(f"LiveInsight is serving at {server.url}/")
-            self.say(f"  dashboard     {server.url}/")
+            dashboard = f"{server.url}/?site={DEMO_SITE}" if demo else f"{server.url}/"
+            self.say(f"  dashboard     {dashboard}")
             self.say(f"  API           {server.url}/api/events  (and {server.url}/{stage}/api/...)")
+            if demo is not None:
+                self.say(f"  demo traffic  page views for {DEMO_SITE}, through POST /api/events")
             self.say("Press Ctrl-C to stop.")
             try:
+                if demo is not None:
+                    demo.start()
                 server.serve_forever()
             except KeyboardInterrupt:
                 self.say("\nStopped.")
             finally:
+                if demo is not None:
+                    demo.stop()
                 server.server_close()
         return 0
 

@@ -86,6 +86,7 @@ class FunctionTarget:
     package_dir: Path | None = None
     problem: str = ""
     _callable: Callable[..., Any] | None = None
+    _modules: dict[str, ModuleType] = field(default_factory=dict)  # the package's own modules
 
 
 @dataclass
@@ -224,7 +225,7 @@ class LocalGateway:
                 invoked_function_arn=target.arn, memory_limit_in_mb=target.memory_mb,
                 aws_request_id=request_id, log_group_name=f"/aws/lambda/{target.name}",
                 log_stream_name="local", get_remaining_time_in_millis=_deadline(target.timeout_s))
-            with self._environment(target):
+            with self._environment(target), self._package(target):
                 result = fn(event, context)
         except Exception:  # the function failed: API Gateway answers 502
             self.log(f"{req.method} {req.path}: {target.name} failed:\n{traceback.format_exc()}")
@@ -272,24 +273,43 @@ class LocalGateway:
         path = target.package_dir / f"{module_name.replace('.', '/')}.py"
         if not path.is_file():
             raise ImportError(f"Runtime.ImportModuleError: Unable to import module '{module_name}'")
-        with _IMPORT_LOCK, self._environment(target):
-            before = set(sys.modules)
-            sys.path.insert(0, str(target.package_dir))
-            try:
-                spec = importlib.util.spec_from_file_location(f"_liveinsight_{uuid.uuid4().hex}", path)
-                assert spec is not None and spec.loader is not None
-                module: ModuleType = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-            finally:
-                sys.path.remove(str(target.package_dir))
-                for name in set(sys.modules) - before:  # the package's own modules stay private
-                    if str(target.package_dir) in str(getattr(sys.modules[name], "__file__", "") or ""):
-                        del sys.modules[name]
+        with self._environment(target), self._package(target):
+            spec = importlib.util.spec_from_file_location(f"_liveinsight_{uuid.uuid4().hex}", path)
+            assert spec is not None and spec.loader is not None
+            module: ModuleType = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
         fn: Callable[..., Any] | None = getattr(module, func, None)
         if fn is None or not callable(fn):
             raise ImportError(f"Runtime.HandlerNotFound: {target.handler} is undefined or not exported")
         target._callable = fn
         return fn
+
+    @contextlib.contextmanager
+    def _package(self, target: FunctionTarget) -> Iterator[None]:
+        """The function's package on the path, with its own modules, as in its Lambda container.
+
+        Handlers import lazily (a small cold start), so the package must be importable during
+        calls too. Between calls its modules leave ``sys.modules``, so two functions never share
+        them. Calls are serialised (``_ENV_LOCK``).
+        """
+        folder = str(target.package_dir)
+        own = {p.stem for p in Path(folder).iterdir()}  # the package's top-level module names
+        with _IMPORT_LOCK:
+            saved = {name: module for name, module in sys.modules.items()
+                     if name in target._modules or name.split(".")[0] in own}
+            for name in saved:  # same-named modules from elsewhere must not shadow the package's
+                del sys.modules[name]
+            sys.modules.update(target._modules)
+            sys.path.insert(0, folder)
+            try:
+                yield
+            finally:
+                sys.path.remove(folder)
+                for name, module in list(sys.modules.items()):
+                    if folder in str(getattr(module, "__file__", "") or ""):
+                        target._modules[name] = module
+                        del sys.modules[name]
+                sys.modules.update(saved)
 
     @contextlib.contextmanager
     def _environment(self, target: FunctionTarget) -> Iterator[None]:

@@ -16,10 +16,11 @@ from tests.conftest import DEV, ROOT, make_engine
 
 sys.path.insert(0, str(ROOT / "handlers"))
 
-import event_collector  # noqa: E402
-import realtime_api  # noqa: E402
-import stats_api  # noqa: E402
-from shared import store  # noqa: E402
+import event_collector
+import realtime_api
+import stats_api
+
+from shared import store
 
 TABLE = "liveinsight-events-dev"
 

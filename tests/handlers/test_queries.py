@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import realtime_api
+import stats_api
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import realtime_api
-import stats_api
 from tests.handlers.conftest import Api
 
 PAGES = ["/", "/pricing", "/docs", "/blog/launch", "/about"]

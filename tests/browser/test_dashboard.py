@@ -1,0 +1,95 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright) against `serve`."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+SITE = "browser.example"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[int]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/dev.yaml", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("HEAD", "/")
+            break
+        except OSError:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+    yield port
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert os.path.exists(CHROMIUM), f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def post(port: int, events: list[dict[str, str]], ua: str) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/api/events", body=json.dumps(events),
+                 headers={"Content-Type": "application/json", "User-Agent": ua})
+    assert conn.getresponse().status == 202
+
+
+def test_posted_events_appear_on_the_dashboard(server: int, browser: Browser, tmp_path: Path) -> None:
+    page: Page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"http://127.0.0.1:{server}/?site={SITE}")
+    expect(page.get_by_test_id("active-visitors")).to_have_text("0", timeout=15000)
+    for i in range(3):
+        post(server, [{"name": "pageview", "url": f"https://{SITE}/pricing", "domain": SITE,
+                       "referrer": "https://news.example.org/"},
+                      {"name": "pageview", "url": f"https://{SITE}/", "domain": SITE}], ua=f"Mozilla/5.0 visitor-{i}")
+    expect(page.get_by_test_id("active-visitors")).to_have_text("3", timeout=15000)
+    expect(page.get_by_test_id("now-pages")).to_contain_text("/pricing")
+    page.get_by_role("button", name="Today").click()
+    expect(page.get_by_test_id("top-pages")).to_contain_text("/pricing", timeout=10000)
+    expect(page.locator("#refs")).to_contain_text("news.example.org")
+    expect(page.locator("#visitors")).to_have_text("3")
+    assert all(u.startswith(f"http://127.0.0.1:{server}/") for u in requests), "no request leaves the site"
+    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+
+def test_an_unreachable_api_is_shown(server: int, browser: Browser) -> None:
+    page = browser.new_page()
+    page.route("**/api/**", lambda route: route.abort())
+    page.goto(f"http://127.0.0.1:{server}/?site={SITE}")
+    expect(page.locator("#status")).to_contain_text("API unreachable", timeout=15000)
+
+
+def test_usable_on_a_phone(server: int, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page.goto(f"http://127.0.0.1:{server}/?site={SITE}")
+    expect(page.get_by_test_id("active-visitors")).to_be_visible(timeout=15000)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways on a phone ({width}px)"
