@@ -37,7 +37,7 @@ def main() -> None:
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/?site=demo.liveinsight.dev")
-            page.wait_for_function("document.getElementById('active').textContent !== '–'", timeout=20000)
+            page.wait_for_function("document.getElementById('active').textContent !== '\u2013'", timeout=20000)
             page.wait_for_timeout(1500)
             page.screenshot(path=str(args.out), full_page=True)
             browser.close()
