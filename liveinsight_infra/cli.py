@@ -68,6 +68,15 @@ def _parser() -> argparse.ArgumentParser:
                     help="also delete a table that holds data or has deletion protection")
     sp = verb("outputs", "show the stack's names, URLs and ids, read from AWS")
     sp.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    sp = verb("check", "HTTP health check: dashboard, config.json, CORS preflights, a test event, realtime, stats")
+    sp.add_argument("--url", help="any base URL (e.g. serve's http://127.0.0.1:8080); default: the dashboard URL")
+    sp.add_argument("--timeout", type=float, default=120.0,
+                    help="seconds each check may retry while the answer is 5xx or none (default 120)")
+    sp = verb("releases", "list the releases (API deployment + function versions), newest last")
+    sp.add_argument("--json", action="store_true", help="print the releases as JSON")
+    sp = verb("rollback", "return the stage and the functions to the previous release (again: come back)")
+    sp.add_argument("--to", metavar="RELEASE", help="a release number or deployment id from `releases`")
+    sp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sp = verb("build", "write the Lambda packages to dist/ and print their sha256")
     sp.add_argument("--out", type=Path, default=Path("dist"), help="output folder (default: dist)")
     sp = verb("serve", "run the stack on this machine: apply to an embedded moto, then serve the API "
@@ -202,6 +211,71 @@ class Cli:
             self.say(render_outputs(flatten(outs), self.style))
         return 0
 
+    def cmd_check(self) -> int:
+        from .check import Checker
+
+        spec_origins = None
+        if self.args.url:
+            base = self.args.url
+            from .spec.loader import load_spec
+            spec_origins = load_spec(self.args.spec).spec.api.cors.allow_origins
+        else:
+            from .outputs import stack_outputs
+
+            with self.session() as engine:
+                engine.observe()
+                outs = stack_outputs(engine.ctx.spec, engine.current_outputs())
+                spec_origins = engine.ctx.spec.api.cors.allow_origins
+            base = outs.get("dashboard_url")
+            if not isinstance(base, str):
+                raise LiveInsightError("the stack has no dashboard URL (not deployed?); run apply, or pass --url")
+        origin = next((o for o in spec_origins if o != "*"), "https://example.com")
+        self.say(f"Checking {base} (origin {origin}):")
+        results = Checker(base, origin=origin, deadline_s=self.args.timeout).run()
+        for r in results:
+            mark = self.style.paint("✓", "32") if r.ok else self.style.paint("✗", "31")
+            self.say(f"  {mark} {r.name:<34} {r.elapsed_ms:7.0f} ms  {r.detail}")
+        failed = [r for r in results if not r.ok]
+        self.say(self.style.bold(f"\n{len(results) - len(failed)} of {len(results)} checks passed."))
+        return 1 if failed else 0
+
+    def cmd_releases(self) -> int:
+        from .releases import Releases
+
+        with self.session() as engine:
+            _, releases, _ = Releases(engine).list()
+        if self.args.json:
+            self.say(json.dumps([r.to_json() for r in releases], indent=2))
+            return 0
+        for r in releases:
+            marker = "*" if r.current else " "
+            functions = ", ".join(f"{k}:{v}" for k, v in sorted(r.functions.items())) or "(no versions recorded)"
+            self.say(f"{marker} {r.number:>3}  {r.deployment_id}  {r.created[:19]}  {functions}")
+        self.say("(* = the release the stage serves)")
+        return 0
+
+    def cmd_rollback(self) -> int:
+        from .releases import Releases
+
+        with self.session() as engine:
+            releases = Releases(engine)
+            rollback = releases.plan_rollback(self.args.to)
+            _, _, stage = releases.list()
+            returning = releases.is_return(rollback, stage.get("variables") or {})
+            verb = "Return to" if returning else "Roll back to"
+            self.say(f"{verb} release {rollback.target.number} (from release {rollback.left.number}):")
+            self.say(render_plan(rollback.plan, self.style))
+            if not self.args.yes:
+                if not sys.stdin.isatty():
+                    raise LiveInsightError("rollback asks for confirmation: run it on a terminal or pass --yes")
+                if input("\nProceed? Type 'yes' to confirm: ").strip() != "yes":
+                    self.say("Rollback cancelled; nothing was changed.")
+                    return 1
+            releases.execute(rollback, returning)
+        again = "the rollback is over" if returning else "run rollback again to return"
+        self.say(self.style.bold(f"\nThe stage serves release {rollback.target.number}; {again}."))
+        return 0
+
     def cmd_build(self) -> int:
         from .build.package import build_package
         from .spec.loader import load_spec
@@ -229,6 +303,7 @@ class Cli:
             try:
                 server = LocalServer(gateway, loaded.site_dir, port=self.args.port,
                                      root_object=loaded.spec.distribution.default_root_object,
+                                     extra_files={k: f.data for k, f in engine.ctx.site().items()},
                                      log=self.warn if self.args.verbose else lambda _m: None)
             except OSError as exc:
                 raise LiveInsightError(f"cannot listen on 127.0.0.1:{self.args.port}: {exc.strerror}; "

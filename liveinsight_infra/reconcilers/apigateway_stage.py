@@ -18,6 +18,8 @@ from .apigateway import find_rest_api
 from .base import Observed, Outputs, Reconciler
 
 _HASH = re.compile(r"definition=([0-9a-f]{16})")
+_FUNCTIONS = re.compile(r"functions=(\S*)")
+ROLLED_BACK_FROM = "liveinsightRolledBackFrom"  # stage variable: the release a rollback left
 # No IP address: LiveInsight never stores visitors' IPs, the access log included.
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId", "time": "$context.requestTime", "method": "$context.httpMethod",
@@ -26,8 +28,17 @@ ACCESS_LOG_FORMAT = json.dumps({
     "error": "$context.error.message"}, separators=(",", ":"))
 
 
-def deployment_description(digest: str, stack: str) -> str:
-    return f"liveinsight {stack} definition={digest}"
+def deployment_description(digest: str, stack: str, functions: dict[str, str]) -> str:
+    versions = ",".join(f"{k}:{v}" for k, v in sorted(functions.items()))
+    return f"liveinsight {stack} definition={digest} functions={versions}"
+
+
+def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
+    """(definition hash, {function key: version}) recorded in a deployment's description."""
+    digest = _HASH.search(description or "")
+    functions = _FUNCTIONS.search(description or "")
+    versions = dict(part.split(":", 1) for part in functions.group(1).split(",") if ":" in part) if functions else {}
+    return (digest.group(1) if digest else None), versions
 
 
 class StageReconciler(Reconciler):
@@ -41,10 +52,17 @@ class StageReconciler(Reconciler):
         api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
         group = outputs.get("logs.log_group", {}).get(naming.api_log_group(self.spec), {})
         t = self.spec.api.throttling
+        fns = outputs.get("lambda.function", {})
+        versions = {k: fns.get(naming.function_name(self.spec, k), {}).get("live_version", UNKNOWN)
+                    for k in self.spec.functions}
+        release: Any = dict(sorted(versions.items())) if not any(v is UNKNOWN for v in versions.values()) \
+            else UNKNOWN
         return {"api_id": api.get("id", UNKNOWN), "deployment": api.get("revision", UNKNOWN),
+                "functions": release,
                 "throttling_rate": float(t.rate_limit), "throttling_burst": t.burst_limit,
                 "metrics": self.spec.api.metrics_enabled,
-                "access_log_arn": group.get("arn", UNKNOWN), "access_log_format": ACCESS_LOG_FORMAT}
+                "access_log_arn": group.get("arn", UNKNOWN), "access_log_format": ACCESS_LOG_FORMAT,
+                "rolled_back_from": None}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         api = find_rest_api(self)
@@ -61,25 +79,28 @@ class StageReconciler(Reconciler):
         with self.calling(name, "GetDeployment", ignore=("NotFoundException",)):
             description = ag.get_deployment(restApiId=api["id"], deploymentId=stage["deploymentId"]).get(
                 "description", "")
-        match = _HASH.search(description)
+        digest, versions = parse_description(description)
         settings = (stage.get("methodSettings") or {}).get("*/*", {})
         logs = stage.get("accessLogSettings") or {}
-        state = {"api_id": api["id"], "deployment": match.group(1) if match else None,
+        state = {"api_id": api["id"], "deployment": digest, "functions": versions,
                  "throttling_rate": float(settings.get("throttlingRateLimit", -1)),
                  "throttling_burst": settings.get("throttlingBurstLimit"),
                  "metrics": bool(settings.get("metricsEnabled", False)),
-                 "access_log_arn": logs.get("destinationArn"), "access_log_format": logs.get("format")}
+                 "access_log_arn": logs.get("destinationArn"), "access_log_format": logs.get("format"),
+                 "rolled_back_from": (stage.get("variables") or {}).get(ROLLED_BACK_FROM)}
         return {name: Observed(state, {"deployment_id": stage["deploymentId"]}, True)}
 
-    def _deploy(self, name: str, api_id: str, revision: str) -> str:
-        digest = revision.split("+", 1)[0]
+    def _deploy(self, name: str, desired: dict[str, Any]) -> str:
+        digest = str(desired["deployment"]).split("+", 1)[0]
+        description = deployment_description(digest, naming.stack_id(self.spec), desired["functions"])
         with self.calling(name, "CreateDeployment"):
-            dep = self.client("apigateway").create_deployment(
-                restApiId=api_id, description=deployment_description(digest, naming.stack_id(self.spec)))
+            dep = self.client("apigateway").create_deployment(restApiId=desired["api_id"], description=description)
         return str(dep["id"])
 
     def _settings_ops(self, d: dict[str, Any], have: dict[str, Any]) -> list[dict[str, str]]:
         ops = []
+        if have.get("rolled_back_from"):  # apply returns the stage to the spec: the rollback is over
+            ops.append({"op": "remove", "path": f"/variables/{ROLLED_BACK_FROM}"})
         fields = [("throttling_rate", "/*/*/throttling/rateLimit", str(d["throttling_rate"])),
                   ("throttling_burst", "/*/*/throttling/burstLimit", str(d["throttling_burst"])),
                   ("metrics", "/*/*/metrics/enabled", str(d["metrics"]).lower()),
@@ -93,7 +114,7 @@ class StageReconciler(Reconciler):
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         ag = self.client("apigateway")
         api_id = desired["api_id"]
-        dep_id = self._deploy(name, api_id, desired["deployment"])
+        dep_id = self._deploy(name, desired)
         with self.calling(name, "CreateStage", ignore=("ConflictException",)):
             ag.create_stage(restApiId=api_id, stageName=name, deploymentId=dep_id,
                             description=f"LiveInsight {naming.stack_id(self.spec)}",
@@ -103,8 +124,9 @@ class StageReconciler(Reconciler):
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         dep_id = None
-        if desired["deployment"] != current.state.get("deployment"):
-            dep_id = self._deploy(name, desired["api_id"], desired["deployment"])
+        if desired["deployment"] != current.state.get("deployment") or \
+                desired["functions"] != current.state.get("functions"):
+            dep_id = self._deploy(name, desired)
         return self._update_stage(name, desired, current, dep_id)
 
     def _update_stage(self, name: str, desired: dict[str, Any], current: Observed, dep_id: str | None) -> Observed:
@@ -129,3 +151,24 @@ class StageReconciler(Reconciler):
         api_id = current.state["api_id"]
         return {"invoke_url": f"https://{api_id}.execute-api.{self.ctx.region}.amazonaws.com/{name}",
                 "deployment_id": current.meta.get("deployment_id"), "api_id": api_id}
+
+    # -- releases (used by ``rollback``; not part of plan/apply) ----------------------------------
+    def list_deployments(self, api_id: str) -> list[dict[str, Any]]:
+        with self.calling(self.spec.api.stage, "GetDeployments"):
+            pages = self.client("apigateway").get_paginator("get_deployments").paginate(restApiId=api_id)
+            return [d for p in pages for d in p.get("items", [])]
+
+    def read_stage(self, api_id: str) -> dict[str, Any]:
+        with self.calling(self.spec.api.stage, "GetStage"):
+            return self.client("apigateway").get_stage(restApiId=api_id, stageName=self.spec.api.stage)  # type: ignore
+
+    def point_to(self, api_id: str, deployment_id: str, rolled_back_from: str | None) -> None:
+        """Serve ``deployment_id``; remember (or forget) the release a rollback left."""
+        ops = [{"op": "replace", "path": "/deploymentId", "value": deployment_id}]
+        if rolled_back_from:
+            ops.append({"op": "replace", "path": f"/variables/{ROLLED_BACK_FROM}", "value": rolled_back_from})
+        else:
+            ops.append({"op": "remove", "path": f"/variables/{ROLLED_BACK_FROM}"})
+        with self.calling(self.spec.api.stage, "UpdateStage"):
+            self.client("apigateway").update_stage(restApiId=api_id, stageName=self.spec.api.stage,
+                                                   patchOperations=ops)

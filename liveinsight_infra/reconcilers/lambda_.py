@@ -14,7 +14,7 @@ from typing import Any
 from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
 from ..diff import user_tags
-from ..plan import FieldDiff
+from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 ALIAS = "live"
@@ -180,8 +180,11 @@ class FunctionReconciler(Reconciler):
 
     def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
         arn = self._arn(name)
-        return {"name": name, "arn": arn, "alias_arn": f"{arn}:{ALIAS}",
-                "live_version": current.meta.get("live_version") if current else None}
+        if current is None or (name in self.planned and name not in self.executed):
+            version: Any = UNKNOWN  # a version is published by the planned change
+        else:
+            version = current.meta.get("live_version")
+        return {"name": name, "arn": arn, "alias_arn": f"{arn}:{ALIAS}", "live_version": version}
 
     def _arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.ctx.region}:{self.ctx.account_id}:function:{name}"

@@ -120,3 +120,20 @@ def test_help_schema_and_build(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["event-collector.zip", "realtime-api.zip",
                                                           "stats-api.zip"]
     assert len(re.findall(r"sha256 [0-9a-f]{64}", build.stdout)) == 3
+
+
+def test_outputs_json_has_every_key_and_releases_lists(moto_endpoint: str) -> None:
+    assert run("apply", "specs/dev.yaml", endpoint=moto_endpoint).returncode == 0
+    out = json.loads(run("outputs", "specs/dev.yaml", "--json", endpoint=moto_endpoint).stdout)
+    for key in ("dashboard_url", "api_url", "same_origin_api_url", "bucket", "distribution_id",
+                "distribution_domain", "functions", "table", "log_groups", "alarms"):
+        assert out.get(key), key
+    assert out["dashboard_url"].startswith("https://") and out["dashboard_url"].endswith(".cloudfront.net/")
+    assert out["api_url"].endswith(".execute-api.us-east-1.amazonaws.com/dev")
+    assert set(out["alarms"].values()) <= {"OK", "ALARM", "INSUFFICIENT_DATA"}
+    rel = run("releases", "specs/dev.yaml", "--json", endpoint=moto_endpoint)
+    (release,) = json.loads(rel.stdout)
+    assert release["current"] and release["functions"] == {"event-collector": "1", "realtime-api": "1",
+                                                           "stats-api": "1"}
+    refused = run("rollback", "specs/dev.yaml", "--yes", endpoint=moto_endpoint)
+    assert refused.returncode == 1 and "nothing to roll back to" in refused.stderr
