@@ -55,8 +55,9 @@ def _request(method: str, url: str, headers: dict[str, str], body: bytes | None,
 
 class Checker:
     def __init__(self, base: str, origin: str = "https://example.com", timeout_s: float = 10.0,
-                 deadline_s: float = 60.0, sleep: Callable[[float], None] = time.sleep):
+                 deadline_s: float = 60.0, sleep: Callable[[float], None] = time.sleep, api_key: str | None = None):
         self.base = base.rstrip("/")
+        self.key_headers = {"X-API-Key": api_key} if api_key else {}
         self.origin, self.timeout_s, self.deadline_s, self.sleep = origin, timeout_s, deadline_s, sleep
 
     def fetch(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> Answer:
@@ -130,14 +131,14 @@ class Checker:
         return "accepted"
 
     def realtime(self) -> str:
-        a = self.fetch("GET", f"/api/realtime?site={CHECK_SITE}", {"Origin": self.origin})
+        a = self.fetch("GET", f"/api/realtime?site={CHECK_SITE}", {"Origin": self.origin, **self.key_headers})
         _expect(a.status == 200, f"status {a.status}: {a.body[:200]!r}")
         data = a.json()
         _expect("active_visitors" in data and "pageviews_per_minute" in data, "not a realtime answer")
         return f"{data['active_visitors']} active"
 
     def stats(self) -> str:
-        a = self.fetch("GET", f"/api/stats?site={CHECK_SITE}&period=day", {"Origin": self.origin})
+        a = self.fetch("GET", f"/api/stats?site={CHECK_SITE}&period=day", {"Origin": self.origin, **self.key_headers})
         _expect(a.status == 200, f"status {a.status}: {a.body[:200]!r}")
         data = a.json()
         _expect("visitors" in data and "timeseries" in data, "not a stats answer")

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--region", help="override the spec's region")
     common.add_argument("-v", "--verbose", action="store_true", help="show AWS call counts and retries")
     common.add_argument("--no-color", action="store_true", help="never colour the output")
+    common.add_argument("--force-unlock", action="store_true",
+                        help="break the stack lock first, whoever holds it (after a crash on another machine)")
 
     p = argparse.ArgumentParser(
         prog="liveinsight-infra", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
@@ -68,8 +70,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="also delete a table that holds data or has deletion protection")
     sp = verb("outputs", "show the stack's names, URLs and ids, read from AWS")
     sp.add_argument("--json", action="store_true", help="print the outputs as JSON")
+    sp.add_argument("--show-secrets", action="store_true", help="also print the API key's value")
     sp = verb("check", "HTTP health check: dashboard, config.json, CORS preflights, a test event, realtime, stats")
     sp.add_argument("--url", help="any base URL (e.g. serve's http://127.0.0.1:8080); default: the dashboard URL")
+    sp.add_argument("--api-key", help="the API key, when realtime and stats require one (default: read from AWS)")
     sp.add_argument("--timeout", type=float, default=120.0,
                     help="seconds each check may retry while the answer is 5xx or none (default 120)")
     sp = verb("releases", "list the releases (API deployment + function versions), newest last")
@@ -136,7 +140,7 @@ class Cli:
                 if self.args.verbose:
                     c = aws.counter
                     self.warn(f"AWS calls: {c.total} ({c.reads} reads, {c.writes} writes, "
-                              f"{sum(c.retries.values())} throttling retries)")
+                              f"{sum(c.retries.values())} retried after throttling or a 5xx)")
                     for (svc, op), n in sorted(c.calls.items()):
                         self.warn(f"  {svc}:{op} x {n}")
 
@@ -152,17 +156,26 @@ class Cli:
         return 0
 
     def cmd_apply(self) -> int:
+        from .lock import lock_for
         from .outputs import flatten, stack_outputs
 
         with self.session() as engine:
             t0 = time.monotonic()
-            plan = engine.plan()
-            if not self.args.json:
-                self.say(render_plan(plan, self.style))
+            lock = lock_for(engine, self.warn)
+            if self.args.force_unlock:
+                lock.break_lock()
+            plan = engine.plan()  # reads only; a converged stack takes no lock and writes nothing
             if not plan.empty:
-                if not self.args.json:
-                    self.say("\nApplying:")
-                engine.apply(plan)
+                with lock.held("apply"):
+                    engine = engine.fresh()
+                    plan = engine.plan()  # read again under the lock: another apply may have finished
+                    if not self.args.json:
+                        self.say(render_plan(plan, self.style))
+                        if not plan.empty:
+                            self.say("\nApplying:")
+                    engine.apply(plan)
+            elif not self.args.json:
+                self.say(render_plan(plan, self.style))
             outs = stack_outputs(engine.ctx.spec, engine.current_outputs())
         if self.args.json:
             self.say(json.dumps({"plan": plan.to_json(), "outputs": outs}, indent=2, default=str))
@@ -175,20 +188,29 @@ class Cli:
         return 0
 
     def cmd_destroy(self) -> int:
+        from .lock import lock_for
+
         with self.session() as engine:
-            plan = engine.plan(destroy=True)
-            self.say(render_plan(plan, self.style))
-            if plan.empty:
-                return 0
-            if not self.args.yes:
-                if not sys.stdin.isatty():
-                    raise LiveInsightError("destroy asks for confirmation: run it on a terminal or pass --yes")
-                answer = input(f"\nDelete these {len(plan)} resources? Type 'yes' to confirm: ")
-                if answer.strip() != "yes":
-                    self.say("Destroy cancelled; nothing was changed.")
-                    return 1
-            self.say("\nDestroying:")
-            engine.apply(plan)
+            lock = lock_for(engine, self.warn)
+            if self.args.force_unlock:
+                lock.break_lock()
+            with lock.held("destroy"):
+                return self._destroy(engine.fresh())
+
+    def _destroy(self, engine: Any) -> int:
+        plan = engine.plan(destroy=True)
+        self.say(render_plan(plan, self.style))
+        if plan.empty:
+            return 0
+        if not self.args.yes:
+            if not sys.stdin.isatty():
+                raise LiveInsightError("destroy asks for confirmation: run it on a terminal or pass --yes")
+            answer = input(f"\nDelete these {len(plan)} resources? Type 'yes' to confirm: ")
+            if answer.strip() != "yes":
+                self.say("Destroy cancelled; nothing was changed.")
+                return 1
+        self.say("\nDestroying:")
+        engine.apply(plan)
         self.say(self.style.bold(f"\nDestroy complete: {len(plan)} resources deleted."))
         return 0
 
@@ -205,16 +227,26 @@ class Cli:
             raise StackNotFound(f"stack {engine.ctx.spec.project}-{engine.ctx.spec.environment} does not "
                                 f"exist in {engine.ctx.spec.region}: run apply first")
         outs = stack_outputs(engine.ctx.spec, current)
+        if self.args.show_secrets and outs.get("api_key_id"):
+            outs["api_key"] = self._api_key(engine, str(outs["api_key_id"]))
         if self.args.json:
             self.say(json.dumps(outs, indent=2, default=str))
         else:
             self.say(render_outputs(flatten(outs), self.style))
         return 0
 
+    @staticmethod
+    def _api_key(engine: Any, key_id: str) -> str:
+        from .reconcilers.usage_plan import UsagePlanReconciler
+
+        plan = next(r for r in engine.reconcilers if isinstance(r, UsagePlanReconciler))
+        return plan.api_key_value(key_id)
+
     def cmd_check(self) -> int:
         from .check import Checker
 
         spec_origins = None
+        api_key = self.args.api_key
         if self.args.url:
             base = self.args.url
             from .spec.loader import load_spec
@@ -226,12 +258,14 @@ class Cli:
                 engine.observe()
                 outs = stack_outputs(engine.ctx.spec, engine.current_outputs())
                 spec_origins = engine.ctx.spec.api.cors.allow_origins
+                if outs.get("api_key_id"):
+                    api_key = self._api_key(engine, str(outs["api_key_id"]))
             base = outs.get("dashboard_url")
             if not isinstance(base, str):
                 raise LiveInsightError("the stack has no dashboard URL (not deployed?); run apply, or pass --url")
         origin = next((o for o in spec_origins if o != "*"), "https://example.com")
         self.say(f"Checking {base} (origin {origin}):")
-        results = Checker(base, origin=origin, deadline_s=self.args.timeout).run()
+        results = Checker(base, origin=origin, deadline_s=self.args.timeout, api_key=api_key).run()
         for r in results:
             mark = self.style.paint("✓", "32") if r.ok else self.style.paint("✗", "31")
             self.say(f"  {mark} {r.name:<34} {r.elapsed_ms:7.0f} ms  {r.detail}")

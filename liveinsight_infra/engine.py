@@ -92,6 +92,11 @@ class Engine:
         self.reconcilers: list[Reconciler] = [cls(ctx) for cls in (kinds or ordered_kinds())]
         wire(self.reconcilers)
 
+    def fresh(self) -> Engine:
+        """A new engine on the same context that forgets every earlier read (to re-read under a lock)."""
+        self.ctx.__dict__.pop("_memo", None)
+        return Engine(self.ctx, [type(r) for r in self.reconcilers])
+
     def reconciler(self, kind: str) -> Reconciler:
         return next(r for r in self.reconcilers if r.kind == kind)
 

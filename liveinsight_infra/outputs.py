@@ -35,6 +35,11 @@ def stack_outputs(spec: StackSpec, outputs: Outputs) -> dict[str, Any]:
         "log_groups": sorted(outputs.get("logs.log_group", {})),
         "alarms": alarms,
     }
+    plans = outputs.get("apigateway.usage_plan", {})
+    if plans:
+        plan = next(iter(plans.values()))
+        result["api_key_id"] = plan.get("api_key_id")
+        result["api_key"] = "(hidden: outputs --show-secrets)"
     topics = outputs.get("sns.topic", {})
     if topics:
         result["alerts_topic"] = next(iter(topics.values()))["arn"]

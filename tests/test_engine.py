@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,12 +14,25 @@ from tests.conftest import DEV, PROD, apply_spec, make_engine
 
 def inventory(p: AwsProvider) -> dict[str, Any]:
     lam, iam, cw, logs, ddb = (p.client(s) for s in ("lambda", "iam", "cloudwatch", "logs", "dynamodb"))
+    ag, cf, s3 = p.client("apigateway"), p.client("cloudfront"), p.client("s3")
+    functions = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
+    permissions = {}
+    for fn in functions:
+        try:
+            permissions[fn] = len(json.loads(lam.get_policy(FunctionName=fn, Qualifier="live")["Policy"])["Statement"])
+        except lam.exceptions.ResourceNotFoundException:
+            permissions[fn] = 0
     return {
-        "functions": sorted(f["FunctionName"] for f in lam.list_functions()["Functions"]),
+        "functions": functions,
+        "permissions": permissions,
         "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"]),
         "alarms": sorted(a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]),
         "log_groups": sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]),
         "tables": sorted(ddb.list_tables()["TableNames"]),
+        "rest_apis": sorted(a["name"] for a in ag.get_rest_apis()["items"]),
+        "distributions": len(cf.list_distributions()["DistributionList"].get("Items", [])),
+        "oacs": len(cf.list_origin_access_controls()["OriginAccessControlList"].get("Items", [])),
+        "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
     }
 
 
@@ -125,6 +139,9 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
         total = count_cold_writes(cold)
         expected = inventory(cold)
     assert total > 20
+    assert expected["rest_apis"] == ["liveinsight-api-dev"] and expected["distributions"] == expected["oacs"] == 1
+    assert len(expected["buckets"]) == 1 and len(expected["functions"]) == 3 and len(expected["alarms"]) == 8
+    assert set(expected["permissions"].values()) == {1}
     covered = 0
     for k in range(1, total + 1):
         with mock_aws():
@@ -149,3 +166,40 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
             assert inventory(fresh) == expected, f"duplicates or orphans after a crash at write {k}"
             covered += 1
     assert covered == total
+    print(f"crash points covered: {covered} of {total} writes of a cold apply")
+
+
+LOST_ANSWERS = ["CreateRole", "CreateFunction", "PublishVersion", "CreateAlias", "AddPermission", "CreateRestApi",
+                "CreateResource", "CreateDeployment", "CreateStage", "CreateTable", "CreateLogGroup", "PutMetricAlarm",
+                "CreateBucket", "CreateOriginAccessControl", "CreateDistributionWithTags", "PutObject"]
+
+
+@pytest.mark.parametrize("operation", LOST_ANSWERS)
+def test_a_lost_answer_is_finished_by_the_next_apply(operation: str) -> None:
+    """The call went through but its answer never came back (a timeout): no duplicates afterwards."""
+    from moto import mock_aws
+
+    from tests.conftest import SESSION
+
+    with mock_aws():
+        p = AwsProvider("us-east-1", session=SESSION)
+        lost = {"done": False}
+
+        def lose(model: Any, **_: Any) -> None:
+            if model.name == operation and not lost["done"]:
+                lost["done"] = True
+                raise Crash(f"the answer of {operation} was lost")
+
+        p.register("after-call.*.*", lose)
+        with pytest.raises(Crash):
+            engine = make_engine(p)
+            engine.apply(engine.plan())
+        fresh = AwsProvider("us-east-1", session=SESSION)
+        engine = make_engine(fresh)
+        engine.apply(engine.plan())
+        assert make_engine(fresh).plan().empty
+        assert len(fresh.client("apigateway").get_rest_apis()["items"]) == 1
+        assert len(fresh.client("cloudfront").list_distributions()["DistributionList"]["Items"]) == 1
+        oacs = fresh.client("cloudfront").list_origin_access_controls()["OriginAccessControlList"]["Items"]
+        assert len(oacs) == 1
+        assert len(fresh.client("lambda").list_functions()["Functions"]) == 3

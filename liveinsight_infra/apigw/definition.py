@@ -88,8 +88,8 @@ def preflight(cors: CorsSpec) -> dict[str, Any]:
     }
 
 
-def proxy_method(uri: str) -> dict[str, Any]:
-    return {"authorization": "NONE", "api_key_required": False, "method_responses": {},
+def proxy_method(uri: str, api_key_required: bool = False) -> dict[str, Any]:
+    return {"authorization": "NONE", "api_key_required": api_key_required, "method_responses": {},
             "integration": {"type": "AWS_PROXY", "http_method": "POST", "uri": uri,
                             "timeout_ms": PROXY_TIMEOUT_MS},
             "integration_responses": {}}
@@ -99,9 +99,10 @@ def gateway_responses(cors: CorsSpec) -> dict[str, Any]:
     if "*" in cors.allow_origins:
         params = {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
     else:
-        # Error bodies of the gateway carry no data; echoing the caller's origin lets any allowed
-        # page read "Missing Authentication Token" or "Internal server error" messages.
-        params = {"gatewayresponse.header.Access-Control-Allow-Origin": "method.request.header.origin",
+        # A gateway response cannot check the Origin against a list, and echoing it would grant any
+        # origin. So the errors the gateway itself answers name the first listed origin (the
+        # dashboard's). Handlers echo every listed origin, and the preflight does too.
+        params = {"gatewayresponse.header.Access-Control-Allow-Origin": _quote(cors.allow_origins[0]),
                   "gatewayresponse.header.Vary": "'Origin'"}
     params["gatewayresponse.header.Access-Control-Allow-Headers"] = _quote(",".join(cors.allow_headers))
     params["gatewayresponse.header.Access-Control-Allow-Methods"] = _quote(",".join(cors.allow_methods))
@@ -115,7 +116,7 @@ def desired_definition(spec: StackSpec, function_arns: dict[str, Any]) -> dict[s
     for route in spec.api.routes:
         arn = function_arns[route.function]
         uri = integration_uri(spec.region, arn) if isinstance(arn, str) else arn
-        methods[f"{route.method} {route.path}"] = proxy_method(uri)
+        methods[f"{route.method} {route.path}"] = proxy_method(uri, route.api_key_required)
     for path in resource_paths(spec):
         if any(r.path == path for r in spec.api.routes):
             methods[f"OPTIONS {path}"] = preflight(spec.api.cors)

@@ -78,7 +78,7 @@ class AwsProvider:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.counter = counter or CallCounter()
-        self._hooks: list[tuple[str, Listener]] = []
+        self._hooks: list[tuple[str, Listener, bool]] = []
         self._account_id: str | None = None
 
     def client(self, service: str, region: str | None = None) -> Any:
@@ -92,17 +92,27 @@ class AwsProvider:
                 events = client.meta.events
                 events.register("before-call.*.*", self._count)
                 events.register("needs-retry.*.*", self._count_retry)
-                for event, handler in self._hooks:
-                    events.register(event, handler)
+                for event, handler, first in self._hooks:
+                    self._attach(client, event, handler, first)
                 self._clients[key] = client
             return self._clients[key]
 
-    def register(self, event: str, handler: Listener) -> None:
-        """Register a botocore event handler on every client, existing and future (fault injection)."""
+    def register(self, event: str, handler: Listener, first: bool = False) -> None:
+        """Register a botocore event handler on every client, existing and future (fault injection).
+
+        ``first`` puts it ahead of the handlers a client already has (moto answers at
+        ``before-send`` too; an injected fault must come before it)."""
         with self._lock:
-            self._hooks.append((event, handler))
+            self._hooks.append((event, handler, first))
             for client in self._clients.values():
-                client.meta.events.register(event, handler)
+                self._attach(client, event, handler, first)
+
+    @staticmethod
+    def _attach(client: Any, event: str, handler: Listener, first: bool) -> None:
+        if first:
+            client.meta.events.register_first(event, handler)
+        else:
+            client.meta.events.register(event, handler)
 
     def account_id(self) -> str:
         if self._account_id is None:
@@ -114,12 +124,13 @@ class AwsProvider:
 
     def _count_retry(self, attempts: int | None = None, operation: Any = None, response: Any = None,
                      **_: Any) -> None:
-        # needs-retry fires after every attempt; an error response with attempts so far means a retry
-        # may follow. Count throttling-style errors only: they are what -v reports.
-        if response is None or operation is None:
+        # needs-retry fires after every attempt. Count the attempts that failed with an error botocore
+        # retries (throttling, 5xx): they are what -v reports.
+        if response is None or operation is None or not isinstance(response, tuple):
             return
-        err = (response[1] or {}).get("Error", {}) if isinstance(response, tuple) else {}
-        if err.get("Code") in _THROTTLE_CODES:
+        http, parsed = response
+        code = (parsed or {}).get("Error", {}).get("Code")
+        if code in _THROTTLE_CODES or getattr(http, "status_code", 200) >= 500:
             self.counter.record_retry(operation.service_model.service_name, operation.name)
 
 

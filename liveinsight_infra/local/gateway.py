@@ -98,6 +98,7 @@ class ApiDefinition:
     methods: dict[tuple[str, str], dict[str, Any]]  # (path, VERB) -> method
     gateway_responses: dict[str, dict[str, Any]]
     functions: dict[str, FunctionTarget]  # by invoked ARN
+    api_keys: frozenset[str] = frozenset()  # enabled keys of the usage plans of this stage
 
 
 def read_definition(aws: AwsProvider, loaded: LoadedSpec) -> ApiDefinition:
@@ -126,7 +127,22 @@ def read_definition(aws: AwsProvider, loaded: LoadedSpec) -> ApiDefinition:
                                     cfg["CodeSha256"], cfg.get("Timeout", 3), cfg.get("MemorySize", 128))
             _attach_package(target, loaded)
             functions[arn] = target
-    return ApiDefinition(api_id, spec.api.stage, spec.region, aws.account_id(), methods, gateway, functions)
+    return ApiDefinition(api_id, spec.api.stage, spec.region, aws.account_id(), methods, gateway, functions,
+                         _stage_keys(ag, api_id, spec.api.stage))
+
+
+def _stage_keys(ag: Any, api_id: str, stage: str) -> frozenset[str]:
+    """The values of the enabled API keys in usage plans that cover this stage, as API Gateway checks."""
+    values: set[str] = set()
+    for page in ag.get_paginator("get_usage_plans").paginate():
+        for plan in page.get("items", []):
+            if not any(s.get("apiId") == api_id and s.get("stage") == stage for s in plan.get("apiStages", [])):
+                continue
+            for key in ag.get_usage_plan_keys(usagePlanId=plan["id"]).get("items", []):
+                full = ag.get_api_key(apiKey=key["id"], includeValue=True)
+                if full.get("enabled", True) and full.get("value"):
+                    values.add(full["value"])
+    return frozenset(values)
 
 
 def _attach_package(target: FunctionTarget, loaded: LoadedSpec) -> None:
@@ -162,6 +178,8 @@ class LocalGateway:
         method = self.d.methods.get((req.path.rstrip("/") or "/", req.method.upper()))
         if method is None:
             return self._gateway_error(req, "DEFAULT_4XX", 403, "Missing Authentication Token")
+        if method.get("apiKeyRequired") and req.header("X-API-Key") not in self.d.api_keys:
+            return self._gateway_error(req, "DEFAULT_4XX", 403, "Forbidden", "ForbiddenException")
         integ = method.get("methodIntegration") or {}
         try:
             if integ.get("type") == "MOCK":
@@ -329,9 +347,9 @@ class LocalGateway:
                         os.environ[k] = v
 
     # -- shared ----------------------------------------------------------------------------------
-    def _gateway_error(self, req: Request, kind: str, status: int, message: str) -> Response:
+    def _gateway_error(self, req: Request, kind: str, status: int, message: str, error_type: str = "") -> Response:
         response = self.d.gateway_responses.get(kind) or {}
-        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": _error_type(status)}
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error_type or _error_type(status)}
         for target, source in (response.get("responseParameters") or {}).items():
             value = self._source(source, req)
             if value is not None:

@@ -167,7 +167,9 @@ class FunctionReconciler(Reconciler):
             with self.calling(name, "UpdateAlias"):
                 lam.update_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
             return
-        with self.calling(name, "CreateAlias", ignore=("ResourceConflictException",)):
+        # Exists already (an interrupted apply, or a lost answer): update it instead. moto spells the
+        # error ConflictException, AWS ResourceConflictException.
+        with self.calling(name, "CreateAlias", ignore=("ResourceConflictException", "ConflictException")):
             lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version,
                              Description="the version API Gateway invokes")
             return

@@ -26,23 +26,27 @@ class LogGroupReconciler(Reconciler):
         return {"retention_days": self.spec.logs.retention_days}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        """One paginated ``describe_log_groups`` for all of them. ``logGroupNamePattern`` is a
+        substring filter on AWS (moto ignores it); names are matched exactly here either way."""
         logs = self.client("logs")
+        wanted = set(self.names())
+        found: dict[str, Observed] = {}
+        with self.calling(f"{self.spec.project}-*", "DescribeLogGroups"):
+            pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePattern=f"{self.spec.project}-")
+            for page in pages:
+                for group in page["logGroups"]:
+                    if group["logGroupName"] in wanted:
+                        arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
+                        found[group["logGroupName"]] = Observed({"retention_days": group.get("retentionInDays")},
+                                                                {"arn": arn})
+        if for_destroy:
+            def owned(item: tuple[str, Observed]) -> None:
+                with self.calling(item[0], "ListTagsForResource"):
+                    tags = logs.list_tags_for_resource(resourceArn=item[1].meta["arn"]).get("tags", {})
+                item[1].owned = naming.is_owned(self.spec, tags)
 
-        def read(name: str) -> tuple[str, Observed | None]:
-            with self.calling(name, "DescribeLogGroups"):
-                pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
-                group = next((g for p in pages for g in p["logGroups"] if g["logGroupName"] == name), None)
-            if group is None:
-                return name, None
-            arn = group.get("logGroupArn") or group["arn"].removesuffix(":*")
-            obs = Observed({"retention_days": group.get("retentionInDays")}, {"arn": arn})
-            if for_destroy:
-                with self.calling(name, "ListTagsForResource"):
-                    tags = logs.list_tags_for_resource(resourceArn=arn).get("tags", {})
-                obs.owned = naming.is_owned(self.spec, tags)
-            return name, obs
-
-        return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
+            self.parallel(owned, list(found.items()))
+        return found
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         logs = self.client("logs")

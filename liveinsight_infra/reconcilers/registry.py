@@ -19,10 +19,12 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .s3_bucket import BucketReconciler
     from .s3_site import BucketPolicyReconciler, InvalidationReconciler, ObjectReconciler
     from .sns import TopicReconciler
+    from .usage_plan import UsagePlanReconciler
 
     kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, RoleReconciler,
                                      FunctionReconciler, RestApiReconciler, PermissionReconciler,
-                                     AccountReconciler, StageReconciler, BucketReconciler, OacReconciler,
+                                     AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
+                                     OacReconciler,
                                      DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,
                                      InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)

@@ -39,14 +39,25 @@ class LoadedSpec:
         return (self.base_dir / self.spec.site_dir).resolve()
 
 
+MAX_SPEC_BYTES = 1024 * 1024
+MAX_NODES = 20_000
+
+
 def load_spec(path: str | Path) -> LoadedSpec:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.is_dir():
+            raise SpecError([f"{p}: is a folder; give the spec file, e.g. specs/dev.yaml"])
+        size = p.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise SpecError([f"{p}: {size:,} bytes; a spec is at most {MAX_SPEC_BYTES:,}"])
+        text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError([f"{p}: no such file"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([f"{p}: cannot read: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise SpecError([f"{p}: not UTF-8 text (is it a YAML spec?)"]) from None
+    except OSError as exc:
+        raise SpecError([f"{p}: cannot read: {exc.strerror or exc}"]) from None
     return LoadedSpec(parse_spec(text, str(p)), p)
 
 
@@ -59,12 +70,36 @@ def parse_spec(text: str, source: str = "<spec>") -> StackSpec:
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         reason = getattr(exc, "problem", None) or str(exc)
         raise SpecError([f"{where}: YAML syntax error: {reason}"]) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of thousands of digits, deep nesting
+        raise SpecError([f"{source}: a value cannot be read: {str(exc)[:200]}"]) from None
+    _check_shape(node, source)
     if not isinstance(data, dict):
         raise SpecError([f"{source}: the spec must be a mapping of fields, got {type(data).__name__}"])
     try:
         return StackSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError([_describe(err, node, source) for err in exc.errors()]) from None
+
+
+def _check_shape(node: yaml.Node | None, source: str) -> None:
+    """Refuse aliases (a "billion laughs" document expands exponentially; specs never need them)
+    and documents with more nodes than any real spec has."""
+    seen: set[int] = set()
+    stack = [node] if node is not None else []
+    count = 0
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            raise SpecError([f"{source}:{n.start_mark.line + 1}: YAML anchors and aliases are not allowed in a spec"])
+        seen.add(id(n))
+        count += 1
+        if count > MAX_NODES:
+            raise SpecError([f"{source}: more than {MAX_NODES:,} YAML nodes; a spec is far smaller"])
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack += [k, v]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += list(n.value)
 
 
 def _describe(err: Any, node: yaml.Node | None, source: str) -> str:

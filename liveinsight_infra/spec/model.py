@@ -80,6 +80,15 @@ class RouteSpec(Model):
     path: str = Field(pattern=r"^(/[A-Za-z0-9._-]+)+$")
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
     function: Key
+    api_key_required: bool = Field(default=False, description="callers must send the stack's API key in X-API-Key")
+
+
+class UsagePlanSpec(Model):
+    """Limits for callers of the routes that require the API key (the dashboard)."""
+
+    rate_limit: float = Field(default=20.0, gt=0, le=10000)
+    burst_limit: int = Field(default=40, ge=1, le=5000)
+    quota_per_day: int = Field(default=100_000, ge=1)
 
 
 class CorsSpec(Model):
@@ -119,6 +128,7 @@ class ApiSpec(Model):
     cors: CorsSpec = CorsSpec()
     throttling: ThrottlingSpec = ThrottlingSpec()
     metrics_enabled: bool = True
+    usage_plan: UsagePlanSpec = UsagePlanSpec()
 
     @field_validator("routes")
     @classmethod

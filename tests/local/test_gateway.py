@@ -2,85 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.local.gateway import LocalGateway
-from liveinsight_infra.local.server import LocalServer
 from liveinsight_infra.spec import load_spec
-from tests.conftest import apply_spec
-
-PATHS = {"/api/events": "POST", "/api/realtime": "GET", "/api/stats": "GET"}
-ECHO = '''
-import json, os
-def handler(event, context):
-    return {"statusCode": 200, "headers": {"Access-Control-Allow-Origin": "*"},
-            "body": json.dumps({"event": event, "table": os.environ.get("LIVEINSIGHT_TABLE"),
-                                "function": context.function_name})}
-'''
-CRASH = "def handler(event, context):\n    raise RuntimeError('boom')\n"
-MALFORMED = "def handler(event, context):\n    return {'statusCode': 'two hundred', 'body': {}}\n"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Site:
-    server: LocalServer
-    provider: AwsProvider
-    logs: list[str]
-
-    def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
-        host, port = self.server.server_address[:2]
-        conn = http.client.HTTPConnection(str(host), int(port), timeout=10)
-        conn.request(method, path, body=body or None, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
-        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
-
-
-def start(provider: AwsProvider, spec: Path) -> Iterator[Site]:
-    apply_spec(provider, spec)
-    logs: list[str] = []
-    loaded = load_spec(spec)
-    server = LocalServer(LocalGateway.from_aws(provider, loaded, log=logs.append), loaded.site_dir)
-    server.start_in_thread()
-    try:
-        yield Site(server, provider, logs)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def site(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
-    handlers = project_copy / "handlers"
-    (handlers / "event_collector.py").write_text(ECHO)
-    (handlers / "realtime_api.py").write_text(MALFORMED)
-    (handlers / "stats_api.py").write_text(CRASH)
-    yield from start(provider, project_copy / "specs" / "dev.yaml")
-
-
-@pytest.fixture
-def prod_site(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
-    yield from start(provider, project_copy / "specs" / "prod.yaml")
-
+from tests.local.conftest import PATHS, Site
 
 PREFLIGHT = {"Origin": "https://example.com", "Access-Control-Request-Method": "POST",
              "Access-Control-Request-Headers": "content-type,x-api-key"}
@@ -174,11 +102,16 @@ def test_prod_preflight_echoes_an_allowed_origin_only(prod_site: Site) -> None:
 
 
 def test_prod_handler_answers_echo_an_allowed_origin_with_vary(prod_site: Site) -> None:
-    r = prod_site.request("GET", "/api/stats", {"Origin": "https://www.liveinsight.example"})
+    (key,) = prod_site.provider.client("apigateway").get_api_keys(includeValues=True)["items"]
+    auth = {"X-API-Key": key["value"]}
+    r = prod_site.request("GET", "/api/stats", {"Origin": "https://www.liveinsight.example", **auth})
     assert r.headers["access-control-allow-origin"] == "https://www.liveinsight.example"
     assert r.headers["vary"] == "Origin"
-    other = prod_site.request("GET", "/api/stats", {"Origin": "https://evil.example"})
+    other = prod_site.request("GET", "/api/stats", {"Origin": "https://evil.example", **auth})
     assert "access-control-allow-origin" not in other.headers
+    # Errors answered by the gateway itself never grant an unlisted origin either.
+    denied = prod_site.request("GET", "/api/stats", {"Origin": "https://evil.example"})
+    assert denied.status == 403 and denied.headers["access-control-allow-origin"] == "https://app.liveinsight.example"
 
 
 def test_the_dashboard_is_served_at_the_root(site: Site) -> None:

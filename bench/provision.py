@@ -1,0 +1,279 @@
+"""Provisioning cost, ours against Terraform on the same stack and the same moto server.
+
+    python bench/provision.py            # 5 runs of each step, Terraform too when it is installed
+    python bench/provision.py --quick    # 1 run, ours only (what CI runs so the script never rots)
+
+Starts its own moto server on 127.0.0.1 (the project's moto, with the fidelity patch), then for each
+run: reset moto → cold apply → converged plan → converged apply → one-field change (an alarm
+threshold; plan + apply) → destroy. Times are whole-process wall times (what a user waits for).
+Calls are counted on the server: moto's request log, the same for both tools. The two tools
+alternate run by run, so machine noise hits both. Prints a Markdown table and writes it into
+docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ANCHOR = ROOT.parent / "shared" / "anchors" / "terraform"
+PLUGINS = Path("/opt/tf-plugins")
+STEPS = ["cold apply", "converged plan", "converged apply", "one-field change (plan+apply)", "destroy"]
+REQUEST_LINE = re.compile(rb"^127\.0\.0\.1 - - \[", re.M)
+CALLS = re.compile(r"AWS calls: (\d+) \((\d+) reads, (\d+) writes")
+
+
+@dataclass
+class Sample:
+    seconds: float
+    requests: int
+    reads: int | None = None
+    writes: int | None = None
+
+
+@dataclass
+class Results:
+    samples: dict[str, list[Sample]] = field(default_factory=lambda: {s: [] for s in STEPS})
+    failures: list[str] = field(default_factory=list)
+
+
+class Moto:
+    def __init__(self, log: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # Terraform attaches a managed policy
+        self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra.aws.moto_server", "-H", "127.0.0.1",
+                                      "-p", str(self.port)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("moto server did not start")
+
+    def requests(self) -> int:
+        return len(REQUEST_LINE.findall(self.log.read_bytes()))
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class StepFailed(Exception):
+    pass
+
+
+# The anchor's published medians (compat pass, ../shared/anchors/terraform/README.md), used only when
+# no Terraform run of this benchmark succeeded.
+ANCHOR_FIGURES = {"cold apply": (23.31, 144), "converged plan": (5.59, 87), "converged apply": (7.43, 87),
+                  "destroy": (54.23, 151)}
+
+
+def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,),
+          timeout: float = 300) -> Sample:
+    before = moto.requests()
+    t0 = time.perf_counter()
+    try:
+        res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise StepFailed(f"{cmd[0]} {cmd[1]} did not finish in {timeout:.0f}s") from None
+    seconds = time.perf_counter() - t0
+    time.sleep(0.05)  # let the server flush its log line
+    if res.returncode not in ok:
+        tail = (res.stdout[-800:] + res.stderr[-800:]).strip().splitlines()
+        raise StepFailed(f"{' '.join(cmd[:3])} exited {res.returncode}: {tail[-1] if tail else ''}")
+    m = CALLS.search(res.stderr)
+    return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None)
+
+
+def ours(moto: Moto, work: Path, results: Results) -> None:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "AWS_ENDPOINT_URL": moto.url,
+           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
+           "NO_COLOR": "1"}
+    cli = [sys.executable, "-m", "liveinsight_infra"]
+    spec, changed = work / "specs" / "dev.yaml", work / "specs" / "changed.yaml"
+    moto.reset()
+    s = results.samples
+    s["cold apply"].append(timed(moto, [*cli, "apply", str(spec), "--no-wait", "-v"], work, env))
+    s["converged plan"].append(timed(moto, [*cli, "plan", str(spec), "--detailed-exitcode", "-v"], work, env))
+    s["converged apply"].append(timed(moto, [*cli, "apply", str(spec), "-v"], work, env))
+    a = timed(moto, [*cli, "plan", str(changed), "--detailed-exitcode", "-v"], work, env, ok=(2,))
+    b = timed(moto, [*cli, "apply", str(changed), "-v"], work, env)
+    both = Sample(a.seconds + b.seconds, a.requests + b.requests, (a.reads or 0) + (b.reads or 0),
+                  (a.writes or 0) + (b.writes or 0))
+    s["one-field change (plan+apply)"].append(both)
+    s["destroy"].append(timed(moto, [*cli, "destroy", str(changed), "--yes", "--force", "-v"], work, env))
+
+
+def terraform_available() -> str | None:
+    if not shutil.which("terraform"):
+        return "the terraform binary is not on PATH"
+    if not (PLUGINS / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+        return f"the hashicorp/aws provider mirror is not in {PLUGINS}"
+    if not (ANCHOR / "tf").is_dir():
+        return f"the reference stack is not in {ANCHOR}"
+    return None
+
+
+def terraform(moto: Moto, work: Path, results: Results) -> None:
+    """One Terraform cycle; a failed step drops the whole run's samples (reported, never hidden)."""
+    partial = Results()
+    try:
+        _terraform(moto, work, partial)
+    except StepFailed as exc:
+        results.failures.append(str(exc))
+        return
+    for step, samples in partial.samples.items():
+        results.samples[step] += samples
+
+
+def _terraform(moto: Moto, work: Path, results: Results) -> None:
+    d = work / "tf"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir()
+    for f in [*(ANCHOR / "tf").glob("*.tf"), *(ANCHOR / "moto-compat").glob("*.tf")]:
+        shutil.copy(f, d)  # the compat pass, as the anchor's figures are quoted
+    import zipfile
+    with zipfile.ZipFile(d / "lambda.zip", "w") as z:
+        info = zipfile.ZipInfo("handler.py", date_time=(2020, 1, 1, 0, 0, 0))
+        z.writestr(info, (ANCHOR / "src" / "handler.py").read_text())
+    rc = work / "terraformrc"  # providers from the local mirror only: nothing is fetched
+    rc.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{PLUGINS}"\n'
+                  f'    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
+                  f'  direct {{\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }}\n}}\n')
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    var = ["-var", f"moto_endpoint={moto.url}", "-input=false", "-no-color"]
+    moto.reset()
+    subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=d, env=env, check=True, capture_output=True)
+    s = results.samples
+    s["cold apply"].append(timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env))
+    s["converged plan"].append(timed(moto, ["terraform", "plan", "-detailed-exitcode", *var], d, env))
+    s["converged apply"].append(timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env))
+    mon = d / "monitoring.tf"
+    text = mon.read_text()
+    api_5xx = text.index('resource "aws_cloudwatch_metric_alarm" "api_5xx"')
+    mon.write_text(text[:api_5xx] + text[api_5xx:].replace("threshold           = 5", "threshold           = 6", 1))
+    a = timed(moto, ["terraform", "plan", "-detailed-exitcode", *var], d, env, ok=(2,))
+    b = timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env)
+    s["one-field change (plan+apply)"].append(Sample(a.seconds + b.seconds, a.requests + b.requests))
+    s["destroy"].append(timed(moto, ["terraform", "destroy", "-auto-approve", *var], d, env))
+
+
+def prepare(work: Path) -> None:
+    for folder in ("specs", "handlers", "site"):
+        shutil.copytree(ROOT / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = (work / "specs" / "dev.yaml").read_text()
+    marker = "name: api-5xx,"
+    head, tail = spec.split(marker, 1)
+    (work / "specs" / "changed.yaml").write_text(head + marker + tail.replace("threshold: 5,", "threshold: 6,", 1))
+
+
+def med(samples: list[Sample], attr: str) -> float:
+    return float(statistics.median(getattr(x, attr) for x in samples))
+
+
+def table(our: Results, tf: Results | None, runs: int) -> str:
+    head = "| step | ours: wall s, median (min-max) | ours: AWS calls (reads / writes) |"
+    sep = "|---|---|---|"
+    if tf:
+        head += " Terraform: wall s, median (min-max) | Terraform: AWS calls | Terraform / ours (time) |"
+        sep += "---|---|---|"
+    lines = [head, sep]
+    for step in STEPS:
+        o = our.samples[step]
+        reads = int(statistics.median(x.reads or 0 for x in o))
+        writes = int(statistics.median(x.writes or 0 for x in o))
+        row = (f"| {step} | {med(o, 'seconds'):.2f} ({min(x.seconds for x in o):.2f}-{max(x.seconds for x in o):.2f})"
+               f" | {int(med(o, 'requests'))} ({reads} / {writes}) |")
+        if tf:
+            t = tf.samples[step]
+            if t:
+                row += (f" {med(t, 'seconds'):.2f} ({min(x.seconds for x in t):.2f}-{max(x.seconds for x in t):.2f})"
+                        f" | {int(med(t, 'requests'))} | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
+            elif step in ANCHOR_FIGURES:
+                secs, calls = ANCHOR_FIGURES[step]
+                row += f" {secs:.2f} (anchor) | {calls} (anchor) | **{secs / med(o, 'seconds'):.1f}x** (anchor) |"
+            else:
+                row += " - | - | - |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def write_section(path: Path, name: str, body: str) -> None:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{start}\n{body}\n{end}"
+    if start in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="one run, ours only (a smoke test)")
+    ap.add_argument("--no-terraform", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    args = ap.parse_args()
+    runs = 1 if args.quick else args.runs
+    why_not = "--quick" if args.quick else ("--no-terraform" if args.no_terraform else terraform_available())
+    with tempfile.TemporaryDirectory(prefix="liveinsight-bench-") as tmp:
+        work = Path(tmp)
+        prepare(work)
+        moto = Moto(work / "moto.log")
+        our, tf = Results(), (None if why_not else Results())
+        try:
+            for i in range(runs):
+                order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
+                                                                                       ("ours", ours)]
+                for name, fn in order:
+                    if name == "terraform" and tf is None:
+                        continue
+                    fn(moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
+                print(f"run {i + 1}/{runs} done", file=sys.stderr)
+        finally:
+            moto.stop()
+    import moto as moto_pkg
+    tf_version = subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.split("\n")[0] \
+        if tf is not None else f"not run ({why_not})"
+    body = "\n".join([
+        "## Provisioning: `python bench/provision.py`", "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, moto {moto_pkg.__version__} (server, one for both tools), "
+        f"{tf_version}. {runs} run(s) per step, the tools alternated run by run; the stack is `specs/dev.yaml` "
+        "(ours, with S3/CloudFront/site) and the Terraform anchor's compat pass (theirs).", "",
+        table(our, tf, runs), "",
+        "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, from "
+        "`-v`. Rerun: `python bench/provision.py` (add `--runs N`).",
+        *([f"\nTerraform runs that failed and were left out ({len(tf.failures)}): "
+           + "; ".join(tf.failures)] if tf and tf.failures else []),
+    ])
+    print(body)
+    write_section(args.out, "provision", body)
+
+
+if __name__ == "__main__":
+    main()
