@@ -120,7 +120,8 @@ class Engine:
         order = reversed(self.reconcilers) if destroy else iter(self.reconcilers)
         for r in order:
             changes.extend(per_kind[r.kind])
-        return Plan(tuple(changes), stack=stack_id(self.ctx.spec), destroy=destroy)
+        notes = tuple(n for r in self.reconcilers for n in r.notes)
+        return Plan(tuple(changes), stack=stack_id(self.ctx.spec), destroy=destroy, notes=notes)
 
     def apply(self, plan: Plan) -> ApplyResult:
         """Execute a plan made by :meth:`plan` on this engine (its observed state is reused)."""

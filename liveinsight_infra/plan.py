@@ -83,6 +83,7 @@ class Plan:
     changes: tuple[Change, ...] = ()
     stack: str = ""
     destroy: bool = False
+    notes: tuple[str, ...] = ()  # what the plan deliberately leaves alone, and why
 
     def __iter__(self) -> Iterator[Change]:
         return iter(self.changes)
@@ -105,7 +106,7 @@ class Plan:
 
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "destroy": self.destroy, "summary": self.counts(),
-                "changes": [c.to_json() for c in self.changes]}
+                "changes": [c.to_json() for c in self.changes], "notes": list(self.notes)}
 
 
 def _jsonable(value: Any) -> Any:

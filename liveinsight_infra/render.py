@@ -59,12 +59,14 @@ def _expand(path: str, v: Any) -> list[tuple[str, Any]]:
 
 
 def render_plan(plan: Plan, style: Style) -> str:
+    notes = [style.paint(f"  ! {n}", "33") for n in plan.notes]
     if plan.empty:
-        return f"No changes. Stack {plan.stack} matches the spec."
+        return "\n".join([*notes, f"No changes. Stack {plan.stack} matches the spec."])
     lines = [style.bold(f"Plan for stack {plan.stack}" + (" (destroy)" if plan.destroy else "") + ":")]
     for change in plan:
         lines.extend(render_change(change, style))
     c = plan.counts()
+    lines.extend(notes)
     lines.append("")
     lines.append(style.bold(f"Plan: {c['create']} to create, {c['update']} to update, {c['replace']} to "
                             f"replace, {c['delete']} to delete."))

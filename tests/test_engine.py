@@ -98,22 +98,29 @@ def test_destroy_of_dev_leaves_prod_untouched(provider: AwsProvider) -> None:
     engine.apply(engine.plan(destroy=True))
     assert make_engine(provider, PROD).plan().empty
     inv = inventory(provider)
-    ours = [n for names in inv.values() for n in names if "liveinsight" in n and n != "liveinsight-apigateway-logs"]
+    names = [n for v in inv.values() if isinstance(v, list) for n in v]
+    ours = [n for n in names if "liveinsight" in n and n != "liveinsight-apigateway-logs"]
     assert ours and all("prod" in name for name in ours)
+    assert inv["distributions"] == inv["oacs"] == 1 and set(inv["permissions"]) == {
+        "liveinsight-event-collector-prod", "liveinsight-realtime-api-prod", "liveinsight-stats-api-prod"}
 
 
 def test_destroy_keeps_a_table_with_data_unless_forced(provider: AwsProvider) -> None:
-    from liveinsight_infra.errors import LiveInsightError
 
     apply_spec(provider)
     provider.client("dynamodb").put_item(TableName="liveinsight-events-dev",
                                          Item={"pk": {"S": "site#a"}, "sk": {"S": "x"}})
     engine = make_engine(provider)
-    with pytest.raises(LiveInsightError, match="holds data"):
-        engine.apply(engine.plan(destroy=True))
+    plan = engine.plan(destroy=True)
+    assert "dynamodb.table" not in {c.resource for c in plan}
+    assert plan.notes == (
+        "dynamodb.table liveinsight-events-dev holds data, so it is kept; destroy --force deletes it",)
+    engine.apply(plan)
     assert provider.client("dynamodb").list_tables()["TableNames"] == ["liveinsight-events-dev"]
     forced = make_engine(provider, force=True)
-    forced.apply(forced.plan(destroy=True))
+    forced_plan = forced.plan(destroy=True)
+    assert [c.reason for c in forced_plan if c.resource == "dynamodb.table"] == ["holds data: deleted (--force)"]
+    forced.apply(forced_plan)
     assert provider.client("dynamodb").list_tables()["TableNames"] == []
 
 

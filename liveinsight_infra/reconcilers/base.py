@@ -63,6 +63,7 @@ class Reconciler(ABC):
         self.observed: dict[str, Observed] = {}
         self.planned: set[str] = set()  # names with a change in the current plan
         self.executed: set[str] = set()  # names written in this run
+        self.notes: list[str] = []  # what the plan leaves alone on purpose (shown with the plan)
 
     # -- the contract -------------------------------------------------------------------------
     @abstractmethod

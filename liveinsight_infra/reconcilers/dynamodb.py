@@ -11,7 +11,7 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import FieldDiff
+from ..plan import Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
@@ -35,8 +35,28 @@ class TableReconciler(Reconciler):
         name = self.names()[0]
         with self.calling(name, "DescribeTable", ignore=("ResourceNotFoundException",)):
             table = ddb.describe_table(TableName=name)["Table"]
-            return {name: self._read_rest(name, table)}
+            observed = self._read_rest(name, table)
+            if for_destroy:  # ItemCount lags by hours on AWS: look for one real item instead
+                with self.calling(name, "Scan"):
+                    observed.meta["holds_data"] = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
+            return {name: observed}
         return {}
+
+    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
+        changes = super().plan(outputs, destroy)
+        self.notes = []
+        kept = []
+        for c in changes:
+            current = self.observed.get(c.name)
+            if c.action is Action.DELETE and current is not None and current.meta.get("holds_data"):
+                if self.ctx.force:
+                    kept.append(Change(c.action, c.resource, c.name, c.diffs, "holds data: deleted (--force)"))
+                    continue
+                self.notes.append(f"{self.kind} {c.name} holds data, so it is kept; destroy --force deletes it")
+                continue
+            kept.append(c)
+        self.planned = {c.name for c in kept}
+        return kept
 
     def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
         ddb = self.client("dynamodb")
@@ -121,14 +141,8 @@ class TableReconciler(Reconciler):
 
     def delete(self, name: str, current: Observed) -> None:
         ddb = self.client("dynamodb")
-        if not self.ctx.force:
-            # ItemCount lags by hours on AWS: look for one real item instead.
-            with self.calling(name, "Scan"):
-                holds_data = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
-            if holds_data:
-                raise LiveInsightError(
-                    f"{self.kind} {name} holds data, so it is kept. Export what you need, then run "
-                    "destroy with --force to delete it.")
+        if current.meta.get("holds_data") and not self.ctx.force:  # never planned so; a last guard
+            raise LiveInsightError(f"{self.kind} {name} holds data, so it is kept; destroy --force deletes it")
         if current.state.get("deletion_protection"):
             if not self.ctx.force:
                 raise LiveInsightError(f"{self.kind} {name} has deletion protection; run destroy with "

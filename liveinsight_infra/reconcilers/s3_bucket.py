@@ -17,7 +17,7 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import FieldDiff
+from ..plan import Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
@@ -81,7 +81,29 @@ class BucketReconciler(Reconciler):
         state = {"region": region, "public_access_block": pab or {k: False for k in ALL_BLOCKED},
                  "encryption": enc, "ownership": own, "versioning": ver or "Suspended", "website_index": web,
                  "tags": user_tags(tags)}
-        return {name: Observed(state, {}, naming.is_owned(self.spec, tags))}
+        meta: dict[str, Any] = {}
+        if for_destroy:  # files site/ does not hold are somebody's data
+            managed = set(self.ctx.site_keys())
+            with self.calling(name, "ListObjectsV2"):
+                pages = s3.get_paginator("list_objects_v2").paginate(Bucket=name)
+                keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
+                meta["foreign"] = sorted(k for k in keys if k not in managed)
+        return {name: Observed(state, meta, naming.is_owned(self.spec, tags))}
+
+    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
+        changes = super().plan(outputs, destroy)
+        self.notes = []
+        kept = []
+        for c in changes:
+            foreign = (self.observed.get(c.name) or Observed({})).meta.get("foreign")
+            if c.action is Action.DELETE and foreign and not self.ctx.force:
+                shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+                self.notes.append(f"{self.kind} {c.name} holds files that site/ does not ({shown}), so it is kept; "
+                                  "destroy --force deletes them too")
+                continue
+            kept.append(c)
+        self.planned = {c.name for c in kept}
+        return kept
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         s3 = self.client("s3")
@@ -130,16 +152,12 @@ class BucketReconciler(Reconciler):
         """Empty the bucket (every version), then delete it. Files that ``site/`` does not hold are
         somebody's data: they are kept, and so is the bucket, unless ``--force``."""
         s3 = self.client("s3")
-        managed = set(self.ctx.site_keys())
         with self.calling(name, "ListObjectVersions"):
             pages = s3.get_paginator("list_object_versions").paginate(Bucket=name)
             versions = [(v["Key"], v["VersionId"]) for p in pages
                         for v in [*p.get("Versions", []), *p.get("DeleteMarkers", [])]]
-        foreign = sorted({k for k, _ in versions if k not in managed})
-        if foreign and not self.ctx.force:
-            shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
-            raise LiveInsightError(f"{self.kind} {name} holds files that site/ does not ({shown}); it is kept. "
-                                   "Run destroy with --force to delete them too.")
+        if current.meta.get("foreign") and not self.ctx.force:  # never planned so; a last guard
+            raise LiveInsightError(f"{self.kind} {name} holds files that site/ does not; destroy --force deletes them")
         for i in range(0, len(versions), 1000):
             batch = [{"Key": k, "VersionId": v} for k, v in versions[i:i + 1000]]
             with self.calling(name, "DeleteObjects"):
