@@ -115,6 +115,24 @@ class Reconciler(ABC):
         self.planned = {c.name for c in changes}
         return changes
 
+    def hold_back(self, changes: list[Change], why: Callable[[Observed], str | None]) -> list[Change]:
+        """Keep resources that hold data out of a delete: the plan notes them instead, unless
+        ``--force``, in which case the delete stays and its reason says so. ``why`` names the
+        data a resource holds, or gives None."""
+        self.notes = []
+        kept = []
+        for c in changes:
+            current = self.observed.get(c.name)
+            reason = why(current) if c.action is Action.DELETE and current is not None else None
+            if reason and self.ctx.force:
+                kept.append(Change(c.action, c.resource, c.name, c.diffs, f"{reason}: deleted (--force)"))
+            elif reason:
+                self.notes.append(f"{self.kind} {c.name} {reason}, so it is kept; destroy --force deletes it")
+            else:
+                kept.append(c)
+        self.planned = {c.name for c in kept}
+        return kept
+
     # -- execution of one planned change ------------------------------------------------------
     def execute(self, change: Change, outputs: Outputs) -> None:
         self.executed.add(change.name)

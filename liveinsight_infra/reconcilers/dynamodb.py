@@ -11,7 +11,7 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Action, Change, FieldDiff
+from ..plan import Change, FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
@@ -43,20 +43,8 @@ class TableReconciler(Reconciler):
         return {}
 
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        changes = super().plan(outputs, destroy)
-        self.notes = []
-        kept = []
-        for c in changes:
-            current = self.observed.get(c.name)
-            if c.action is Action.DELETE and current is not None and current.meta.get("holds_data"):
-                if self.ctx.force:
-                    kept.append(Change(c.action, c.resource, c.name, c.diffs, "holds data: deleted (--force)"))
-                    continue
-                self.notes.append(f"{self.kind} {c.name} holds data, so it is kept; destroy --force deletes it")
-                continue
-            kept.append(c)
-        self.planned = {c.name for c in kept}
-        return kept
+        return self.hold_back(super().plan(outputs, destroy),
+                              lambda o: "holds data" if o.meta.get("holds_data") else None)
 
     def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
         ddb = self.client("dynamodb")

@@ -17,7 +17,7 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Action, Change, FieldDiff
+from ..plan import Change, FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
@@ -91,19 +91,12 @@ class BucketReconciler(Reconciler):
         return {name: Observed(state, meta, naming.is_owned(self.spec, tags))}
 
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        changes = super().plan(outputs, destroy)
-        self.notes = []
-        kept = []
-        for c in changes:
-            foreign = (self.observed.get(c.name) or Observed({})).meta.get("foreign")
-            if c.action is Action.DELETE and foreign and not self.ctx.force:
-                shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
-                self.notes.append(f"{self.kind} {c.name} holds files that site/ does not ({shown}), so it is kept; "
-                                  "destroy --force deletes them too")
-                continue
-            kept.append(c)
-        self.planned = {c.name for c in kept}
-        return kept
+        def foreign(o: Observed) -> str | None:
+            keys = o.meta.get("foreign") or []
+            shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
+            return f"holds files that site/ does not ({shown})" if keys else None
+
+        return self.hold_back(super().plan(outputs, destroy), foreign)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         s3 = self.client("s3")
