@@ -136,6 +136,21 @@ def count_cold_writes(provider: AwsProvider) -> int:
     return provider.counter.writes
 
 
+def fault_then_apply_again(p: AwsProvider, event: str, fault: Any) -> AwsProvider:
+    """Apply with ``fault`` hooked on ``event`` (it must raise Crash), then apply again with a clean
+    provider on the same moto state; returns that provider."""
+    from tests.conftest import SESSION
+
+    p.register(event, fault)
+    with pytest.raises(Crash):
+        engine = make_engine(p)
+        engine.apply(engine.plan())
+    fresh = AwsProvider("us-east-1", session=SESSION)
+    engine = make_engine(fresh)
+    engine.apply(engine.plan())
+    return fresh
+
+
 @functools.cache
 def cold_apply() -> tuple[int, dict[str, Any]]:
     """The number of writes and the inventory of a cold apply of the dev spec."""
@@ -172,13 +187,7 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
                     if seen["n"] == k:
                         raise Crash(f"crash at write {k}: {model.name}")
 
-            p.register("before-call.*.*", crash_at_k)
-            with pytest.raises(Crash):
-                engine = make_engine(p)
-                engine.apply(engine.plan())
-            fresh = AwsProvider("us-east-1", session=SESSION)
-            engine = make_engine(fresh)
-            engine.apply(engine.plan())
+            fresh = fault_then_apply_again(p, "before-call.*.*", crash_at_k)
             assert make_engine(fresh).plan().empty, f"not converged after a crash at write {k}"
             assert inventory(fresh) == expected, f"duplicates or orphans after a crash at write {k}"
             covered += 1
@@ -207,12 +216,6 @@ def test_a_lost_answer_is_finished_by_the_next_apply(operation: str) -> None:
                 lost["done"] = True
                 raise Crash(f"the answer of {operation} was lost")
 
-        p.register("after-call.*.*", lose)
-        with pytest.raises(Crash):
-            engine = make_engine(p)
-            engine.apply(engine.plan())
-        fresh = AwsProvider("us-east-1", session=SESSION)
-        engine = make_engine(fresh)
-        engine.apply(engine.plan())
+        fresh = fault_then_apply_again(p, "after-call.*.*", lose)
         assert make_engine(fresh).plan().empty
         assert inventory(fresh) == cold_apply()[1], f"duplicates or orphans after losing {operation}'s answer"

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import http.client
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.local.gateway import LocalGateway
+from liveinsight_infra.local.gateway import Response as Reply
 from liveinsight_infra.local.server import LocalServer
 from liveinsight_infra.spec import load_spec
 from tests.conftest import apply_spec
@@ -27,16 +26,6 @@ def handler(event, context):
 '''
 CRASH = "def handler(event, context):\n    raise RuntimeError('boom')\n"
 MALFORMED = "def handler(event, context):\n    return {'statusCode': 'two hundred', 'body': {}}\n"
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
