@@ -7,9 +7,9 @@ clear error. See docs/moto-gaps.md for where moto differs from AWS and how the t
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 
+from ..environ import patched_environ
 from ..errors import LiveInsightError
 
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -25,15 +25,6 @@ def embedded_moto() -> Iterator[None]:
     from .moto_fidelity import apply_fidelity_patches
 
     apply_fidelity_patches()
-    saved = {k: os.environ.get(k) for k in [*_FAKE_CREDENTIALS, "AWS_ENDPOINT_URL"]}
-    os.environ.update(_FAKE_CREDENTIALS)
-    os.environ.pop("AWS_ENDPOINT_URL", None)  # the embedded backend, not a server
-    try:
-        with mock_aws():
-            yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    # Fake credentials; no AWS_ENDPOINT_URL: the embedded backend, not a server.
+    with patched_environ(_FAKE_CREDENTIALS, unset=["AWS_ENDPOINT_URL"]), mock_aws():
+        yield

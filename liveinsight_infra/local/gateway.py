@@ -22,7 +22,6 @@ import contextlib
 import importlib.util
 import io
 import json
-import os
 import re
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from urllib.parse import parse_qsl
 from .. import naming
 from ..aws.provider import AwsProvider
 from ..build.package import build_package
+from ..environ import patched_environ
 from ..errors import LiveInsightError
 from ..spec.loader import LoadedSpec
 from .vtl import VtlError, render
@@ -334,17 +334,8 @@ class LocalGateway:
         """The function's Lambda environment, for the duration of a call (calls are serialised)."""
         variables = {**target.environment, "AWS_REGION": self.d.region, "AWS_DEFAULT_REGION": self.d.region,
                      "AWS_LAMBDA_FUNCTION_NAME": target.name}
-        with _ENV_LOCK:
-            saved = {k: os.environ.get(k) for k in variables}
-            os.environ.update(variables)
-            try:
-                yield
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
+        with _ENV_LOCK, patched_environ(variables):
+            yield
 
     # -- shared ----------------------------------------------------------------------------------
     def _gateway_error(self, req: Request, kind: str, status: int, message: str, error_type: str = "") -> Response:

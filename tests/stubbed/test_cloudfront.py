@@ -6,15 +6,11 @@ import copy
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
 
-from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.engine import Context, Event
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.reconcilers.base import Observed
 from liveinsight_infra.reconcilers.cloudfront import DistributionReconciler
-from liveinsight_infra.spec import load_spec
-from tests.conftest import DEV, SESSION
+from tests.stubbed.conftest import stubbed
 
 DIST = "E2EXAMPLE"
 ARN = f"arn:aws:cloudfront::123456789012:distribution/{DIST}"
@@ -22,16 +18,7 @@ ARN = f"arn:aws:cloudfront::123456789012:distribution/{DIST}"
 
 @pytest.fixture
 def setup() -> Any:
-    provider = AwsProvider("us-east-1", session=SESSION)
-    sleeps: list[float] = []
-    events: list[Event] = []
-    ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append)
-    ctx.__dict__["account_id"] = "123456789012"
-    r = DistributionReconciler(ctx)
-    stub = Stubber(provider.client("cloudfront"))
-    with stub:
-        yield r, stub, sleeps, events
-    stub.assert_no_pending_responses()
+    yield from stubbed(DistributionReconciler, "cloudfront")
 
 
 def desired(r: DistributionReconciler) -> dict[str, Any]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
-from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.engine import Context, Event
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.reconcilers.base import Observed
 from liveinsight_infra.reconcilers.lambda_ import FunctionReconciler
-from liveinsight_infra.spec import load_spec
-from tests.conftest import DEV, SESSION
+from tests.stubbed.conftest import stubbed
 
 NAME = "liveinsight-stats-api-dev"
 NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
@@ -21,16 +18,7 @@ NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 
 @pytest.fixture
 def setup() -> Any:
-    provider = AwsProvider("us-east-1", session=SESSION)
-    sleeps: list[float] = []
-    events: list[Event] = []
-    ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append)
-    ctx.__dict__["account_id"] = "123456789012"  # no STS call
-    reconciler = FunctionReconciler(ctx)
-    stub = Stubber(provider.client("lambda"))
-    with stub:
-        yield reconciler, stub, sleeps, events
-    stub.assert_no_pending_responses()
+    yield from stubbed(FunctionReconciler, "lambda")
 
 
 def desired(r: FunctionReconciler) -> dict[str, Any]:

@@ -1,0 +1,26 @@
+"""Stubber tests: a reconciler on a real client whose answers the test scripts (no AWS, no moto)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.stub import Stubber
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.engine import Context, Event
+from liveinsight_infra.spec import load_spec
+from tests.conftest import DEV, SESSION
+
+
+def stubbed(reconciler: type[Any], service: str) -> Iterator[tuple[Any, Stubber, list[float], list[Event]]]:
+    """(reconciler, stubber, sleeps, events); the stubber must be used up by the end of the test."""
+    provider = AwsProvider("us-east-1", session=SESSION)
+    sleeps: list[float] = []
+    events: list[Event] = []
+    ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append)
+    ctx.__dict__["account_id"] = "123456789012"  # no STS call
+    stub = Stubber(provider.client(service))
+    with stub:
+        yield reconciler(ctx), stub, sleeps, events
+    stub.assert_no_pending_responses()
