@@ -211,7 +211,8 @@ class Cli:
                 return 1
         self.say("\nDestroying:")
         engine.apply(plan)
-        self.say(self.style.bold(f"\nDestroy complete: {len(plan)} resources deleted."))
+        kept = f", {len(plan.notes)} kept (see the notes above)" if plan.notes else ""
+        self.say(self.style.bold(f"\nDestroy complete: {len(plan)} resources deleted{kept}."))
         return 0
 
     def cmd_outputs(self) -> int:

@@ -43,8 +43,7 @@ class TableReconciler(Reconciler):
         return {}
 
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        return self.hold_back(super().plan(outputs, destroy),
-                              lambda o: "holds data" if o.meta.get("holds_data") else None)
+        return self.hold_back(super().plan(outputs, destroy), _why_kept)
 
     def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
         ddb = self.client("dynamodb")
@@ -143,3 +142,11 @@ class TableReconciler(Reconciler):
     def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
         return {"name": name,
                 "arn": f"arn:aws:dynamodb:{self.ctx.region}:{self.ctx.account_id}:table/{name}"}
+
+
+def _why_kept(table: Observed) -> str | None:
+    """What keeps a table out of a destroy without ``--force``: its data, or its deletion protection
+    (DeleteTable refuses a protected table; the plan says so up front instead of failing halfway)."""
+    reasons = [r for r, on in (("holds data", table.meta.get("holds_data")),
+                               ("has deletion protection", table.state.get("deletion_protection"))) if on]
+    return " and ".join(reasons) or None
