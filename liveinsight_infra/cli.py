@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the plan and outputs as JSON")
     sp.add_argument("--no-wait", action="store_true",
                     help="do not wait for CloudFront to finish deploying (it takes minutes on AWS)")
+    sp.add_argument("--adopt", action="store_true",
+                    help="take over resources that exist under the stack's names without its ownership tag "
+                         "(the plan marks them <-): tag them as this stack's, then make them match the spec")
     sp = verb("destroy", "remove every resource this stack owns (ownership tags)")
     sp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sp.add_argument("--force", action="store_true",
@@ -132,7 +135,7 @@ class Cli:
                     "WARNING: bucket.public_website is on: the site bucket is publicly readable over plain HTTP, "
                     "and two Block Public Access flags are off. Turn it off once CloudFront serves the site.", "31"))
             ctx = Context(loaded, aws, emit=emit, force=getattr(self.args, "force", False),
-                          wait=not getattr(self.args, "no_wait", False))
+                          wait=not getattr(self.args, "no_wait", False), adopt=getattr(self.args, "adopt", False))
             engine = Engine(ctx)
             try:
                 yield engine
@@ -182,7 +185,8 @@ class Cli:
             return 0
         c = plan.counts()
         self.say(self.style.bold(f"\nApply complete in {time.monotonic() - t0:.1f}s: {c['create']} created, "
-                                 f"{c['update']} updated, {c['replace']} replaced, {c['delete']} deleted."))
+                                 f"{c['update']} updated, {c['replace']} replaced, {c['delete']} deleted"
+                                 + (f", {c['adopt']} adopted." if c["adopt"] else ".")))
         self.say("\nOutputs:")
         self.say(render_outputs(flatten(outs), self.style))
         return 0

@@ -47,6 +47,7 @@ class Context:
     sleep: Callable[[float], None] = time.sleep
     force: bool = False
     wait: bool = True  # wait for CloudFront to be deployed (apply --no-wait skips it)
+    adopt: bool = False  # take over resources without the stack's ownership tag (apply --adopt)
 
     @property
     def spec(self) -> StackSpec:
@@ -125,6 +126,7 @@ class Engine:
 
     def apply(self, plan: Plan) -> ApplyResult:
         """Execute a plan made by :meth:`plan` on this engine (its observed state is reused)."""
+        plan.check_adoption(self.ctx.adopt)  # before any write
         start = time.monotonic()
         outputs: Outputs = {}
         order = list(reversed(self.reconcilers)) if plan.destroy else self.reconcilers

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import LiveInsightError
+
 
 class _Unknown:
     """A value that only exists once an earlier change has been applied."""
@@ -43,6 +45,11 @@ class Action(enum.StrEnum):
     UPDATE = "update"
     REPLACE = "replace"
     DELETE = "delete"
+    ADOPT = "adopt"  # exists under the stack's name without its ownership tag (docs/adoption.md)
+
+
+class AdoptionRequired(LiveInsightError):
+    """The plan would take over resources that this stack does not own: refused before any write."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,23 @@ class Plan:
         for c in self.changes:
             counts[c.action.value] += 1
         return counts
+
+    @property
+    def adoptions(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is Action.ADOPT)
+
+    def check_adoption(self, allowed: bool) -> None:
+        """Refuse, before any write, a plan that takes over resources the stack does not own."""
+        found = self.adoptions
+        if not found or allowed:
+            return
+        listed = "\n".join(f"  {c.resource} {c.name}" for c in found)
+        raise AdoptionRequired(
+            f"apply would take over {len(found)} resource{'s' if len(found) > 1 else ''} that exist under this "
+            f"stack's names without this stack's ownership tag:\n{listed}\n"
+            "They may belong to something else (another tool, another stack, a person): nothing was changed. "
+            "If they are meant to become this stack's (moving from another tool), run apply --adopt: it tags "
+            "them as this stack's, then makes them match the spec, and destroy deletes them afterwards.")
 
     def to_json(self) -> dict[str, Any]:
         return {"stack": self.stack, "destroy": self.destroy, "summary": self.counts(),

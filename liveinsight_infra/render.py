@@ -8,10 +8,10 @@ from typing import Any
 from .engine import Event
 from .plan import UNKNOWN, Action, Change, Plan
 
-_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
-_COLOUR = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31"}
+_SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.ADOPT: "<-"}
+_COLOUR = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31", Action.ADOPT: "36"}
 _VERB = {Action.CREATE: "created", Action.UPDATE: "updated", Action.REPLACE: "replaced",
-         Action.DELETE: "deleted"}
+         Action.DELETE: "deleted", Action.ADOPT: "adopted"}
 
 
 class Style:
@@ -40,7 +40,7 @@ def render_change(change: Change, style: Style) -> list[str]:
     head = f"  {sym} {change.resource} {style.bold(change.name)}"
     if change.action is Action.REPLACE:
         head += f"  (replace: {', '.join(change.forces_replace)} cannot change in place)"
-    elif change.reason and change.action is Action.DELETE:
+    elif change.reason and change.action in (Action.DELETE, Action.ADOPT):
         head += style.dim(f"  ({change.reason})")
     lines = [style.paint(head, _COLOUR[change.action]) if style.colour else head]
     for d in change.diffs:
@@ -68,8 +68,9 @@ def render_plan(plan: Plan, style: Style) -> str:
     c = plan.counts()
     lines.extend(notes)
     lines.append("")
+    adopt = f", {c['adopt']} to adopt" if c["adopt"] else ""
     lines.append(style.bold(f"Plan: {c['create']} to create, {c['update']} to update, {c['replace']} to "
-                            f"replace, {c['delete']} to delete."))
+                            f"replace, {c['delete']} to delete{adopt}."))
     return "\n".join(lines)
 
 

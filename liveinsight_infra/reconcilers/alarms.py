@@ -64,6 +64,19 @@ class AlarmReconciler(Reconciler):
             found[a["AlarmName"]] = obs
         return found
 
+    def read_owned(self, name: str, current: Observed) -> bool | None:
+        with self.calling(name, "ListTagsForResource"):
+            tags = self.client("cloudwatch").list_tags_for_resource(ResourceARN=current.meta["arn"]).get("Tags", [])
+        return naming.is_owned(self.spec, {t["Key"]: t["Value"] for t in tags})
+
+    def take_ownership(self, name: str, current: Observed) -> Observed:
+        # PutMetricAlarm ignores Tags when the alarm exists: tag it with TagResource
+        # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+        with self.calling(name, "TagResource"):
+            self.client("cloudwatch").tag_resource(ResourceARN=current.meta["arn"],
+                                                   Tags=dict_to_tag_list(naming.resource_tags(self.spec)))
+        return Observed(current.state, current.meta, True)
+
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         self._put(name, desired)
         return Observed(dict(desired), {"state": "INSUFFICIENT_DATA"}, True)  # AWS's initial state

@@ -40,6 +40,7 @@ ASSUME = {"Version": "2012-10-17", "Statement": [{
 
 class AccountReconciler(Reconciler):
     kind = "apigateway.account"
+    adoptable = False  # account setup, shared by every stack: never any one stack's
 
     def names(self) -> list[str]:
         return ["cloudwatch-role"]

@@ -14,6 +14,11 @@ never trusts what an earlier run did, only what AWS shows now.
                  what is already gone succeeds. A create that finds the resource already there
                  (an interrupted earlier apply) adopts it instead of failing.
 * ``outputs()``  what dependants need (ARNs, ids), from observed state, or UNKNOWN before create.
+* ``read_owned()`` / ``take_ownership()``  for kinds whose observe() does not read tags: read them
+                 when a write is planned, and tag a resource that ``apply --adopt`` takes over.
+
+Adoption (docs/adoption.md): a wanted resource that exists without this stack's ownership tag is
+planned as ``adopt``, never silently updated; apply refuses such a plan unless ``--adopt``.
 
 Reconcilers never print: progress goes through ``ctx.emit``. AWS errors are translated into
 :class:`AwsCallError` naming the resource and the call.
@@ -32,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..diff import compare_tags, diff_state
 from ..errors import LiveInsightError, from_client_error
-from ..plan import Action, Change, FieldDiff
+from ..plan import Action, AdoptionRequired, Change, FieldDiff
 
 if TYPE_CHECKING:
     from ..engine import Context
@@ -49,11 +54,20 @@ class Observed:
     state: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     owned: bool | None = None  # carries this stack's ownership tag; None = not read
+    # Untagged, but recognisably this tool's own interrupted create (the bucket: docs/adoption.md):
+    # apply finishes it without --adopt; destroy still never deletes it.
+    unfinished: bool = False
+
+
+ADOPT_REASON = "exists without this stack's ownership tag; apply --adopt takes it over"
 
 
 class Reconciler(ABC):
     kind: ClassVar[str]
     depends_on: ClassVar[tuple[str, ...]] = ()
+    # False for account-level setup (shared, never a stack's) and for parts found through a parent
+    # the stack owns: those are never planned as ``adopt``.
+    adoptable: ClassVar[bool] = True
     # Fields that AWS cannot change in place: a difference there means delete and create.
     replace_fields: ClassVar[frozenset[str]] = frozenset()
 
@@ -88,7 +102,17 @@ class Reconciler(ABC):
     def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
         return {}
 
-    # -- planning (pure, from observed state) --------------------------------------------------
+    def read_owned(self, name: str, current: Observed) -> bool | None:
+        """Whether ``current`` carries this stack's ownership tag, for kinds whose observe() leaves
+        ``owned`` unread (None) to save a read per resource; called only when a write is planned."""
+        return current.owned
+
+    def take_ownership(self, name: str, current: Observed) -> Observed:
+        """Tag a resource that ``apply --adopt`` takes over. The default suits kinds whose desired
+        state holds ``tags``: the update that follows sets the ownership tags with the others."""
+        return current
+
+    # -- planning (from observed state; reads only ownership tags, where a write is planned) ---
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
         wanted = [] if destroy else self.names()
         changes: list[Change] = []
@@ -100,9 +124,15 @@ class Reconciler(ABC):
                 changes.append(Change(Action.CREATE, self.kind, name, diffs, "not found"))
                 continue
             diffs = diff_state(want, have.state)
+            forced = tuple(sorted({d.path.split(".")[0] for d in diffs} & self.replace_fields))
+            if self.adoptable and not have.unfinished:
+                if have.owned is None and diffs:
+                    have.owned = self.read_owned(name, have)
+                if have.owned is False:
+                    changes.append(Change(Action.ADOPT, self.kind, name, diffs, ADOPT_REASON, forced))
+                    continue
             if not diffs:
                 continue
-            forced = tuple(sorted({d.path.split(".")[0] for d in diffs} & self.replace_fields))
             if forced:
                 changes.append(Change(Action.REPLACE, self.kind, name, diffs,
                                       f"{', '.join(forced)} cannot change in place", forced))
@@ -135,6 +165,14 @@ class Reconciler(ABC):
 
     # -- execution of one planned change ------------------------------------------------------
     def execute(self, change: Change, outputs: Outputs) -> None:
+        if change.action is Action.ADOPT:
+            if not self.ctx.adopt:  # the engine refuses such a plan before any write; a last guard
+                raise AdoptionRequired(f"{self.kind} {change.name} {ADOPT_REASON}")
+            current = self.observed.get(change.name)
+            if current is not None:
+                self.observed[change.name] = self.take_ownership(change.name, current)
+            action = Action.REPLACE if change.forces_replace else Action.UPDATE
+            change = Change(action, change.resource, change.name, change.diffs, change.reason)
         self.executed.add(change.name)
         if change.action is Action.DELETE:
             current = self.observed.pop(change.name, None)

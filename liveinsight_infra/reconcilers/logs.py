@@ -48,6 +48,16 @@ class LogGroupReconciler(Reconciler):
             self.parallel(owned, list(found.items()))
         return found
 
+    def read_owned(self, name: str, current: Observed) -> bool | None:
+        with self.calling(name, "ListTagsForResource"):
+            tags = self.client("logs").list_tags_for_resource(resourceArn=current.meta["arn"]).get("tags", {})
+        return naming.is_owned(self.spec, tags)
+
+    def take_ownership(self, name: str, current: Observed) -> Observed:
+        with self.calling(name, "TagResource"):
+            self.client("logs").tag_resource(resourceArn=current.meta["arn"], tags=naming.resource_tags(self.spec))
+        return Observed(current.state, current.meta, True)
+
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         logs = self.client("logs")
         # Already there: a race with Lambda's own logging, or an interrupted earlier apply.

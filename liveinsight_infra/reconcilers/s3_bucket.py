@@ -88,7 +88,15 @@ class BucketReconciler(Reconciler):
                 pages = s3.get_paginator("list_objects_v2").paginate(Bucket=name)
                 keys = [o["Key"] for p in pages for o in p.get("Contents", [])]
                 meta["foreign"] = sorted(k for k in keys if k not in managed)
-        return {name: Observed(state, meta, naming.is_owned(self.spec, tags))}
+        owned = naming.is_owned(self.spec, tags)
+        unfinished = False
+        if not owned:
+            # CreateBucket cannot tag, so an apply stopped right after it leaves an untagged, empty
+            # bucket whose name carries this account's, region's and stack's digest: that one is
+            # this tool's unfinished create (docs/adoption.md). A bucket holding files is not.
+            with self.calling(name, "ListObjectsV2"):
+                unfinished = s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0) == 0
+        return {name: Observed(state, meta, owned, unfinished)}
 
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
         def foreign(o: Observed) -> str | None:
@@ -113,6 +121,10 @@ class BucketReconciler(Reconciler):
                diffs: tuple[FieldDiff, ...]) -> Observed:
         s3 = self.client("s3")
         have = current.state
+        # Tags first: until they are on, the bucket is not recognisably this stack's (docs/adoption.md).
+        if desired["tags"] != have["tags"]:
+            with self.calling(name, "PutBucketTagging"):  # replaces the whole set
+                s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": dict_to_tag_list(desired["tags"])})
         if desired["public_access_block"] != have["public_access_block"]:
             with self.calling(name, "PutPublicAccessBlock"):
                 s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=desired["public_access_block"])
@@ -136,9 +148,6 @@ class BucketReconciler(Reconciler):
             else:
                 with self.calling(name, "DeleteBucketWebsite"):
                     s3.delete_bucket_website(Bucket=name)
-        if desired["tags"] != have["tags"]:
-            with self.calling(name, "PutBucketTagging"):  # replaces the whole set
-                s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": dict_to_tag_list(desired["tags"])})
         return Observed(dict(desired), current.meta, True)
 
     def delete(self, name: str, current: Observed) -> None:

@@ -148,6 +148,7 @@ def site_version(files: dict[str, Any]) -> str:
 
 class InvalidationReconciler(Reconciler):
     kind = "cloudfront.invalidation"
+    adoptable = False  # a request on the stack's own distribution, not a resource
     depends_on = ("s3.object", "cloudfront.distribution")
 
     def __init__(self, ctx: Any):

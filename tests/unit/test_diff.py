@@ -46,7 +46,7 @@ def test_plan_json_shape() -> None:
                  Change(Action.CREATE, "lambda.function", "f", (FieldDiff("role", None, UNKNOWN),))),
                 stack="liveinsight-dev")
     data = json.loads(json.dumps(plan.to_json()))
-    assert data["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 0}
+    assert data["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 0, "adopt": 0}
     first, second = data["changes"]
     assert first == {"action": "update", "resource": "logs.log_group", "name": "/aws/lambda/x",
                      "diffs": [{"path": "retention_days", "before": 30, "after": 7}]}

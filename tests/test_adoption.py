@@ -1,0 +1,160 @@
+"""Adoption is explicit: resources under the stack's names without its ownership tag are never taken
+over silently. The plan marks them ``adopt``; apply refuses them before any write unless told
+``--adopt``; destroy never deletes them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from liveinsight_infra import naming
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.plan import Action, AdoptionRequired
+from tests.conftest import apply_spec, make_engine
+
+ZIP = b"PK\x05\x06" + b"\x00" * 18
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def foreign_role(p: AwsProvider, name: str = "liveinsight-stats-api-dev") -> str:
+    """A role under the stack's name (and path), made by somebody else: no ownership tag."""
+    iam = p.client("iam")
+    arn = iam.create_role(RoleName=name, Path="/liveinsight-dev/", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="theirs", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
+    return str(arn)
+
+
+def foreign_function(p: AwsProvider) -> None:
+    role = p.client("iam").create_role(RoleName="their-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    p.client("lambda").create_function(FunctionName="liveinsight-stats-api-dev", Runtime="python3.12", Role=role,
+                                       Handler="theirs.handler", Code={"ZipFile": ZIP},
+                                       Architectures=["arm64"])  # moto ignores a change of architecture
+
+
+def foreign_bucket(p: AwsProvider) -> str:
+    name = naming.bucket_name(make_engine(p).ctx.spec, p.account_id())
+    s3 = p.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="their-report.csv", Body=b"a,b\n")
+    return name
+
+
+def foreign_log_group(p: AwsProvider) -> None:
+    p.client("logs").create_log_group(logGroupName="/aws/lambda/liveinsight-stats-api-dev")
+
+
+def foreign_alarm(p: AwsProvider) -> None:
+    p.client("cloudwatch").put_metric_alarm(
+        AlarmName="liveinsight-dev-stats-api-errors", Namespace="Theirs", MetricName="Errors", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+
+
+def foreign_table(p: AwsProvider) -> None:
+    p.client("dynamodb").create_table(
+        TableName="liveinsight-events-dev", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+
+
+FOREIGN = {
+    "iam.role": (foreign_role, "liveinsight-stats-api-dev"),
+    "lambda.function": (foreign_function, "liveinsight-stats-api-dev"),
+    "s3.bucket": (foreign_bucket, None),
+    "logs.log_group": (foreign_log_group, "/aws/lambda/liveinsight-stats-api-dev"),
+    "cloudwatch.alarm": (foreign_alarm, "liveinsight-dev-stats-api-errors"),
+    "dynamodb.table": (foreign_table, "liveinsight-events-dev"),
+}
+
+
+def snapshot(p: AwsProvider) -> dict[str, Any]:
+    """What somebody else's resources look like (to prove nothing was touched)."""
+    lam, iam, logs, cw = (p.client(s) for s in ("lambda", "iam", "logs", "cloudwatch"))
+    out: dict[str, Any] = {}
+    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+        out["handler"] = lam.get_function(FunctionName="liveinsight-stats-api-dev")["Configuration"]["Handler"]
+    with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+        out["policies"] = iam.list_role_policies(RoleName="liveinsight-stats-api-dev")["PolicyNames"]
+    out["groups"] = [(g["logGroupName"], g.get("retentionInDays")) for g in logs.describe_log_groups()["logGroups"]]
+    out["alarms"] = [(a["AlarmName"], a["Namespace"]) for a in cw.describe_alarms()["MetricAlarms"]]
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_apply_refuses_to_take_over_a_resource_without_the_ownership_tag(provider: AwsProvider, kind: str) -> None:
+    make, known = FOREIGN[kind]
+    made = make(provider)
+    name = known or made  # the bucket's name carries the account's digest
+    before = snapshot(provider)
+    engine = make_engine(provider)
+    plan = engine.plan()
+    adopt = [c for c in plan if c.action is Action.ADOPT]
+    assert [(c.resource, c.name) for c in adopt] == [(kind, name)]
+    assert plan.to_json()["summary"]["adopt"] == 1
+    provider.counter.reset()
+    with pytest.raises(AdoptionRequired, match=rf"(?s)without this stack's ownership tag.*{kind} {name}.*--adopt"):
+        engine.apply(plan)
+    assert provider.counter.writes == 0, provider.counter.write_calls()
+    assert snapshot(provider) == before
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_destroy_never_deletes_a_resource_without_the_ownership_tag(provider: AwsProvider, kind: str) -> None:
+    make, _name = FOREIGN[kind]
+    make(provider)
+    plan = make_engine(provider).plan(destroy=True)
+    assert plan.empty, [c.address for c in plan]
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_apply_adopt_tags_then_reconciles_and_destroy_then_removes_it(provider: AwsProvider, kind: str) -> None:
+    make, _ = FOREIGN[kind]
+    make(provider)
+    engine = make_engine(provider, adopt=True)
+    engine.apply(engine.plan())
+    converged = make_engine(provider).plan()
+    assert converged.empty, [c.address for c in converged]
+    if kind == "lambda.function":
+        assert snapshot(provider)["handler"] == "stats_api.handler"
+    if kind == "iam.role":
+        assert snapshot(provider)["policies"] == ["liveinsight-function"]
+    destroy = make_engine(provider, force=True)
+    assert kind in {c.resource for c in destroy.plan(destroy=True)}
+
+
+def test_an_untagged_empty_bucket_under_the_digest_name_is_an_interrupted_create(provider: AwsProvider) -> None:
+    """CreateBucket and PutBucketTagging are two calls: an apply stopped between them left an empty
+    bucket whose name carries the account/region/stack digest. The next apply finishes it, no flag."""
+    name = naming.bucket_name(make_engine(provider).ctx.spec, provider.account_id())
+    provider.client("s3").create_bucket(Bucket=name)
+    plan = make_engine(provider).plan()
+    assert [c.action for c in plan if c.resource == "s3.bucket"] == [Action.UPDATE]
+    apply_spec(provider)
+    assert make_engine(provider).plan().empty
+
+
+def test_the_plan_shows_adopt_and_the_cli_refuses_without_the_flag(moto_endpoint: str) -> None:
+    from tests.cli.test_cli_e2e import run
+
+    lam = boto3.client("lambda", endpoint_url=moto_endpoint, region_name="us-east-1")
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="us-east-1")
+    role = iam.create_role(RoleName="their-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    lam.create_function(FunctionName="liveinsight-stats-api-dev", Runtime="python3.12", Role=role,
+                        Handler="theirs.handler", Code={"ZipFile": ZIP}, Architectures=["arm64"])
+    plan = run("plan", "specs/dev.yaml", endpoint=moto_endpoint)
+    assert plan.returncode == 0, plan.stderr
+    assert "<- lambda.function liveinsight-stats-api-dev" in plan.stdout and "1 to adopt" in plan.stdout
+    refused = run("apply", "specs/dev.yaml", endpoint=moto_endpoint)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "lambda.function liveinsight-stats-api-dev" in refused.stderr and "--adopt" in refused.stderr
+    assert lam.list_functions()["Functions"][0]["Handler"] == "theirs.handler"
+    assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["liveinsight-stats-api-dev"]
+    adopted = run("apply", "specs/dev.yaml", "--adopt", "--no-wait", endpoint=moto_endpoint)
+    assert adopted.returncode == 0, adopted.stderr
+    assert lam.get_function(FunctionName="liveinsight-stats-api-dev")["Tags"][naming.TAG_STACK] == "liveinsight-dev"
