@@ -63,7 +63,15 @@ def foreign_table(p: AwsProvider) -> None:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
 
 
+def foreign_oac(p: AwsProvider) -> None:
+    """An Origin Access Control cannot carry tags: its name is unique per account."""
+    p.client("cloudfront").create_origin_access_control(OriginAccessControlConfig={
+        "Name": "liveinsight-dev-s3", "Description": "theirs", "SigningProtocol": "sigv4",
+        "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})
+
+
 FOREIGN = {
+    "cloudfront.oac": (foreign_oac, "liveinsight-dev-s3"),
     "iam.role": (foreign_role, "liveinsight-stats-api-dev"),
     "lambda.function": (foreign_function, "liveinsight-stats-api-dev"),
     "s3.bucket": (foreign_bucket, None),
@@ -158,3 +166,46 @@ def test_the_plan_shows_adopt_and_the_cli_refuses_without_the_flag(moto_endpoint
     adopted = run("apply", "specs/dev.yaml", "--adopt", "--no-wait", endpoint=moto_endpoint)
     assert adopted.returncode == 0, adopted.stderr
     assert lam.get_function(FunctionName="liveinsight-stats-api-dev")["Tags"][naming.TAG_STACK] == "liveinsight-dev"
+
+
+def test_destroy_leaves_the_permissions_of_a_function_it_does_not_own(provider: AwsProvider) -> None:
+    """Permission statements belong to their function: they go when the stack's function is deleted,
+    and a same-named function of somebody else keeps its statements, even ones named like ours."""
+    foreign_function(provider)
+    lam = provider.client("lambda")
+    version = lam.publish_version(FunctionName="liveinsight-stats-api-dev")["Version"]
+    lam.create_alias(FunctionName="liveinsight-stats-api-dev", Name="live", FunctionVersion=version)
+    lam.add_permission(FunctionName="liveinsight-stats-api-dev", Qualifier="live",
+                       StatementId="liveinsight-api-GET-api-stats", Action="lambda:InvokeFunction",
+                       Principal="apigateway.amazonaws.com")
+    plan = make_engine(provider).plan(destroy=True)
+    assert plan.empty, [c.address for c in plan]
+
+
+def test_the_stacks_own_oac_with_a_changed_description_is_drift_not_adoption(
+        provider: AwsProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The description is the OAC's creation marker; the stack's distribution using it also proves it ours."""
+    from liveinsight_infra.reconcilers import cloudfront
+
+    apply_spec(provider)
+    cf = provider.client("cloudfront")
+    oac = next(o for o in cf.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+               if o["Name"] == "liveinsight-dev-s3")
+    real = cloudfront.find_distribution
+
+    def as_on_aws(r: Any, refresh: bool = False) -> Any:
+        """AWS's ListDistributions names each origin's OAC; moto drops it (docs/moto-gaps.md)."""
+        found = real(r, refresh)
+        if found is not None:
+            site = next(o for o in found["Origins"]["Items"] if o["Id"] == "site")
+            site["OriginAccessControlId"] = oac["Id"]
+        return found
+
+    monkeypatch.setattr(cloudfront, "find_distribution", as_on_aws)
+    etag = cf.get_origin_access_control(Id=oac["Id"])["ETag"]
+    cf.update_origin_access_control(Id=oac["Id"], IfMatch=etag, OriginAccessControlConfig={
+        "Name": "liveinsight-dev-s3", "Description": "edited by hand", "SigningProtocol": "sigv4",
+        "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})
+    plan = make_engine(provider).plan()
+    assert [(c.action, c.resource) for c in plan] == [(Action.UPDATE, "cloudfront.oac")]
+    assert "cloudfront.oac" in {c.resource for c in make_engine(provider).plan(destroy=True)}

@@ -79,7 +79,9 @@ def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | 
 
 
 class OacReconciler(Reconciler):
-    """The Origin Access Control, found by its name (unique per account; it carries no tags)."""
+    """The Origin Access Control, found by its name (unique per account). It cannot carry tags, so
+    the stack recognises its own by a creation marker, the description it always creates it with,
+    or by its use in the stack's own (tagged) distribution (docs/adoption.md)."""
 
     kind = "cloudfront.oac"
 
@@ -109,7 +111,13 @@ class OacReconciler(Reconciler):
         o = found[0]
         state = {"origin_type": o.get("OriginAccessControlOriginType"), "signing_behavior": o.get("SigningBehavior"),
                  "signing_protocol": o.get("SigningProtocol"), "description": o.get("Description", "")}
-        return {name: Observed(state, {"id": o["Id"]}, True)}
+        owned = state["description"] == self.desired(name, {})["description"] or self._used_by_ours(o["Id"])
+        return {name: Observed(state, {"id": o["Id"]}, owned)}
+
+    def _used_by_ours(self, oac_id: str) -> bool:
+        dist = find_distribution(self)
+        origins = ((dist or {}).get("Origins") or {}).get("Items") or []
+        return any(o.get("OriginAccessControlId") == oac_id for o in origins)
 
     def _config(self, name: str, d: dict[str, Any]) -> dict[str, Any]:
         return {"Name": name, "Description": d["description"], "SigningProtocol": d["signing_protocol"],

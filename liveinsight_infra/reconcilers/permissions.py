@@ -47,6 +47,10 @@ class PermissionReconciler(Reconciler):
                 "source_arn": f"{arn}/*/{method}{path}" if isinstance(arn, str) else UNKNOWN}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        if for_destroy:
+            # Statements belong to their function: deleting the stack's function deletes them, and a
+            # same-named function the stack does not own keeps its own (docs/adoption.md).
+            return {}
         lam = self.client("lambda")
 
         def read(fn: str) -> dict[str, Observed]:
