@@ -142,7 +142,7 @@ class StackLock:
         except (KeyError, ValueError):  # unreadable: treat as expired, but keep its token to break it
             return Holder("?", 0, "?", "?", 0.0, str(item.get("token", {}).get("S", "")))
 
-    def _put(self, me: Holder, replacing: Holder | None) -> bool:
+    def _put(self, me: Holder, replacing: Holder | None, first_try: bool = True) -> bool:
         """One conditional write: take the lock if free (``replacing`` None) or if it still carries
         the token of ``replacing``. False when the condition fails (somebody else was first)."""
         if replacing is None:
@@ -151,15 +151,16 @@ class StackLock:
         else:
             cond = {"ConditionExpression": "#t = :seen", "ExpressionAttributeNames": {"#t": "token"},
                     "ExpressionAttributeValues": {":seen": {"S": replacing.token}}}
+        missing = ("ResourceNotFoundException",) if first_try else ()
         try:
-            with self._calling("PutItem", expected=("ConditionalCheckFailedException", "ResourceNotFoundException")):
+            with self._calling("PutItem", expected=("ConditionalCheckFailedException", *missing)):
                 self.ddb.put_item(TableName=TABLE, Item=self._item(me), **cond)
             return True
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
+            if _code(exc) == "ResourceNotFoundException":  # first use in this account and region
                 with self._calling("CreateTable"):
                     create_table(self.ddb)
-                return self._put(me, replacing)
+                return self._put(me, replacing, first_try=False)
             return False
 
     # -- the lock --------------------------------------------------------------------------------
