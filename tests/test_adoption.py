@@ -209,3 +209,21 @@ def test_the_stacks_own_oac_with_a_changed_description_is_drift_not_adoption(
     plan = make_engine(provider).plan()
     assert [(c.action, c.resource) for c in plan] == [(Action.UPDATE, "cloudfront.oac")]
     assert "cloudfront.oac" in {c.resource for c in make_engine(provider).plan(destroy=True)}
+
+
+def test_a_foreign_alerts_topic_is_adopted_only_on_purpose(provider: AwsProvider) -> None:
+    from tests.conftest import PROD
+
+    sns = provider.client("sns")
+    arn = sns.create_topic(Name="liveinsight-alerts-prod")["TopicArn"]
+    assert make_engine(provider, PROD).plan(destroy=True).empty
+    engine = make_engine(provider, PROD)
+    plan = engine.plan()
+    assert [(c.resource, c.name) for c in plan.adoptions] == [("sns.topic", "liveinsight-alerts-prod")]
+    with pytest.raises(AdoptionRequired):
+        engine.apply(plan)
+    assert sns.list_tags_for_resource(ResourceArn=arn)["Tags"] == []
+    adopting = make_engine(provider, PROD, adopt=True)
+    adopting.apply(adopting.plan())
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
+    assert tags[naming.TAG_STACK] == "liveinsight-prod"
