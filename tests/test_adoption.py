@@ -227,3 +227,17 @@ def test_a_foreign_alerts_topic_is_adopted_only_on_purpose(provider: AwsProvider
     adopting.apply(adopting.plan())
     tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
     assert tags[naming.TAG_STACK] == "liveinsight-prod"
+
+
+@pytest.mark.parametrize("kind", ["iam.role", "lambda.function"])
+def test_a_resource_that_appears_between_plan_and_apply_is_not_taken_over(provider: AwsProvider, kind: str) -> None:
+    """A create that meets an existing resource finishes it only when it is the stack's own."""
+    engine = make_engine(provider)
+    plan = engine.plan()
+    assert not plan.adoptions
+    FOREIGN[kind][0](provider)  # somebody else creates it meanwhile
+    before = snapshot(provider)
+    with pytest.raises(AdoptionRequired, match=f"{kind} liveinsight-stats-api-dev"):
+        engine.apply(plan)
+    field = "policies" if kind == "iam.role" else "handler"
+    assert snapshot(provider)[field] == before[field]

@@ -192,6 +192,14 @@ class Reconciler(ABC):
                 self.observed[change.name] = self.update(change.name, want, current, diffs)
 
     # -- helpers for subclasses ---------------------------------------------------------------
+    def refuse_foreign(self, name: str, owned: bool) -> None:
+        """A create met an existing resource: finish it only when it is this stack's (an interrupted
+        apply, a lost answer), never one that appeared meanwhile without the ownership tag."""
+        if not owned and not self.ctx.adopt:
+            raise AdoptionRequired(f"{self.kind} {name} appeared after the plan, without this stack's ownership "
+                                   "tag; nothing of it was changed. Run plan, then apply --adopt if it is meant to "
+                                   "be this stack's.")
+
     def client(self, service: str) -> Any:
         return self.ctx.aws.client(service)
 

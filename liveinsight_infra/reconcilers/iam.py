@@ -85,11 +85,17 @@ class RoleReconciler(Reconciler):
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         iam = self.client("iam")
+        created = False
         with self.calling(name, "CreateRole", ignore=("EntityAlreadyExists",)):
             iam.create_role(RoleName=name, Path=desired["path"],
                             AssumeRolePolicyDocument=json.dumps(desired["assume_role_policy"]),
                             Description=desired["description"], MaxSessionDuration=desired["max_session_s"],
                             Tags=dict_to_tag_list(desired["tags"]))
+            created = True
+        if not created:  # there already: ours from an interrupted apply, or somebody else's
+            with self.calling(name, "GetRole"):
+                tags = tag_list_to_dict(iam.get_role(RoleName=name)["Role"].get("Tags"))
+            self.refuse_foreign(name, naming.is_owned(self.spec, tags))
         for pname, doc in desired["inline_policies"].items():
             self._put_policy(name, pname, doc)
         return Observed(dict(desired), {"arn": self._arn(name)}, True)

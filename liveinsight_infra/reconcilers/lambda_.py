@@ -116,6 +116,7 @@ class FunctionReconciler(Reconciler):
         if created is None:  # an interrupted apply created it: reconcile it as it is
             current = dict(self.observe()).get(name)
             if current is not None:
+                self.refuse_foreign(name, current.owned is not False)
                 return self.update(name, desired, current, ())
         with self.calling(name, "GetFunction (waiting for Active)"):
             lam.get_waiter("function_active_v2").wait(FunctionName=name,
