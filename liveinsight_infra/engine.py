@@ -19,7 +19,7 @@ from .aws.provider import AwsProvider
 from .build.package import Package, build_package
 from .build.site import SiteFile, site_files
 from .naming import stack_id
-from .plan import Change, Plan
+from .plan import Action, Change, Plan
 from .reconcilers.base import Outputs, Reconciler
 from .reconcilers.registry import ordered_kinds, wire
 from .spec.loader import LoadedSpec
@@ -117,7 +117,9 @@ class Engine:
         per_kind: dict[str, list[Change]] = {}
         for r in self.reconcilers:
             per_kind[r.kind] = r.plan(outputs, destroy=destroy)
-            outputs[r.kind] = {n: r.outputs(n, r.observed.get(n)) for n in r.names()}
+            # A resource about to be replaced has the outputs of a new one, not of the one deleted.
+            replaced = {c.name for c in per_kind[r.kind] if c.action is Action.REPLACE}
+            outputs[r.kind] = {n: r.outputs(n, None if n in replaced else r.observed.get(n)) for n in r.names()}
         order = reversed(self.reconcilers) if destroy else iter(self.reconcilers)
         for r in order:
             changes.extend(per_kind[r.kind])

@@ -103,9 +103,18 @@ def test_bad_spec_exits_1_with_the_field_and_no_traceback(tmp_path: Path, text: 
 
 
 def test_embedded_moto_apply() -> None:
+    """The README's first command: the whole stack created on the embedded moto, then its outputs."""
     res = run("apply", "specs/dev.yaml", "--moto")
     assert res.returncode == 0, res.stderr
-    assert "Apply complete" in res.stdout and "table" in res.stdout
+    planned = len(re.findall(r"^  \+ ", res.stdout, re.M))
+    assert planned > 25
+    assert re.search(rf"^Apply complete in [0-9.]+s: {planned} created, 0 updated, 0 replaced, 0 deleted\.$",
+                     res.stdout, re.M), res.stdout[-2000:]
+    outputs = dict(re.findall(r"^  ([\w.:-]+) += (.*)$", res.stdout.split("\nOutputs:\n", 1)[1], re.M))
+    assert outputs["table"] == "liveinsight-events-dev"
+    assert outputs["functions.stats-api.live_version"] == "1"
+    assert re.fullmatch(r"https://[a-z0-9]+\.cloudfront\.net/", outputs["dashboard_url"])
+    assert len([k for k in outputs if k.startswith("alarms.")]) == 8
 
 
 def test_help_schema_and_build(tmp_path: Path) -> None:

@@ -223,7 +223,9 @@ def test_account_logging_role_is_set_once_and_survives_destroy(provider: AwsProv
     engine = make_engine(provider)
     engine.apply(engine.plan(destroy=True))
     assert ag.get_account()["cloudwatchRoleArn"] == arn
-    assert iam.get_role(RoleName="liveinsight-apigateway-logs")
+    assert iam.get_role(RoleName="liveinsight-apigateway-logs")["Role"]["Arn"] == arn
+    assert iam.list_role_policies(RoleName="liveinsight-apigateway-logs")["PolicyNames"] == [
+        "push-to-cloudwatch-logs"]
 
 
 def test_an_existing_account_logging_role_is_left_alone(provider: AwsProvider) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -27,13 +26,77 @@ def desired(r: DistributionReconciler) -> dict[str, Any]:
     return r.desired("liveinsight-dev", outputs)
 
 
-def config(r: DistributionReconciler, enabled: bool = True) -> dict[str, Any]:
-    cfg = r._new_config(desired(r))
-    cfg["Enabled"] = enabled
-    # what moto (and older configs) carry beside a cache policy
-    cfg["DefaultCacheBehavior"]["ForwardedValues"] = {"QueryString": False, "Cookies": {"Forward": "none"}}
-    cfg["DefaultCacheBehavior"]["MinTTL"] = 0
-    return cfg
+# What GetDistributionConfig answers for this stack's distribution, drifted: another price class, an
+# API origin and /api/* behavior changed by hand, legacy TTL fields beside the cache policy (moto adds
+# them; AWS refuses them beside a CachePolicyId), and an origin, a behavior, logging and error pages
+# that someone added.
+LIVE: dict[str, Any] = {
+    "CallerReference": "liveinsight-infra:liveinsight-dev:us-east-1",
+    "Aliases": {"Quantity": 0},
+    "DefaultRootObject": "dashboard.html",
+    "Origins": {"Quantity": 3, "Items": [
+        {"Id": "site", "DomainName": "b.s3.us-east-1.amazonaws.com", "OriginPath": "",
+         "CustomHeaders": {"Quantity": 0}, "S3OriginConfig": {"OriginAccessIdentity": ""},
+         "OriginAccessControlId": "OAC1"},
+        {"Id": "api", "DomainName": "old123.execute-api.us-east-1.amazonaws.com", "OriginPath": "/staging",
+         "CustomHeaders": {"Quantity": 0},
+         "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "match-viewer"}},
+        {"Id": "reports", "DomainName": "reports.example.com",
+         "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}]},
+    "DefaultCacheBehavior": {
+        "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https", "Compress": True,
+        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
+                           "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}},
+        "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}}, "MinTTL": 0,
+        "DefaultTTL": 86400, "MaxTTL": 31536000},
+    "CacheBehaviors": {"Quantity": 2, "Items": [
+        {"PathPattern": "/reports/*", "TargetOriginId": "reports", "ViewerProtocolPolicy": "https-only",
+         "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"},
+        {"PathPattern": "/api/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "allow-all",
+         "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+         "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
+                            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}}]},
+    "CustomErrorResponses": {"Quantity": 1, "Items": [{"ErrorCode": 404, "ResponsePagePath": "/dashboard.html",
+                                                       "ResponseCode": "200"}]},
+    "Comment": "liveinsight-infra:liveinsight-dev",
+    "Logging": {"Enabled": True, "IncludeCookies": False, "Bucket": "logs.s3.amazonaws.com", "Prefix": "cf/"},
+    "PriceClass": "PriceClass_All",
+    "Enabled": True,
+    "ViewerCertificate": {"CloudFrontDefaultCertificate": True, "MinimumProtocolVersion": "TLSv1.2_2021"},
+    "Restrictions": {"GeoRestriction": {"RestrictionType": "none", "Quantity": 0}},
+    "WebACLId": "",
+    "HttpVersion": "http2and3",
+    "IsIPV6Enabled": True,
+}
+
+# The UpdateDistribution config the tool must send for that: the spec's price class, API origin and
+# /api/* behavior (first, ahead of any other), no legacy TTL fields, and what it does not manage (the
+# extra origin and behavior, error pages, logging, certificate) as it was.
+UPDATE: dict[str, Any] = {
+    **LIVE,
+    "PriceClass": "PriceClass_100",
+    "Origins": {"Quantity": 3, "Items": [
+        LIVE["Origins"]["Items"][0],
+        {"Id": "api", "DomainName": "abc123.execute-api.us-east-1.amazonaws.com", "OriginPath": "/dev",
+         "CustomHeaders": {"Quantity": 0},
+         "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only",
+                                "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+                                "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5}},
+        LIVE["Origins"]["Items"][2]]},
+    "DefaultCacheBehavior": {
+        "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https", "Compress": True,
+        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
+                           "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
+    "CacheBehaviors": {"Quantity": 2, "Items": [
+        {"PathPattern": "/api/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "https-only", "Compress": True,
+         "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+         "OriginRequestPolicyId": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+         "AllowedMethods": {"Quantity": 7, "Items": ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
+                            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
+        LIVE["CacheBehaviors"]["Items"][0]]},
+}
 
 
 def distribution(status: str) -> dict[str, Any]:
@@ -50,15 +113,13 @@ def test_precondition_failed_rereads_once_and_retries(setup: Any) -> None:
     r, stub, _, _ = setup
     want = desired(r)
     current = Observed({**want, "price_class": "PriceClass_All"}, {"id": DIST, "arn": ARN, "domain": "d"}, True)
-    stub.add_response("get_distribution_config", {"DistributionConfig": config(r), "ETag": "E1"}, {"Id": DIST})
+    stub.add_response("get_distribution_config", {"DistributionConfig": LIVE, "ETag": "E1"}, {"Id": DIST})
     stub.add_client_error("update_distribution", "PreconditionFailed", "The If-Match version is stale",
-                          http_status_code=412)
-    stub.add_response("get_distribution_config", {"DistributionConfig": config(r), "ETag": "E2"}, {"Id": DIST})
-    expected = r._apply_managed(config(r), want)
-    dcb = expected["DefaultCacheBehavior"]
-    assert "ForwardedValues" not in dcb and "MinTTL" not in dcb
+                          http_status_code=412, expected_params={"Id": DIST, "IfMatch": "E1",
+                                                                 "DistributionConfig": UPDATE})
+    stub.add_response("get_distribution_config", {"DistributionConfig": LIVE, "ETag": "E2"}, {"Id": DIST})
     stub.add_response("update_distribution", {"ETag": "E3"},
-                      {"Id": DIST, "IfMatch": "E2", "DistributionConfig": expected})
+                      {"Id": DIST, "IfMatch": "E2", "DistributionConfig": UPDATE})
     stub.add_response("get_distribution", distribution("Deployed"), {"Id": DIST})
     r.update("liveinsight-dev", want, current, ())
 
@@ -68,7 +129,7 @@ def test_a_second_precondition_failure_is_reported(setup: Any) -> None:
     want = desired(r)
     current = Observed({**want, "enabled": False}, {"id": DIST, "arn": ARN, "domain": "d"}, True)
     for etag in ("E1", "E2"):
-        stub.add_response("get_distribution_config", {"DistributionConfig": config(r), "ETag": etag})
+        stub.add_response("get_distribution_config", {"DistributionConfig": LIVE, "ETag": etag})
         stub.add_client_error("update_distribution", "PreconditionFailed", "stale", http_status_code=412)
     with pytest.raises(AwsCallError, match="UpdateDistribution failed: PreconditionFailed"):
         r.update("liveinsight-dev", want, current, ())
@@ -77,9 +138,8 @@ def test_a_second_precondition_failure_is_reported(setup: Any) -> None:
 def test_destroy_disables_waits_then_deletes_with_the_fresh_etag(setup: Any) -> None:
     r, stub, sleeps, events = setup
     current = Observed(desired(r), {"id": DIST, "arn": ARN, "domain": "d"}, True)
-    stub.add_response("get_distribution_config", {"DistributionConfig": config(r), "ETag": "E1"}, {"Id": DIST})
-    disabled = copy.deepcopy(config(r))
-    disabled["Enabled"] = False
+    stub.add_response("get_distribution_config", {"DistributionConfig": LIVE, "ETag": "E1"}, {"Id": DIST})
+    disabled = {**LIVE, "Enabled": False}  # the rest as it is: the distribution is about to go
     stub.add_response("update_distribution", {"ETag": "E2"},
                       {"Id": DIST, "IfMatch": "E1", "DistributionConfig": disabled})
     stub.add_response("get_distribution", distribution("InProgress"), {"Id": DIST})
