@@ -5,8 +5,18 @@ name a CloudWatch role ("CloudWatch Logs role ARN must be set in account setting
 is account-wide, shared by every stack and environment. So:
 
 * if any role is already set, it is left alone (this tool never takes over someone else's);
-* otherwise a project-level role ``{project}-apigateway-logs`` is created, with the permissions
-  of AWS's AmazonAPIGatewayPushToCloudWatchLogs policy, and the account is pointed at it.
+* otherwise a project-level role ``{project}-apigateway-logs`` is created and the account is
+  pointed at it.
+
+The role: API Gateway may assume it only for this account (``aws:SourceAccount`` in the trust
+policy, against the confused deputy:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). Its permissions are the
+actions AWS documents for API Gateway logging (those of the managed policy
+AmazonAPIGatewayPushToCloudWatchLogs:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), but on this
+account's log groups only, not on ``*``; API Gateway checks the role against that list when the
+setting is written. Its permissions boundary is that AWS-managed policy itself: AWS owns it, so
+no deployer can widen it, and it is exactly the most this role should ever do.
 
 The role carries the stack tag ``{project}-account``, not an environment's, so destroying dev or
 prod never removes what the other still needs. The role is account setup, kept like the account
@@ -29,13 +39,22 @@ from .base import Observed, Outputs, Reconciler
 ROLE_PROPAGATION = RetryRule("iam-propagation", frozenset({"BadRequestException"}),
                              re.compile(r"role ARN does not have required permissions|trust", re.I),
                              deadline_s=120.0)
-PUSH_TO_CLOUDWATCH = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow",
-    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
-               "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
-    "Resource": "*"}]}
-ASSUME = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+LOGS_BOUNDARY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+LOGGING_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+                   "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:PutLogEvents"]
+
+
+def push_to_cloudwatch(account: str) -> dict[str, Any]:
+    """API Gateway's logging actions, on this account's log groups and their streams."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "ApiGatewayLogging", "Effect": "Allow", "Action": LOGGING_ACTIONS,
+        "Resource": [f"arn:aws:logs:*:{account}:log-group:*", f"arn:aws:logs:*:{account}:log-group:*:log-stream:*"]}]}
+
+
+def assume_role(account: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}
 
 
 class AccountReconciler(Reconciler):
@@ -65,11 +84,12 @@ class AccountReconciler(Reconciler):
         tags = {**self.spec.tags, naming.TAG_STACK: f"{self.spec.project}-account",
                 naming.TAG_MANAGED_BY: naming.MANAGED_BY}
         with self.calling(role, "CreateRole", ignore=("EntityAlreadyExists",)):
-            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(ASSUME), Tags=dict_to_tag_list(tags),
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(assume_role(self.ctx.account_id)),
+                            Tags=dict_to_tag_list(tags), PermissionsBoundary=LOGS_BOUNDARY,
                             Description="Lets API Gateway write access logs to CloudWatch (account setting)")
         with self.calling(role, "PutRolePolicy"):
             iam.put_role_policy(RoleName=role, PolicyName="push-to-cloudwatch-logs",
-                                PolicyDocument=json.dumps(PUSH_TO_CLOUDWATCH))
+                                PolicyDocument=json.dumps(push_to_cloudwatch(self.ctx.account_id)))
         arn = f"arn:aws:iam::{self.ctx.account_id}:role/{role}"
         with self.calling("account", "UpdateAccount"):
             with_retries(lambda: ag.update_account(patchOperations=[
