@@ -142,7 +142,7 @@ class Mapper:
     def _logs(self, c: Call) -> list[Request]:
         p, op = c.params, c.operation
         if op == "DescribeLogGroups":
-            return [Request("logs:DescribeLogGroups", self._arn("logs", "log-group:*"))]
+            return [Request("logs:DescribeLogGroups", "*")]  # a list action: no resource type
         arn = p.get("resourceArn") or self._arn("logs", f"log-group:{p['logGroupName']}")
         reqs = [Request(f"logs:{op}", arn)]
         if op == "CreateLogGroup" and p.get("tags"):
@@ -195,7 +195,7 @@ class Mapper:
 
     def _cloudfront(self, c: Call) -> list[Request]:
         p, op = c.params, c.operation
-        if op.startswith("List") and op != "ListTagsForResource":
+        if (op.startswith("List") and op != "ListTagsForResource") or op == "CreateOriginAccessControl":
             return [Request(f"cloudfront:{op}", "*")]
         if "Resource" in p:
             arn = p["Resource"]
