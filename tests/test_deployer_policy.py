@@ -34,23 +34,27 @@ def role_path(name: str) -> str:
     return f"/liveinsight-{name.rsplit('-', 1)[1]}/"
 
 
-def role_boundary(name: str) -> str | None:
-    iam = boto3.client("iam", region_name=REGION)  # a plain client: not recorded
-    try:
-        pb = iam.get_role(RoleName=name)["Role"].get("PermissionsBoundary") or {}
-    except iam.exceptions.NoSuchEntityException:
-        return None
-    return pb.get("PermissionsBoundaryArn")
-
-
 class BoundaryAwareRecorder(Recorder):
-    """Also notes a role's boundary at the moment a call changes its policies (the condition key's value)."""
+    """Also notes a role's boundary at the moment a call changes its policies: the value AWS gives
+    the condition key ``iam:PermissionsBoundary`` for that call."""
 
-    boundaries: dict[int, str | None]
+    NEEDS_BOUNDARY = frozenset({"PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
+                                "DeleteRolePermissionsBoundary"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.iam = boto3.Session(region_name=REGION).client("iam")  # a plain client: not recorded
+
+    def boundary(self, role: str) -> str | None:
+        try:
+            pb = self.iam.get_role(RoleName=role)["Role"].get("PermissionsBoundary") or {}
+        except self.iam.exceptions.NoSuchEntityException:
+            return None
+        return pb.get("PermissionsBoundaryArn")
 
     def hook(self, model: Any, params: dict[str, Any], **kw: Any) -> None:
-        if model.service_model.service_name == "iam" and "RoleName" in params and model.name != "CreateRole":
-            params = {**params, "__boundary": role_boundary(params["RoleName"])}
+        if model.service_model.service_name == "iam" and model.name in self.NEEDS_BOUNDARY:
+            params = {**params, "__boundary": self.boundary(params["RoleName"])}
         super().hook(model, params, **kw)
 
 
@@ -64,7 +68,7 @@ def requests_of(calls: list[Call]) -> list[Request]:
 
 
 @pytest.fixture
-def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+def recorder(moto_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     rec = BoundaryAwareRecorder()
     original = provider_module.AwsProvider.__init__
 
