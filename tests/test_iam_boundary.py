@@ -98,3 +98,47 @@ def test_destroy_removes_the_boundary_after_the_roles(provider: AwsProvider) -> 
     engine.apply(plan)
     policies = provider.client("iam").list_policies(Scope="Local")["Policies"]
     assert [p["Arn"] for p in policies] == []
+
+
+def test_the_logging_role_an_earlier_version_made_is_brought_up_to_date(provider: AwsProvider) -> None:
+    """A role named like ours, set on the account by an earlier version: trusted by API Gateway for
+    any account, logs actions on `*`, no boundary. Apply brings it to the current definition."""
+    iam, ag = provider.client("iam"), provider.client("apigateway")
+    old_trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName="liveinsight-apigateway-logs", AssumeRolePolicyDocument=json.dumps(old_trust),
+                          Tags=[{"Key": "liveinsight:stack", "Value": "liveinsight-account"}])["Role"]["Arn"]
+    iam.put_role_policy(RoleName="liveinsight-apigateway-logs", PolicyName="push-to-cloudwatch-logs",
+                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                            {"Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": "*"}]}))
+    ag.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+    apply_spec(provider)
+    assert boundary_of(provider, "liveinsight-apigateway-logs") == LOGS_BOUNDARY
+    trust = iam.get_role(RoleName="liveinsight-apigateway-logs")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    doc = iam.get_role_policy(RoleName="liveinsight-apigateway-logs", PolicyName="push-to-cloudwatch-logs")
+    assert "*" not in json.dumps([s["Resource"] for s in doc["PolicyDocument"]["Statement"]]).replace(":*", "")
+    assert make_engine(provider).plan().empty
+
+
+def test_a_logging_role_someone_else_set_is_left_alone(provider: AwsProvider) -> None:
+    iam, ag = provider.client("iam"), provider.client("apigateway")
+    arn = iam.create_role(RoleName="their-logging-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    ag.update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+    apply_spec(provider)
+    assert ag.get_account()["cloudwatchRoleArn"] == arn
+    assert boundary_of(provider, "their-logging-role") is None
+    names = [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    assert "liveinsight-apigateway-logs" not in names
+
+
+def test_our_logging_role_deleted_while_the_account_names_it_is_made_again(provider: AwsProvider) -> None:
+    apply_spec(provider)
+    iam = provider.client("iam")
+    iam.delete_role_policy(RoleName="liveinsight-apigateway-logs", PolicyName="push-to-cloudwatch-logs")
+    iam.delete_role(RoleName="liveinsight-apigateway-logs")
+    plan = make_engine(provider).plan()
+    assert [(c.action.value, c.resource) for c in plan] == [("update", "apigateway.account")]
+    apply_spec(provider)
+    assert boundary_of(provider, "liveinsight-apigateway-logs") == LOGS_BOUNDARY
+    assert make_engine(provider).plan().empty
