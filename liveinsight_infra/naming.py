@@ -40,6 +40,15 @@ def role_path(spec: StackSpec) -> str:
     return f"/{stack_id(spec)}/"
 
 
+def boundary_name(spec: StackSpec) -> str:
+    """The stack's permissions-boundary policy (kept at the roles' path, so one prefix covers both)."""
+    return f"{spec.project}-boundary-{spec.environment}"
+
+
+def boundary_arn(spec: StackSpec, account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy{role_path(spec)}{boundary_name(spec)}"
+
+
 def table_name(spec: StackSpec) -> str:
     return f"{spec.project}-events-{spec.environment}"
 

@@ -1,5 +1,7 @@
 """One IAM role per function, least privilege: write to its own log group, the table actions its
-spec lists on the stack's table, nothing else.
+spec lists on the stack's table (limited to the partition-key prefixes it lists), nothing else.
+Every role carries the stack's permissions boundary (``iam_boundary.py``); a boundary removed or
+changed out of band is drift, put back with ``PutRolePermissionsBoundary``.
 
 Policies are compared as structures (statement and action order never show as drift). Extra
 inline or attached policies added out of band are drift too, and are removed by apply.
@@ -22,6 +24,7 @@ ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
 
 class RoleReconciler(Reconciler):
     kind = "iam.role"
+    depends_on = ("iam.boundary",)
     replace_fields = frozenset({"path"})
 
     def names(self) -> list[str]:
@@ -37,12 +40,18 @@ class RoleReconciler(Reconciler):
             "Sid": "OwnLogs", "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": f"arn:aws:logs:{region}:{account}:log-group:{log_group}:*"}]
-        actions = self.spec.functions[key].table_actions
-        if actions:
-            statements.append({
+        fn = self.spec.functions[key]
+        if fn.table_actions:
+            table: dict[str, Any] = {
                 "Sid": "OwnTable", "Effect": "Allow",
-                "Action": [f"dynamodb:{a}" for a in sorted(actions)],
-                "Resource": f"arn:aws:dynamodb:{region}:{account}:table/{naming.table_name(self.spec)}"})
+                "Action": [f"dynamodb:{a}" for a in sorted(fn.table_actions)],
+                "Resource": f"arn:aws:dynamodb:{region}:{account}:table/{naming.table_name(self.spec)}"}
+            if fn.table_key_prefixes:
+                # Every partition key the request touches must start with one of the prefixes
+                # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+                table["Condition"] = {"ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{p}*" for p in sorted(fn.table_key_prefixes)]}}
+            statements.append(table)
         return {"Version": "2012-10-17", "Statement": statements}
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
@@ -53,6 +62,7 @@ class RoleReconciler(Reconciler):
                 "max_session_s": 3600,
                 "inline_policies": {POLICY_NAME: normalize_policy(self.policy_for(key))},
                 "attached_policies": [],
+                "permissions_boundary": naming.boundary_arn(self.spec, self.ctx.account_id),
                 "tags": naming.resource_tags(self.spec)}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
@@ -77,6 +87,8 @@ class RoleReconciler(Reconciler):
                          "max_session_s": role.get("MaxSessionDuration", 3600),
                          "inline_policies": inline,
                          "attached_policies": sorted(p["PolicyArn"] for p in attached),
+                         "permissions_boundary": (role.get("PermissionsBoundary") or {}).get(
+                             "PermissionsBoundaryArn"),
                          "tags": user_tags(tags)}
                 return name, Observed(state, {"arn": role["Arn"]}, naming.is_owned(self.spec, tags))
             return name, None
@@ -90,6 +102,7 @@ class RoleReconciler(Reconciler):
             iam.create_role(RoleName=name, Path=desired["path"],
                             AssumeRolePolicyDocument=json.dumps(desired["assume_role_policy"]),
                             Description=desired["description"], MaxSessionDuration=desired["max_session_s"],
+                            PermissionsBoundary=desired["permissions_boundary"],
                             Tags=dict_to_tag_list(desired["tags"]))
             created = True
         if not created:  # there already: ours from an interrupted apply, or somebody else's
@@ -104,6 +117,9 @@ class RoleReconciler(Reconciler):
                diffs: tuple[FieldDiff, ...]) -> Observed:
         iam = self.client("iam")
         fields = {d.path.split(".")[0] for d in diffs}
+        if "permissions_boundary" in fields:  # first: the deployer may change a role only under it
+            with self.calling(name, "PutRolePermissionsBoundary"):
+                iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=desired["permissions_boundary"])
         if "assume_role_policy" in fields:
             with self.calling(name, "UpdateAssumeRolePolicy"):
                 iam.update_assume_role_policy(RoleName=name,

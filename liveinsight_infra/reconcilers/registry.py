@@ -13,6 +13,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .cloudfront import DistributionReconciler, OacReconciler
     from .dynamodb import TableReconciler
     from .iam import RoleReconciler
+    from .iam_boundary import BoundaryReconciler
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
     from .permissions import PermissionReconciler
@@ -21,7 +22,8 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .sns import TopicReconciler
     from .usage_plan import UsagePlanReconciler
 
-    kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, RoleReconciler,
+    kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, BoundaryReconciler,
+                                     RoleReconciler,
                                      FunctionReconciler, RestApiReconciler, PermissionReconciler,
                                      AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
                                      OacReconciler,

@@ -45,6 +45,9 @@ class FunctionSpec(Model):
         default_factory=dict)
     table_actions: tuple[Literal[TABLE_ACTIONS], ...] = Field(  # type: ignore[valid-type]
         default=(), description="DynamoDB actions this function may call on the stack's table")
+    table_key_prefixes: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9#_.-]{1,64}$")], ...] = Field(
+        default=(), description="partition-key prefixes those actions may touch (IAM dynamodb:LeadingKeys); "
+                                "empty: any key")
 
     @field_validator("environment")
     @classmethod
