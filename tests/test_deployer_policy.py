@@ -120,7 +120,7 @@ def test_the_policy_allows_every_call_of_plan_apply_rollback_outputs_destroy(
     # The run reaches every kind, usage plans and keys (prod), the repair and the rollback.
     for must in [("apigateway", "CreateUsagePlan"), ("apigateway", "GetApiKeys"), ("apigateway", "UpdateAccount"),
                  ("iam", "PutRolePermissionsBoundary"), ("iam", "CreatePolicy"), ("iam", "DeletePolicy"),
-                 ("lambda", "UpdateAlias"), ("cloudfront", "CreateInvalidation"), ("ssm", "PutParameter"),
+                 ("lambda", "UpdateAlias"), ("cloudfront", "CreateInvalidation"), ("dynamodb", "PutItem"),
                  ("sns", "Subscribe"), ("dynamodb", "DeleteTable"), ("logs", "PutRetentionPolicy")]:
         assert must in operations, must
     assert len(operations) > 100

@@ -27,7 +27,7 @@ PRIVILEGE_ESCALATION = {
     "PutRolePolicyThenUpdateAssumeRolePolicy", "UpdateRolePolicyToAssumeIt", "EditExistingLambdaFunctionWithRole",
     "UpdateLambdaFunctionAndAddPermission", "PassExistingRoleToNewLambdaThenAddPermission",
 }
-DATA_EXFILTRATION = {"s3:GetObject", "ssm:GetParameter"}
+DATA_EXFILTRATION = {"s3:GetObject"}
 RESOURCE_EXPOSURE = {
     "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
     "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
