@@ -146,8 +146,13 @@ def folder_problems(loaded: LoadedSpec) -> list[tuple[tuple[str, ...], str]]:
 
 
 def _override(problem: str, region: str | None) -> str:
-    return f"{problem} (the region given with --region)" if region is not None and ": region: " in problem \
-        else problem
+    """A problem with the region given on the command line names --region, not a line of the file."""
+    if region is None:
+        return problem
+    where, sep, rest = problem.partition(": region: ")
+    if not sep:
+        return problem
+    return f"{re.sub(r':[0-9]+$', '', where)}: region: {rest} (the region given with --region)"
 
 
 def _located(source: str, line: int | None, field: str, msg: str) -> str:
