@@ -137,6 +137,12 @@ def folder_problems(loaded: LoadedSpec) -> list[tuple[tuple[str, ...], str]]:
             if missing:
                 out.append(((field,), f"{folder} has no {' or '.join(missing)}: is it the dashboard's folder? "
                                       f"(apply would replace the deployed site with it; it needs {', '.join(wanted)})"))
+            # Every file is published: one that links outside the project would publish what it points at.
+            leaks = sorted(str(f.relative_to(folder)) for f in folder.rglob("*")
+                           if f.is_symlink() and not f.resolve().is_relative_to(project))
+            if leaks:
+                out.append(((field,), f"{', '.join(leaks[:5])} in {folder} link outside the project; apply would "
+                                      "publish what they point at: copy the files in, or remove the links"))
         else:
             for key, fn in spec.functions.items():
                 module = fn.handler.split(".")[0] + ".py"

@@ -245,3 +245,17 @@ def test_the_region_override_is_checked_like_the_spec() -> None:
     (problem,) = info.value.problems
     assert ": region: " in problem and "--region" in problem and "xx-moon-1" in problem
     assert load_spec(ROOT / "specs" / "dev.yaml", region="eu-west-1").spec.region == "eu-west-1"
+
+
+def test_a_site_file_linking_outside_the_project_is_refused(tmp_path: Path) -> None:
+    for folder in ("specs", "handlers", "site"):
+        shutil.copytree(ROOT / folder, tmp_path / "project" / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the bucket\n")
+    (tmp_path / "project" / "site" / "leak.txt").symlink_to(secret)
+    spec = tmp_path / "project" / "specs" / "dev.yaml"
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{spec}:") and ": site_dir: " in problem
+    assert "leak.txt" in problem and "outside the project" in problem
