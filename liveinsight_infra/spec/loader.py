@@ -1,7 +1,10 @@
 """Read a spec file into a :class:`StackSpec`, turning every problem into a field-named message.
 
 A bad spec never raises anything but :class:`SpecError`, whose ``problems`` list has one line per
-problem: ``file:line: field.path: reason``.
+problem: ``file:line: field.path: reason``. In order: the file (at most 1 MiB, UTF-8), its YAML
+(``yaml12``: YAML 1.2 core values, strictly), the fields (the model, validated strictly), the limits
+AWS puts on what derives from them (``aws_limits``), then the folders the spec names. Everything is
+checked before any AWS call.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ def _parse(text: str, source: str, region: str | None) -> tuple[yaml.Node | None
     if region is not None:
         data = {**data, "region": region}
     try:
-        # Strict: YAML text never becomes a number, nor a boolean a number (https://docs.pydantic.dev/latest/concepts/strict_mode/).
+        # Strict: text never becomes a number, nor a boolean a number
+        # (https://docs.pydantic.dev/latest/concepts/strict_mode/).
         spec = StackSpec.model_validate(data, strict=True)
     except ValidationError as exc:
         raise SpecError([_override(_describe(err, node, source), region) for err in exc.errors()]) from None
