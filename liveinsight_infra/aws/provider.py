@@ -39,8 +39,10 @@ from ..errors import LiveInsightError
 
 NO_CREDENTIALS = ("no AWS credentials found: pass --profile NAME or set AWS_PROFILE (see `aws configure` or "
                   "`aws sso login`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; --moto runs without AWS")
-# The first call fails fast: a dead endpoint costs seconds, not 8 attempts of 10 s each.
-CHECK_CONFIG = {"connect_timeout": 3, "read_timeout": 15, "retries": {"mode": "standard", "total_max_attempts": 2}}
+# The first call fails fast: a dead endpoint costs seconds (two attempts of at most 2 s to connect and
+# 3 s to answer, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html),
+# not 8 attempts of 10 s to connect and 60 s to answer.
+CHECK_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "total_max_attempts": 2}}
 
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "Scan", "Query", "BatchGet")
 

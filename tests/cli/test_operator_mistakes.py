@@ -89,3 +89,14 @@ def test_a_missing_site_dir_stops_apply_before_any_call(tmp_path: Path) -> None:
                  env={**KEYS, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}"}, home=tmp_path)
     line = one_line(res)
     assert ": site_dir: " in line and "does not exist" in line, line
+
+
+def test_an_endpoint_that_accepts_but_never_answers_fails_fast(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # connections complete in the kernel; nothing ever reads or answers
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        res, elapsed = run("plan", "specs/dev.yaml", env={**KEYS, "AWS_ENDPOINT_URL": endpoint}, home=tmp_path)
+    line = one_line(res)
+    assert endpoint in line and "AWS_ENDPOINT_URL" in line, line
+    assert elapsed < 15, elapsed
