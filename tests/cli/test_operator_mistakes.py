@@ -100,3 +100,35 @@ def test_an_endpoint_that_accepts_but_never_answers_fails_fast(tmp_path: Path) -
     line = one_line(res)
     assert endpoint in line and "AWS_ENDPOINT_URL" in line, line
     assert elapsed < 15, elapsed
+
+
+def test_refused_credentials_get_one_line(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    body = (b'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            b"<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
+            b"</Message></Error><RequestId>1</RequestId></ErrorResponse>")
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(403)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        res, _ = run("plan", "specs/dev.yaml", env={**KEYS, "AWS_ENDPOINT_URL": endpoint}, home=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    line = one_line(res)
+    assert "InvalidClientTokenId" in line and "--profile" in line, line
