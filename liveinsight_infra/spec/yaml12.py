@@ -38,9 +38,11 @@ _BOOL11 = {**dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"), Tr
            **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF"), False)}
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
 _BINARY11 = re.compile(r"[-+]?0b[01_]+")
-_UNDERSCORED = re.compile(r"[-+]?(0x[0-9a-fA-F_]+|[0-9_]*\.?[0-9_]*([eE][-+]?[0-9]+)?)")
+_UNDERSCORED = re.compile(r"[-+]?(0x[0-9a-fA-F_]+|[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?"
+                          r"|\.[0-9_]+([eE][-+]?[0-9]+)?)")
 _BASE60 = re.compile(r"([-+]?)([0-9][0-9_]*(?::[0-5]?[0-9])+)(\.[0-9_]*)?")
-_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:"
+                        r"[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?")
 
 
 @dataclass(frozen=True)
