@@ -134,6 +134,8 @@ EC = "    memory_mb: 128\n    timeout_s: 10\n"
     ("description: Serves aggregated", "description: '2024-01-01' #", "description", "2024-01-01"),
     ("description: Serves aggregated", 'description: "036" #', "description", "036"),
     ("description: Serves aggregated", "description: runs at 1:30 daily #", "description", "runs at 1:30 daily"),
+    ("description: Serves aggregated", "description: 2024-01-01 release #", "description", "2024-01-01 release"),
+    ("description: Serves aggregated", "description: _1 and a_b #", "description", "_1 and a_b"),
     (EC, EC.replace("128", "0x100"), "memory_mb", 256),
     (EC, EC.replace("10\n", "+10\n"), "timeout_s", 10),
     (EC, EC + "    environment: {FLAG: 'true', COUNT: '7'}\n", "environment", {"FLAG": "true", "COUNT": "7"}),
