@@ -113,17 +113,16 @@ class Cli:
         """Load the spec and build an engine (inside the embedded moto with --moto)."""
         from .aws.provider import AwsProvider
         from .engine import Context, Engine
-        from .spec.loader import LoadedSpec, load_spec
+        from .spec.loader import load_spec
 
-        loaded = load_spec(self.args.spec)
-        if self.args.region:
-            loaded = LoadedSpec(loaded.spec.model_copy(update={"region": self.args.region}), loaded.path)
+        loaded = load_spec(self.args.spec, region=self.args.region)
         stack = contextlib.ExitStack()
         with stack:
             if self.args.moto:
                 from .aws.moto_backend import embedded_moto
                 stack.enter_context(embedded_moto())
             aws = AwsProvider(loaded.spec.region, profile=None if self.args.moto else self.args.profile)
+            aws.check_access()  # credentials, profile and endpoint mistakes: one line, in seconds
 
             def emit(event: Any) -> None:
                 line = render_event(event, self.style)
@@ -332,6 +331,9 @@ class Cli:
         from .local.gateway import LocalGateway
         from .local.server import LocalServer
 
+        if not 0 <= self.args.port <= 65535:
+            raise LiveInsightError(f"--port {self.args.port} is not a TCP port: choose one of 1-65535, or 0 to "
+                                   "pick a free one")
         self.args.moto = True  # serve always runs on the embedded backend
         with self.session() as engine:
             plan = engine.plan()
@@ -395,3 +397,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except KeyboardInterrupt:
         cli.warn("interrupted: run the same command again to finish; nothing is left half-done")
         return 130
+    except Exception as exc:
+        from .aws.provider import describe_aws_error
+
+        message = describe_aws_error(exc)  # credentials or connection trouble: one line, not a traceback
+        if message is None:
+            raise
+        cli.warn(f"error: {message}")
+        return 1

@@ -81,3 +81,25 @@ def bucket_name(spec: StackSpec, account_id: str) -> str:
     """``{project}-static-{env}-{8 hex}``: the suffix is a digest of account, region and stack."""
     digest = hashlib.sha256(f"{account_id}:{spec.region}:{stack_id(spec)}".encode()).hexdigest()[:8]
     return f"{spec.project}-static-{spec.environment}-{digest}"
+
+
+LAMBDA_SID_PREFIX = "liveinsight-api-"
+
+
+def statement_id(method: str, path: str) -> str:
+    """The ``StatementId`` of the Lambda permission that lets API Gateway call one route."""
+    return f"{LAMBDA_SID_PREFIX}{method}-{path.strip('/').replace('/', '-')}"
+
+
+def function_environment(spec: StackSpec, key: str) -> dict[str, str]:
+    """A function's variables: the spec's, then those the tool sets (CORS, table, stack)."""
+    cors = spec.api.cors
+    return {**spec.functions[key].environment,
+            "LIVEINSIGHT_STACK": stack_id(spec),
+            "LIVEINSIGHT_TABLE": table_name(spec),
+            "LIVEINSIGHT_EVENT_TTL_DAYS": str(spec.table.event_ttl_days),
+            "LIVEINSIGHT_COUNTER_SHARDS": str(spec.table.counter_shards),
+            "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
+            "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
+            "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
+            "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s)}

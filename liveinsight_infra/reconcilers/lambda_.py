@@ -43,16 +43,7 @@ class FunctionReconciler(Reconciler):
 
     def environment(self, key: str) -> dict[str, str]:
         """The function's variables: the spec's, then those the tool sets (CORS, table, stack)."""
-        cors = self.spec.api.cors
-        return {**self.spec.functions[key].environment,
-                "LIVEINSIGHT_STACK": naming.stack_id(self.spec),
-                "LIVEINSIGHT_TABLE": naming.table_name(self.spec),
-                "LIVEINSIGHT_EVENT_TTL_DAYS": str(self.spec.table.event_ttl_days),
-                "LIVEINSIGHT_COUNTER_SHARDS": str(self.spec.table.counter_shards),
-                "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
-                "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
-                "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
-                "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s)}
+        return naming.function_environment(self.spec, key)
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         key = self._key(name)

@@ -17,11 +17,9 @@ from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .lambda_ import ALIAS
 
-SID_PREFIX = "liveinsight-api-"
-
-
-def statement_id(method: str, path: str) -> str:
-    return f"{SID_PREFIX}{method}-{path.strip('/').replace('/', '-')}"
+# Built in naming (the spec's checks use them too: a StatementId has at most 100 characters).
+SID_PREFIX = naming.LAMBDA_SID_PREFIX
+statement_id = naming.statement_id
 
 
 class PermissionReconciler(Reconciler):

@@ -1,24 +1,47 @@
 """The desired state of one LiveInsight stack, as Pydantic models.
 
-Pure data: frozen, ``extra="forbid"``, every limit AWS enforces checked here so that nothing is
-validated halfway through an apply. No AWS calls and no file access in this module.
+Pure data: frozen, ``extra="forbid"``, every limit AWS enforces on a field checked here so that nothing
+is refused halfway through an apply (limits on the names derived from several fields: ``aws_limits``).
+The loader validates strictly (no text to number, no boolean to number). No AWS calls and no file
+access in this module.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
 
+TAGS_DOC = "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html"
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_text(text: str) -> str:
+    """AWS tags allow letters, digits, spaces and ``_ . : / = + - @`` (Unicode classes L, Z, N)."""
+    bad = sorted({c for c in text if c not in _TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LZN"})
+    if bad:
+        raise ValueError(f"{''.join(bad)!r}: a tag has only letters, digits, spaces and _ . : / = + - @ ({TAGS_DOC})")
+    return text
+
+
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=256)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_tag_text)]
+TagValue = Annotated[str, StringConstraints(max_length=256), AfterValidator(_tag_text)]
 
 LAMBDA_METRICS = ("Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions")
 API_METRICS = ("5XXError", "4XXError", "Latency", "IntegrationLatency", "Count")
@@ -28,7 +51,8 @@ _STATISTIC = re.compile(r"^(Sum|Average|Minimum|Maximum|SampleCount|p(\d{1,2}(\.
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: a threshold of .nan never equals what AWS returns, so every plan would differ.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FunctionSpec(Model):
@@ -86,12 +110,24 @@ class RouteSpec(Model):
     api_key_required: bool = Field(default=False, description="callers must send the stack's API key in X-API-Key")
 
 
+QUOTA_MAX = 2**31 - 1
+QUOTA_DOC = "https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html"
+
+
 class UsagePlanSpec(Model):
     """Limits for callers of the routes that require the API key (the dashboard)."""
 
     rate_limit: float = Field(default=20.0, gt=0, le=10000)
     burst_limit: int = Field(default=40, ge=1, le=5000)
-    quota_per_day: int = Field(default=100_000, ge=1)
+    quota_per_day: int = Field(default=100_000, ge=1, json_schema_extra={"maximum": QUOTA_MAX})
+
+    @field_validator("quota_per_day")
+    @classmethod
+    def _quota(cls, v: int) -> int:
+        if v > QUOTA_MAX:
+            raise ValueError(f"{v:,} is more than API Gateway accepts: a quota limit is a 32-bit integer, at most "
+                             f"{QUOTA_MAX} ({QUOTA_DOC})")
+        return v
 
 
 class CorsSpec(Model):
@@ -167,6 +203,9 @@ class AlertsSpec(Model):
     emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
 
 
+ALARM_DOC = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"
+
+
 class AlarmSpec(Model):
     name: Key
     target: str = Field(description="'api' or the key of a function")
@@ -195,6 +234,16 @@ class AlarmSpec(Model):
         return v
 
     @model_validator(mode="after")
+    def _evaluation_range(self) -> AlarmSpec:
+        total = self.period_s * self.evaluation_periods
+        limit, rule = ((86_400, "one day for a period of less than one hour") if self.period_s < 3600
+                       else (604_800, "seven days"))
+        if total > limit:
+            raise ValueError(f"period_s x evaluation_periods is {total:,} s; CloudWatch allows at most {limit:,} s "
+                             f"({rule}; {ALARM_DOC})")
+        return self
+
+    @model_validator(mode="after")
     def _metric(self) -> AlarmSpec:
         allowed = API_METRICS if self.target == "api" else LAMBDA_METRICS
         if self.metric not in allowed:
@@ -210,8 +259,10 @@ class StackSpec(Model):
     environment: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
-    code_dir: str = Field(default="../handlers", description="handlers, relative to the spec file")
-    site_dir: str = Field(default="../site", description="dashboard files, relative to the spec file")
+    code_dir: str = Field(default="../handlers", description="handlers, relative to the spec file; a folder "
+                          "inside the project (the folder that holds the spec's folder)")
+    site_dir: str = Field(default="../site", description="dashboard files, relative to the spec file; a folder "
+                          "inside the project that holds the dashboard and tracker.js")
     functions: dict[Key, FunctionSpec] = Field(min_length=1, max_length=20)
     table: TableSpec = TableSpec()
     logs: LogsSpec = LogsSpec()
