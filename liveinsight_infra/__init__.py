@@ -11,7 +11,8 @@ Use from other tooling::
 __version__ = "0.1.0"
 
 from .aws.provider import AwsProvider, CallCounter
-from .engine import ApplyResult, Context, Engine, Event
+from .contract import Context, Event, EventSink, Outputs
+from .engine import ApplyResult, Engine
 from .errors import AwsCallError, LiveInsightError, SpecError
 from .plan import Action, Change, FieldDiff, Plan
 from .reconcilers import (
@@ -26,6 +27,6 @@ from .reconcilers import (
 from .spec import LoadedSpec, StackSpec, load_spec
 
 __all__ = ["Action", "AlarmReconciler", "ApplyResult", "AwsCallError", "AwsProvider", "CallCounter", "Change",
-           "Context", "Engine", "Event", "FieldDiff", "FunctionReconciler", "LiveInsightError",
-           "LoadedSpec", "LogGroupReconciler", "Plan", "Reconciler", "RoleReconciler", "SpecError",
+           "Context", "Engine", "Event", "EventSink", "FieldDiff", "FunctionReconciler", "LiveInsightError",
+           "LoadedSpec", "LogGroupReconciler", "Outputs", "Plan", "Reconciler", "RoleReconciler", "SpecError",
            "StackSpec", "TableReconciler", "TopicReconciler", "__version__", "load_spec"]

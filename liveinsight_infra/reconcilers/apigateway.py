@@ -14,7 +14,6 @@ method drops its integration there (moto-support #6). A deployment is the stage'
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from .. import naming
@@ -23,27 +22,25 @@ from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
 from .base import Observed, Outputs, Reconciler
 
-_LOOKUP_LOCK = threading.Lock()
-
 
 def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
-    """This stack's REST API (memoised per run, shared by the API and stage reconcilers)."""
+    """This stack's REST API (read once per run, shared by the API and stage reconcilers)."""
     ctx = reconciler.ctx
-    with _LOOKUP_LOCK:
-        memo: dict[str, Any] = ctx.__dict__.setdefault("_memo", {})
-        if "rest_api" not in memo:
-            name = naming.api_name(ctx.spec)
-            with reconciler.calling(name, "GetRestApis"):
-                pages = reconciler.client("apigateway").get_paginator("get_rest_apis").paginate()
-                items = [a for p in pages for a in p.get("items", [])]
-            ours = [a for a in items if a.get("name") == name and naming.is_owned(ctx.spec, a.get("tags"))]
-            if len(ours) > 1:
-                ids = ", ".join(sorted(a["id"] for a in ours))
-                raise LiveInsightError(
-                    f"apigateway.rest_api {name}: {len(ours)} REST APIs carry this stack's tag ({ids}). "
-                    "Delete the extra ones (keep the one the stage serves), then run again.")
-            memo["rest_api"] = ours[0] if ours else None
-        return memo["rest_api"]  # type: ignore[no-any-return]
+
+    def read() -> dict[str, Any] | None:
+        name = naming.api_name(ctx.spec)
+        with reconciler.calling(name, "GetRestApis"):
+            pages = reconciler.client("apigateway").get_paginator("get_rest_apis").paginate()
+            items = [a for p in pages for a in p.get("items", [])]
+        ours = [a for a in items if a.get("name") == name and naming.is_owned(ctx.spec, a.get("tags"))]
+        if len(ours) > 1:
+            ids = ", ".join(sorted(a["id"] for a in ours))
+            raise LiveInsightError(
+                f"apigateway.rest_api {name}: {len(ours)} REST APIs carry this stack's tag ({ids}). "
+                "Delete the extra ones (keep the one the stage serves), then run again.")
+        return ours[0] if ours else None
+
+    return ctx.shared_read("rest_api", read)
 
 
 class RestApiReconciler(Reconciler):

@@ -26,20 +26,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..contract import Context, Outputs
 from ..diff import compare_tags, diff_state
 from ..errors import LiveInsightError, from_client_error
 from ..plan import Action, Change, FieldDiff
 
-if TYPE_CHECKING:
-    from ..engine import Context
-
 T = TypeVar("T")
 R = TypeVar("R")
-Outputs = dict[str, dict[str, dict[str, Any]]]  # kind -> name -> outputs
+__all__ = ["Context", "Observed", "Outputs", "Reconciler", "error_code"]
 
 
 @dataclass

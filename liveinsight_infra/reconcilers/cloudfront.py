@@ -16,7 +16,6 @@ then treated as "not reported", not as drift. Tests assert what the tool sends i
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from typing import Any
 
@@ -24,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from .. import naming
 from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_REQUEST_POLICIES
+from ..contract import Event
 from ..diff import user_tags
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
@@ -32,7 +32,6 @@ from .base import Observed, Outputs, Reconciler, error_code
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
 NOT_REPORTED = "(not reported by this endpoint)"
-_LOOKUP_LOCK = threading.Lock()
 
 
 def marker(spec: Any) -> str:
@@ -50,32 +49,32 @@ def _tags_of(r: Reconciler, arn: str) -> dict[str, str]:
 
 
 def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | None:
-    """This stack's distribution summary plus its tags (memoised per run, shared by reconcilers)."""
+    """This stack's distribution summary plus its tags (read once per run, shared by reconcilers)."""
     ctx = r.ctx
-    with _LOOKUP_LOCK:
-        memo: dict[str, Any] = ctx.__dict__.setdefault("_memo", {})
-        if refresh or "distribution" not in memo:
-            with r.calling(marker(ctx.spec), "ListDistributions"):
-                pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
-                items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
-            candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
-            ours = []
-            for d in candidates:
-                tags = _tags_of(r, d["ARN"])
-                if naming.is_owned(ctx.spec, tags):
-                    ours.append({**d, "Tags": tags})
-            if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
-                for d in items:
-                    if d not in candidates:
-                        tags = _tags_of(r, d["ARN"])
-                        if naming.is_owned(ctx.spec, tags):
-                            ours.append({**d, "Tags": tags})
-            if len(ours) > 1:
-                ids = ", ".join(sorted(d["Id"] for d in ours))
-                raise LiveInsightError(f"cloudfront.distribution: {len(ours)} distributions carry this stack's tag "
-                                       f"({ids}). Disable and delete the extra ones, then run again.")
-            memo["distribution"] = ours[0] if ours else None
-        return memo["distribution"]  # type: ignore[no-any-return]
+
+    def read() -> dict[str, Any] | None:
+        with r.calling(marker(ctx.spec), "ListDistributions"):
+            pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
+            items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
+        candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
+        ours = []
+        for d in candidates:
+            tags = _tags_of(r, d["ARN"])
+            if naming.is_owned(ctx.spec, tags):
+                ours.append({**d, "Tags": tags})
+        if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
+            for d in items:
+                if d not in candidates:
+                    tags = _tags_of(r, d["ARN"])
+                    if naming.is_owned(ctx.spec, tags):
+                        ours.append({**d, "Tags": tags})
+        if len(ours) > 1:
+            ids = ", ".join(sorted(d["Id"] for d in ours))
+            raise LiveInsightError(f"cloudfront.distribution: {len(ours)} distributions carry this stack's tag "
+                                   f"({ids}). Disable and delete the extra ones, then run again.")
+        return ours[0] if ours else None
+
+    return ctx.shared_read("distribution", read, refresh=refresh)
 
 
 class OacReconciler(Reconciler):
@@ -299,7 +298,6 @@ class DistributionReconciler(Reconciler):
         """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips)."""
         if not (self.ctx.wait or always):
             return
-        from ..engine import Event
         cf = self.client("cloudfront")
         start = time.monotonic()
         waited = 0.0

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
+from ..contract import Event
 from ..diff import user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
@@ -91,7 +92,6 @@ class FunctionReconciler(Reconciler):
                   ignore: tuple[str, ...] = ()) -> Any:
         """Call with the named retries; None when the error code is one of ``ignore``."""
         def on_retry(rule: RetryRule, attempt: int, delay: float) -> None:
-            from ..engine import Event
             self.ctx.emit(Event("retry", f"{self.kind} {name}: {operation}: {rule.name}, "
                                          f"retry {attempt} in {delay:.0f}s"))
         with self.calling(name, operation, ignore=ignore):

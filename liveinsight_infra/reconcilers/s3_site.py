@@ -183,7 +183,7 @@ class InvalidationReconciler(Reconciler):
         return [] if destroy else super().plan(outputs, destroy)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        dist = self.ctx.__dict__.get("_memo", {}).get("distribution")
+        dist = self.ctx.reads.get("distribution")
         arn = dist["ARN"] if dist and dist.get("Id") == desired["distribution_id"] else None
         return self.update(name, desired, Observed({"paths": []}, {"arn": arn}, False), ())
 
