@@ -45,8 +45,9 @@ def test_serve_answers_a_preflight_and_stops_cleanly_on_ctrl_c() -> None:
 def test_serve_of_a_spec_that_requires_a_key_prints_the_local_key_and_it_opens_realtime() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/prod.yaml", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/prod.yaml",
+                             "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         lines: list[str] = []
