@@ -19,11 +19,15 @@ import hashlib
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .. import naming
 from ..constants import MAX_INVALIDATION_PATHS
+from ..contract import Event
 from ..diff import normalize_policy
+from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
-from .base import Observed, Outputs, Reconciler
+from .base import Observed, Outputs, Reconciler, error_code
 from .cloudfront import TAG_SITE_VERSION, find_distribution
 
 
@@ -139,6 +143,12 @@ class ObjectReconciler(Reconciler):
         return paths
 
 
+def invalidation_reference(version: str, paths: list[str]) -> str:
+    """The CallerReference of one batch: the same site version and path set, the same reference."""
+    digest = hashlib.sha256("\n".join(sorted(set(paths))).encode()).hexdigest()[:12]
+    return f"liveinsight-{version}-{digest}"
+
+
 def site_version(files: dict[str, Any]) -> str:
     digest = hashlib.sha256()
     for key in sorted(files):
@@ -192,10 +202,7 @@ class InvalidationReconciler(Reconciler):
         cf = self.client("cloudfront")
         dist_id = desired["distribution_id"]
         if desired["paths"]:
-            with self.calling(dist_id, "CreateInvalidation"):
-                cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
-                    "Paths": {"Quantity": len(desired["paths"]), "Items": desired["paths"]},
-                    "CallerReference": f"liveinsight-{desired['site_version']}-{len(self.executed)}"})
+            self._invalidate(dist_id, desired["site_version"], desired["paths"])
         arn = current.meta.get("arn")
         if arn is None:
             with self.calling(dist_id, "GetDistribution"):
@@ -203,6 +210,30 @@ class InvalidationReconciler(Reconciler):
         with self.calling(dist_id, "TagResource"):
             cf.tag_resource(Resource=arn, Tags={"Items": [{"Key": TAG_SITE_VERSION, "Value": desired["site_version"]}]})
         return Observed({**desired, "paths": []}, {"arn": arn}, False)
+
+    def _invalidate(self, dist_id: str, version: str, paths: list[str]) -> None:
+        """One invalidation whose CallerReference names the site version and the exact path set.
+
+        Sent again after a lost answer, the same batch gets the same reference, and CloudFront
+        returns the first invalidation instead of making another. A reference CloudFront knows with
+        other paths (InvalidationBatchAlreadyExists) cannot come from this scheme, but an older
+        one made them: then everything is invalidated under a reference of its own, and if even that
+        exists, this site version was already invalidated in full. See
+        https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html
+        """
+        for batch in (paths, ["/*"]):
+            try:
+                self.client("cloudfront").create_invalidation(DistributionId=dist_id, InvalidationBatch={
+                    "Paths": {"Quantity": len(batch), "Items": batch},
+                    "CallerReference": invalidation_reference(version, batch)})
+                return
+            except ClientError as exc:
+                if error_code(exc) != "InvalidationBatchAlreadyExists":
+                    raise from_client_error(f"{self.kind} {dist_id}", "CreateInvalidation", exc) from exc
+                if batch == ["/*"]:
+                    return
+                self.ctx.emit(Event("note", f"{self.kind} {dist_id}: reference {invalidation_reference(version, batch)}"
+                                            " is taken by another batch; invalidating /* instead"))
 
     def delete(self, name: str, current: Observed) -> None:
         return None  # an invalidation is not a resource; nothing to delete
