@@ -8,7 +8,7 @@ more than one match is an error that names them (never "take the first"). Reads:
 Writes are targeted. Only integrations or integration responses differ: ``put_integration`` and
 ``put_integration_response`` (upserts on AWS and moto). A method-level field differs: delete the
 method and put it again whole. moto has no ``update_method``, and ``put_method`` on an existing
-method drops its integration there (moto-support #6). A deployment is the stage's business
+method drops its integration there (docs/moto-gaps.md). A deployment is the stage's business
 (``apigateway_stage.py``).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from .. import naming
 from ..apigw.definition import definition_hash, desired_definition, observed_definition
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
+from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 
@@ -46,6 +46,8 @@ def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
 class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
     depends_on = ("lambda.function",)
+    # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
+    replace_fields = frozenset({"endpoint"})
 
     def names(self) -> list[str]:
         return [naming.api_name(self.spec)]
@@ -80,13 +82,6 @@ class RestApiReconciler(Reconciler):
         ids = {r["path"]: r["id"] for r in items}
         return {name: Observed(state, {"id": api["id"], "resource_ids": ids}, True)}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        changes = super().plan(outputs, destroy)
-        # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
-        return [c if c.action is not Action.UPDATE or not any(d.path == "endpoint" for d in c.diffs)
-                else Change(Action.REPLACE, c.resource, c.name, c.diffs, "endpoint type changes", ("endpoint",))
-                for c in changes]
-
     def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
         """``revision`` is what the stage deploys: the definition's hash; "(known after apply)" while
         a change is planned; marked ``+redeploy`` once this run changed the API, so the stage
@@ -107,8 +102,6 @@ class RestApiReconciler(Reconciler):
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        if contains_unknown(desired):
-            raise RuntimeError(f"{self.kind} {name}: desired state still unknown at apply time")
         ag = self.client("apigateway")
         with self.calling(name, "CreateRestApi"):
             api = ag.create_rest_api(

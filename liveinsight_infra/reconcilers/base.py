@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..contract import Context, Outputs
 from ..diff import compare_tags, diff_state
 from ..errors import LiveInsightError, from_client_error
-from ..plan import Action, Change, FieldDiff
+from ..plan import Action, Change, FieldDiff, contains_unknown
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -86,6 +86,10 @@ class Reconciler(ABC):
     def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
         return {}
 
+    def keep_on_delete(self, current: Observed) -> str | None:
+        """Why a resource that holds data is kept out of a delete (e.g. "holds data"), or None."""
+        return None
+
     # -- planning (pure, from observed state) --------------------------------------------------
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
         wanted = [] if destroy else self.names()
@@ -110,18 +114,16 @@ class Reconciler(ABC):
             if name not in wanted and have.owned:
                 reason = "stack destroyed" if destroy else "no longer in the spec"
                 changes.append(Change(Action.DELETE, self.kind, name, (), reason))
-        self.planned = {c.name for c in changes}
-        return changes
+        return self.hold_back(changes)
 
-    def hold_back(self, changes: list[Change], why: Callable[[Observed], str | None]) -> list[Change]:
-        """Keep resources that hold data out of a delete: the plan notes them instead, unless
-        ``--force``, in which case the delete stays and its reason says so. ``why`` names the
-        data a resource holds, or gives None."""
+    def hold_back(self, changes: list[Change]) -> list[Change]:
+        """Keep resources that hold data (:meth:`keep_on_delete`) out of a delete: the plan notes them
+        instead, unless ``--force``, in which case the delete stays and its reason says so."""
         self.notes = []
         kept = []
         for c in changes:
             current = self.observed.get(c.name)
-            reason = why(current) if c.action is Action.DELETE and current is not None else None
+            reason = self.keep_on_delete(current) if c.action is Action.DELETE and current is not None else None
             if reason and self.ctx.force:
                 kept.append(Change(c.action, c.resource, c.name, c.diffs, f"{reason}: deleted (--force)"))
             elif reason:
@@ -140,6 +142,8 @@ class Reconciler(ABC):
                 self.delete(change.name, current)
             return
         want = self.desired(change.name, outputs)
+        if contains_unknown(want):  # the engine executes in dependency order, so this is a bug
+            raise RuntimeError(f"{self.kind} {change.name}: desired state still unknown at apply time")
         current = self.observed.get(change.name)
         if change.action is Action.REPLACE and current is not None:
             self.delete(change.name, current)

@@ -8,7 +8,7 @@ fields beside a cache policy are stripped: moto adds them, and AWS refuses them.
 with ``IfMatch``, and re-read once on ``PreconditionFailed``. Destroy disables, waits until
 deployed, then deletes with the fresh ETag.
 
-moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (moto-support #25). An
+moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (docs/moto-gaps.md). An
 S3 origin whose read-back carries neither origin config cannot happen on AWS, so the OAC id is
 then treated as "not reported", not as drift. Tests assert what the tool sends instead.
 """
@@ -26,7 +26,7 @@ from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_REQU
 from ..contract import Event
 from ..diff import user_tags
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
+from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
@@ -243,8 +243,6 @@ class DistributionReconciler(Reconciler):
         return self._apply_managed(base, d)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        if contains_unknown(desired):
-            raise RuntimeError(f"{self.kind} {name}: desired state still unknown at apply time")
         cf = self.client("cloudfront")
         tags = {"Items": [{"Key": k, "Value": v} for k, v in sorted(desired["tags"].items())]}
         with self.calling(name, "CreateDistributionWithTags", ignore=("DistributionAlreadyExists",)):

@@ -11,7 +11,7 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Change, FieldDiff
+from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
@@ -42,9 +42,8 @@ class TableReconciler(Reconciler):
             return {name: observed}
         return {}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        return self.hold_back(super().plan(outputs, destroy),
-                              lambda o: "holds data" if o.meta.get("holds_data") else None)
+    def keep_on_delete(self, current: Observed) -> str | None:
+        return "holds data" if current.meta.get("holds_data") else None
 
     def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
         ddb = self.client("dynamodb")

@@ -121,7 +121,7 @@ class FunctionReconciler(Reconciler):
             lam.get_waiter("function_active_v2").wait(FunctionName=name,
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         version = self._publish(name, desired["code_sha256"])
-        self._point_alias(name, version, exists=False)
+        self.point_alias(name, version, exists=False)
         return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
@@ -150,7 +150,7 @@ class FunctionReconciler(Reconciler):
         code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
         if code_or_config or have.get("live_alias") != "current":
             version = self._publish(name, desired["code_sha256"])
-            self._point_alias(name, version, exists=have.get("live_alias") != "missing")
+            self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)
 
     def _publish(self, name: str, code_sha256: str) -> str:
@@ -161,7 +161,7 @@ class FunctionReconciler(Reconciler):
             FunctionName=name, CodeSha256=code_sha256), LAMBDA_CONFLICT)
         return str(published["Version"])
 
-    def _point_alias(self, name: str, version: str, exists: bool) -> None:
+    def point_alias(self, name: str, version: str, exists: bool) -> None:
         lam = self.client("lambda")
         if exists:
             with self.calling(name, "UpdateAlias"):

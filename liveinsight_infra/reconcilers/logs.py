@@ -2,7 +2,7 @@
 
 Created before the functions, so Lambda never creates them itself with no expiry. One
 ``describe_log_groups`` per group (exact-name prefix); tags are set at creation and read only to
-confirm ownership for destroy. Use ``logGroupArn`` (no ``:*``) for tag calls (moto-support #31).
+confirm ownership for destroy. Use ``logGroupArn`` (no ``:*``) for tag calls (docs/moto-gaps.md).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from .base import Observed, Outputs, Reconciler
 
 class LogGroupReconciler(Reconciler):
     kind = "logs.log_group"
-    replace_fields = frozenset({"kms_key"})
 
     def names(self) -> list[str]:
         groups = [naming.function_log_group(self.spec, key) for key in self.spec.functions]

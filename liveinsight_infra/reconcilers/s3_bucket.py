@@ -17,7 +17,7 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Change, FieldDiff
+from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
@@ -90,13 +90,10 @@ class BucketReconciler(Reconciler):
                 meta["foreign"] = sorted(k for k in keys if k not in managed)
         return {name: Observed(state, meta, naming.is_owned(self.spec, tags))}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        def foreign(o: Observed) -> str | None:
-            keys = o.meta.get("foreign") or []
-            shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
-            return f"holds files that site/ does not ({shown})" if keys else None
-
-        return self.hold_back(super().plan(outputs, destroy), foreign)
+    def keep_on_delete(self, current: Observed) -> str | None:
+        keys = current.meta.get("foreign") or []
+        shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
+        return f"holds files that site/ does not ({shown})" if keys else None
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         s3 = self.client("s3")

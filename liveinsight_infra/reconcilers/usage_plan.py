@@ -2,7 +2,7 @@
 
 Present only when a route requires the key (prod's realtime and stats). The key is created and kept
 by the tool; its value is never printed, except by ``outputs --show-secrets``. moto cannot tag API
-keys or usage plans by ARN (moto-support #8), so tags are given at creation and ownership is read
+keys or usage plans by ARN (docs/moto-gaps.md), so tags are given at creation and ownership is read
 from them.
 """
 
