@@ -19,6 +19,7 @@ from .base import Observed, Outputs, Reconciler
 
 class AlarmReconciler(Reconciler):
     kind = "cloudwatch.alarm"
+    output_keys = frozenset({"name", "state"})
     depends_on = ("sns.topic", "lambda.function")
 
     def names(self) -> list[str]:
@@ -35,7 +36,7 @@ class AlarmReconciler(Reconciler):
         else:
             namespace = "AWS/Lambda"
             dims = {"FunctionName": naming.function_name(self.spec, a.target)}
-        topics = [o["arn"] for o in outputs.get("sns.topic", {}).values()]
+        topics = [o["arn"] for o in self.upstream(outputs, "sns.topic").values()]
         return {
             "namespace": namespace, "metric": a.metric, "dimensions": dims,
             "statistic": a.statistic, "period_s": a.period_s, "evaluation_periods": a.evaluation_periods,

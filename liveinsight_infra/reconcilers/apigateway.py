@@ -45,6 +45,7 @@ def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
 
 class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
+    output_keys = frozenset({"id", "name", "execution_arn", "definition_hash", "revision"})
     depends_on = ("lambda.function",)
     # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
     replace_fields = frozenset({"endpoint"})
@@ -53,7 +54,7 @@ class RestApiReconciler(Reconciler):
         return [naming.api_name(self.spec)]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        fns = outputs.get("lambda.function", {})
+        fns = self.upstream(outputs, "lambda.function")
         arns = {key: fns.get(naming.function_name(self.spec, key), {}).get("alias_arn", UNKNOWN)
                 for key in self.spec.functions}
         return {**desired_definition(self.spec, arns), "endpoint": "REGIONAL",

@@ -43,16 +43,17 @@ def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
 
 class StageReconciler(Reconciler):
     kind = "apigateway.stage"
-    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account")
+    output_keys = frozenset({"invoke_url", "deployment_id", "api_id"})
+    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account", "lambda.function")
 
     def names(self) -> list[str]:
         return [self.spec.api.stage]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
-        group = outputs.get("logs.log_group", {}).get(naming.api_log_group(self.spec), {})
+        api = self.upstream(outputs, "apigateway.rest_api").get(naming.api_name(self.spec), {})
+        group = self.upstream(outputs, "logs.log_group").get(naming.api_log_group(self.spec), {})
         t = self.spec.api.throttling
-        fns = outputs.get("lambda.function", {})
+        fns = self.upstream(outputs, "lambda.function")
         versions = {k: fns.get(naming.function_name(self.spec, k), {}).get("live_version", UNKNOWN)
                     for k in self.spec.functions}
         release: Any = dict(sorted(versions.items())) if not any(v is UNKNOWN for v in versions.values()) \

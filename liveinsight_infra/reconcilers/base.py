@@ -14,6 +14,9 @@ never trusts what an earlier run did, only what AWS shows now.
                  what is already gone succeeds. A create that finds the resource already there
                  (an interrupted earlier apply) adopts it instead of failing.
 * ``outputs()``  what dependants need (ARNs, ids), from observed state, or UNKNOWN before create.
+                 ``output_keys`` names them; a dependant reads them with ``upstream()``, which
+                 refuses a kind missing from its ``depends_on`` and a key the kind does not give
+                 (a misspelt key would otherwise read as "unknown": a diff that never goes away).
 
 Reconcilers never print: progress goes through ``ctx.emit``. AWS errors are translated into
 :class:`AwsCallError` naming the resource and the call.
@@ -37,7 +40,33 @@ from ..plan import Action, Change, FieldDiff, contains_unknown
 
 T = TypeVar("T")
 R = TypeVar("R")
-__all__ = ["Context", "Observed", "Outputs", "Reconciler", "error_code"]
+__all__ = ["Context", "Observed", "Outputs", "OutputsOf", "Reconciler", "UndeclaredDependency", "error_code"]
+_OUTPUT_KEYS: dict[str, frozenset[str]] = {}  # kind -> the outputs it gives (filled as classes are defined)
+
+
+class UndeclaredDependency(RuntimeError):
+    """A reconciler read the outputs of a kind it does not list in ``depends_on`` (a bug)."""
+
+
+class OutputsOf(dict[str, Any]):
+    """One resource's outputs, as a dependant reads them: a key the kind does not give raises KeyError."""
+
+    def __init__(self, kind: str, values: dict[str, Any]):
+        super().__init__(values)
+        self.kind = kind
+
+    def _check(self, key: str) -> None:
+        known = _OUTPUT_KEYS.get(self.kind)
+        if known is not None and key not in known:
+            raise KeyError(f"{self.kind} has no output {key!r}; it has {sorted(known)}")
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._check(key)
+        return super().get(key, default)
 
 
 @dataclass
@@ -54,6 +83,13 @@ class Reconciler(ABC):
     depends_on: ClassVar[tuple[str, ...]] = ()
     # Fields that AWS cannot change in place: a difference there means delete and create.
     replace_fields: ClassVar[frozenset[str]] = frozenset()
+    # The keys outputs() gives (some are UNKNOWN before the resource exists).
+    output_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            _OUTPUT_KEYS[cls.kind] = cls.output_keys
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -89,6 +125,12 @@ class Reconciler(ABC):
     def keep_on_delete(self, current: Observed) -> str | None:
         """Why a resource that holds data is kept out of a delete (e.g. "holds data"), or None."""
         return None
+
+    def upstream(self, outputs: Outputs, kind: str) -> dict[str, dict[str, Any]]:
+        """The outputs of ``kind``'s resources by name; ``kind`` must be in ``depends_on``."""
+        if kind not in self.depends_on:
+            raise UndeclaredDependency(f"{self.kind} reads {kind} outputs without declaring it in depends_on")
+        return {name: OutputsOf(kind, values) for name, values in outputs.get(kind, {}).items()}
 
     # -- planning (pure, from observed state) --------------------------------------------------
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:

@@ -81,6 +81,7 @@ class OacReconciler(Reconciler):
     """The Origin Access Control, found by its name (unique per account; it carries no tags)."""
 
     kind = "cloudfront.oac"
+    output_keys = frozenset({"id"})
 
     def names(self) -> list[str]:
         return [f"{naming.stack_id(self.spec)}-s3"]
@@ -153,6 +154,7 @@ class OacReconciler(Reconciler):
 
 class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
+    output_keys = frozenset({"id", "arn", "domain", "site_version", "created"})
     depends_on = ("s3.bucket", "cloudfront.oac", "apigateway.stage")
     poll_s = 15.0
     deadline_s = 40 * 60.0
@@ -163,9 +165,9 @@ class DistributionReconciler(Reconciler):
     # -- desired / observed, normalised alike ------------------------------------------------------
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         d = self.spec.distribution
-        bucket = next(iter(outputs.get("s3.bucket", {}).values()), {})
-        oac = next(iter(outputs.get("cloudfront.oac", {}).values()), {})
-        stage = outputs.get("apigateway.stage", {}).get(self.spec.api.stage, {})
+        bucket = next(iter(self.upstream(outputs, "s3.bucket").values()), {})
+        oac = next(iter(self.upstream(outputs, "cloudfront.oac").values()), {})
+        stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
         return {

@@ -19,6 +19,7 @@ KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
 
 class TableReconciler(Reconciler):
     kind = "dynamodb.table"
+    output_keys = frozenset({"name", "arn"})
     replace_fields = frozenset({"key_schema"})
 
     def names(self) -> list[str]:

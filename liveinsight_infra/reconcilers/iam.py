@@ -22,6 +22,7 @@ ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
 
 class RoleReconciler(Reconciler):
     kind = "iam.role"
+    output_keys = frozenset({"name", "arn"})
     replace_fields = frozenset({"path"})
 
     def names(self) -> list[str]:

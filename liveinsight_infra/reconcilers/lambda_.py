@@ -34,6 +34,7 @@ def _config_of(cfg: dict[str, Any]) -> dict[str, Any]:
 
 class FunctionReconciler(Reconciler):
     kind = "lambda.function"
+    output_keys = frozenset({"name", "arn", "alias_arn", "live_version"})
     depends_on = ("iam.role", "logs.log_group", "dynamodb.table")
 
     def names(self) -> list[str]:
@@ -58,7 +59,7 @@ class FunctionReconciler(Reconciler):
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         key = self._key(name)
         fn = self.spec.functions[key]
-        role = outputs.get("iam.role", {}).get(naming.role_name(self.spec, key), {}).get("arn")
+        role = self.upstream(outputs, "iam.role").get(naming.role_name(self.spec, key), {}).get("arn")
         return {"runtime": fn.runtime, "handler": fn.handler, "role": role, "memory_mb": fn.memory_mb,
                 "timeout_s": fn.timeout_s, "description": fn.description,
                 "architectures": [fn.architecture], "environment": self.environment(key),

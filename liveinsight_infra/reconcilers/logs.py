@@ -16,6 +16,7 @@ from .base import Observed, Outputs, Reconciler
 
 class LogGroupReconciler(Reconciler):
     kind = "logs.log_group"
+    output_keys = frozenset({"name", "arn"})
 
     def names(self) -> list[str]:
         groups = [naming.function_log_group(self.spec, key) for key in self.spec.functions]

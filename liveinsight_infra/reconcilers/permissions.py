@@ -41,7 +41,7 @@ class PermissionReconciler(Reconciler):
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         _, method, path = self._routes()[name]
-        api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
+        api = self.upstream(outputs, "apigateway.rest_api").get(naming.api_name(self.spec), {})
         arn = api.get("execution_arn", UNKNOWN)
         return {"principal": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction",
                 "source_arn": f"{arn}/*/{method}{path}" if isinstance(arn, str) else UNKNOWN}

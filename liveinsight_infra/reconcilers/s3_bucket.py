@@ -28,6 +28,7 @@ WEBSITE_BLOCK = {**ALL_BLOCKED, "BlockPublicPolicy": False, "RestrictPublicBucke
 
 class BucketReconciler(Reconciler):
     kind = "s3.bucket"
+    output_keys = frozenset({"name", "arn", "regional_domain", "website_endpoint"})
     replace_fields = frozenset({"region"})
 
     def names(self) -> list[str]:

@@ -47,10 +47,6 @@ def bucket_policy(bucket: str, distribution_arn: str, public: bool) -> dict[str,
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _bucket(outputs: Outputs) -> dict[str, Any]:
-    return next(iter(outputs.get("s3.bucket", {}).values()), {})
-
-
 class BucketPolicyReconciler(Reconciler):
     kind = "s3.bucket_policy"
     depends_on = ("s3.bucket", "cloudfront.distribution")
@@ -59,7 +55,7 @@ class BucketPolicyReconciler(Reconciler):
         return [naming.bucket_name(self.spec, self.ctx.account_id)]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        dist = next(iter(outputs.get("cloudfront.distribution", {}).values()), {})
+        dist = next(iter(self.upstream(outputs, "cloudfront.distribution").values()), {})
         arn = dist.get("arn", UNKNOWN)
         if not isinstance(arn, str):
             return {"policy": UNKNOWN}
@@ -92,6 +88,7 @@ class BucketPolicyReconciler(Reconciler):
 
 class ObjectReconciler(Reconciler):
     kind = "s3.object"
+    output_keys = frozenset({"pending", "changed"})
     depends_on = ("s3.bucket", "s3.bucket_policy")
 
     def names(self) -> list[str]:
@@ -168,7 +165,7 @@ class InvalidationReconciler(Reconciler):
         return ["site"]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        dist = next(iter(outputs.get("cloudfront.distribution", {}).values()), {})
+        dist = next(iter(self.upstream(outputs, "cloudfront.distribution").values()), {})
         version = site_version(self.ctx.site())
         if not isinstance(dist.get("id"), str) or dist.get("created"):
             paths: list[str] = []  # a new distribution has nothing cached
@@ -178,7 +175,8 @@ class InvalidationReconciler(Reconciler):
             paths = self.objects.changed_paths() if self.objects is not None else []
             if not paths or len(paths) > MAX_INVALIDATION_PATHS:
                 paths = ["/*"]  # an earlier apply uploaded without invalidating, or many files changed
-        return {"distribution_id": dist.get("id", UNKNOWN), "site_version": version, "paths": paths}
+        return {"distribution_id": dist.get("id", UNKNOWN), "distribution_arn": dist.get("arn", UNKNOWN),
+                "site_version": version, "paths": paths}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         if for_destroy:
@@ -186,16 +184,15 @@ class InvalidationReconciler(Reconciler):
         found = find_distribution(self)
         if found is None:
             return {}
-        state = {"distribution_id": found["Id"], "site_version": found["Tags"].get(TAG_SITE_VERSION), "paths": []}
-        return {"site": Observed(state, {"arn": found["ARN"]}, False)}
+        state = {"distribution_id": found["Id"], "distribution_arn": found["ARN"],
+                 "site_version": found["Tags"].get(TAG_SITE_VERSION), "paths": []}
+        return {"site": Observed(state, {}, False)}
 
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
         return [] if destroy else super().plan(outputs, destroy)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        dist = self.ctx.reads.get("distribution")
-        arn = dist["ARN"] if dist and dist.get("Id") == desired["distribution_id"] else None
-        return self.update(name, desired, Observed({"paths": []}, {"arn": arn}, False), ())
+        return self.update(name, desired, Observed({"paths": []}, {}, False), ())
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
@@ -203,13 +200,10 @@ class InvalidationReconciler(Reconciler):
         dist_id = desired["distribution_id"]
         if desired["paths"]:
             self._invalidate(dist_id, desired["site_version"], desired["paths"])
-        arn = current.meta.get("arn")
-        if arn is None:
-            with self.calling(dist_id, "GetDistribution"):
-                arn = cf.get_distribution(Id=dist_id)["Distribution"]["ARN"]
         with self.calling(dist_id, "TagResource"):
-            cf.tag_resource(Resource=arn, Tags={"Items": [{"Key": TAG_SITE_VERSION, "Value": desired["site_version"]}]})
-        return Observed({**desired, "paths": []}, {"arn": arn}, False)
+            cf.tag_resource(Resource=desired["distribution_arn"],
+                            Tags={"Items": [{"Key": TAG_SITE_VERSION, "Value": desired["site_version"]}]})
+        return Observed({**desired, "paths": []}, {}, False)
 
     def _invalidate(self, dist_id: str, version: str, paths: list[str]) -> None:
         """One invalidation whose CallerReference names the site version and the exact path set.

@@ -16,6 +16,7 @@ from .base import Observed, Outputs, Reconciler
 
 class TopicReconciler(Reconciler):
     kind = "sns.topic"
+    output_keys = frozenset({"name", "arn"})
 
     def names(self) -> list[str]:
         return [naming.topic_name(self.spec)] if self.spec.alerts.topic else []

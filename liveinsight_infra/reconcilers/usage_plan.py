@@ -17,6 +17,7 @@ from .base import Observed, Outputs, Reconciler
 
 class UsagePlanReconciler(Reconciler):
     kind = "apigateway.usage_plan"
+    output_keys = frozenset({"usage_plan_id", "api_key_id"})
     depends_on = ("apigateway.stage",)
     replace_fields = frozenset({"key"})
 
@@ -28,7 +29,7 @@ class UsagePlanReconciler(Reconciler):
         return f"{naming.stack_id(self.spec)}-dashboard-key"
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        stage = outputs.get("apigateway.stage", {}).get(self.spec.api.stage, {})
+        stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         u = self.spec.api.usage_plan
         return {"api_stage": f"{api_id}:{self.spec.api.stage}" if isinstance(api_id, str) else UNKNOWN,

@@ -38,8 +38,8 @@ def sent_references(r: InvalidationReconciler) -> list[tuple[str, list[str]]]:
 
 
 def invalidate(r: InvalidationReconciler, paths: list[str]) -> Observed:
-    desired = {"distribution_id": DIST, "site_version": "v1", "paths": paths}
-    return r.update("site", desired, Observed({"paths": []}, {"arn": ARN}, False), ())
+    desired = {"distribution_id": DIST, "distribution_arn": ARN, "site_version": "v1", "paths": paths}
+    return r.update("site", desired, Observed({"paths": []}, {}, False), ())
 
 
 def expect_invalidation(stub: Any, paths: list[str]) -> None:
