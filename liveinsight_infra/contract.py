@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from .spec.loader import LoadedSpec
 from .spec.model import StackSpec
 
 T = TypeVar("T")
-Outputs = dict[str, dict[str, dict[str, Any]]]  # kind -> name -> outputs
+Outputs = dict[str, dict[str, Mapping[str, Any]]]  # kind -> name -> outputs (reconcilers/kind_outputs.py)
 
 
 @dataclass(frozen=True)

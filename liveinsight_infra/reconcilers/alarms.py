@@ -15,11 +15,12 @@ from ..diff import dict_to_tag_list
 from ..plan import FieldDiff
 from ..spec.model import AlarmSpec
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import AlarmOutputs, keys
 
 
 class AlarmReconciler(Reconciler):
     kind = "cloudwatch.alarm"
-    output_keys = frozenset({"name", "state"})
+    output_keys = keys(AlarmOutputs)
     depends_on = ("sns.topic", "lambda.function")
 
     def names(self) -> list[str]:
@@ -78,7 +79,7 @@ class AlarmReconciler(Reconciler):
         with self.calling(name, "DeleteAlarms"):
             self.client("cloudwatch").delete_alarms(AlarmNames=[name])
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> AlarmOutputs:
         return {"name": name, "state": current.meta.get("state") if current else None}
 
     def _put(self, name: str, d: dict[str, Any]) -> None:

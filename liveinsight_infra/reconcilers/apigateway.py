@@ -21,6 +21,7 @@ from ..apigw.definition import definition_hash, desired_definition, observed_def
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import RestApiOutputs, keys
 
 
 def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
@@ -45,7 +46,7 @@ def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
 
 class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
-    output_keys = frozenset({"id", "name", "execution_arn", "definition_hash", "revision"})
+    output_keys = keys(RestApiOutputs)
     depends_on = ("lambda.function",)
     # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
     replace_fields = frozenset({"endpoint"})
@@ -83,7 +84,7 @@ class RestApiReconciler(Reconciler):
         ids = {r["path"]: r["id"] for r in items}
         return {name: Observed(state, {"id": api["id"], "resource_ids": ids}, True)}
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> RestApiOutputs:
         """``revision`` is what the stage deploys: the definition's hash; "(known after apply)" while
         a change is planned; marked ``+redeploy`` once this run changed the API, so the stage
         takes a new snapshot even when the repaired definition hashes the same as before."""

@@ -16,6 +16,7 @@ from .. import naming
 from ..plan import UNKNOWN, FieldDiff
 from .apigateway import find_rest_api
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import StageOutputs, keys
 
 _HASH = re.compile(r"definition=([0-9a-f]{16})")
 _FUNCTIONS = re.compile(r"functions=(\S*)")
@@ -43,7 +44,7 @@ def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
 
 class StageReconciler(Reconciler):
     kind = "apigateway.stage"
-    output_keys = frozenset({"invoke_url", "deployment_id", "api_id"})
+    output_keys = keys(StageOutputs)
     depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account", "lambda.function")
 
     def names(self) -> list[str]:
@@ -146,7 +147,7 @@ class StageReconciler(Reconciler):
         with self.calling(name, "DeleteStage", ignore=("NotFoundException",)):
             self.client("apigateway").delete_stage(restApiId=current.state["api_id"], stageName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> StageOutputs:
         if current is None:
             return {"invoke_url": UNKNOWN}
         api_id = current.state["api_id"]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -51,7 +51,7 @@ class UndeclaredDependency(RuntimeError):
 class OutputsOf(dict[str, Any]):
     """One resource's outputs, as a dependant reads them: a key the kind does not give raises KeyError."""
 
-    def __init__(self, kind: str, values: dict[str, Any]):
+    def __init__(self, kind: str, values: Mapping[str, Any]):
         super().__init__(values)
         self.kind = kind
 
@@ -119,7 +119,8 @@ class Reconciler(ABC):
     @abstractmethod
     def delete(self, name: str, current: Observed) -> None: ...
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> Mapping[str, Any]:
+        """What dependants may read; one TypedDict per kind (``kind_outputs.py``)."""
         return {}
 
     def keep_on_delete(self, current: Observed) -> str | None:

@@ -28,6 +28,7 @@ from ..diff import user_tags
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
+from .kind_outputs import DistributionOutputs, OacOutputs, keys
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
@@ -81,7 +82,7 @@ class OacReconciler(Reconciler):
     """The Origin Access Control, found by its name (unique per account; it carries no tags)."""
 
     kind = "cloudfront.oac"
-    output_keys = frozenset({"id"})
+    output_keys = keys(OacOutputs)
 
     def names(self) -> list[str]:
         return [f"{naming.stack_id(self.spec)}-s3"]
@@ -148,13 +149,13 @@ class OacReconciler(Reconciler):
             with self.calling(name, "DeleteOriginAccessControl", ignore=("NoSuchOriginAccessControl",)):
                 cf.delete_origin_access_control(Id=current.meta["id"], IfMatch=etag)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> OacOutputs:
         return {"id": current.meta["id"] if current else UNKNOWN}
 
 
 class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
-    output_keys = frozenset({"id", "arn", "domain", "site_version", "created"})
+    output_keys = keys(DistributionOutputs)
     depends_on = ("s3.bucket", "cloudfront.oac", "apigateway.stage")
     poll_s = 15.0
     deadline_s = 40 * 60.0
@@ -334,7 +335,7 @@ class DistributionReconciler(Reconciler):
             with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
                 cf.delete_distribution(Id=dist_id, IfMatch=etag)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> DistributionOutputs:
         if current is None:
             return {"id": UNKNOWN, "arn": UNKNOWN, "domain": UNKNOWN, "created": False}
         return {"id": current.meta["id"], "arn": current.meta["arn"], "domain": current.meta["domain"],

@@ -13,13 +13,14 @@ from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
 
 
 class TableReconciler(Reconciler):
     kind = "dynamodb.table"
-    output_keys = frozenset({"name", "arn"})
+    output_keys = keys(NameArnOutputs)
     replace_fields = frozenset({"key_schema"})
 
     def names(self) -> list[str]:
@@ -140,6 +141,6 @@ class TableReconciler(Reconciler):
         with self.calling(name, "DeleteTable", ignore=("ResourceNotFoundException",)):
             ddb.delete_table(TableName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> NameArnOutputs:
         return {"name": name,
                 "arn": f"arn:aws:dynamodb:{self.ctx.region}:{self.ctx.account_id}:table/{name}"}

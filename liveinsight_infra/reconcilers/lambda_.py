@@ -17,6 +17,7 @@ from ..contract import Event
 from ..diff import user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import FunctionOutputs, keys
 
 ALIAS = "live"
 _CONFIG_FIELDS = ("runtime", "handler", "role", "memory_mb", "timeout_s", "description", "architectures",
@@ -34,7 +35,7 @@ def _config_of(cfg: dict[str, Any]) -> dict[str, Any]:
 
 class FunctionReconciler(Reconciler):
     kind = "lambda.function"
-    output_keys = frozenset({"name", "arn", "alias_arn", "live_version"})
+    output_keys = keys(FunctionOutputs)
     depends_on = ("iam.role", "logs.log_group", "dynamodb.table")
 
     def names(self) -> list[str]:
@@ -181,7 +182,7 @@ class FunctionReconciler(Reconciler):
         with self.calling(name, "DeleteFunction", ignore=("ResourceNotFoundException",)):
             self.client("lambda").delete_function(FunctionName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> FunctionOutputs:
         arn = self._arn(name)
         if current is None or (name in self.planned and name not in self.executed):
             version: Any = UNKNOWN  # a version is published by the planned change

@@ -12,11 +12,12 @@ from typing import Any
 from .. import naming
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 
 class LogGroupReconciler(Reconciler):
     kind = "logs.log_group"
-    output_keys = frozenset({"name", "arn"})
+    output_keys = keys(NameArnOutputs)
 
     def names(self) -> list[str]:
         groups = [naming.function_log_group(self.spec, key) for key in self.spec.functions]
@@ -65,7 +66,7 @@ class LogGroupReconciler(Reconciler):
         with self.calling(name, "DeleteLogGroup", ignore=("ResourceNotFoundException",)):
             self.client("logs").delete_log_group(logGroupName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> NameArnOutputs:
         return {"name": name, "arn": self._arn(name)}
 
     def _put_retention(self, name: str, days: int) -> None:

@@ -19,6 +19,7 @@ from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import BucketOutputs, keys
 
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
                "RestrictPublicBuckets": True}
@@ -28,7 +29,7 @@ WEBSITE_BLOCK = {**ALL_BLOCKED, "BlockPublicPolicy": False, "RestrictPublicBucke
 
 class BucketReconciler(Reconciler):
     kind = "s3.bucket"
-    output_keys = frozenset({"name", "arn", "regional_domain", "website_endpoint"})
+    output_keys = keys(BucketOutputs)
     replace_fields = frozenset({"region"})
 
     def names(self) -> list[str]:
@@ -156,7 +157,7 @@ class BucketReconciler(Reconciler):
         with self.calling(name, "DeleteBucket", ignore=("NoSuchBucket",)):
             s3.delete_bucket(Bucket=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> BucketOutputs:
         return {"name": name, "arn": f"arn:aws:s3:::{name}",
                 "regional_domain": f"{name}.s3.{self.spec.region}.amazonaws.com",
                 "website_endpoint": f"http://{name}.s3-website-{self.spec.region}.amazonaws.com"}

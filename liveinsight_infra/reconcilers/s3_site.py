@@ -29,6 +29,7 @@ from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
 from .cloudfront import TAG_SITE_VERSION, find_distribution
+from .kind_outputs import ObjectOutputs, keys
 
 
 def bucket_policy(bucket: str, distribution_arn: str, public: bool) -> dict[str, Any]:
@@ -88,7 +89,7 @@ class BucketPolicyReconciler(Reconciler):
 
 class ObjectReconciler(Reconciler):
     kind = "s3.object"
-    output_keys = frozenset({"pending", "changed"})
+    output_keys = keys(ObjectOutputs)
     depends_on = ("s3.bucket", "s3.bucket_policy")
 
     def names(self) -> list[str]:
@@ -127,7 +128,7 @@ class ObjectReconciler(Reconciler):
         with self.calling(name, "DeleteObject"):
             self.client("s3").delete_object(Bucket=self._bucket_name(), Key=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> ObjectOutputs:
         return {"pending": name in self.planned and name not in self.executed, "changed": name in self.executed}
 
     def changed_paths(self) -> list[str]:

@@ -13,11 +13,12 @@ from typing import Any
 from .. import naming
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import UsagePlanOutputs, keys
 
 
 class UsagePlanReconciler(Reconciler):
     kind = "apigateway.usage_plan"
-    output_keys = frozenset({"usage_plan_id", "api_key_id"})
+    output_keys = keys(UsagePlanOutputs)
     depends_on = ("apigateway.stage",)
     replace_fields = frozenset({"key"})
 
@@ -112,7 +113,7 @@ class UsagePlanReconciler(Reconciler):
             with self.calling(self.key_name(), "DeleteApiKey", ignore=("NotFoundException",)):
                 ag.delete_api_key(apiKey=key_id)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> UsagePlanOutputs:
         return {"usage_plan_id": current.meta["id"] if current else UNKNOWN,
                 "api_key_id": current.meta.get("key_id") if current else UNKNOWN}
 
