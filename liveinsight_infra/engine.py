@@ -9,75 +9,17 @@ resource's desired state with the outputs now known. Nothing is stored locally.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from dataclasses import dataclass
 
-from .aws.provider import AwsProvider
-from .build.package import Package, build_package
-from .build.site import SiteFile, site_files
+from .contract import Context, Event, EventSink, Outputs
 from .naming import stack_id
 from .plan import Action, Change, Plan
-from .reconcilers.base import Outputs, Reconciler
+from .reconcilers.base import Reconciler
 from .reconcilers.registry import ordered_kinds, wire
-from .spec.loader import LoadedSpec
-from .spec.model import StackSpec
 
-
-@dataclass(frozen=True)
-class Event:
-    """Something the CLI may show: a change starting or done, a retry, a wait."""
-
-    type: str  # "change-start" | "change-done" | "retry" | "wait" | "note"
-    message: str = ""
-    change: Change | None = None
-    elapsed_s: float = 0.0
-
-
-EventSink = Callable[[Event], None]
-
-
-@dataclass
-class Context:
-    loaded: LoadedSpec
-    aws: AwsProvider
-    emit: EventSink = field(default=lambda _e: None)
-    sleep: Callable[[float], None] = time.sleep
-    force: bool = False
-    wait: bool = True  # wait for CloudFront to be deployed (apply --no-wait skips it)
-    adopt: bool = False  # take over resources without the stack's ownership tag (apply --adopt)
-
-    @property
-    def spec(self) -> StackSpec:
-        return self.loaded.spec
-
-    @cached_property
-    def account_id(self) -> str:
-        return self.aws.account_id()
-
-    @property
-    def region(self) -> str:
-        return self.spec.region
-
-    def package(self, key: str) -> Package:
-        cache: dict[str, Package] = self.__dict__.setdefault("_packages", {})
-        if key not in cache:
-            fn = self.spec.functions[key]
-            cache[key] = build_package(self.loaded.code_dir, key, fn.handler)
-        return cache[key]
-
-
-    def site(self) -> dict[str, SiteFile]:
-        """The dashboard's files as they are uploaded (read once per run)."""
-        cache: dict[str, SiteFile] | None = self.__dict__.get("_site")
-        if cache is None:
-            cache = self.__dict__["_site"] = site_files(self.loaded.site_dir, self.spec)
-        return cache
-
-    def site_keys(self) -> list[str]:
-        return sorted(self.site())
+__all__ = ["ApplyResult", "Context", "Engine", "Event", "EventSink", "Outputs"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +37,7 @@ class Engine:
 
     def fresh(self) -> Engine:
         """A new engine on the same context that forgets every earlier read (to re-read under a lock)."""
-        self.ctx.__dict__.pop("_memo", None)
+        self.ctx.forget()
         return Engine(self.ctx, [type(r) for r in self.reconcilers])
 
     def reconciler(self, kind: str) -> Reconciler:
@@ -150,12 +92,3 @@ class Engine:
         return {r.kind: {n: r.outputs(n, r.observed.get(n)) for n in r.names() if n in r.observed}
                 for r in self.reconcilers}
 
-
-def flatten_outputs(outputs: Outputs) -> dict[str, Any]:
-    """Outputs as the CLI shows them: ``kind.name.key`` → value (unknowns left out)."""
-    flat: dict[str, Any] = {}
-    for kind, by_name in outputs.items():
-        for name, values in by_name.items():
-            for key, value in values.items():
-                flat[f"{kind}.{name}.{key}"] = value
-    return flat

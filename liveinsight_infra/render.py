@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .engine import Event
+from .contract import Event
 from .plan import UNKNOWN, Action, Change, Plan
 
 _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.ADOPT: "<-"}

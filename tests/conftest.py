@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "specs" / "dev.yaml"
 PROD = ROOT / "specs" / "prod.yaml"
 SESSION = boto3.Session(region_name="us-east-1")
-apply_fidelity_patches()  # moto evaluates bucket-policy conditions as AWS does (aws-notes trap 10)
+apply_fidelity_patches()  # moto evaluates bucket-policy conditions as AWS does (docs/moto-gaps.md)
 
 
 @pytest.fixture

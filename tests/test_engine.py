@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.plan import Action
-from tests.conftest import DEV, PROD, apply_spec, make_engine
+from tests.conftest import DEV, PROD, SESSION, apply_spec, make_engine
 
 
 def inventory(p: AwsProvider) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
 
 LOST_ANSWERS = ["CreateRole", "CreateFunction", "PublishVersion", "CreateAlias", "AddPermission", "CreateRestApi",
                 "CreateResource", "CreateDeployment", "CreateStage", "CreateTable", "CreateLogGroup", "PutMetricAlarm",
-                "CreateBucket", "CreateOriginAccessControl", "CreateDistributionWithTags", "PutObject"]
+                "CreateBucket", "CreateOriginAccessControl", "CreateDistributionWithTags", "PutObject", "TagResource"]
 
 
 @pytest.mark.parametrize("operation", LOST_ANSWERS)
@@ -219,3 +220,33 @@ def test_a_lost_answer_is_finished_by_the_next_apply(operation: str) -> None:
         fresh = fault_then_apply_again(p, "after-call.*.*", lose)
         assert make_engine(fresh).plan().empty
         assert inventory(fresh) == cold_apply()[1], f"duplicates or orphans after losing {operation}'s answer"
+
+
+def test_a_lost_invalidation_answer_is_finished_and_each_batch_has_its_own_reference(
+        provider: AwsProvider, project_copy: Path) -> None:
+    """CreateInvalidation went through but its answer was lost: the next apply invalidates again, and a
+    different path set never reuses the lost call's CallerReference (AWS would refuse it:
+    https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html)."""
+    spec = project_copy / "specs" / "dev.yaml"
+    apply_spec(provider, spec)
+    (project_copy / "site" / "dashboard.html").write_text("<!doctype html><title>v2</title>\n")
+    sent: list[tuple[str, tuple[str, ...]]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        batch = params["InvalidationBatch"]
+        sent.append((batch["CallerReference"], tuple(batch["Paths"]["Items"])))
+
+    def lose(model: Any, **_: Any) -> None:
+        if model.name == "CreateInvalidation":
+            raise Crash("the answer of CreateInvalidation was lost")
+
+    provider.register("provide-client-params.cloudfront.CreateInvalidation", record)
+    provider.register("after-call.cloudfront.CreateInvalidation", lose)
+    with pytest.raises(Crash):
+        apply_spec(provider, spec)
+    fresh = AwsProvider("us-east-1", session=SESSION)
+    fresh.register("provide-client-params.cloudfront.CreateInvalidation", record)
+    apply_spec(fresh, spec)
+    assert make_engine(fresh, spec).plan().empty
+    assert [paths for _, paths in sent] == [("/", "/dashboard.html"), ("/*",)]
+    assert sent[0][0] != sent[1][0]

@@ -1,5 +1,5 @@
-"""Validation of posted events (PRODUCT.md §4). Plain code: a Lambda package stays small and fast
-to import, with no compiled dependency to vendor per architecture.
+"""Validation of posted events (the rules in docs/http-api.md, ``POST /api/events``). Plain code: a
+Lambda package stays small and fast to import, with no compiled dependency to vendor per architecture.
 
 Every rule gives a message that names the field, so a client knows what to fix.
 """

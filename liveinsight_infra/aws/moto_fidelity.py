@@ -1,4 +1,4 @@
-"""A small, documented fidelity patch of moto's policy evaluation (aws-notes trap 10).
+"""A small, documented fidelity patch of moto's policy evaluation (docs/moto-gaps.md, bucket-policy conditions).
 
 moto evaluates policy conditions with ``StringEquals`` only. Any other operator (``Bool``,
 ``ArnLike``, …) counts as true, and a statement whose condition fails counts as a Deny. So the

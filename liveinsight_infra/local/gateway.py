@@ -1,6 +1,6 @@
 """A local API Gateway: executes the REST API definition that is actually in AWS (or moto).
 
-moto cannot execute MOCK or AWS_PROXY integrations (aws-notes trap 1), so this module reads the
+moto cannot execute MOCK or AWS_PROXY integrations (docs/moto-gaps.md), so this module reads the
 definition back (resources with their methods, integrations and integration responses; gateway
 responses; each integrated function's ``Handler``, environment and ``CodeSha256`` from Lambda)
 and executes it as API Gateway does:

@@ -15,10 +15,12 @@ from ..diff import dict_to_tag_list
 from ..plan import FieldDiff
 from ..spec.model import AlarmSpec
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import AlarmOutputs, keys
 
 
 class AlarmReconciler(Reconciler):
     kind = "cloudwatch.alarm"
+    output_keys = keys(AlarmOutputs)
     depends_on = ("sns.topic", "lambda.function")
 
     def names(self) -> list[str]:
@@ -35,7 +37,7 @@ class AlarmReconciler(Reconciler):
         else:
             namespace = "AWS/Lambda"
             dims = {"FunctionName": naming.function_name(self.spec, a.target)}
-        topics = [o["arn"] for o in outputs.get("sns.topic", {}).values()]
+        topics = [o["arn"] for o in self.upstream(outputs, "sns.topic").values()]
         return {
             "namespace": namespace, "metric": a.metric, "dimensions": dims,
             "statistic": a.statistic, "period_s": a.period_s, "evaluation_periods": a.evaluation_periods,
@@ -90,7 +92,7 @@ class AlarmReconciler(Reconciler):
         with self.calling(name, "DeleteAlarms"):
             self.client("cloudwatch").delete_alarms(AlarmNames=[name])
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> AlarmOutputs:
         return {"name": name, "state": current.meta.get("state") if current else None}
 
     def _put(self, name: str, d: dict[str, Any]) -> None:

@@ -8,53 +8,54 @@ more than one match is an error that names them (never "take the first"). Reads:
 Writes are targeted. Only integrations or integration responses differ: ``put_integration`` and
 ``put_integration_response`` (upserts on AWS and moto). A method-level field differs: delete the
 method and put it again whole. moto has no ``update_method``, and ``put_method`` on an existing
-method drops its integration there (moto-support #6). A deployment is the stage's business
+method drops its integration there (docs/moto-gaps.md). A deployment is the stage's business
 (``apigateway_stage.py``).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from .. import naming
 from ..apigw.definition import definition_hash, desired_definition, observed_definition
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
+from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
-
-_LOOKUP_LOCK = threading.Lock()
+from .kind_outputs import RestApiOutputs, keys
 
 
 def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
-    """This stack's REST API (memoised per run, shared by the API and stage reconcilers)."""
+    """This stack's REST API (read once per run, shared by the API and stage reconcilers)."""
     ctx = reconciler.ctx
-    with _LOOKUP_LOCK:
-        memo: dict[str, Any] = ctx.__dict__.setdefault("_memo", {})
-        if "rest_api" not in memo:
-            name = naming.api_name(ctx.spec)
-            with reconciler.calling(name, "GetRestApis"):
-                pages = reconciler.client("apigateway").get_paginator("get_rest_apis").paginate()
-                items = [a for p in pages for a in p.get("items", [])]
-            ours = [a for a in items if a.get("name") == name and naming.is_owned(ctx.spec, a.get("tags"))]
-            if len(ours) > 1:
-                ids = ", ".join(sorted(a["id"] for a in ours))
-                raise LiveInsightError(
-                    f"apigateway.rest_api {name}: {len(ours)} REST APIs carry this stack's tag ({ids}). "
-                    "Delete the extra ones (keep the one the stage serves), then run again.")
-            memo["rest_api"] = ours[0] if ours else None
-        return memo["rest_api"]  # type: ignore[no-any-return]
+
+    def read() -> dict[str, Any] | None:
+        name = naming.api_name(ctx.spec)
+        with reconciler.calling(name, "GetRestApis"):
+            pages = reconciler.client("apigateway").get_paginator("get_rest_apis").paginate()
+            items = [a for p in pages for a in p.get("items", [])]
+        ours = [a for a in items if a.get("name") == name and naming.is_owned(ctx.spec, a.get("tags"))]
+        if len(ours) > 1:
+            ids = ", ".join(sorted(a["id"] for a in ours))
+            raise LiveInsightError(
+                f"apigateway.rest_api {name}: {len(ours)} REST APIs carry this stack's tag ({ids}). "
+                "Delete the extra ones (keep the one the stage serves), then run again.")
+        return ours[0] if ours else None
+
+    return ctx.shared_read("rest_api", read)
 
 
 class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
+    output_keys = keys(RestApiOutputs)
     depends_on = ("lambda.function",)
+    # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
+    replace_fields = frozenset({"endpoint"})
 
     def names(self) -> list[str]:
         return [naming.api_name(self.spec)]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        fns = outputs.get("lambda.function", {})
+        fns = self.upstream(outputs, "lambda.function")
         arns = {key: fns.get(naming.function_name(self.spec, key), {}).get("alias_arn", UNKNOWN)
                 for key in self.spec.functions}
         return {**desired_definition(self.spec, arns), "endpoint": "REGIONAL",
@@ -83,14 +84,7 @@ class RestApiReconciler(Reconciler):
         ids = {r["path"]: r["id"] for r in items}
         return {name: Observed(state, {"id": api["id"], "resource_ids": ids}, True)}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        changes = super().plan(outputs, destroy)
-        # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
-        return [c if c.action is not Action.UPDATE or not any(d.path == "endpoint" for d in c.diffs)
-                else Change(Action.REPLACE, c.resource, c.name, c.diffs, "endpoint type changes", ("endpoint",))
-                for c in changes]
-
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> RestApiOutputs:
         """``revision`` is what the stage deploys: the definition's hash; "(known after apply)" while
         a change is planned; marked ``+redeploy`` once this run changed the API, so the stage
         takes a new snapshot even when the repaired definition hashes the same as before."""
@@ -110,8 +104,6 @@ class RestApiReconciler(Reconciler):
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        if contains_unknown(desired):
-            raise RuntimeError(f"{self.kind} {name}: desired state still unknown at apply time")
         ag = self.client("apigateway")
         with self.calling(name, "CreateRestApi"):
             api = ag.create_rest_api(

@@ -8,7 +8,7 @@ fields beside a cache policy are stripped: moto adds them, and AWS refuses them.
 with ``IfMatch``, and re-read once on ``PreconditionFailed``. Destroy disables, waits until
 deployed, then deletes with the fresh ETag.
 
-moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (moto-support #25). An
+moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (docs/moto-gaps.md). An
 S3 origin whose read-back carries neither origin config cannot happen on AWS, so the OAC id is
 then treated as "not reported", not as drift. Tests assert what the tool sends instead.
 """
@@ -16,7 +16,6 @@ then treated as "not reported", not as drift. Tests assert what the tool sends i
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from typing import Any
 
@@ -24,15 +23,16 @@ from botocore.exceptions import ClientError
 
 from .. import naming
 from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_REQUEST_POLICIES
+from ..contract import Event
 from ..diff import user_tags
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
+from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
+from .kind_outputs import DistributionOutputs, OacOutputs, keys
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
 NOT_REPORTED = "(not reported by this endpoint)"
-_LOOKUP_LOCK = threading.Lock()
 
 
 def marker(spec: Any) -> str:
@@ -50,32 +50,32 @@ def _tags_of(r: Reconciler, arn: str) -> dict[str, str]:
 
 
 def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | None:
-    """This stack's distribution summary plus its tags (memoised per run, shared by reconcilers)."""
+    """This stack's distribution summary plus its tags (read once per run, shared by reconcilers)."""
     ctx = r.ctx
-    with _LOOKUP_LOCK:
-        memo: dict[str, Any] = ctx.__dict__.setdefault("_memo", {})
-        if refresh or "distribution" not in memo:
-            with r.calling(marker(ctx.spec), "ListDistributions"):
-                pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
-                items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
-            candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
-            ours = []
-            for d in candidates:
-                tags = _tags_of(r, d["ARN"])
-                if naming.is_owned(ctx.spec, tags):
-                    ours.append({**d, "Tags": tags})
-            if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
-                for d in items:
-                    if d not in candidates:
-                        tags = _tags_of(r, d["ARN"])
-                        if naming.is_owned(ctx.spec, tags):
-                            ours.append({**d, "Tags": tags})
-            if len(ours) > 1:
-                ids = ", ".join(sorted(d["Id"] for d in ours))
-                raise LiveInsightError(f"cloudfront.distribution: {len(ours)} distributions carry this stack's tag "
-                                       f"({ids}). Disable and delete the extra ones, then run again.")
-            memo["distribution"] = ours[0] if ours else None
-        return memo["distribution"]  # type: ignore[no-any-return]
+
+    def read() -> dict[str, Any] | None:
+        with r.calling(marker(ctx.spec), "ListDistributions"):
+            pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
+            items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
+        candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
+        ours = []
+        for d in candidates:
+            tags = _tags_of(r, d["ARN"])
+            if naming.is_owned(ctx.spec, tags):
+                ours.append({**d, "Tags": tags})
+        if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
+            for d in items:
+                if d not in candidates:
+                    tags = _tags_of(r, d["ARN"])
+                    if naming.is_owned(ctx.spec, tags):
+                        ours.append({**d, "Tags": tags})
+        if len(ours) > 1:
+            ids = ", ".join(sorted(d["Id"] for d in ours))
+            raise LiveInsightError(f"cloudfront.distribution: {len(ours)} distributions carry this stack's tag "
+                                   f"({ids}). Disable and delete the extra ones, then run again.")
+        return ours[0] if ours else None
+
+    return ctx.shared_read("distribution", read, refresh=refresh)
 
 
 class OacReconciler(Reconciler):
@@ -84,6 +84,7 @@ class OacReconciler(Reconciler):
     or by its use in the stack's own (tagged) distribution (docs/adoption.md)."""
 
     kind = "cloudfront.oac"
+    output_keys = keys(OacOutputs)
 
     def names(self) -> list[str]:
         return [f"{naming.stack_id(self.spec)}-s3"]
@@ -156,12 +157,13 @@ class OacReconciler(Reconciler):
             with self.calling(name, "DeleteOriginAccessControl", ignore=("NoSuchOriginAccessControl",)):
                 cf.delete_origin_access_control(Id=current.meta["id"], IfMatch=etag)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> OacOutputs:
         return {"id": current.meta["id"] if current else UNKNOWN}
 
 
 class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
+    output_keys = keys(DistributionOutputs)
     depends_on = ("s3.bucket", "cloudfront.oac", "apigateway.stage")
     poll_s = 15.0
     deadline_s = 40 * 60.0
@@ -172,9 +174,9 @@ class DistributionReconciler(Reconciler):
     # -- desired / observed, normalised alike ------------------------------------------------------
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         d = self.spec.distribution
-        bucket = next(iter(outputs.get("s3.bucket", {}).values()), {})
-        oac = next(iter(outputs.get("cloudfront.oac", {}).values()), {})
-        stage = outputs.get("apigateway.stage", {}).get(self.spec.api.stage, {})
+        bucket = next(iter(self.upstream(outputs, "s3.bucket").values()), {})
+        oac = next(iter(self.upstream(outputs, "cloudfront.oac").values()), {})
+        stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
         return {
@@ -252,8 +254,6 @@ class DistributionReconciler(Reconciler):
         return self._apply_managed(base, d)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        if contains_unknown(desired):
-            raise RuntimeError(f"{self.kind} {name}: desired state still unknown at apply time")
         cf = self.client("cloudfront")
         tags = {"Items": [{"Key": k, "Value": v} for k, v in sorted(desired["tags"].items())]}
         with self.calling(name, "CreateDistributionWithTags", ignore=("DistributionAlreadyExists",)):
@@ -307,7 +307,6 @@ class DistributionReconciler(Reconciler):
         """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips)."""
         if not (self.ctx.wait or always):
             return
-        from ..engine import Event
         cf = self.client("cloudfront")
         start = time.monotonic()
         waited = 0.0
@@ -344,7 +343,7 @@ class DistributionReconciler(Reconciler):
             with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
                 cf.delete_distribution(Id=dist_id, IfMatch=etag)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> DistributionOutputs:
         if current is None:
             return {"id": UNKNOWN, "arn": UNKNOWN, "domain": UNKNOWN, "created": False}
         return {"id": current.meta["id"], "arn": current.meta["arn"], "domain": current.meta["domain"],

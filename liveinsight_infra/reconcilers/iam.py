@@ -16,6 +16,7 @@ from .. import naming
 from ..diff import dict_to_tag_list, normalize_policy, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 POLICY_NAME = "liveinsight-function"
 ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
@@ -25,6 +26,7 @@ ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
 class RoleReconciler(Reconciler):
     kind = "iam.role"
     depends_on = ("iam.boundary",)
+    output_keys = keys(NameArnOutputs)
     replace_fields = frozenset({"path"})
 
     def names(self) -> list[str]:
@@ -157,7 +159,7 @@ class RoleReconciler(Reconciler):
         with self.calling(name, "DeleteRole", ignore=("NoSuchEntity",)):
             iam.delete_role(RoleName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> NameArnOutputs:
         return {"name": name, "arn": current.meta["arn"] if current else self._arn(name)}
 
     def _arn(self, name: str) -> str:

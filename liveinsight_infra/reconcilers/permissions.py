@@ -3,7 +3,7 @@
 Each is scoped to this API, any stage, the route's method and path
 (``arn:aws:execute-api:{region}:{account}:{api}/*/{METHOD}/api/...``). One ``get_policy`` per
 function reads them. A statement is added only when it is missing, because moto accepts a
-duplicate StatementId (moto-support #18). Statements carry the ``liveinsight-api-`` Sid prefix,
+duplicate StatementId (docs/moto-gaps.md). Statements carry the ``liveinsight-api-`` Sid prefix,
 which is how the ones this stack owns are told apart.
 """
 
@@ -39,7 +39,7 @@ class PermissionReconciler(Reconciler):
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         _, method, path = self._routes()[name]
-        api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
+        api = self.upstream(outputs, "apigateway.rest_api").get(naming.api_name(self.spec), {})
         arn = api.get("execution_arn", UNKNOWN)
         return {"principal": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction",
                 "source_arn": f"{arn}/*/{method}{path}" if isinstance(arn, str) else UNKNOWN}
