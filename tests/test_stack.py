@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -10,15 +9,20 @@ import boto3
 import pytest
 
 from liveinsight_infra import Event, LiveInsightError, Stack, StackLocked, StackNotFound
+from liveinsight_infra.lock import TABLE, create_table
 from tests.conftest import DEV, PROD
 
 FOREIGN_LOCK = {"host": "elsewhere", "pid": 1, "command": "apply", "since": "now"}
 
 
 def hold_lock_elsewhere(stack: str = "liveinsight-dev") -> None:
-    boto3.client("ssm", region_name="us-east-1").put_parameter(
-        Name=f"/liveinsight/{stack}/lock", Type="String", Overwrite=True,
-        Value=json.dumps({**FOREIGN_LOCK, "expires": time.time() + 600}))
+    """A live holder in the lock table, as another machine's apply would leave it."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    create_table(ddb)
+    ddb.put_item(TableName=TABLE, Item={
+        "stack": {"S": stack}, "token": {"S": "elsewhere-1"}, "host": {"S": FOREIGN_LOCK["host"]},
+        "pid": {"N": str(FOREIGN_LOCK["pid"])}, "command": {"S": FOREIGN_LOCK["command"]},
+        "since": {"S": FOREIGN_LOCK["since"]}, "expires": {"N": str(time.time() + 600)}})
 
 
 def test_plan_apply_outputs_through_events_and_never_printing(moto_env: None,
