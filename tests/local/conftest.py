@@ -16,7 +16,7 @@ from liveinsight_infra.local.server import LocalServer
 from liveinsight_infra.spec import load_spec
 from tests.conftest import apply_spec
 
-PATHS = {"/api/events": "POST", "/api/realtime": "GET", "/api/stats": "GET"}
+PATHS = {"/api/events": "POST", "/api/event": "POST", "/api/realtime": "GET", "/api/stats": "GET"}
 ECHO = '''
 import json, os
 def handler(event, context):
