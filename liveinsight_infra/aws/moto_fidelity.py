@@ -90,4 +90,6 @@ def apply_fidelity_patches() -> None:
         return original(stripped, action, resource, principal, incoming_condition_values)
 
     ac.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+    from .moto_cloudfront_policies import apply_response_headers_policy_patch
+    apply_response_headers_policy_patch()  # moto has no response headers policy API at all
     _PATCHED = True
