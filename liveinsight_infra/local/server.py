@@ -1,5 +1,14 @@
 """HTTP on 127.0.0.1 for the local gateway: the API at ``/api/...`` (as through CloudFront) and at
-``/{stage}/api/...`` (as the execute-api URL), and the files of ``site/`` at ``/``."""
+``/{stage}/api/...`` (as the execute-api URL), and the files of ``site/`` at ``/``.
+
+It plays CloudFront's part where the handlers depend on it: on ``/api/...`` it sets
+``CloudFront-Viewer-Address`` to the peer's ``ip:port``, replacing any value the client sent
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html);
+a client's ``CloudFront-Viewer-Country`` passes, so tests and demos can set countries. On
+``/{stage}/api/...`` a client can send any header, as on execute-api. The site's files carry the
+security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
+the server keeps serving.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..reconcilers.response_headers import SECURITY_HEADERS
 from .gateway import LocalGateway, Request, Response
 
 VIEWER_ADDRESS = "CloudFront-Viewer-Address"  # the viewer's ip:port, set by CloudFront only
@@ -117,9 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             req = Request(self.command, path, headers, parts.query, body, str(peer_ip), stage,
                           port=int(self.server.server_address[1]))
             return self.server.gateway.handle(req)
-        if self.command in ("GET", "HEAD"):
-            return self.server.static(path)
-        return _plain(405, "Method Not Allowed")
+        resp = self.server.static(path) if self.command in ("GET", "HEAD") else _plain(405, "Method Not Allowed")
+        # As CloudFront's response headers policy on the default behavior does, errors included.
+        return Response(resp.status, {**resp.headers, **SECURITY_HEADERS}, resp.body)
 
     def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
