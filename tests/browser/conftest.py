@@ -7,7 +7,6 @@ Without Playwright these modules are not imported (so the rest of the suite stil
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,11 @@ from typing import Any
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-HAVE_PLAYWRIGHT = importlib.util.find_spec("playwright") is not None
+try:
+    import playwright  # noqa: F401
+    HAVE_PLAYWRIGHT = True
+except ImportError:
+    HAVE_PLAYWRIGHT = False
 collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard.py", "test_plausible.py"]
 # Host names the browser resolves to 127.0.0.1: Plausible's trackers ignore localhost and 127.*.
 MAPPED_HOSTS = ("shop.example",)
