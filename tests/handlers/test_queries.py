@@ -23,7 +23,9 @@ def traffic(api: Api, events: int, visitors: int, batch: int = 100) -> None:
     for i in range(events):
         v = i % visitors
         per_visitor[v].append({"name": "pageview", "url": f"https://example.com{PAGES[(i // visitors) % len(PAGES)]}",
-                               "domain": "example.com", "ts": now - (i % 60) * 1000,
+                               "domain": "example.com",
+                               # spread over the last minute; distinct, as an event's own ts makes it unique
+                               "ts": now - (i % 60) * 1000 - (i // 60) % 1000,
                                "referrer": "https://news.example.org/item" if v % 5 == 0 else ""})
     for v, evs in per_visitor.items():
         for i in range(0, len(evs), batch):
