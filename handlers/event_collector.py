@@ -1,8 +1,10 @@
-"""``POST /api/events``: store page views and custom events.
+"""``POST /api/events`` (and Plausible's ``POST /api/event``): store page views and custom events.
 
-One event object or an array of up to 100. Each valid event is stored even when others are
-rejected. Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, or
-400 / 413 / 415 with an ``error`` when nothing can be stored.
+One event object or an array of up to 100, in LiveInsight's or Plausible's field names
+(docs/http-api.md). The whole request is validated before anything is written; each valid event
+is stored exactly once, even when others are rejected and however often it is retried.
+Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
+with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
 
 from __future__ import annotations

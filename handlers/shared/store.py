@@ -2,16 +2,19 @@
 
 Keys (``S`` = counter shards, ``k`` = a shard):
 
-* ``EV#{site}#{day}#s{k}`` / ``{ts}#{id}``: raw events, expiring after the spec's TTL;
+* ``EV#{site}#{day}#s{k}`` / ``{key time}#{event id}``: raw events (and retry guards), expiring
+  after the spec's TTL;
 * ``C#{site}#{day}#s{k}`` / ``day``, ``h{HH}``, ``page#{path}``, ``ref#{host}``: the day's counters;
 * ``M#{site}#{day}#s{k}`` / ``m{HHMM}``: pageviews per minute;
 * ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``: distinct-visitor markers (conditional puts);
 * ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour.
 
-Hot counters are write-sharded: a write goes to a random shard, a read sums all shards. A marker's
-shard is fixed by the visitor's hash, so its conditional put still deduplicates. The events of one
-request are aggregated before anything is written. A read touches a number of partitions fixed by
-the time window and ``S``, never by how many events are stored.
+Exactly once: an event's id is derived from what it says, its raw item is a conditional put, and
+its counters and visitor markers commit in the same transaction, so a retried event is found and
+skipped and a failed write leaves nothing half done. Hot counters are write-sharded: a write goes
+to a random shard, a read sums all shards. A marker's shard is fixed by the visitor's hash, so its
+conditional put still deduplicates. A read touches a number of partitions fixed by the time window
+and ``S``, never by how many events are stored.
 """
 
 from __future__ import annotations
