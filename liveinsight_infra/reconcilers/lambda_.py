@@ -49,6 +49,7 @@ class FunctionReconciler(Reconciler):
                 "LIVEINSIGHT_TABLE": naming.table_name(self.spec),
                 "LIVEINSIGHT_EVENT_TTL_DAYS": str(self.spec.table.event_ttl_days),
                 "LIVEINSIGHT_COUNTER_SHARDS": str(self.spec.table.counter_shards),
+                "LIVEINSIGHT_TRUST_FORWARDED_FOR": "true" if self.spec.api.trust_forwarded_for else "false",
                 "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
                 "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
                 "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
