@@ -78,7 +78,9 @@ def raw_events(provider: AwsProvider) -> list[dict[str, Any]]:
 
 def test_plausibles_tracker_counts_a_page_view_and_a_custom_event_with_props(
         browser: Browser, stack: Site, shop: str, provider: AwsProvider, tmp_path: Path) -> None:
-    page = browser.new_page()
+    # A visitor's browser: headless Chromium's own User-Agent says "HeadlessChrome", which is a bot.
+    page = browser.new_page(user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                                       "Chrome/120.0.0.0 Safari/537.36")
     logs: list[str] = []
     page.on("console", lambda m: logs.append(m.text))
     assert page.evaluate("navigator.webdriver") is not True  # else Plausible sends nothing
