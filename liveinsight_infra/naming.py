@@ -99,6 +99,7 @@ def function_environment(spec: StackSpec, key: str) -> dict[str, str]:
             "LIVEINSIGHT_TABLE": table_name(spec),
             "LIVEINSIGHT_EVENT_TTL_DAYS": str(spec.table.event_ttl_days),
             "LIVEINSIGHT_COUNTER_SHARDS": str(spec.table.counter_shards),
+            "LIVEINSIGHT_TRUST_FORWARDED_FOR": "true" if spec.api.trust_forwarded_for else "false",
             "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
             "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
             "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),

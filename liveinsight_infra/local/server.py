@@ -1,9 +1,19 @@
 """HTTP on 127.0.0.1 for the local gateway: the API at ``/api/...`` (as through CloudFront) and at
-``/{stage}/api/...`` (as the execute-api URL), and the files of ``site/`` at ``/``."""
+``/{stage}/api/...`` (as the execute-api URL), and the files of ``site/`` at ``/``.
+
+It plays CloudFront's part where the handlers depend on it: on ``/api/...`` it sets
+``CloudFront-Viewer-Address`` to the peer's ``ip:port``, replacing any value the client sent
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html);
+a client's ``CloudFront-Viewer-Country`` passes, so tests and demos can set countries. On
+``/{stage}/api/...`` a client can send any header, as on execute-api. The site's files carry the
+security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
+the server keeps serving.
+"""
 
 from __future__ import annotations
 
 import mimetypes
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..reconcilers.response_headers import SECURITY_HEADERS
 from .gateway import LocalGateway, Request, Response
+
+VIEWER_ADDRESS = "CloudFront-Viewer-Address"  # the viewer's ip:port, set by CloudFront only
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+_BAD_FIELD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -40,10 +55,26 @@ class LocalServer(ThreadingHTTPServer):
             return Response(200, {"Content-Type": _type(name), "Cache-Control": "no-cache"}, self.extra_files[name])
         if self.site_dir is not None:
             root = self.site_dir.resolve()
-            file = (root / name).resolve()
-            if file.is_file() and root in file.parents:
-                return Response(200, {"Content-Type": _type(name)}, file.read_bytes())
-        return Response(404, {"Content-Type": "text/plain"}, b"Not Found")
+            try:
+                file = (root / name).resolve()
+                if file.is_file() and root in file.parents:
+                    return Response(200, {"Content-Type": _type(name)}, file.read_bytes())
+            except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+                pass
+        return _plain(404, "Not Found")
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(status, {"Content-Type": "text/plain; charset=utf-8"}, text.encode())
+
+
+def _content_length(values: list[str]) -> int | None:
+    """The body's length, or None when the header is not one plain decimal (RFC 9110 §8.6)."""
+    if not values:
+        return 0
+    if len(set(values)) != 1 or not values[0].strip().isascii() or not values[0].strip().isdigit():
+        return None
+    return int(values[0].strip())
 
 
 def _type(name: str) -> str:
@@ -59,24 +90,48 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.log(f"{self.address_string()} {format % args}")
 
     def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            resp = self._answer()
+        except Exception as exc:  # a bug here must cost one answer, never the server
+            self.server.log(f"{self.command} {self.path!r}: {type(exc).__name__}: {exc}")
+            resp = _plain(500, "Internal Server Error")
+        self._send(resp)
+
+    def _answer(self) -> Response:
+        length = _content_length(self.headers.get_all("Content-Length") or [])
+        if length is None:
+            self.close_connection = True  # the body's end is unknown: the connection cannot be reused
+            return _plain(400, "Bad Request: Content-Length must be one non-negative integer")
+        if length > MAX_BODY:
+            self.close_connection = True
+            return _plain(413, "Request Entity Too Large")
         body = self.rfile.read(length) if length else b""
+        if "\x00" in self.path:
+            return _plain(400, "Bad Request: NUL in the path")
+        if any(_BAD_FIELD.search(k) or _BAD_FIELD.search(v) for k, v in self.headers.items()):
+            return _plain(400, "Bad Request: a control character in a header")  # RFC 9110 §5.5
+        parts = urlsplit(self.path)
         stage = self.server.gateway.d.stage
         path = parts.path
-        if path.startswith(f"/{stage}/"):
+        headers = list(self.headers.items())
+        peer_ip, peer_port = self.client_address[:2]
+        if path.startswith(f"/{stage}/"):  # the execute-api URL: a client may send any header
             path = path[len(stage) + 1:]
             api = True
         else:
             api = path == "/api" or path.startswith("/api/")
+            if api:  # through CloudFront, which sets the viewer's address itself
+                headers = [(k, v) for k, v in headers if k.lower() != VIEWER_ADDRESS.lower()]
+                headers.append((VIEWER_ADDRESS, f"{peer_ip}:{peer_port}"))
         if api:
-            req = Request(self.command, path, list(self.headers.items()), parts.query, body,
-                          self.client_address[0], stage)
-            resp = self.server.gateway.handle(req)
-        elif self.command in ("GET", "HEAD"):
-            resp = self.server.static(path)
-        else:
-            resp = Response(405, {"Content-Type": "text/plain"}, b"Method Not Allowed")
+            req = Request(self.command, path, headers, parts.query, body, str(peer_ip), stage,
+                          port=int(self.server.server_address[1]))
+            return self.server.gateway.handle(req)
+        resp = self.server.static(path) if self.command in ("GET", "HEAD") else _plain(405, "Method Not Allowed")
+        # As CloudFront's response headers policy on the default behavior does, errors included.
+        return Response(resp.status, {**resp.headers, **SECURITY_HEADERS}, resp.body)
+
+    def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)

@@ -1,5 +1,8 @@
 """CloudFront: the Origin Access Control and the distribution in front of the bucket and the API.
 
+The default (dashboard) behavior carries the security-headers response headers policy
+(``response_headers.py``); the ``/api/*`` behavior does not.
+
 The distribution is found by a Comment marker (``liveinsight-infra:{stack}``), confirmed by the
 stack's tag. It is created with a deterministic CallerReference, so a create whose answer was lost
 ends in ``DistributionAlreadyExists`` and discovery, never a second distribution. Updates read the
@@ -164,7 +167,7 @@ class OacReconciler(Reconciler):
 class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
     output_keys = keys(DistributionOutputs)
-    depends_on = ("s3.bucket", "cloudfront.oac", "apigateway.stage")
+    depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy", "apigateway.stage")
     poll_s = 15.0
     deadline_s = 40 * 60.0
 
@@ -176,6 +179,7 @@ class DistributionReconciler(Reconciler):
         d = self.spec.distribution
         bucket = next(iter(self.upstream(outputs, "s3.bucket").values()), {})
         oac = next(iter(self.upstream(outputs, "cloudfront.oac").values()), {})
+        headers = next(iter(self.upstream(outputs, "cloudfront.response_headers_policy").values()), {})
         stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
@@ -185,7 +189,8 @@ class DistributionReconciler(Reconciler):
             "site_origin": {"domain": bucket.get("regional_domain", UNKNOWN), "oac": oac.get("id", UNKNOWN)},
             "api_origin": {"domain": api_domain, "path": f"/{self.spec.api.stage}", "protocol": "https-only"},
             "default_behavior": {"origin": SITE_ORIGIN, "viewer": "redirect-to-https", "compress": True,
-                                 "cache_policy": CACHE_POLICIES[d.cache_policy], "methods": sorted(CACHED_METHODS)},
+                                 "cache_policy": CACHE_POLICIES[d.cache_policy], "methods": sorted(CACHED_METHODS),
+                                 "response_headers_policy": headers.get("id", UNKNOWN)},
             "api_behavior": {"origin": API_ORIGIN, "viewer": "https-only", "compress": True,
                              "cache_policy": CACHE_POLICIES[d.api_cache_policy],
                              "origin_request_policy": ORIGIN_REQUEST_POLICIES[d.api_origin_request_policy],
@@ -235,6 +240,7 @@ class DistributionReconciler(Reconciler):
                   if o.get("Id") not in (SITE_ORIGIN, API_ORIGIN)]
         cfg["Origins"] = {"Quantity": 2 + len(others), "Items": [site, api, *others]}
         cfg["DefaultCacheBehavior"] = _behavior(cfg.get("DefaultCacheBehavior") or {}, d["default_behavior"])
+        cfg["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = d["default_behavior"]["response_headers_policy"]
         behaviors = [b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []
                      if b.get("PathPattern") != API_PATTERN]
         api_b = _behavior({"PathPattern": API_PATTERN}, d["api_behavior"])
@@ -368,14 +374,16 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     reported = bool(site.get("S3OriginConfig") or site.get("CustomOriginConfig"))
     behaviors = {b.get("PathPattern"): b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []}
 
-    def behavior(b: dict[str, Any] | None, with_orp: bool) -> dict[str, Any] | None:
+    def behavior(b: dict[str, Any] | None, api: bool) -> dict[str, Any] | None:
         if not b:
             return None
         out = {"origin": b.get("TargetOriginId"), "viewer": b.get("ViewerProtocolPolicy"),
                "compress": bool(b.get("Compress")), "cache_policy": b.get("CachePolicyId"),
                "methods": sorted((b.get("AllowedMethods") or {}).get("Items") or [])}
-        if with_orp:
+        if api:
             out["origin_request_policy"] = b.get("OriginRequestPolicyId")
+        else:
+            out["response_headers_policy"] = b.get("ResponseHeadersPolicyId") or None
         return out
 
     return {

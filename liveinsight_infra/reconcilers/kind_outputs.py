@@ -32,6 +32,10 @@ class OacOutputs(TypedDict):
     id: Any
 
 
+class ResponseHeadersPolicyOutputs(TypedDict):
+    id: Any
+
+
 class DistributionOutputs(TypedDict, total=False):  # no site_version before the distribution exists
     id: Any
     arn: Any

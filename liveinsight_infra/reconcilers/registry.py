@@ -17,6 +17,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
     from .permissions import PermissionReconciler
+    from .response_headers import ResponseHeadersPolicyReconciler
     from .s3_bucket import BucketReconciler
     from .s3_site import BucketPolicyReconciler, InvalidationReconciler, ObjectReconciler
     from .sns import TopicReconciler
@@ -26,7 +27,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
                                      RoleReconciler,
                                      FunctionReconciler, RestApiReconciler, PermissionReconciler,
                                      AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
-                                     OacReconciler,
+                                     OacReconciler, ResponseHeadersPolicyReconciler,
                                      DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,
                                      InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)

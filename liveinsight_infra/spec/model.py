@@ -168,6 +168,11 @@ class ApiSpec(Model):
     throttling: ThrottlingSpec = ThrottlingSpec()
     metrics_enabled: bool = True
     usage_plan: UsagePlanSpec = UsagePlanSpec()
+    trust_forwarded_for: bool = Field(
+        default=False, description="count visitors by the first address in X-Forwarded-For, for a server "
+        "that posts events on its visitors' behalf (Plausible's Events API). Any client can then claim "
+        "any address and inflate the visitor count; off, the viewer is CloudFront-Viewer-Address or "
+        "API Gateway's sourceIp (docs/http-api.md)")
 
     @field_validator("routes")
     @classmethod

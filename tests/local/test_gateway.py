@@ -45,7 +45,7 @@ def test_proxy_event_and_lambda_environment_reach_the_handler(site: Site) -> Non
     assert event["queryStringParameters"] == {"site": "example.com", "x": "2"}
     assert event["multiValueQueryStringParameters"]["x"] == ["1", "2"]
     assert event["headers"]["User-Agent"] == "test-agent"
-    assert event["multiValueHeaders"]["X-Forwarded-For"] == ["1.2.3.4"]
+    assert event["multiValueHeaders"]["X-Forwarded-For"] == ["1.2.3.4, 127.0.0.1"]  # API Gateway appends
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
     assert event["requestContext"]["stage"] == "dev"
     assert data["table"] == "liveinsight-events-dev"  # read back from Lambda's configuration

@@ -22,7 +22,8 @@ def setup() -> Any:
 
 def desired(r: DistributionReconciler) -> dict[str, Any]:
     outputs = {"s3.bucket": {"b": {"regional_domain": "b.s3.us-east-1.amazonaws.com"}},
-               "cloudfront.oac": {"o": {"id": "OAC1"}}, "apigateway.stage": {"dev": {"api_id": "abc123"}}}
+               "cloudfront.oac": {"o": {"id": "OAC1"}}, "apigateway.stage": {"dev": {"api_id": "abc123"}},
+               "cloudfront.response_headers_policy": {"h": {"id": "RHP1"}}}
     return r.desired("liveinsight-dev", outputs)
 
 
