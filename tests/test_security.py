@@ -13,7 +13,7 @@ from tests.conftest import PROD, apply_spec, make_engine
 # Exactly the actions each function calls (handlers/shared/store.py, visitors.py), on exactly its
 # resources, and only on the partition keys it uses: the readers never reach the daily salt.
 EXPECTED = {
-    "event-collector": ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    "event-collector": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     "realtime-api": ["dynamodb:Query"],
     "stats-api": ["dynamodb:Query"],
 }

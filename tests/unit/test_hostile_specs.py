@@ -51,7 +51,7 @@ DUP_PROTECTION = edit("  point_in_time_recovery: true\n",
                       "  point_in_time_recovery: true\n  deletion_protection: true\n  deletion_protection: false\n")
 DUP_FUNCTION = edit("  realtime-api:\n", "  event-collector:\n    handler: stats_api.handler\n  realtime-api:\n")
 OCTAL = edit("retention_days: 7", "retention_days: 036")
-EC_LIMITS = ("    description: Collects page views and events posted to /api/events\n"
+EC_LIMITS = ("    description: Collects page views and events posted to /api/events and /api/event\n"
              "    memory_mb: 128\n    timeout_s: 10\n")
 SEXAGESIMAL = edit(EC_LIMITS, EC_LIMITS.replace("timeout_s: 10", "timeout_s: 1:30"))
 LONG_PATH = "/api/" + "a" * 90
