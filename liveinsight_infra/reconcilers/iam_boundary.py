@@ -22,6 +22,7 @@ from ..diff import dict_to_tag_list, normalize_policy, tag_list_to_dict, user_ta
 from ..plan import FieldDiff
 from ..spec.model import TABLE_ACTIONS
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import ArnOutputs, keys
 
 MAX_VERSIONS = 5  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 
@@ -41,6 +42,7 @@ def boundary_document(spec: Any, region: str, account: str) -> dict[str, Any]:
 
 class BoundaryReconciler(Reconciler):
     kind = "iam.boundary"
+    output_keys = keys(ArnOutputs)
     replace_fields = frozenset({"path", "description"})  # IAM cannot change either in place
 
     def names(self) -> list[str]:
@@ -101,7 +103,7 @@ class BoundaryReconciler(Reconciler):
         with self.calling(name, "DeletePolicy", ignore=("NoSuchEntity",)):
             iam.delete_policy(PolicyArn=arn)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> ArnOutputs:
         return {"arn": self.arn()}
 
     def _spare_versions(self, name: str) -> list[str]:

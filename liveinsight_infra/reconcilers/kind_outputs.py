@@ -44,6 +44,10 @@ class DistributionOutputs(TypedDict, total=False):  # no site_version before the
     created: bool
 
 
+class ArnOutputs(TypedDict):  # the permissions boundary
+    arn: str
+
+
 class NameArnOutputs(TypedDict):  # tables, roles, log groups, topics
     name: str
     arn: str

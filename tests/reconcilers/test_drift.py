@@ -225,7 +225,8 @@ def test_a_role_at_another_path_is_replaced_and_nothing_else_changes(provider: A
     iam.delete_role_policy(RoleName=name, PolicyName="liveinsight-function")
     iam.delete_role(RoleName=name)
     iam.create_role(RoleName=name, Path="/", AssumeRolePolicyDocument=json.dumps(role["AssumeRolePolicyDocument"]),
-                    Description=role["Description"], Tags=role["Tags"])
+                    Description=role["Description"], Tags=role["Tags"],
+                    PermissionsBoundary=role["PermissionsBoundary"]["PermissionsBoundaryArn"])
     iam.put_role_policy(RoleName=name, PolicyName="liveinsight-function", PolicyDocument=json.dumps(doc))
 
     engine = make_engine(provider)
