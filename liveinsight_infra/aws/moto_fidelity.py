@@ -12,6 +12,10 @@ HTTPS. This patch makes moto do the same:
 * ``aws:SecureTransport`` is ``true``;
 * a statement whose condition does not hold is NEUTRAL.
 
+It also carries one speed patch: moto's TransactWriteItems deep-copies the whole table before each
+of its actions, so the event collector's transactions grew slower with every stored event; the
+patch backs up only the items a transaction names (``_one_table_copy_per_transaction``).
+
 The product's policy stays the AWS-correct one. Applied by ``--moto``, ``serve``, the tests and
 ``python -m liveinsight_infra.aws.moto_server``.
 """
