@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from .aws.provider import AwsProvider
-from .build.package import Package, build_package
+from .build.package import Package, build_function
 from .build.site import SiteFile, site_files
 from .naming import stack_id
 from .plan import Action, Change, Plan
@@ -65,7 +65,7 @@ class Context:
         cache: dict[str, Package] = self.__dict__.setdefault("_packages", {})
         if key not in cache:
             fn = self.spec.functions[key]
-            cache[key] = build_package(self.loaded.code_dir, key, fn.handler)
+            cache[key] = build_function(self.loaded.code_dir, key, fn)
         return cache[key]
 
 
