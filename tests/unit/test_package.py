@@ -145,17 +145,16 @@ def test_functions_without_requirements_vendor_nothing(project_copy: Path) -> No
     assert not [n for n in pkg.files if n.startswith("ua_parser")]
 
 
-def test_the_spec_requirements_reach_the_package(project_copy: Path) -> None:
+def test_only_the_collector_vendors_the_user_agent_parser(project_copy: Path) -> None:
     from liveinsight_infra.build import build_function
     from liveinsight_infra.spec import load_spec
 
-    spec = project_copy / "specs" / "dev.yaml"
-    spec.write_text(spec.read_text().replace("    handler: event_collector.handler\n",
-                                             "    handler: event_collector.handler\n"
-                                             "    requirements: [ua-parser, ua_parser_builtins]\n"))
-    loaded = load_spec(spec)
-    pkg = build_function(loaded.code_dir, "event-collector", loaded.spec.functions["event-collector"])
-    assert "ua_parser/core.py" in pkg.files
+    for name in ("dev.yaml", "prod.yaml"):
+        loaded = load_spec(project_copy / "specs" / name)
+        fns = loaded.spec.functions
+        assert "ua_parser/core.py" in build_function(loaded.code_dir, "event-collector", fns["event-collector"]).files
+        assert not [f for f in build_function(loaded.code_dir, "stats-api", fns["stats-api"]).files
+                    if f.startswith("ua_parser")]
 
 
 def test_a_requirement_without_what_it_requires_is_refused(project_copy: Path) -> None:
