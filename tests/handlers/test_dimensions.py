@@ -197,3 +197,10 @@ def test_importing_the_module_does_not_load_the_parser() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "handlers", capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_every_known_source_is_in_the_documented_table() -> None:
+    doc = (ROOT / "docs" / "analytics.md").read_text()
+    table = doc[doc.index("| source | hosts |"):doc.index("## What is derived where")]
+    missing = sorted(n for n in set(dimensions._NAMES.values()) if n not in table)
+    assert not missing, f"docs/analytics.md does not list {missing}"

@@ -55,6 +55,15 @@ def test_proxy_event_and_lambda_environment_reach_the_handler(site: Site) -> Non
     assert data["function"] == "liveinsight-event-collector-dev"
 
 
+@pytest.mark.parametrize("prefix", ["", "/dev"])
+def test_a_client_country_header_reaches_the_handler_on_both_paths(site: Site, prefix: str) -> None:
+    """Locally there is no geolocation: a client's CloudFront-Viewer-Country stands in for CloudFront's."""
+    r = site.request("POST", prefix + "/api/events", {"CloudFront-Viewer-Country": "NZ"}, b"{}")
+    assert r.status == 200
+    headers = {k.lower(): v for k, v in r.json()["event"]["headers"].items()}
+    assert headers["cloudfront-viewer-country"] == "NZ"
+
+
 def test_handler_errors_are_502_with_cors_headers(site: Site) -> None:
     for path in ("/api/stats", "/api/realtime"):  # raises; returns a malformed result
         r = site.request("GET", path, {"Origin": "https://example.com"})
