@@ -124,7 +124,11 @@ def _download(pins: Sequence[Pin], cache: Path, runtime: str, architecture: str)
             raise BuildError(f"cannot download {names} (the wheel cache {cache} does not hold them): "
                              f"{(done.stderr or done.stdout).strip()[-800:]}")
         for path in sorted(dest.glob("*.whl")):
-            shutil.copyfile(path, cache / path.name)
+            # Copied under a temporary name, then renamed: a build running beside this one never
+            # reads half a wheel (it would only fail its hash check and download again).
+            partial = cache / f".{path.name}.{os.getpid()}.part"
+            shutil.copyfile(path, partial)
+            os.replace(partial, cache / path.name)
 
 
 def wheels_for(code_dir: Path, requirements: Iterable[str], runtime: str = "python3.12",

@@ -214,3 +214,34 @@ def test_a_vendored_file_may_not_replace_a_source(project_copy: Path, own_cache:
     _lock(code, _wheel(own_cache, "clash-1.0-py3-none-any.whl", {"shared/http.py": "evil = True\n"}))
     with pytest.raises(BuildError, match="would replace"):
         build_package(code, "f", "event_collector.handler", ["clash"])
+
+
+def test_a_cold_cache_is_filled_by_pip_and_the_next_build_needs_no_index(
+        project_copy: Path, own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    code = project_copy / "handlers"
+    _lock(code, _wheel(index, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 1\n"}))
+    # pip reads its configuration from the environment (https://pip.pypa.io/en/stable/topics/configuration/):
+    # a local folder stands in for the index, so this test never touches the network.
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    first = build_package(code, "f", "event_collector.handler", ["tidy"])
+    assert [p.name for p in own_cache.iterdir()] == ["tidy-1.0-py3-none-any.whl"]
+    calls = _no_network(monkeypatch)
+    assert build_package(code, "f", "event_collector.handler", ["tidy"]).data == first.data
+    assert calls == []
+
+
+def test_a_downloaded_wheel_that_does_not_match_the_lock_is_refused(
+        project_copy: Path, own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    code = project_copy / "handlers"
+    _lock(code, _wheel(tmp_path, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 1\n"}))
+    _wheel(index, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 'served by a tampered mirror'\n"})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    with pytest.raises(BuildError, match=r"cannot download tidy==1\.0"):
+        build_package(code, "f", "event_collector.handler", ["tidy"])
+    assert not list(own_cache.glob("*.whl"))
