@@ -245,3 +245,17 @@ def test_a_downloaded_wheel_that_does_not_match_the_lock_is_refused(
     with pytest.raises(BuildError, match=r"cannot download tidy==1\.0"):
         build_package(code, "f", "event_collector.handler", ["tidy"])
     assert not list(own_cache.glob("*.whl"))
+
+
+def test_the_test_extras_install_the_versions_the_packages_vendor() -> None:
+    import configparser
+
+    from liveinsight_infra.build.vendor import normalize, read_lock
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg")
+    extras = [line.strip() for line in cfg["options.extras_require"]["test"].splitlines() if "==" in line]
+    pinned = {normalize(name): version for name, version in (line.split("==") for line in extras)}
+    lock = read_lock(root / "handlers" / "requirements.lock")
+    assert pinned == {name: pin.version for name, pin in lock.items()}
