@@ -33,7 +33,7 @@ import boto3  # noqa: E402
 import moto  # noqa: E402, F401
 
 from liveinsight_infra.aws.provider import AwsProvider  # noqa: E402
-from liveinsight_infra.build.package import build_package  # noqa: E402
+from liveinsight_infra.build.package import build_function  # noqa: E402
 from liveinsight_infra.engine import Context, Engine  # noqa: E402
 from liveinsight_infra.reconcilers.dynamodb import TableReconciler  # noqa: E402
 from liveinsight_infra.spec import load_spec  # noqa: E402
@@ -149,7 +149,7 @@ def main() -> None:
     packages = {}
     with tempfile.TemporaryDirectory() as tmp:
         for key, fn in loaded.spec.functions.items():
-            pkg = build_package(loaded.code_dir, key, fn.handler)
+            pkg = build_function(loaded.code_dir, key, fn)
             folder = Path(tmp) / key
             zipfile.ZipFile(__import__("io").BytesIO(pkg.data)).extractall(folder)
             packages[key] = (pkg.size, cold_import(fn.handler.split(".")[0], folder, runs=3 if args.quick else 7))

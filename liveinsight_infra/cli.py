@@ -268,12 +268,12 @@ class Cli:
         return 0
 
     def cmd_build(self) -> int:
-        from .build.package import build_package
+        from .build.package import build_function
 
         loaded = load_spec(self.args.spec)
         self.args.out.mkdir(parents=True, exist_ok=True)
         for key, fn in loaded.spec.functions.items():
-            pkg = build_package(loaded.code_dir, key, fn.handler)
+            pkg = build_function(loaded.code_dir, key, fn)
             path = self.args.out / f"{key}.zip"
             path.write_bytes(pkg.data)
             self.say(f"  {path}  {pkg.size:>8,} bytes  sha256 {pkg.sha256_hex}")

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from .aws.provider import AwsProvider
-from .build.package import Package, build_package
+from .build.package import Package, build_function
 from .build.site import SiteFile, site_files
 from .plan import Change, Plan
 from .spec.loader import LoadedSpec
@@ -88,7 +88,7 @@ class Context:
     def package(self, key: str) -> Package:
         if key not in self.packages:
             fn = self.spec.functions[key]
-            self.packages[key] = build_package(self.loaded.code_dir, key, fn.handler)
+            self.packages[key] = build_function(self.loaded.code_dir, key, fn)
         return self.packages[key]
 
     def site(self) -> dict[str, SiteFile]:

@@ -12,6 +12,8 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                   AWS_SESSION_TOKEN="testing", AWS_DEFAULT_REGION="us-east-1")
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+# Vendored wheels are verified by hash, so one cache serves every test; warm, it needs no network.
+os.environ.setdefault("LIVEINSIGHT_WHEEL_CACHE", str(Path(__file__).resolve().parent.parent / ".cache" / "wheels"))
 
 import boto3
 import moto  # noqa: F401  (imported before the Session, so the Session's clients are mocked)

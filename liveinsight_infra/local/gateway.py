@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl
 
 from .. import naming
 from ..aws.provider import AwsProvider
-from ..build.package import build_package
+from ..build.package import build_function
 from ..environ import patched_environ
 from ..errors import LiveInsightError
 from ..spec.loader import LoadedSpec
@@ -153,7 +153,7 @@ def _attach_package(target: FunctionTarget, loaded: LoadedSpec) -> None:
     if key is None:
         target.problem = f"function {target.name} is not in the spec"
         return
-    package = build_package(loaded.code_dir, key, loaded.spec.functions[key].handler)
+    package = build_function(loaded.code_dir, key, loaded.spec.functions[key])
     if package.code_sha256 != target.code_sha256:
         target.problem = (f"the code deployed to {target.name} ({target.code_sha256}) is not what "
                           f"{loaded.code_dir} builds ({package.code_sha256}): run apply")

@@ -72,6 +72,9 @@ class FunctionSpec(Model):
     table_key_prefixes: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9#_.-]{1,64}$")], ...] = Field(
         default=(), description="partition-key prefixes those actions may touch (IAM dynamodb:LeadingKeys); "
                                 "empty: any key")
+    requirements: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")], ...] = Field(
+        default=(), description="projects pinned in code_dir/requirements.lock that this function's package "
+                                "vendors (pure-Python wheels only, each with what it requires)")
 
     @field_validator("environment")
     @classmethod
