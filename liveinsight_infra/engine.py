@@ -108,7 +108,7 @@ class Engine:
         def read(r: Reconciler) -> None:
             r.observed = r.observe(for_destroy=for_destroy)
 
-        with ThreadPoolExecutor(max_workers=min(8, len(self.reconcilers))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, len(self.reconcilers))) as pool:  # all kinds at once
             list(pool.map(read, self.reconcilers))
 
     def plan(self, destroy: bool = False) -> Plan:
