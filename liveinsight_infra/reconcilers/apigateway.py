@@ -30,6 +30,7 @@ from ..aws.retry import RetryRule, with_retries
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
 from .base import Observed, Outputs, Reconciler
+from .lambda_ import ALIAS, function_arn
 
 _LOOKUP_LOCK = threading.Lock()
 # Writes to one API run a few at a time: API Gateway's control plane allows about 10 requests a
@@ -65,15 +66,16 @@ def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
 
 class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
-    depends_on = ("lambda.function",)
+    # The integrations name each function's ``live`` alias by its ARN, which is known before the
+    # function exists, and API Gateway does not look the function up until a call comes in; so the
+    # API is built while the functions are, and the stage (which deploys) waits for both.
 
     def names(self) -> list[str]:
         return [naming.api_name(self.spec)]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        fns = outputs.get("lambda.function", {})
-        arns = {key: fns.get(naming.function_name(self.spec, key), {}).get("alias_arn", UNKNOWN)
-                for key in self.spec.functions}
+        arns = {key: f"{function_arn(self.ctx.region, self.ctx.account_id, naming.function_name(self.spec, key))}"
+                     f":{ALIAS}" for key in self.spec.functions}
         return {**desired_definition(self.spec, arns), "endpoint": "REGIONAL",
                 "tags": naming.resource_tags(self.spec)}
 

@@ -43,7 +43,7 @@ def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
 
 class StageReconciler(Reconciler):
     kind = "apigateway.stage"
-    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account")
+    depends_on = ("apigateway.rest_api", "lambda.function", "logs.log_group", "apigateway.account")
 
     def names(self) -> list[str]:
         return [self.spec.api.stage]

@@ -196,10 +196,9 @@ class InvalidationReconciler(Reconciler):
                 cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
                     "Paths": {"Quantity": len(desired["paths"]), "Items": desired["paths"]},
                     "CallerReference": f"liveinsight-{desired['site_version']}-{len(self.executed)}"})
-        arn = current.meta.get("arn")
-        if arn is None:
-            with self.calling(dist_id, "GetDistribution"):
-                arn = cf.get_distribution(Id=dist_id)["Distribution"]["ARN"]
+        # A distribution's ARN follows from its id and the account (no GetDistribution round trip):
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudfront.html
+        arn = current.meta.get("arn") or f"arn:aws:cloudfront::{self.ctx.account_id}:distribution/{dist_id}"
         with self.calling(dist_id, "TagResource"):
             cf.tag_resource(Resource=arn, Tags={"Items": [{"Key": TAG_SITE_VERSION, "Value": desired["site_version"]}]})
         return Observed({**desired, "paths": []}, {"arn": arn}, False)
