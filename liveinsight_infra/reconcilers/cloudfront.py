@@ -303,22 +303,24 @@ class DistributionReconciler(Reconciler):
         from ..errors import from_client_error
         return from_client_error(f"{self.kind} {name}", operation, exc)
 
-    def _wait(self, name: str, dist_id: str, always: bool = False) -> None:
-        """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips)."""
+    def _wait(self, name: str, dist_id: str, always: bool = False) -> str | None:
+        """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips).
+        Returns the ETag of that deployed state (None when not waited)."""
         if not (self.ctx.wait or always):
-            return
+            return None
         from ..engine import Event
         cf = self.client("cloudfront")
         start = time.monotonic()
         waited = 0.0
         while True:
             with self.calling(name, "GetDistribution"):
-                status = cf.get_distribution(Id=dist_id)["Distribution"]["Status"]
+                got = cf.get_distribution(Id=dist_id)
+            status = got["Distribution"]["Status"]
             elapsed = max(time.monotonic() - start, waited)
             if status == "Deployed":
                 if waited > 0:
                     self.ctx.emit(Event("wait", f"{self.kind} {dist_id}: Deployed after {elapsed:.0f}s"))
-                return
+                return str(got["ETag"]) if got.get("ETag") else None
             if elapsed > self.deadline_s:
                 raise LiveInsightError(f"{self.kind} {dist_id} is still {status} after {elapsed / 60:.0f} min; "
                                        "run apply again later (it will pick up where it is)")
@@ -338,9 +340,12 @@ class DistributionReconciler(Reconciler):
                 cfg = {**resp["DistributionConfig"], "Enabled": False}
                 with self.calling(name, "UpdateDistribution"):
                     etag = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=cfg)["ETag"]
-            self._wait(name, dist_id, always=True)
-            with self.calling(name, "GetDistributionConfig"):
-                etag = cf.get_distribution_config(Id=dist_id)["ETag"]
+            # GetDistribution answers with the same ETag as GetDistributionConfig: no extra read.
+            deployed = self._wait(name, dist_id, always=True)
+            if deployed is None:
+                with self.calling(name, "GetDistributionConfig"):
+                    deployed = str(cf.get_distribution_config(Id=dist_id)["ETag"])
+            etag = deployed
             with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
                 cf.delete_distribution(Id=dist_id, IfMatch=etag)
 
