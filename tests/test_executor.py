@@ -135,3 +135,29 @@ def test_two_concurrent_changes_fail_both_are_reported_and_the_next_apply_finish
     assert "logs.log_group" not in {c.resource for c in plan}
     engine.apply(plan)
     assert make_engine(provider).plan().empty
+
+
+def test_progress_has_a_line_per_start_and_per_finish_naming_the_change_and_its_time() -> None:
+    from liveinsight_infra.engine import Event
+    from liveinsight_infra.render import Style, render_event
+
+    change = ch("lambda.function", "liveinsight-stats-api-dev")
+    start = render_event(Event("change-start", change=change), Style(colour=False))
+    done = render_event(Event("change-done", change=change, elapsed_s=0.42), Style(colour=False))
+    assert start == "  → lambda.function liveinsight-stats-api-dev creating…"
+    assert done == "  ✓ lambda.function liveinsight-stats-api-dev created (0.4s)"
+
+
+def test_events_from_concurrent_changes_reach_the_sink_one_at_a_time(provider: AwsProvider) -> None:
+    inside = {"now": 0, "peak": 0}
+
+    def sink(event: Any) -> None:
+        inside["now"] += 1
+        inside["peak"] = max(inside["peak"], inside["now"])
+        time.sleep(0.002)  # a slow terminal: overlapping calls would show here
+        inside["now"] -= 1
+
+    engine = make_engine(provider, emit=sink)
+    plan = engine.plan()
+    engine.apply(plan)
+    assert inside["peak"] == 1
