@@ -108,8 +108,11 @@ class Engine:
         def read(r: Reconciler) -> None:
             r.observed = r.observe(for_destroy=for_destroy)
 
-        with ThreadPoolExecutor(max_workers=max(1, len(self.reconcilers))) as pool:  # all kinds at once
-            list(pool.map(read, self.reconcilers))
+        from .executor import slowest_first
+
+        # All kinds at once; the slowest services' reads start first (their clients are made first).
+        with ThreadPoolExecutor(max_workers=max(1, len(self.reconcilers))) as pool:
+            list(pool.map(read, slowest_first(self.reconcilers)))
 
     def plan(self, destroy: bool = False) -> Plan:
         self.observe(for_destroy=destroy)
