@@ -336,6 +336,8 @@ def measure(moto: Moto, work: Path, runs: int, with_tf: bool) -> tuple[Results, 
                 continue
             fn(moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
         print(f"run {i + 1}/{runs} done", file=sys.stderr)
+        if runs > 1:  # the figures so far, so a run cut short still leaves them
+            print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
     return our, tf
 
 
