@@ -55,16 +55,17 @@ class AlarmReconciler(Reconciler):
                                                                  AlarmTypes=["MetricAlarm"])
             alarms = [a for p in pages for a in p.get("MetricAlarms", [])]
         wanted = set(self.names())
-        found: dict[str, Observed] = {}
-        for a in alarms:
+
+        def read(a: dict[str, Any]) -> tuple[str, Observed]:
             obs = Observed(_normalise(a), {"arn": a["AlarmArn"], "state": a.get("StateValue")})
             if for_destroy or a["AlarmName"] not in wanted:
                 # Only alarms this stack owns may be deleted: confirm from the tags.
                 with self.calling(a["AlarmName"], "ListTagsForResource"):
                     tags = cw.list_tags_for_resource(ResourceARN=a["AlarmArn"]).get("Tags", [])
                 obs.owned = naming.is_owned(self.spec, {t["Key"]: t["Value"] for t in tags})
-            found[a["AlarmName"]] = obs
-        return found
+            return a["AlarmName"], obs
+
+        return dict(self.parallel(read, alarms))  # the tag reads at once
 
     def read_owned(self, name: str, current: Observed) -> bool | None:
         with self.calling(name, "ListTagsForResource"):

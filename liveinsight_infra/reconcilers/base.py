@@ -275,13 +275,23 @@ class Reconciler(ABC):
             with self.calling(name, "UntagResource"):
                 untag(to_unset)
 
-    def parallel(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run independent reads concurrently (order of results = order of items)."""
+    def parallel(self, fn: Callable[[T], R], items: Iterable[T], limit: int = 8) -> list[R]:
+        """Run independent calls concurrently, at most ``limit`` at a time (order of results = order
+        of items). Every call finishes before the first error, if any, is raised."""
         items = list(items)
-        if len(items) <= 1:
+        if len(items) <= 1 or limit <= 1:
             return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-            return list(pool.map(fn, items))
+        with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
+            futures = [pool.submit(fn, i) for i in items]
+        return [f.result() for f in futures]
+
+    def concurrently(self, calls: Iterable[Callable[[], Any]], limit: int = 8) -> list[Any]:
+        """Call each of ``calls`` (no arguments) concurrently; their results in the same order."""
+        return self.parallel(_call, calls, limit)
+
+
+def _call(fn: Callable[[], R]) -> R:
+    return fn()
 
 
 def error_code(exc: ClientError) -> str:

@@ -52,6 +52,11 @@ def _tags_of(r: Reconciler, arn: str) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in items}
 
 
+def _config_of(r: Reconciler, dist_id: str) -> dict[str, Any]:
+    with r.calling(dist_id, "GetDistributionConfig"):
+        return r.client("cloudfront").get_distribution_config(Id=dist_id)  # type: ignore[no-any-return]
+
+
 def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | None:
     """This stack's distribution summary plus its tags (read once per run, shared by reconcilers)."""
     ctx = r.ctx
@@ -62,10 +67,15 @@ def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | 
             items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
         candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
         ours = []
-        for d in candidates:
-            tags = _tags_of(r, d["ARN"])
+
+        # A candidate's tags and its config are read at once (CloudFront answers in about 250 ms
+        # per call); the config is kept for the distribution's observe.
+        def both(d: dict[str, Any]) -> list[Any]:
+            return r.concurrently([lambda: _tags_of(r, d["ARN"]), lambda: _config_of(r, d["Id"])])
+
+        for d, (tags, config) in zip(candidates, r.parallel(both, candidates), strict=True):
             if naming.is_owned(ctx.spec, tags):
-                ours.append({**d, "Tags": tags})
+                ours.append({**d, "Tags": tags, "_config": config})
         if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
             for d in items:
                 if d not in candidates:
@@ -202,8 +212,7 @@ class DistributionReconciler(Reconciler):
         found = find_distribution(self)
         if found is None:
             return {}
-        with self.calling(found["Id"], "GetDistributionConfig"):
-            resp = self.client("cloudfront").get_distribution_config(Id=found["Id"])
+        resp = found.get("_config") or _config_of(self, found["Id"])
         state = _normalise(resp["DistributionConfig"])
         state["tags"] = {k: v for k, v in user_tags(found["Tags"]).items() if k != TAG_SITE_VERSION}
         meta = {"id": found["Id"], "arn": found["ARN"], "domain": found["DomainName"], "status": found.get("Status"),
@@ -309,21 +318,23 @@ class DistributionReconciler(Reconciler):
         from ..errors import from_client_error
         return from_client_error(f"{self.kind} {name}", operation, exc)
 
-    def _wait(self, name: str, dist_id: str, always: bool = False) -> None:
-        """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips)."""
+    def _wait(self, name: str, dist_id: str, always: bool = False) -> str | None:
+        """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips).
+        Returns the ETag of that deployed state (None when not waited)."""
         if not (self.ctx.wait or always):
-            return
+            return None
         cf = self.client("cloudfront")
         start = time.monotonic()
         waited = 0.0
         while True:
             with self.calling(name, "GetDistribution"):
-                status = cf.get_distribution(Id=dist_id)["Distribution"]["Status"]
+                got = cf.get_distribution(Id=dist_id)
+            status = got["Distribution"]["Status"]
             elapsed = max(time.monotonic() - start, waited)
             if status == "Deployed":
                 if waited > 0:
                     self.ctx.emit(Event("wait", f"{self.kind} {dist_id}: Deployed after {elapsed:.0f}s"))
-                return
+                return str(got["ETag"]) if got.get("ETag") else None
             if elapsed > self.deadline_s:
                 raise LiveInsightError(f"{self.kind} {dist_id} is still {status} after {elapsed / 60:.0f} min; "
                                        "run apply again later (it will pick up where it is)")
@@ -343,9 +354,12 @@ class DistributionReconciler(Reconciler):
                 cfg = {**resp["DistributionConfig"], "Enabled": False}
                 with self.calling(name, "UpdateDistribution"):
                     etag = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=cfg)["ETag"]
-            self._wait(name, dist_id, always=True)
-            with self.calling(name, "GetDistributionConfig"):
-                etag = cf.get_distribution_config(Id=dist_id)["ETag"]
+            # GetDistribution answers with the same ETag as GetDistributionConfig: no extra read.
+            deployed = self._wait(name, dist_id, always=True)
+            if deployed is None:
+                with self.calling(name, "GetDistributionConfig"):
+                    deployed = str(cf.get_distribution_config(Id=dist_id)["ETag"])
+            etag = deployed
             with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
                 cf.delete_distribution(Id=dist_id, IfMatch=etag)
 

@@ -10,6 +10,7 @@ inline or attached policies added out of band are drift too, and are removed by 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .. import naming
@@ -71,29 +72,37 @@ class RoleReconciler(Reconciler):
         iam = self.client("iam")
 
         def read(name: str) -> tuple[str, Observed | None]:
-            with self.calling(name, "GetRole", ignore=("NoSuchEntity",)):
-                role = iam.get_role(RoleName=name)["Role"]
-                with self.calling(name, "ListRolePolicies"):
-                    inline_names = iam.list_role_policies(RoleName=name)["PolicyNames"]
-                inline = {}
-                for pname in inline_names:
-                    with self.calling(name, "GetRolePolicy"):
-                        doc = iam.get_role_policy(RoleName=name, PolicyName=pname)["PolicyDocument"]
-                    inline[pname] = normalize_policy(doc)
-                with self.calling(name, "ListAttachedRolePolicies"):
-                    attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-                tags = tag_list_to_dict(role.get("Tags"))
-                state = {"path": role["Path"],
-                         "assume_role_policy": normalize_policy(role["AssumeRolePolicyDocument"]),
-                         "description": role.get("Description", ""),
-                         "max_session_s": role.get("MaxSessionDuration", 3600),
-                         "inline_policies": inline,
-                         "attached_policies": sorted(p["PolicyArn"] for p in attached),
-                         "permissions_boundary": (role.get("PermissionsBoundary") or {}).get(
-                             "PermissionsBoundaryArn"),
-                         "tags": user_tags(tags)}
-                return name, Observed(state, {"arn": role["Arn"]}, naming.is_owned(self.spec, tags))
-            return name, None
+            # Two rounds of calls per role instead of four: the role and both policy lists at once,
+            # then every inline policy at once (IAM answers in about 120 ms per call).
+            def get(op: str, call: Callable[[], Any]) -> Any:
+                with self.calling(name, op, ignore=("NoSuchEntity",)):
+                    return call()
+                return None
+
+            role_r, inline_r, attached_r = self.concurrently([
+                lambda: get("GetRole", lambda: iam.get_role(RoleName=name)),
+                lambda: get("ListRolePolicies", lambda: iam.list_role_policies(RoleName=name)),
+                lambda: get("ListAttachedRolePolicies", lambda: iam.list_attached_role_policies(RoleName=name))])
+            if role_r is None or inline_r is None or attached_r is None:
+                return name, None
+            role = role_r["Role"]
+
+            def policy(pname: str) -> tuple[str, Any]:
+                doc = get("GetRolePolicy", lambda: iam.get_role_policy(RoleName=name, PolicyName=pname))
+                return pname, normalize_policy(doc["PolicyDocument"]) if doc else None
+
+            inline = {n: d for n, d in self.parallel(policy, inline_r["PolicyNames"]) if d is not None}
+            attached = attached_r["AttachedPolicies"]
+            tags = tag_list_to_dict(role.get("Tags"))
+            state = {"path": role["Path"],
+                     "assume_role_policy": normalize_policy(role["AssumeRolePolicyDocument"]),
+                     "description": role.get("Description", ""),
+                     "max_session_s": role.get("MaxSessionDuration", 3600),
+                     "inline_policies": inline,
+                     "attached_policies": sorted(p["PolicyArn"] for p in attached),
+                     "permissions_boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+                     "tags": user_tags(tags)}
+            return name, Observed(state, {"arn": role["Arn"]}, naming.is_owned(self.spec, tags))
 
         return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
 

@@ -183,4 +183,9 @@ class FunctionReconciler(Reconciler):
         return {"name": name, "arn": arn, "alias_arn": f"{arn}:{ALIAS}", "live_version": version}
 
     def _arn(self, name: str) -> str:
-        return f"arn:aws:lambda:{self.ctx.region}:{self.ctx.account_id}:function:{name}"
+        return function_arn(self.ctx.region, self.ctx.account_id, name)
+
+
+def function_arn(region: str, account: str, name: str) -> str:
+    """A function's ARN, known before it exists (names are deterministic)."""
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"

@@ -145,8 +145,8 @@ def test_destroy_disables_waits_then_deletes_with_the_fresh_etag(setup: Any) -> 
                       {"Id": DIST, "IfMatch": "E1", "DistributionConfig": disabled})
     stub.add_response("get_distribution", distribution("InProgress"), {"Id": DIST})
     stub.add_response("get_distribution", distribution("InProgress"), {"Id": DIST})
-    stub.add_response("get_distribution", distribution("Deployed"), {"Id": DIST})
-    stub.add_response("get_distribution_config", {"DistributionConfig": disabled, "ETag": "E3"}, {"Id": DIST})
+    # The deployed state's ETag comes with GetDistribution: delete with it, no further read.
+    stub.add_response("get_distribution", {**distribution("Deployed"), "ETag": "E3"}, {"Id": DIST})
     stub.add_response("delete_distribution", {}, {"Id": DIST, "IfMatch": "E3"})
     r.ctx.wait = False  # --no-wait: destroy must still wait, AWS refuses to delete otherwise
     r.delete("liveinsight-dev", current)
