@@ -41,7 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..contract import Context, Outputs
 from ..diff import compare_tags, diff_state
 from ..errors import LiveInsightError, from_client_error
-from ..plan import Action, AdoptionRequired, Change, FieldDiff, contains_unknown
+from ..plan import Action, AdoptionRequired, Change, DataWouldBeLost, FieldDiff, contains_unknown
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -196,6 +196,14 @@ class Reconciler(ABC):
         kept = []
         for c in changes:
             current = self.observed.get(c.name)
+            recreates = c.action is Action.REPLACE or (c.action is Action.ADOPT and bool(c.forces_replace))
+            if recreates and current is not None and not self.ctx.force:
+                held = self.keep_on_delete(current)
+                if held:  # a replace deletes first: never for data, whatever else differs
+                    raise DataWouldBeLost(
+                        f"{self.kind} {c.name} {held}, and {', '.join(c.forces_replace)} differs from the spec, "
+                        "which cannot change in place: replacing it would delete it. Nothing was changed. Back up "
+                        "what it holds and delete it yourself (or `destroy --force`), or make the spec match it.")
             reason = self.keep_on_delete(current) if c.action is Action.DELETE and current is not None else None
             if reason and self.ctx.force:
                 kept.append(Change(c.action, c.resource, c.name, c.diffs, f"{reason}: deleted (--force)"))

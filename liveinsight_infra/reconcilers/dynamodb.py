@@ -45,6 +45,11 @@ class TableReconciler(Reconciler):
         return {}
 
     def keep_on_delete(self, current: Observed) -> str | None:
+        if "holds_data" not in current.meta:  # asked for a replace outside destroy: look now, once
+            ddb = self.client("dynamodb")
+            name = self.names()[0]
+            with self.calling(name, "Scan"):
+                current.meta["holds_data"] = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
         return _why_kept(current)
 
     def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
