@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__
 from .contract import Event
@@ -36,8 +36,17 @@ AWS_ENDPOINT_URL points every call at another endpoint, e.g. a moto server.
 exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes exit 1 like every other error: argparse's own 2 means "changes present" to
+    scripts that run ``plan --detailed-exitcode``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--moto", action="store_true",
                         help="run against an embedded, in-process moto (a dry run: touches nothing real)")
     common.add_argument("--profile", help="AWS profile from ~/.aws/config")
@@ -47,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--force-unlock", action="store_true",
                         help="break the stack lock first, whoever holds it (after a crash on another machine)")
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="liveinsight-infra", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Provision and operate the LiveInsight analytics stack on AWS with boto3 alone: "
                     "no state file, every change planned first.")

@@ -34,6 +34,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
     UnknownEndpointError,
 )
+from botocore.parsers import ResponseParserError
 
 from ..errors import LiveInsightError
 
@@ -165,6 +166,12 @@ class AwsProvider:
                                    "refresh them (`aws sso login`, new keys) or pass another --profile") from None
         except BotoCoreError as exc:
             raise LiveInsightError(describe_aws_error(exc) or str(exc)) from None
+        except ResponseParserError:
+            raise LiveInsightError(f"the endpoint {self._endpoint_url or 'configured for AWS'} answered, but not as "
+                                   "AWS does: point AWS_ENDPOINT_URL at AWS or a moto server, or unset it") from None
+        except ValueError as exc:  # botocore refuses the URL itself: "Invalid endpoint", a port out of range
+            raise LiveInsightError(f"the AWS endpoint URL {self._endpoint_url or os.environ.get('AWS_ENDPOINT_URL', '')!r} is not usable ({exc}): write "
+                                   "AWS_ENDPOINT_URL as http(s)://host:port, or unset it") from None
         self._account_id = str(identity["Account"])
         return self._account_id
 

@@ -132,3 +132,33 @@ def test_refused_credentials_get_one_line(tmp_path: Path) -> None:
         server.server_close()
     line = one_line(res)
     assert "InvalidClientTokenId" in line and "--profile" in line, line
+
+
+@pytest.mark.parametrize("url", ["garbage", "http://[::1", "http://127.0.0.1:99999"])
+def test_an_endpoint_url_botocore_cannot_use_gets_one_line(tmp_path: Path, url: str) -> None:
+    res, _ = run("plan", "specs/dev.yaml", env={**KEYS, "AWS_ENDPOINT_URL": url}, home=tmp_path)
+    line = one_line(res)
+    assert "AWS_ENDPOINT_URL" in line and url in line
+
+
+def test_an_endpoint_that_is_not_aws_gets_one_line(tmp_path: Path) -> None:
+    """Say AWS_ENDPOINT_URL names serve's port or any web server: it answers, but not as AWS does."""
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert server.stdout is not None
+        port = server.stdout.readline().split("port ")[1].split()[0]
+        res, _ = run("plan", "specs/dev.yaml", env={**KEYS, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"},
+                     home=tmp_path)
+        assert "not as AWS does" in one_line(res)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("args", [("plan", "specs/dev.yaml", "--detailed-exitcode", "--jsno"),
+                                  ("plan", "specs/dev.yaml", "--detailed-exitcode", "--region"), ("plan",)])
+def test_a_usage_mistake_exits_1_never_2_which_means_changes(tmp_path: Path, args: tuple[str, ...]) -> None:
+    res, _ = run(*args, home=tmp_path)
+    assert res.returncode == 1, (res.returncode, res.stderr)
+    assert "usage:" in res.stderr and "Traceback" not in res.stderr
