@@ -12,6 +12,7 @@ refused credentials) become one-line :class:`LiveInsightError` messages that say
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -92,6 +93,30 @@ class CallCounter:
 Listener = Callable[..., Any]
 
 
+# moto's in-process backend is not thread-safe (its request routing builds operation models lazily,
+# and its backends mutate shared dicts), while the engine reads and writes concurrently. Under the
+# embedded moto (``--moto``, ``serve``, the tests) calls go through one at a time; against AWS or a
+# moto server they run concurrently.
+_EMBEDDED = threading.RLock()
+
+
+def _embedded_moto_active() -> bool:
+    models = sys.modules.get("moto.core.models")  # never imported unless moto is in use
+    return bool(models is not None and models.botocore_stubber.enabled)
+
+
+def _serialise_under_embedded_moto(client: Any) -> None:
+    call = client._make_api_call
+
+    def make_api_call(operation: str, params: dict[str, Any]) -> Any:
+        if not _embedded_moto_active():
+            return call(operation, params)
+        with _EMBEDDED:
+            return call(operation, params)
+
+    client._make_api_call = make_api_call
+
+
 class AwsProvider:
     """Builds and caches boto3 clients. Pass ``session`` to reuse one (tests), else one is made."""
 
@@ -124,6 +149,7 @@ class AwsProvider:
                 if self._endpoint_url:
                     kwargs["endpoint_url"] = self._endpoint_url
                 client = self._session.client(service, **kwargs)
+                _serialise_under_embedded_moto(client)
                 events = client.meta.events
                 events.register("before-call.*.*", self._count)
                 events.register("needs-retry.*.*", self._count_retry)
@@ -170,8 +196,9 @@ class AwsProvider:
             raise LiveInsightError(f"the endpoint {self._endpoint_url or 'configured for AWS'} answered, but not as "
                                    "AWS does: point AWS_ENDPOINT_URL at AWS or a moto server, or unset it") from None
         except ValueError as exc:  # botocore refuses the URL itself: "Invalid endpoint", a port out of range
-            raise LiveInsightError(f"the AWS endpoint URL {self._endpoint_url or os.environ.get('AWS_ENDPOINT_URL', '')!r} is not usable ({exc}): write "
-                                   "AWS_ENDPOINT_URL as http(s)://host:port, or unset it") from None
+            url = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
+            raise LiveInsightError(f"the AWS endpoint URL {url!r} is not usable ({exc}): write AWS_ENDPOINT_URL "
+                                   "as http(s)://host:port, or unset it") from None
         self._account_id = str(identity["Account"])
         return self._account_id
 

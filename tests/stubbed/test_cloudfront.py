@@ -87,7 +87,7 @@ UPDATE: dict[str, Any] = {
         LIVE["Origins"]["Items"][2]]},
     "DefaultCacheBehavior": {
         "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https", "Compress": True,
-        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6", "ResponseHeadersPolicyId": "RHP1",
         "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
                            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
     "CacheBehaviors": {"Quantity": 2, "Items": [
