@@ -17,7 +17,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Clamped, Context, Decimal, DecimalException, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,12 @@ FUTURE_MS = 5 * 60 * 1000
 MAX_DIGITS = 38
 MIN_EXPONENT = -130
 MAX_EXPONENT = 125
+# What boto3 serialises: its DynamoDB context refuses any number it would round, so a digit below
+# 1e-165 (Emin - prec + 1) cannot be written even within the magnitudes above
+# (https://github.com/boto/boto3/blob/develop/boto3/dynamodb/types.py, DYNAMODB_CONTEXT).
+# The same context here, so a value that passes is one the write accepts.
+STORABLE = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+LOWEST_DIGIT = STORABLE.Etiny()
 MAX_ENGAGEMENT_MS = 30 * 24 * 3600 * 1000
 # Each field and the names it may be sent under (ours first, then Plausible's).
 ALIASES = {"name": ("name", "n"), "url": ("url", "u"), "domain": ("domain", "d"), "referrer": ("referrer", "r"),
@@ -143,9 +149,16 @@ def number(value: Any, where: str) -> Decimal:
     magnitude = exponent + len(digit_list) - 1
     if not MIN_EXPONENT <= magnitude <= MAX_EXPONENT:
         raise ValueError(f"{where}: magnitude must be between 1e{MIN_EXPONENT} and 1e{MAX_EXPONENT + 1}")
-    if len(digits) <= MAX_DIGITS:
-        return Decimal(value)  # as written (an integer stays an integer)
-    return Decimal((sign, tuple(digit_list), exponent))  # without the trailing zeros DynamoDB cannot keep
+    trimmed = Decimal((sign, tuple(digit_list), exponent))  # without the trailing zeros DynamoDB cannot keep
+    try:
+        STORABLE.create_decimal(trimmed)
+    except DecimalException:
+        raise ValueError(f"{where}: too many digits for so small a number (no digit below 1e{LOWEST_DIGIT} "
+                         "can be stored)") from None
+    try:
+        return STORABLE.create_decimal(value) if len(digits) <= MAX_DIGITS else trimmed  # as written if it fits
+    except DecimalException:
+        return trimmed
 
 
 def text(value: str, where: str) -> str:
