@@ -53,6 +53,7 @@ FIELDS = tuple(name for names in ALIASES.values() for name in names) + IGNORED
 NOT_CUSTOM = ("pageview", "engagement", "pageleave")  # Plausible's built-in events that are not goals
 _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 class BodyError(Exception):
@@ -228,12 +229,26 @@ def _revenue(raw: Any) -> dict[str, Any] | None:
     return {"amount": value, "currency": currency.upper()}
 
 
-def _whole(raw: Any, where: str, high: int) -> int | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, JsonInt) or not 0 <= raw <= high:
-        raise ValueError(f"{where}: must be an integer from 0 to {high}")
-    return int(raw)
+def _integer(raw: Any) -> int | None:
+    """An integer sent as a JSON integer or as a string of digits; None for anything else."""
+    if isinstance(raw, JsonInt):
+        return int(raw)
+    if isinstance(raw, str) and _INTEGER.fullmatch(raw):
+        return int(raw)
+    return None
+
+
+def _engagement_ms(raw: Any) -> int | None:
+    """Plausible's server keeps a valid engagement time and treats any other value as missing."""
+    value = _integer(raw)
+    return value if value is not None and 0 <= value <= MAX_ENGAGEMENT_MS else None
+
+
+def _scroll_depth(raw: Any) -> int | None:
+    """Plausible's server caps a scroll depth above 100 at 100 and treats a negative or non-integer
+    one as missing."""
+    value = _integer(raw)
+    return None if value is None or value < 0 else min(value, 100)
 
 
 def _string(raw: dict[str, Any], key: str, required: bool = True) -> str:
@@ -290,8 +305,10 @@ def validate_event(raw: Any, now_ms: int | None = None) -> Event:
         raise ValueError("referrer: must be an absolute URL")
     props = _props(_pick(raw, "props"))
     revenue = _revenue(_pick(raw, "revenue"))
-    engagement_ms = _whole(_pick(raw, "engagement_ms"), "e", MAX_ENGAGEMENT_MS)
-    scroll_depth = _whole(_pick(raw, "scroll_depth"), "sd", 100)
+    engagement_ms = scroll_depth = None
+    if name.strip() in NOT_CUSTOM[1:]:  # they mean something on engagement events only (docs/http-api.md)
+        engagement_ms = _engagement_ms(_pick(raw, "engagement_ms"))
+        scroll_depth = _scroll_depth(_pick(raw, "scroll_depth"))
     hash_mode = _pick(raw, "hash_mode")
     ts_raw = raw.get("ts")
     if ts_raw is None:

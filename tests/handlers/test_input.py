@@ -239,3 +239,30 @@ def test_trailing_zeros_below_the_lowest_digit_are_dropped_not_rejected(api: Api
     assert status == 202 and body["accepted"] == 1, body
     (item,) = raw_items(api, "n.test")
     assert item["props"]["M"]["v"]["N"] in ("1E-129", "1e-129")
+
+
+ENGAGEMENT = {"n": "engagement", "u": "https://en.test/p", "d": "en.test", "v": 27, "h": 1}
+
+
+@pytest.mark.parametrize(("extra", "kept"), [
+    ({"sd": 150}, {"scroll_depth": "100"}),  # Plausible caps a scroll depth above 100
+    ({"sd": "50"}, {"scroll_depth": "50"}),  # and reads integers sent as strings
+    ({"e": "1200", "sd": 7}, {"engagement_ms": "1200", "scroll_depth": "7"}),
+    ({"e": -3, "sd": 40}, {"scroll_depth": "40"}),  # an invalid engagement time is as if missing
+    ({"e": 2592000001}, {}),
+    ({"e": 12.5, "sd": -1}, {}),
+    ({"e": "abc", "sd": "9x"}, {}),
+])
+def test_engagement_values_are_read_as_plausibles_server_reads_them(api: Api, extra: dict[str, Any],
+                                                                    kept: dict[str, str]) -> None:
+    status, body = one(api, {**ENGAGEMENT, **extra})
+    assert status == 202 and body["accepted"] == 1, body
+    (item,) = raw_items(api, "en.test")
+    assert {k: item[k]["N"] for k in ("engagement_ms", "scroll_depth") if k in item} == kept
+
+
+def test_engagement_values_are_kept_only_on_engagement_events(api: Api) -> None:
+    status, body = one(api, {"n": "pageview", "u": "https://en.test/q", "d": "en.test", "e": 5, "sd": 50})
+    assert status == 202 and body["accepted"] == 1, body
+    (item,) = raw_items(api, "en.test")
+    assert "engagement_ms" not in item and "scroll_depth" not in item
