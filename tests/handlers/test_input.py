@@ -266,3 +266,10 @@ def test_engagement_values_are_kept_only_on_engagement_events(api: Api) -> None:
     assert status == 202 and body["accepted"] == 1, body
     (item,) = raw_items(api, "en.test")
     assert "engagement_ms" not in item and "scroll_depth" not in item
+
+
+def test_api_answers_tell_browsers_not_to_sniff_their_type(api: Api) -> None:
+    for status, _, headers in (api.post(GOOD), api.post(None, raw="not json"),
+                               api.get(stats_api.handler, site="example.com"),
+                               api.get(realtime_api.handler, site="bad site")):
+        assert headers.get("X-Content-Type-Options") == "nosniff", (status, headers)
