@@ -17,7 +17,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Clamped, Context, Decimal, DecimalException, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,12 @@ FUTURE_MS = 5 * 60 * 1000
 MAX_DIGITS = 38
 MIN_EXPONENT = -130
 MAX_EXPONENT = 125
+# What boto3 serialises: its DynamoDB context refuses any number it would round, so a digit below
+# 1e-165 (Emin - prec + 1) cannot be written even within the magnitudes above
+# (https://github.com/boto/boto3/blob/develop/boto3/dynamodb/types.py, DYNAMODB_CONTEXT).
+# The same context here, so a value that passes is one the write accepts.
+STORABLE = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
+LOWEST_DIGIT = STORABLE.Etiny()
 MAX_ENGAGEMENT_MS = 30 * 24 * 3600 * 1000
 # Each field and the names it may be sent under (ours first, then Plausible's).
 ALIASES = {"name": ("name", "n"), "url": ("url", "u"), "domain": ("domain", "d"), "referrer": ("referrer", "r"),
@@ -47,6 +53,7 @@ FIELDS = tuple(name for names in ALIASES.values() for name in names) + IGNORED
 NOT_CUSTOM = ("pageview", "engagement", "pageleave")  # Plausible's built-in events that are not goals
 _DOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 class BodyError(Exception):
@@ -143,9 +150,16 @@ def number(value: Any, where: str) -> Decimal:
     magnitude = exponent + len(digit_list) - 1
     if not MIN_EXPONENT <= magnitude <= MAX_EXPONENT:
         raise ValueError(f"{where}: magnitude must be between 1e{MIN_EXPONENT} and 1e{MAX_EXPONENT + 1}")
-    if len(digits) <= MAX_DIGITS:
-        return Decimal(value)  # as written (an integer stays an integer)
-    return Decimal((sign, tuple(digit_list), exponent))  # without the trailing zeros DynamoDB cannot keep
+    trimmed = Decimal((sign, tuple(digit_list), exponent))  # without the trailing zeros DynamoDB cannot keep
+    try:
+        STORABLE.create_decimal(trimmed)
+    except DecimalException:
+        raise ValueError(f"{where}: too many digits for so small a number (no digit below 1e{LOWEST_DIGIT} "
+                         "can be stored)") from None
+    try:
+        return STORABLE.create_decimal(value) if len(digits) <= MAX_DIGITS else trimmed  # as written if it fits
+    except DecimalException:
+        return trimmed
 
 
 def text(value: str, where: str) -> str:
@@ -215,12 +229,26 @@ def _revenue(raw: Any) -> dict[str, Any] | None:
     return {"amount": value, "currency": currency.upper()}
 
 
-def _whole(raw: Any, where: str, high: int) -> int | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, JsonInt) or not 0 <= raw <= high:
-        raise ValueError(f"{where}: must be an integer from 0 to {high}")
-    return int(raw)
+def _integer(raw: Any) -> int | None:
+    """An integer sent as a JSON integer or as a string of digits; None for anything else."""
+    if isinstance(raw, JsonInt):
+        return int(raw)
+    if isinstance(raw, str) and _INTEGER.fullmatch(raw):
+        return int(raw)
+    return None
+
+
+def _engagement_ms(raw: Any) -> int | None:
+    """Plausible's server keeps a valid engagement time and treats any other value as missing."""
+    value = _integer(raw)
+    return value if value is not None and 0 <= value <= MAX_ENGAGEMENT_MS else None
+
+
+def _scroll_depth(raw: Any) -> int | None:
+    """Plausible's server caps a scroll depth above 100 at 100 and treats a negative or non-integer
+    one as missing."""
+    value = _integer(raw)
+    return None if value is None or value < 0 else min(value, 100)
 
 
 def _string(raw: dict[str, Any], key: str, required: bool = True) -> str:
@@ -277,8 +305,10 @@ def validate_event(raw: Any, now_ms: int | None = None) -> Event:
         raise ValueError("referrer: must be an absolute URL")
     props = _props(_pick(raw, "props"))
     revenue = _revenue(_pick(raw, "revenue"))
-    engagement_ms = _whole(_pick(raw, "engagement_ms"), "e", MAX_ENGAGEMENT_MS)
-    scroll_depth = _whole(_pick(raw, "scroll_depth"), "sd", 100)
+    engagement_ms = scroll_depth = None
+    if name.strip() in NOT_CUSTOM[1:]:  # they mean something on engagement events only (docs/http-api.md)
+        engagement_ms = _engagement_ms(_pick(raw, "engagement_ms"))
+        scroll_depth = _scroll_depth(_pick(raw, "scroll_depth"))
     hash_mode = _pick(raw, "hash_mode")
     ts_raw = raw.get("ts")
     if ts_raw is None:

@@ -8,6 +8,12 @@ a client's ``CloudFront-Viewer-Country`` passes, so tests and demos can set coun
 ``/{stage}/api/...`` a client can send any header, as on execute-api. The site's files carry the
 security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
 the server keeps serving.
+
+Framing is read strictly (RFC 9112 §6): a body has a Content-Length, a Transfer-Encoding is refused
+(411) rather than left for the next request to read, and a request line without a version or a
+header line the parser cannot read is a 400. After any of these the connection is closed, so no
+bytes of one request are taken for another. An idle connection is closed after
+``request_timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ _BAD_FIELD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog; socketserver's default of 5 refuses bursts
+    request_timeout = 15.0  # seconds a connection may stay silent (a slow client holds a thread)
 
     def __init__(self, gateway: LocalGateway, site_dir: Path | None, host: str = "127.0.0.1", port: int = 0,
                  root_object: str = "dashboard.html", log: Callable[[str], None] = lambda _m: None,
@@ -85,6 +93,32 @@ def _type(name: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: LocalServer
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.1"  # an error before the version is read still gets a status line
+
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler.handle_one_request
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.request_timeout)
+
+    def parse_request(self) -> bool:
+        # http.server takes "GET /path" for HTTP/0.9 and answers without a status line: refused here.
+        self.command, self.request_version, self.close_connection = "", self.default_request_version, True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if len(self.requestline.split()) != 3:
+            self.send_error(400, "Bad Request: the request line must be METHOD PATH HTTP/1.1")
+            return False
+        if not super().parse_request():
+            return False
+        if self.headers.defects or self.headers.get_payload():
+            # A header line the parser could not read ("Name : value"): it stopped there, so the
+            # later headers, Content-Length among them, would be lost.
+            self.send_error(400, "Bad Request: a malformed header line")
+            return False
+        if self.headers.get_all("Transfer-Encoding"):
+            self.send_error(411, "Length Required: send the body with a Content-Length, not a Transfer-Encoding")
+            return False
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.log(f"{self.address_string()} {format % args}")
@@ -105,7 +139,14 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY:
             self.close_connection = True
             return _plain(413, "Request Entity Too Large")
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            self.close_connection = True
+            return _plain(408, "Request Timeout")
+        if len(body) < length:  # the client closed its side before sending the whole body
+            self.close_connection = True
+            return _plain(400, "Bad Request: the body is shorter than its Content-Length")
         if "\x00" in self.path:
             return _plain(400, "Bad Request: NUL in the path")
         if any(_BAD_FIELD.search(k) or _BAD_FIELD.search(v) for k, v in self.headers.items()):

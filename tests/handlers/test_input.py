@@ -193,3 +193,83 @@ def test_a_body_without_content_type_is_json(api: Api) -> None:
 def test_unknown_fields_outside_plausibles_are_still_rejected(api: Api) -> None:
     _, body = one(api, [{**GOOD, "colour": "red"}, GOOD])
     assert body["rejected"][0]["error"].startswith("colour: unknown field")
+
+
+@pytest.mark.parametrize("value", [
+    "1.2345678901234567890123456789012345678E-130",  # 38 digits, the last one below 1e-165
+    "1.234567890123456789012345678901234567E-130",  # 37 digits at E-130
+    "1.2345678901234567890123456789012345678E-129",  # 38 digits at E-129
+    "-1.234567890123456789012345678901234567E-130",
+])
+def test_numbers_boto3_cannot_serialise_exactly_are_a_400_and_the_batch_is_stored(api: Api, value: str) -> None:
+    bad = f'{{"name":"buy","url":"https://n.test/x","domain":"n.test","props":{{"v":{value}}}}}'
+    status, body = one(api, raw=f'[{json.dumps({**GOOD, "domain": "n.test", "url": "https://n.test/"})},{bad}]')
+    assert status == 202 and body["accepted"] == 1, body
+    assert body["rejected"][0]["index"] == 1 and body["rejected"][0]["error"].startswith("props.v:"), body
+    assert api.stats("n.test")["pageviews"] == 1
+    revenue = f'{{"name":"buy","url":"https://n.test/x","domain":"n.test","$":{{"amount":"{value}","currency":"EUR"}}}}'
+    status, body = one(api, raw=revenue)
+    assert status == 400 and body["rejected"][0]["error"].startswith("revenue.amount:"), body
+
+
+@pytest.mark.parametrize("value", ["1.234567890123456789012345678901234567E-129",
+                                   "1.23456789012345678901234567890123456E-130",
+                                   "1.2345678901234567890123456789012345678E-128",
+                                   "9.9999999999999999999999999999999999999E+125", "-1E-130"])
+def test_numbers_at_boto3s_exact_limits_are_stored(api: Api, value: str) -> None:
+    status, body = one(api, raw=f'{{"name":"buy","url":"https://n.test/x","domain":"n.test","props":{{"v":{value}}}}}')
+    assert status == 202 and body["accepted"] == 1, body
+    (item,) = raw_items(api, "n.test")
+    from decimal import Decimal
+    assert Decimal(item["props"]["M"]["v"]["N"]) == Decimal(value)
+
+
+def test_the_validator_uses_boto3s_serialisation_rule() -> None:
+    from boto3.dynamodb.types import DYNAMODB_CONTEXT
+
+    from shared.validate import STORABLE
+    assert (STORABLE.prec, STORABLE.Emin, STORABLE.Emax) == (DYNAMODB_CONTEXT.prec, DYNAMODB_CONTEXT.Emin,
+                                                             DYNAMODB_CONTEXT.Emax)
+    assert {t for t, on in STORABLE.traps.items() if on} == {t for t, on in DYNAMODB_CONTEXT.traps.items() if on}
+
+
+def test_trailing_zeros_below_the_lowest_digit_are_dropped_not_rejected(api: Api) -> None:
+    value = "1.0000000000000000000000000000000000000E-129"  # 38 digits written, one significant
+    status, body = one(api, raw=f'{{"name":"buy","url":"https://n.test/x","domain":"n.test","props":{{"v":{value}}}}}')
+    assert status == 202 and body["accepted"] == 1, body
+    (item,) = raw_items(api, "n.test")
+    assert item["props"]["M"]["v"]["N"] in ("1E-129", "1e-129")
+
+
+ENGAGEMENT = {"n": "engagement", "u": "https://en.test/p", "d": "en.test", "v": 27, "h": 1}
+
+
+@pytest.mark.parametrize(("extra", "kept"), [
+    ({"sd": 150}, {"scroll_depth": "100"}),  # Plausible caps a scroll depth above 100
+    ({"sd": "50"}, {"scroll_depth": "50"}),  # and reads integers sent as strings
+    ({"e": "1200", "sd": 7}, {"engagement_ms": "1200", "scroll_depth": "7"}),
+    ({"e": -3, "sd": 40}, {"scroll_depth": "40"}),  # an invalid engagement time is as if missing
+    ({"e": 2592000001}, {}),
+    ({"e": 12.5, "sd": -1}, {}),
+    ({"e": "abc", "sd": "9x"}, {}),
+])
+def test_engagement_values_are_read_as_plausibles_server_reads_them(api: Api, extra: dict[str, Any],
+                                                                    kept: dict[str, str]) -> None:
+    status, body = one(api, {**ENGAGEMENT, **extra})
+    assert status == 202 and body["accepted"] == 1, body
+    (item,) = raw_items(api, "en.test")
+    assert {k: item[k]["N"] for k in ("engagement_ms", "scroll_depth") if k in item} == kept
+
+
+def test_engagement_values_are_kept_only_on_engagement_events(api: Api) -> None:
+    status, body = one(api, {"n": "pageview", "u": "https://en.test/q", "d": "en.test", "e": 5, "sd": 50})
+    assert status == 202 and body["accepted"] == 1, body
+    (item,) = raw_items(api, "en.test")
+    assert "engagement_ms" not in item and "scroll_depth" not in item
+
+
+def test_api_answers_tell_browsers_not_to_sniff_their_type(api: Api) -> None:
+    for status, _, headers in (api.post(GOOD), api.post(None, raw="not json"),
+                               api.get(stats_api.handler, site="example.com"),
+                               api.get(realtime_api.handler, site="bad site")):
+        assert headers.get("X-Content-Type-Options") == "nosniff", (status, headers)

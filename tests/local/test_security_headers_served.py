@@ -35,3 +35,10 @@ def test_serve_sends_what_the_cloudfront_policy_in_the_stack_sends(site: Site) -
 def test_api_answers_are_not_given_the_dashboards_policy(site: Site) -> None:
     r = site.request("OPTIONS", "/api/events")
     assert "content-security-policy" not in r.headers  # the /api/* behavior has no such policy
+
+
+def test_api_answers_of_the_functions_carry_nosniff_through_serve(prod_site: Site) -> None:
+    for method, path in (("POST", "/api/events"), ("POST", "/api/event")):
+        r = prod_site.request(method, path, {"Content-Type": "application/json", "Origin": "https://example.com"},
+                              b'{"name":"pageview","url":"https://example.com/","domain":"example.com"}')
+        assert r.headers.get("x-content-type-options") == "nosniff", (path, r.status, r.headers)
