@@ -75,7 +75,7 @@ def render_plan(plan: Plan, style: Style) -> str:
 
 
 _DOING = {Action.CREATE: "creating", Action.UPDATE: "updating", Action.REPLACE: "replacing",
-          Action.DELETE: "deleting"}
+          Action.DELETE: "deleting", Action.ADOPT: "adopting"}
 
 
 def render_event(event: Event, style: Style) -> str | None:
