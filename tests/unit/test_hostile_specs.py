@@ -273,3 +273,30 @@ def test_a_site_file_linking_outside_the_project_is_refused(tmp_path: Path) -> N
     (problem,) = info.value.problems
     assert problem.startswith(f"{spec}:") and ": site_dir: " in problem
     assert "leak.txt" in problem and "outside the project" in problem
+
+
+@pytest.mark.parametrize(("old", "written", "value"), [
+    ("retention_days: 7", "retention_days: 7e0", "7e0"),
+    (EC_LIMITS, EC_LIMITS.replace("memory_mb: 128", "memory_mb: 1e3"), "1e3"),
+    ("threshold: 2000", "threshold: 2e3", "2e3"),
+])
+def test_the_way_to_write_an_exponent_is_accepted_by_its_field(project: Path, old: str, written: str,
+                                                               value: str) -> None:
+    """The hint for a YAML 1.1-ambiguous exponent names a value the field then takes (an integer field
+    refuses 7.0), so following the message loads the spec."""
+    case = Case("exponent " + value, edit(old, written), None, ())
+    with pytest.raises(SpecError) as info:
+        load_spec(write(project, case))
+    (problem,) = info.value.problems
+    suggested = problem.split("; write ", 1)[1].split(" for the number", 1)[0]
+    fixed = Case("exponent fixed " + value, edit(old, written.replace(value, suggested)), None, ())
+    assert load_spec(write(project, fixed)).spec is not None
+
+
+def test_an_exponent_beyond_any_number_is_not_told_to_be_written_as_inf(project: Path) -> None:
+    case = Case("exponent 1e400", edit("threshold: 2000", "threshold: 1e400"), "alarms.7.threshold", ())
+    with pytest.raises(SpecError) as info:
+        load_spec(write(project, case))
+    (problem,) = info.value.problems
+    assert "alarms.7.threshold" in problem and "too large" in problem
+    assert "inf" not in problem.lower().replace("infra", ""), problem
