@@ -173,6 +173,8 @@ CASES = [
          "code_dir", ("outside the project",)),
     Case("handler module missing", edit("handler: stats_api.handler", "handler: stat_api.handler"),
          "functions.stats-api.handler", ("stat_api.py",)),
+    Case("handler function missing", edit("handler: stats_api.handler", "handler: stats_api.nosuchfunc"),
+         "functions.stats-api.handler", ("stats_api.py", "nosuchfunc", "top level")),
     # --- CORS values go verbatim into API Gateway's static header values and the functions' environment
     Case("CORS header with a newline", edit("allow_headers: [Content-Type,", 'allow_headers: ["Content Type\\n",'),
          "api.cors.allow_headers", ("Content Type\\n", "header name")),
@@ -300,3 +302,21 @@ def test_an_exponent_beyond_any_number_is_not_told_to_be_written_as_inf(project:
     (problem,) = info.value.problems
     assert "alarms.7.threshold" in problem and "too large" in problem
     assert "inf" not in problem.lower().replace("infra", ""), problem
+
+
+def test_a_handler_bound_at_top_level_without_def_is_accepted_and_a_nested_one_is_not(tmp_path: Path) -> None:
+    """The module is parsed, never imported: a name bound at top level (an assignment, an import, a
+    def under a top-level ``if``) is a handler Lambda can call; a function nested in a class is not."""
+    for folder in ("specs", "handlers", "site"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "handlers" / "extra.py").write_text(
+        "import os\nfrom json import dumps as dumped\nwrapped = print\n"
+        "if os.environ.get('X'):\n    def late(e, c):\n        return None\n"
+        "class Holder:\n    def inner(self):\n        return None\n")
+    spec = tmp_path / "specs" / "dev.yaml"
+    for name in ("wrapped", "dumped", "late"):
+        spec.write_text(edit("handler: stats_api.handler", f"handler: extra.{name}"))
+        assert load_spec(spec).spec.functions["stats-api"].handler == f"extra.{name}"
+    spec.write_text(edit("handler: stats_api.handler", "handler: extra.inner"))
+    with pytest.raises(SpecError, match="inner"):
+        load_spec(spec)
