@@ -123,7 +123,10 @@ class FunctionReconciler(Reconciler):
         lam = self.client("lambda")
         key = self._key(name)
         have = current.state
-        if desired["code_sha256"] != have.get("code_sha256"):
+        # Architectures is a parameter of UpdateFunctionCode only (not of UpdateFunctionConfiguration),
+        # so an architecture change sends the package again even when the code is unchanged:
+        # https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html
+        if desired["code_sha256"] != have.get("code_sha256") or desired["architectures"] != have.get("architectures"):
             self._retrying(name, "UpdateFunctionCode", lambda: lam.update_function_code(
                 FunctionName=name, ZipFile=self.ctx.package(key).data,
                 Architectures=desired["architectures"]), LAMBDA_CONFLICT)

@@ -3,9 +3,13 @@ for ``serve``.
 
 The headers are stated once (:data:`SECURITY_HEADERS`). The reconciler turns them into a
 CloudFront ``ResponseHeadersPolicyConfig`` and reads a policy back into the same header map, so
-a plan names the header that drifted. The policy is found by its name (unique per account; it
-carries no tags), like the Origin Access Control. A create whose answer was lost ends in
-``ResponseHeadersPolicyAlreadyExists`` and adoption; writes send the ETag just read.
+a plan names the header that drifted. The policy is found by its name (unique per account). It
+cannot carry tags, so, like the Origin Access Control, the stack recognises its own by a creation
+marker, the Comment it always creates it with, or by its use in the stack's own (tagged)
+distribution (docs/adoption.md). A same-named policy without either is somebody else's: it is
+planned ``adopt``. A create whose answer was lost ends in ``ResponseHeadersPolicyAlreadyExists``;
+the policy found then carries the marker (it was in the create call), so it is finished without a
+flag. Writes send the ETag just read.
 
 What the Content-Security-Policy allows is what ``site/`` needs and no more: its own script,
 stylesheet and ``config.json``, and API calls to the same origin (``/api``). The dashboard sets
@@ -24,6 +28,7 @@ from typing import Any
 from .. import naming
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .cloudfront import find_distribution
 from .kind_outputs import ResponseHeadersPolicyOutputs, keys
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -111,8 +116,12 @@ class ResponseHeadersPolicyReconciler(Reconciler):
     def names(self) -> list[str]:
         return [policy_name(self.spec)]
 
+    def comment(self) -> str:
+        """The creation marker: every policy this stack creates carries it in its Comment."""
+        return f"LiveInsight {naming.stack_id(self.spec)}: the dashboard's security headers"
+
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        return {"comment": f"LiveInsight {naming.stack_id(self.spec)}: the dashboard's security headers",
+        return {"comment": self.comment(),
                 "headers": dict(sorted(SECURITY_HEADERS.items())), "override": True}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
@@ -134,16 +143,29 @@ class ResponseHeadersPolicyReconciler(Reconciler):
         config = found[0]["ResponseHeadersPolicyConfig"]
         headers, override = headers_of(config)
         state = {"comment": config.get("Comment", ""), "headers": headers, "override": override}
-        return {name: Observed(state, {"id": found[0]["Id"]}, True)}
+        owned = state["comment"] == self.comment() or self._used_by_ours(found[0]["Id"])
+        return {name: Observed(state, {"id": found[0]["Id"]}, owned)}
+
+    def _used_by_ours(self, policy_id: str) -> bool:
+        # ListDistributions' summaries name each behavior's policy (read once per run, shared).
+        dist = find_distribution(self) or {}
+        behaviors = [dist.get("DefaultCacheBehavior") or {}]
+        behaviors += (dist.get("CacheBehaviors") or {}).get("Items") or []
+        return any(b.get("ResponseHeadersPolicyId") == policy_id for b in behaviors)
+
+    def take_ownership(self, name: str, current: Observed) -> Observed:
+        """Write the marker: the whole config the spec wants, the marker in its Comment."""
+        return self.update(name, self.desired(name, {}), current, ())
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         created = None
         with self.calling(name, "CreateResponseHeadersPolicy", ignore=("ResponseHeadersPolicyAlreadyExists",)):
             created = self.client("cloudfront").create_response_headers_policy(
                 ResponseHeadersPolicyConfig=to_config(name, desired["comment"], desired["headers"]))
-        if created is None:  # an interrupted apply made it: adopt it
+        if created is None:  # an interrupted apply made it (the marker proves it), or somebody else did
             current = self.observe().get(name)
             assert current is not None
+            self.refuse_foreign(name, bool(current.owned))
             return self.update(name, desired, current, ())
         return Observed(dict(desired), {"id": created["ResponseHeadersPolicy"]["Id"]}, True)
 

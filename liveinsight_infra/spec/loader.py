@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ..errors import SpecError
 from . import aws_limits, yaml12
 from .model import StackSpec
+from .module_names import top_level_names
 
 # A model-level validator reports a nested field by starting its message with "a.b.0.c: ".
 _PATH_PREFIX = re.compile(r"^([A-Za-z_][\w-]*(?:\.[\w-]+)*): (.*)$", re.S)
@@ -149,9 +150,20 @@ def folder_problems(loaded: LoadedSpec) -> list[tuple[tuple[str, ...], str]]:
                                       "publish what they point at: copy the files in, or remove the links"))
         else:
             for key, fn in spec.functions.items():
-                module = fn.handler.split(".")[0] + ".py"
+                name, function = fn.handler.split(".", 1)
+                module = name + ".py"
                 if not (folder / module).is_file():
                     out.append((("functions", key, "handler"), f"{folder} has no {module}"))
+                    continue
+                try:
+                    names = top_level_names(folder / module)
+                except (SyntaxError, ValueError) as exc:
+                    out.append((("functions", key, "handler"), f"{folder / module} does not parse as Python: {exc}"))
+                    continue
+                if function not in names:
+                    out.append((("functions", key, "handler"),
+                                f"{folder / module} defines no {function} at its top level (Lambda calls "
+                                f"{fn.handler}: a function of the module, not of a class)"))
     return out
 
 

@@ -133,6 +133,10 @@ class UsagePlanSpec(Model):
         return v
 
 
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 class CorsSpec(Model):
     allow_origins: tuple[str, ...] = ("*",)
     allow_headers: tuple[str, ...] = ("Content-Type", "X-API-Key", "Authorization")
@@ -140,13 +144,32 @@ class CorsSpec(Model):
     max_age_s: int = Field(default=86400, ge=0, le=86400)
     allow_credentials: bool = False
 
+    # These values go verbatim into API Gateway's static header values and the functions'
+    # environment, so each must be a valid header value item (RFC 9110).
+    @field_validator("allow_headers")
+    @classmethod
+    def _headers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for h in v:
+            if not _HTTP_TOKEN.fullmatch(h):
+                raise ValueError(f"{h!r} is not a header name: letters, digits and !#$%&'*+-.^_`|~ only, no spaces, "
+                                 "commas or line breaks (https://www.rfc-editor.org/rfc/rfc9110#name-tokens)")
+        return v
+
+    @field_validator("allow_methods")
+    @classmethod
+    def _methods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for m in v:
+            if m not in CORS_METHODS:
+                raise ValueError(f"{m!r} is not an HTTP method: use {', '.join(CORS_METHODS)} (upper case)")
+        return v
+
     @field_validator("allow_origins")
     @classmethod
     def _origins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
             raise ValueError("at least one origin is required")
         for o in v:
-            if o != "*" and not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?$", o):
+            if o != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", o):
                 raise ValueError(f"{o!r} is not an origin (scheme://host[:port], no path) or '*'")
         if "*" in v and len(v) > 1:
             raise ValueError("'*' cannot be combined with other origins")

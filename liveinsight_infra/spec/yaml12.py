@@ -12,6 +12,7 @@ Sequences become tuples and mappings dicts; nothing else but str, int, float, bo
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -225,6 +226,20 @@ def _yaml11_reading(text: str) -> str | None:
     if _TIMESTAMP.fullmatch(text):
         return f"YAML 1.1 reads it as a date; write it in quotes: '{text}'"
     if _FLOAT.fullmatch(text) and "." not in text and re.search("[eE]", text):
-        return (f"YAML 1.1 reads it as text; write {float(text)} for the number, or '{text}' in quotes "
-                "for text")
+        spelled = _plain_number(float(text))
+        if spelled is None:
+            return (f"YAML 1.1 reads it as text, and the number is too large for any field of a spec; write "
+                    f"the number meant in digits, or '{text}' in quotes for text")
+        return f"YAML 1.1 reads it as text; write {spelled} for the number, or '{text}' in quotes for text"
     return None
+
+
+def _plain_number(value: float) -> str | None:
+    """How to write ``value`` so every numeric field takes it: a whole number as an integer (an
+    integer field refuses 7.0, a float field takes 7); None when it is beyond any field (inf)."""
+    if not math.isfinite(value):
+        return None
+    if value.is_integer():
+        whole = int(value)
+        return str(whole) if len(str(abs(whole))) <= MAX_DIGITS else None
+    return repr(value)

@@ -173,6 +173,21 @@ CASES = [
          "code_dir", ("outside the project",)),
     Case("handler module missing", edit("handler: stats_api.handler", "handler: stat_api.handler"),
          "functions.stats-api.handler", ("stat_api.py",)),
+    Case("handler function missing", edit("handler: stats_api.handler", "handler: stats_api.nosuchfunc"),
+         "functions.stats-api.handler", ("stats_api.py", "nosuchfunc", "top level")),
+    # --- CORS values go verbatim into API Gateway's static header values and the functions' environment
+    Case("CORS header with a newline", edit("allow_headers: [Content-Type,", 'allow_headers: ["Content Type\\n",'),
+         "api.cors.allow_headers", ("Content Type\\n", "header name")),
+    Case("CORS header with a comma", edit("allow_headers: [Content-Type,", "allow_headers: ['A,B',"),
+         "api.cors.allow_headers", ("'A,B'", "header name")),
+    Case("CORS unknown method", edit("allow_methods: [GET,", "allow_methods: [FETCH,"),
+         "api.cors.allow_methods", ("FETCH", "GET")),
+    Case("CORS method in lower case", edit("allow_methods: [GET,", "allow_methods: [get,"),
+         "api.cors.allow_methods", ("'get'",)),
+    Case("CORS origin with a newline", edit('allow_origins: ["*"]', 'allow_origins: ["https://a.example\\n"]'),
+         "api.cors.allow_origins", ("not an origin",)),
+    Case("CORS origin with a path", edit('allow_origins: ["*"]', 'allow_origins: ["https://a.example/app"]'),
+         "api.cors.allow_origins", ("not an origin", "no path")),
     # --- plain field rules
     Case("environment with a space", edit("environment: dev", "environment: my dev"), "environment", ("pattern",)),
     Case("environment too long", edit("environment: dev", "environment: developmentenv"), "environment", ("pattern",)),
@@ -260,3 +275,48 @@ def test_a_site_file_linking_outside_the_project_is_refused(tmp_path: Path) -> N
     (problem,) = info.value.problems
     assert problem.startswith(f"{spec}:") and ": site_dir: " in problem
     assert "leak.txt" in problem and "outside the project" in problem
+
+
+@pytest.mark.parametrize(("old", "written", "value"), [
+    ("retention_days: 7", "retention_days: 7e0", "7e0"),
+    (EC_LIMITS, EC_LIMITS.replace("memory_mb: 128", "memory_mb: 1e3"), "1e3"),
+    ("threshold: 2000", "threshold: 2e3", "2e3"),
+])
+def test_the_way_to_write_an_exponent_is_accepted_by_its_field(project: Path, old: str, written: str,
+                                                               value: str) -> None:
+    """The hint for a YAML 1.1-ambiguous exponent names a value the field then takes (an integer field
+    refuses 7.0), so following the message loads the spec."""
+    case = Case("exponent " + value, edit(old, written), None, ())
+    with pytest.raises(SpecError) as info:
+        load_spec(write(project, case))
+    (problem,) = info.value.problems
+    suggested = problem.split("; write ", 1)[1].split(" for the number", 1)[0]
+    fixed = Case("exponent fixed " + value, edit(old, written.replace(value, suggested)), None, ())
+    assert load_spec(write(project, fixed)).spec is not None
+
+
+def test_an_exponent_beyond_any_number_is_not_told_to_be_written_as_inf(project: Path) -> None:
+    case = Case("exponent 1e400", edit("threshold: 2000", "threshold: 1e400"), "alarms.7.threshold", ())
+    with pytest.raises(SpecError) as info:
+        load_spec(write(project, case))
+    (problem,) = info.value.problems
+    assert "alarms.7.threshold" in problem and "too large" in problem
+    assert "inf" not in problem.lower().replace("infra", ""), problem
+
+
+def test_a_handler_bound_at_top_level_without_def_is_accepted_and_a_nested_one_is_not(tmp_path: Path) -> None:
+    """The module is parsed, never imported: a name bound at top level (an assignment, an import, a
+    def under a top-level ``if``) is a handler Lambda can call; a function nested in a class is not."""
+    for folder in ("specs", "handlers", "site"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "handlers" / "extra.py").write_text(
+        "import os\nfrom json import dumps as dumped\nwrapped = print\n"
+        "if os.environ.get('X'):\n    def late(e, c):\n        return None\n"
+        "class Holder:\n    def inner(self):\n        return None\n")
+    spec = tmp_path / "specs" / "dev.yaml"
+    for name in ("wrapped", "dumped", "late"):
+        spec.write_text(edit("handler: stats_api.handler", f"handler: extra.{name}"))
+        assert load_spec(spec).spec.functions["stats-api"].handler == f"extra.{name}"
+    spec.write_text(edit("handler: stats_api.handler", "handler: extra.inner"))
+    with pytest.raises(SpecError, match="inner"):
+        load_spec(spec)
