@@ -19,7 +19,7 @@ from .contract import Context, Event, EventSink, Outputs
 from .naming import stack_id
 from .plan import Action, Change, Plan
 from .reconcilers.base import Reconciler
-from .reconcilers.registry import ordered_kinds, wire
+from .reconcilers.registry import ordered_kinds
 
 __all__ = ["ApplyResult", "Context", "Engine", "Event", "EventSink", "Outputs"]
 
@@ -35,7 +35,6 @@ class Engine:
     def __init__(self, ctx: Context, kinds: Sequence[type[Reconciler]] | None = None):
         self.ctx = ctx
         self.reconcilers: list[Reconciler] = [cls(ctx) for cls in (kinds or ordered_kinds())]
-        wire(self.reconcilers)
 
     def fresh(self) -> Engine:
         """A new engine on the same context that forgets every earlier read (to re-read under a lock)."""
@@ -66,7 +65,8 @@ class Engine:
             per_kind[r.kind] = r.plan(outputs, destroy=destroy)
             # A resource about to be replaced has the outputs of a new one, not of the one deleted.
             replaced = {c.name for c in per_kind[r.kind] if c.action is Action.REPLACE}
-            outputs[r.kind] = {n: r.outputs(n, None if n in replaced else r.observed.get(n)) for n in r.names()}
+            outputs[r.kind] = {n: r.outputs(n, None if n in replaced else r.observed.get(n))
+                               for n in r.output_names()}
         order = reversed(self.reconcilers) if destroy else iter(self.reconcilers)
         for r in order:
             changes.extend(per_kind[r.kind])
@@ -95,7 +95,7 @@ class Engine:
         def run(change: Change) -> None:
             r = by_kind[change.resource]
             outputs: Outputs = {k: {} for k in by_kind} if plan.destroy else {
-                k: {n: by_kind[k].outputs(n, by_kind[k].observed.get(n)) for n in by_kind[k].names()}
+                k: {n: by_kind[k].outputs(n, by_kind[k].observed.get(n)) for n in by_kind[k].output_names()}
                 for k in needs[r.kind]}
             t0 = time.monotonic()
             emit(Event("change-start", change=change))

@@ -14,6 +14,9 @@ never trusts what an earlier run did, only what AWS shows now.
                  what is already gone succeeds. A create that finds the resource already there
                  (an interrupted earlier apply) adopts it instead of failing.
 * ``outputs()``  what dependants need (ARNs, ids), from observed state, or UNKNOWN before create.
+                 They are given for ``output_names()``: the wanted names, plus whatever a kind
+                 adds so its dependants hear of it (the site objects this run deletes, which the
+                 invalidation must cover).
                  ``output_keys`` names them; a dependant reads them with ``upstream()``, which
                  refuses a kind missing from its ``depends_on`` and a key the kind does not give
                  (a misspelt key would otherwise read as "unknown": a diff that never goes away).
@@ -136,6 +139,11 @@ class Reconciler(ABC):
     def outputs(self, name: str, current: Observed | None) -> Mapping[str, Any]:
         """What dependants may read; one TypedDict per kind (``kind_outputs.py``)."""
         return {}
+
+    def output_names(self) -> list[str]:
+        """The names whose outputs dependants read during plan and apply: :meth:`names` unless a kind
+        must also tell them of resources this run deletes (no kind adds names it does not plan)."""
+        return self.names()
 
     def read_owned(self, name: str, current: Observed) -> bool | None:
         """Whether ``current`` carries this stack's ownership tag, for kinds whose observe() leaves

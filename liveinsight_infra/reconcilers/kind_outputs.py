@@ -68,8 +68,12 @@ class BucketOutputs(TypedDict):
 
 
 class ObjectOutputs(TypedDict):
-    pending: bool
-    changed: bool
+    """One site object. Objects this run deletes are listed too, while it runs, with ``deleted``:
+    the invalidation must cover their paths as well."""
+
+    pending: bool  # this run's plan writes (uploads or deletes) it, not done yet
+    changed: bool  # this run wrote it
+    deleted: bool  # no longer in the site: this run deletes it
 
 
 class UsagePlanOutputs(TypedDict):

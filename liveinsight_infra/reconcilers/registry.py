@@ -42,13 +42,3 @@ def _check_order(kinds: list[type[Reconciler]]) -> None:
         if missing:
             raise RuntimeError(f"registry order: {k.kind} comes before {missing}")
         seen.add(k.kind)
-
-
-def wire(reconcilers: list[Reconciler]) -> None:
-    """Give the invalidation step the site objects' plan (which paths change in this run)."""
-    from .s3_site import InvalidationReconciler, ObjectReconciler
-
-    objects = next((r for r in reconcilers if isinstance(r, ObjectReconciler)), None)
-    for r in reconcilers:
-        if isinstance(r, InvalidationReconciler):
-            r.objects = objects

@@ -8,15 +8,17 @@
   only when its MD5 differs from the object's ETag, and objects no longer in ``site/`` are deleted.
   One ``list_objects_v2`` reads them all.
 * ``cloudfront.invalidation``: one invalidation for exactly the paths changed (``/*`` above 15),
-  none when nothing changed. The site version last invalidated is recorded as a tag on the
-  distribution. So an apply that died between upload and invalidation is finished by the next
-  one, which then invalidates ``/*``.
+  none when nothing changed. It learns them from the objects' outputs (``pending`` while
+  planning, ``changed`` once written), which also list the objects this run deletes. The site
+  version last invalidated is recorded as a tag on the distribution. So an apply that died
+  between upload and invalidation is finished by the next one, which then invalidates ``/*``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -128,17 +130,22 @@ class ObjectReconciler(Reconciler):
         with self.calling(name, "DeleteObject"):
             self.client("s3").delete_object(Bucket=self._bucket_name(), Key=name)
 
-    def outputs(self, name: str, current: Observed | None) -> ObjectOutputs:
-        return {"pending": name in self.planned and name not in self.executed, "changed": name in self.executed}
+    def output_names(self) -> list[str]:
+        """The site's files and the objects this run deletes: a viewer may have either cached."""
+        return sorted(set(self.names()) | self.planned)
 
-    def changed_paths(self) -> list[str]:
-        """Paths a viewer may have cached that this run's plan changes (deletions included)."""
-        keys = sorted(self.planned)
-        root = self.spec.distribution.default_root_object
-        paths = [f"/{k}" for k in keys]
-        if root in keys:
-            paths.insert(0, "/")  # the root object is also cached under "/"
-        return paths
+    def outputs(self, name: str, current: Observed | None) -> ObjectOutputs:
+        return {"pending": name in self.planned and name not in self.executed, "changed": name in self.executed,
+                "deleted": name not in self.ctx.site()}
+
+
+def invalidation_paths(objects: Mapping[str, Mapping[str, Any]], root: str) -> list[str]:
+    """The paths of the site objects this run writes or deletes (``s3.object`` outputs by key)."""
+    keys = sorted(k for k, o in objects.items() if o["pending"] or o["changed"])
+    paths = [f"/{k}" for k in keys]
+    if root in keys:
+        paths.insert(0, "/")  # the root object is also cached under "/"
+    return paths
 
 
 def invalidation_reference(version: str, paths: list[str]) -> str:
@@ -159,10 +166,6 @@ class InvalidationReconciler(Reconciler):
     adoptable = False  # a request on the stack's own distribution, not a resource
     depends_on = ("s3.object", "cloudfront.distribution")
 
-    def __init__(self, ctx: Any):
-        super().__init__(ctx)
-        self.objects: ObjectReconciler | None = None  # set by the engine's registry wiring
-
     def names(self) -> list[str]:
         return ["site"]
 
@@ -174,7 +177,8 @@ class InvalidationReconciler(Reconciler):
         elif dist.get("site_version") == version:
             paths = []
         else:
-            paths = self.objects.changed_paths() if self.objects is not None else []
+            objects = self.upstream(outputs, "s3.object")
+            paths = invalidation_paths(objects, self.spec.distribution.default_root_object)
             if not paths or len(paths) > MAX_INVALIDATION_PATHS:
                 paths = ["/*"]  # an earlier apply uploaded without invalidating, or many files changed
         return {"distribution_id": dist.get("id", UNKNOWN), "distribution_arn": dist.get("arn", UNKNOWN),

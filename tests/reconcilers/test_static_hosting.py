@@ -159,6 +159,26 @@ def test_removed_file_is_deleted_and_root_change_invalidates_slash(provider: Aws
     assert sent[0]["InvalidationBatch"]["Paths"]["Items"] == ["/", "/dashboard.html", "/old.css"]
 
 
+def test_the_plan_of_a_removed_file_shows_its_path_in_the_invalidation(provider: AwsProvider,
+                                                                      project_copy: Path) -> None:
+    site = project_copy / "site"
+    (site / "old.css").write_text("body{}\n")
+    spec = project_copy / "specs" / "dev.yaml"
+    apply_spec(provider, spec)
+    (site / "old.css").unlink()
+    engine = make_engine(provider, spec)
+    plan = engine.plan()
+    assert [(c.action, c.resource, c.name) for c in plan] == [
+        (Action.DELETE, "s3.object", "old.css"), (Action.UPDATE, "cloudfront.invalidation", "site")]
+    (inv,) = plan.for_kind("cloudfront.invalidation")
+    assert {d.path: d.after for d in inv.diffs}["paths"] == ["/old.css"]
+    result = engine.apply(plan)
+    assert "old.css" not in result.outputs["s3.object"]  # what is gone is no output of the stack
+    provider.counter.reset()
+    apply_spec(provider, spec)
+    assert provider.counter.writes == 0
+
+
 def test_many_changed_files_invalidate_everything_once(provider: AwsProvider, project_copy: Path) -> None:
     site = project_copy / "site"
     spec = project_copy / "specs" / "dev.yaml"
