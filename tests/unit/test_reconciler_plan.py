@@ -123,3 +123,11 @@ def test_plan(case: Case) -> None:
     assert all(c.resource == "fake.thing" for c in changes)
     assert r.notes == case.notes
     assert r.planned == {c[1] for c in case.changes}
+
+
+def test_what_a_plan_deletes_gives_dependants_no_outputs_unless_its_kind_says_so() -> None:
+    """Dependants iterate a kind's outputs by name: a resource being deleted is not one of them (only the
+    site objects list theirs, for the invalidation)."""
+    thing = Thing({"kept": WANT}, {"kept": have(), "gone": have()}, force=False)
+    assert [(c.action, c.name) for c in thing.plan({})] == [(Action.DELETE, "gone")]
+    assert thing.output_names() == ["kept"]
