@@ -10,10 +10,15 @@ CACHE_POLICIES = {
     "CachingDisabled": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
 }
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
-# AllViewerExceptHostHeader: API Gateway answers 403 when it gets the viewer's Host header.
+# AllViewerExceptHostHeader: API Gateway answers 403 when it gets the viewer's Host header. It sends
+# no CloudFront-Viewer-* header, hence the stack's own policy (reconcilers/origin_request.py), which
+# the spec calls "stack" (not in this table: its id is known once it exists).
 ORIGIN_REQUEST_POLICIES = {
     "AllViewerExceptHostHeader": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
 }
+# Headers per origin request policy (a quota): 10.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
+MAX_ORIGIN_REQUEST_POLICY_HEADERS = 10
 ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE")
 CACHED_METHODS = ("GET", "HEAD")
 # At most 15 wildcard paths may be in progress; past that many paths one "/*" is cheaper anyway.

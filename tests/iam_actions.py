@@ -203,6 +203,8 @@ class Mapper:
             arn = f"arn:aws:cloudfront::{self.account}:origin-access-control/{p.get('Id', '*')}"
         elif "ResponseHeadersPolicy" in op:
             arn = f"arn:aws:cloudfront::{self.account}:response-headers-policy/{p.get('Id', '*')}"
+        elif "OriginRequestPolicy" in op:
+            arn = f"arn:aws:cloudfront::{self.account}:origin-request-policy/{p.get('Id', '*')}"
         else:
             arn = f"arn:aws:cloudfront::{self.account}:distribution/{p.get('Id') or p.get('DistributionId') or '*'}"
         ctx: dict[str, str] = {}

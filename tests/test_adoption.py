@@ -77,8 +77,17 @@ def foreign_response_headers_policy(p: AwsProvider) -> None:
         "SecurityHeadersConfig": {"FrameOptions": {"Override": True, "FrameOption": "SAMEORIGIN"}}})
 
 
+def foreign_origin_request_policy(p: AwsProvider) -> None:
+    """Nor can an origin request policy: its name is unique per account."""
+    p.client("cloudfront").create_origin_request_policy(OriginRequestPolicyConfig={
+        "Name": "liveinsight-dev-api-origin-request", "Comment": "theirs",
+        "HeadersConfig": {"HeaderBehavior": "none"}, "CookiesConfig": {"CookieBehavior": "all"},
+        "QueryStringsConfig": {"QueryStringBehavior": "none"}})
+
+
 FOREIGN = {
     "cloudfront.oac": (foreign_oac, "liveinsight-dev-s3"),
+    "cloudfront.origin_request_policy": (foreign_origin_request_policy, "liveinsight-dev-api-origin-request"),
     "cloudfront.response_headers_policy": (foreign_response_headers_policy, "liveinsight-dev-security-headers"),
     "iam.role": (foreign_role, "liveinsight-stats-api-dev"),
     "lambda.function": (foreign_function, "liveinsight-stats-api-dev"),
@@ -101,6 +110,8 @@ def snapshot(p: AwsProvider) -> dict[str, Any]:
     out["alarms"] = [(a["AlarmName"], a["Namespace"]) for a in cw.describe_alarms()["MetricAlarms"]]
     out["header_policies"] = [i["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"] for i in p.client(
         "cloudfront").list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"].get("Items") or []]
+    out["request_policies"] = [i["OriginRequestPolicy"]["OriginRequestPolicyConfig"] for i in p.client(
+        "cloudfront").list_origin_request_policies(Type="custom")["OriginRequestPolicyList"].get("Items") or []]
     return out
 
 
@@ -280,4 +291,35 @@ def test_a_foreign_header_policy_met_by_a_create_is_refused(provider: AwsProvide
         engine.apply(plan)
     comments = [i["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Comment"] for i in provider.client(
         "cloudfront").list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Items"]]
+    assert comments == ["theirs"]
+
+
+def test_the_stacks_own_request_policy_with_a_changed_comment_is_drift_not_adoption(provider: AwsProvider) -> None:
+    """The origin request policy's Comment is its creation marker; the stack's distribution using it
+    also proves it ours, so a changed Comment is drift that apply puts back."""
+    apply_spec(provider)
+    cf = provider.client("cloudfront")
+    (item,) = [i["OriginRequestPolicy"] for i in cf.list_origin_request_policies(Type="custom")[
+        "OriginRequestPolicyList"]["Items"]]
+    config = dict(item["OriginRequestPolicyConfig"], Comment="edited by hand")
+    etag = cf.get_origin_request_policy(Id=item["Id"])["ETag"]
+    cf.update_origin_request_policy(Id=item["Id"], IfMatch=etag, OriginRequestPolicyConfig=config)
+    plan = make_engine(provider).plan()
+    assert [(c.action, c.resource, [d.path for d in c.diffs]) for c in plan] == [
+        (Action.UPDATE, "cloudfront.origin_request_policy", ["comment"])]
+    assert "cloudfront.origin_request_policy" in {c.resource for c in make_engine(provider).plan(destroy=True)}
+    apply_spec(provider)
+    assert make_engine(provider).plan().empty
+
+
+def test_a_foreign_request_policy_met_by_a_create_is_refused(provider: AwsProvider) -> None:
+    """A same-named policy that appears between plan and apply is not finished like our own lost create."""
+    engine = make_engine(provider)
+    plan = engine.plan()
+    foreign_origin_request_policy(provider)
+    with pytest.raises(AdoptionRequired,
+                       match="origin_request_policy liveinsight-dev-api-origin-request appeared"):
+        engine.apply(plan)
+    comments = [i["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Comment"] for i in provider.client(
+        "cloudfront").list_origin_request_policies(Type="custom")["OriginRequestPolicyList"]["Items"]]
     assert comments == ["theirs"]

@@ -36,6 +36,8 @@ def inventory(p: AwsProvider) -> dict[str, Any]:
         "oacs": len(cf.list_origin_access_controls()["OriginAccessControlList"].get("Items", [])),
         "response_headers_policies": len(cf.list_response_headers_policies(Type="custom")
                                          ["ResponseHeadersPolicyList"].get("Items") or []),
+        "origin_request_policies": len(cf.list_origin_request_policies(Type="custom")
+                                       ["OriginRequestPolicyList"].get("Items") or []),
         "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
     }
 
@@ -176,7 +178,7 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
     assert total > 20
     assert expected["rest_apis"] == ["liveinsight-api-dev"] and expected["distributions"] == expected["oacs"] == 1
     assert len(expected["buckets"]) == 1 and len(expected["functions"]) == 3 and len(expected["alarms"]) == 8
-    assert expected["response_headers_policies"] == 1
+    assert expected["response_headers_policies"] == expected["origin_request_policies"] == 1
     # one statement per route: the event collector has two (/api/events and Plausible's /api/event)
     assert expected["permissions"] == {"liveinsight-event-collector-dev": 2, "liveinsight-realtime-api-dev": 1,
                                        "liveinsight-stats-api-dev": 1}
@@ -204,7 +206,7 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
 LOST_ANSWERS = ["CreateRole", "CreateFunction", "PublishVersion", "CreateAlias", "AddPermission", "CreateRestApi",
                 "CreateResource", "CreateDeployment", "CreateStage", "CreateTable", "CreateLogGroup", "PutMetricAlarm",
                 "CreateBucket", "CreateOriginAccessControl", "CreateResponseHeadersPolicy",
-                "CreateDistributionWithTags", "PutObject", "TagResource"]
+                "CreateOriginRequestPolicy", "CreateDistributionWithTags", "PutObject", "TagResource"]
 
 
 @pytest.mark.parametrize("operation", LOST_ANSWERS)

@@ -94,8 +94,9 @@ def apply_fidelity_patches() -> None:
         return original(stripped, action, resource, principal, incoming_condition_values)
 
     ac.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
-    from .moto_cloudfront_policies import apply_response_headers_policy_patch
+    from .moto_cloudfront_policies import apply_origin_request_policy_patch, apply_response_headers_policy_patch
     apply_response_headers_policy_patch()  # moto has no response headers policy API at all
+    apply_origin_request_policy_patch()  # nor any origin request policy API
     _one_table_copy_per_transaction()
     _PATCHED = True
 

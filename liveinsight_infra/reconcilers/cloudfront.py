@@ -1,7 +1,8 @@
 """CloudFront: the Origin Access Control and the distribution in front of the bucket and the API.
 
 The default (dashboard) behavior carries the security-headers response headers policy
-(``response_headers.py``); the ``/api/*`` behavior does not.
+(``response_headers.py``); the ``/api/*`` behavior does not. The ``/api/*`` behavior's origin
+request policy is the stack's own (``origin_request.py``), or a managed one the spec names.
 
 The distribution is found by a Comment marker (``liveinsight-infra:{stack}``), confirmed by the
 stack's tag. It is created with a deterministic CallerReference, so a create whose answer was lost
@@ -177,7 +178,8 @@ class OacReconciler(Reconciler):
 class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
     output_keys = keys(DistributionOutputs)
-    depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy", "apigateway.stage")
+    depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy",
+                  "cloudfront.origin_request_policy", "apigateway.stage")
     poll_s = 15.0
     deadline_s = 40 * 60.0
 
@@ -190,6 +192,7 @@ class DistributionReconciler(Reconciler):
         bucket = next(iter(self.upstream(outputs, "s3.bucket").values()), {})
         oac = next(iter(self.upstream(outputs, "cloudfront.oac").values()), {})
         headers = next(iter(self.upstream(outputs, "cloudfront.response_headers_policy").values()), {})
+        stack_request = next(iter(self.upstream(outputs, "cloudfront.origin_request_policy").values()), {})
         stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
@@ -203,7 +206,8 @@ class DistributionReconciler(Reconciler):
                                  "response_headers_policy": headers.get("id", UNKNOWN)},
             "api_behavior": {"origin": API_ORIGIN, "viewer": "https-only", "compress": True,
                              "cache_policy": CACHE_POLICIES[d.api_cache_policy],
-                             "origin_request_policy": ORIGIN_REQUEST_POLICIES[d.api_origin_request_policy],
+                             "origin_request_policy": ORIGIN_REQUEST_POLICIES.get(  # "stack": the stack's own
+                                 d.api_origin_request_policy, stack_request.get("id", UNKNOWN)),
                              "methods": sorted(ALL_METHODS)},
             "tags": naming.resource_tags(self.spec),
         }

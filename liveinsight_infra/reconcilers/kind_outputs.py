@@ -36,6 +36,10 @@ class ResponseHeadersPolicyOutputs(TypedDict):
     id: Any
 
 
+class OriginRequestPolicyOutputs(TypedDict):
+    id: Any
+
+
 class DistributionOutputs(TypedDict, total=False):  # no site_version before the distribution exists
     id: Any
     arn: Any

@@ -16,6 +16,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .iam_boundary import BoundaryReconciler
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
+    from .origin_request import OriginRequestPolicyReconciler
     from .permissions import PermissionReconciler
     from .response_headers import ResponseHeadersPolicyReconciler
     from .s3_bucket import BucketReconciler
@@ -27,7 +28,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
                                      RoleReconciler,
                                      FunctionReconciler, RestApiReconciler, PermissionReconciler,
                                      AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
-                                     OacReconciler, ResponseHeadersPolicyReconciler,
+                                     OacReconciler, ResponseHeadersPolicyReconciler, OriginRequestPolicyReconciler,
                                      DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,
                                      InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)

@@ -226,7 +226,11 @@ class DistributionSpec(Model):
     default_root_object: str = "dashboard.html"
     cache_policy: CachePolicyName = "CachingOptimized"
     api_cache_policy: CachePolicyName = "CachingDisabled"
-    api_origin_request_policy: Literal["AllViewerExceptHostHeader"] = "AllViewerExceptHostHeader"
+    api_origin_request_policy: Literal["stack", "AllViewerExceptHostHeader"] = Field(
+        default="stack", description="what CloudFront sends the API: 'stack' is the stack's own policy, which "
+        "lists the headers the API needs plus CloudFront-Viewer-Address and CloudFront-Viewer-Country; the "
+        "managed AllViewerExceptHostHeader sends the viewer's headers but not those two (docs/architecture.md, "
+        "\"Viewer headers through CloudFront\")")
 
 
 class AlertsSpec(Model):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.constants import CACHE_POLICIES, ORIGIN_REQUEST_POLICIES
+from liveinsight_infra.constants import CACHE_POLICIES
 from liveinsight_infra.plan import Action
 from tests.conftest import apply_spec, make_engine
 
@@ -80,7 +80,9 @@ def test_distribution_config_reads_back(provider: AwsProvider) -> None:
     (api,) = cfg["CacheBehaviors"]["Items"]
     assert api["PathPattern"] == "/api/*" and api["TargetOriginId"] == "api"
     assert api["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-    assert api["OriginRequestPolicyId"] == ORIGIN_REQUEST_POLICIES["AllViewerExceptHostHeader"]
+    (policy,) = provider.client("cloudfront").list_origin_request_policies(Type="custom")[
+        "OriginRequestPolicyList"]["Items"]
+    assert api["OriginRequestPolicyId"] == policy["OriginRequestPolicy"]["Id"]  # the stack's own whitelist
     assert sorted(api["AllowedMethods"]["Items"]) == sorted(["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH",
                                                               "DELETE"])
 

@@ -23,7 +23,8 @@ def setup() -> Any:
 def desired(r: DistributionReconciler) -> dict[str, Any]:
     outputs = {"s3.bucket": {"b": {"regional_domain": "b.s3.us-east-1.amazonaws.com"}},
                "cloudfront.oac": {"o": {"id": "OAC1"}}, "apigateway.stage": {"dev": {"api_id": "abc123"}},
-               "cloudfront.response_headers_policy": {"h": {"id": "RHP1"}}}
+               "cloudfront.response_headers_policy": {"h": {"id": "RHP1"}},
+               "cloudfront.origin_request_policy": {"o": {"id": "ORP1"}}}
     return r.desired("liveinsight-dev", outputs)
 
 
@@ -93,7 +94,7 @@ UPDATE: dict[str, Any] = {
     "CacheBehaviors": {"Quantity": 2, "Items": [
         {"PathPattern": "/api/*", "TargetOriginId": "api", "ViewerProtocolPolicy": "https-only", "Compress": True,
          "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-         "OriginRequestPolicyId": "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+         "OriginRequestPolicyId": "ORP1",
          "AllowedMethods": {"Quantity": 7, "Items": ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
                             "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
         LIVE["CacheBehaviors"]["Items"][0]]},
