@@ -278,3 +278,12 @@ def test_plausible_field_names_and_internal_links_give_the_same_sources(api: Api
     assert api.post(events)[0] == 202
     assert api.stats(SITE)["sources"] == [{"source": "DuckDuckGo", "visitors": 1, "pageviews": 1},
                                           {"source": "Lobsters", "visitors": 1, "pageviews": 1}]
+
+
+@pytest.mark.parametrize("ua", ["Scrapy/2.11.0 (+https://scrapy.org)", "ia_archiver",
+                                "Mozilla/5.0 (compatible; Qwantify/2.4w; +https://www.qwant.com/)/2.4w"])
+def test_crawlers_the_user_agent_parser_knows_are_dropped_as_bots(api: Api, ua: str) -> None:
+    status, body, _ = api.post([pv("/", int(time.time() * 1000))], ua=ua)
+    assert status == 202 and (body["accepted"], body["dropped"]) == (0, 1)
+    got = api.stats(SITE)
+    assert got["pageviews"] == 0 and got["devices"] == []
