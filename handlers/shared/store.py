@@ -252,10 +252,9 @@ def _chunks(planned: list[_Planned], table_name: str,
     """Consecutive events, as many per transaction as fit in its 100 actions (with room for the
     counters a session read again may add)."""
     out: list[list[_Planned]] = [[]]
+    spare = visits.SLACK_PER_SESSION * len(visits.keys_of(p.visit for p in planned if p.visit))
     for p in planned:
-        chunk = [*out[-1], p]
-        spare = visits.SLACK_PER_SESSION * len(visits.keys_of(q.visit for q in chunk if q.visit))
-        if out[-1] and len(_actions(chunk, table_name, sessions)[0]) + spare > MAX_ACTIONS:
+        if out[-1] and len(_actions([*out[-1], p], table_name, sessions)[0]) + spare > MAX_ACTIONS:
             out.append([])
         out[-1].append(p)
     return [c for c in out if c]

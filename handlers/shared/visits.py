@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from . import store
 
@@ -45,9 +46,9 @@ SLACK_PER_SESSION = 2  # counter items a session read later may add to a planned
 Key = tuple[str, str]  # the session item's pk, sk
 
 
-@dataclass(frozen=True)
-class Visit:
-    """One visit's state. ``n`` numbers the visitor's visits of the day; pages are None until a page view."""
+class Visit(NamedTuple):
+    """One visit's state. ``n`` numbers the visitor's visits of the day; pages are None until a page view.
+    (A tuple: ``fold`` makes one per event, for every transaction a batch is planned into.)"""
 
     n: int
     start: int
@@ -77,8 +78,14 @@ class VisitWrites:
     sessions: dict[Key, Session] = field(default_factory=dict)
 
 
-def session_key(ev: Any, visitor: str) -> Key:
-    return f"V#{ev.domain}#{store.day_of(ev.ts_ms)}#s{int(visitor[:8], 16) % store.shards()}", f"s#{visitor}"
+@lru_cache(maxsize=16)
+def _day(day_number: int) -> str:
+    return store.day_of(day_number * 86_400_000)
+
+
+def session_key(ev: Any, visitor: str, shards: int | None = None) -> Key:
+    k = int(visitor[:8], 16) % (shards or store.shards())
+    return f"V#{ev.domain}#{_day(ev.ts_ms // 86_400_000)}#s{k}", f"s#{visitor}"
 
 
 def _engages(ev: Any) -> bool:
@@ -90,15 +97,15 @@ def fold(visit: Visit | None, ev: Any) -> Visit | None:
     ts = ev.ts_ms
     page = ev.path if ev.kind == "pageview" else None
     if visit is not None and visit.start - GAP_MS <= ts <= visit.last + GAP_MS:
-        v = replace(visit, start=min(visit.start, ts), last=max(visit.last, ts),
-                    engaged=visit.engaged or _engages(ev))
+        n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts = visit
         if page is not None:
-            v = replace(v, pageviews=v.pageviews + 1)
-            if v.entry is None or ts < v.entry_ts:
-                v = replace(v, entry=page, entry_ts=ts)
-            if v.exit is None or ts >= v.exit_ts:
-                v = replace(v, exit=page, exit_ts=ts)
-        return v
+            pageviews += 1
+            if entry is None or ts < entry_ts:
+                entry, entry_ts = page, ts
+            if exit_ is None or ts >= exit_ts:
+                exit_, exit_ts = page, ts
+        return Visit(n, min(start, ts), max(last, ts), pageviews, engaged or _engages(ev), entry, entry_ts, exit_,
+                     exit_ts)
     if ev.kind == "engagement" or (visit is not None and ts < visit.start):
         return visit
     return Visit((visit.n if visit else 0) + 1, ts, ts, int(page is not None), _engages(ev), page, ts, page, ts)
@@ -141,9 +148,10 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
     """Fold events (validated, each with its daily visitor id) into the visitors' ``sessions``, as read
     from the table (a key that is absent: no visit yet). Events are taken in time order; ties keep
     their order. Pure: nothing is read or written here."""
+    shards = store.shards()
     by_key: dict[Key, list[Any]] = {}
     for ev, visitor in events_with_visitors:
-        by_key.setdefault(session_key(ev, visitor), []).append(ev)
+        by_key.setdefault(session_key(ev, visitor, shards), []).append(ev)
     deltas: Counter[tuple[str, str, str]] = Counter()
     wholes: dict[tuple[str, str], str] = {}
     out = VisitWrites()
