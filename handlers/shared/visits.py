@@ -16,7 +16,7 @@ Rules (docs/analytics.md, "Visits"):
 * an event joins the visit when it is at most 30 minutes after its last event or before its first;
   otherwise a page view or custom event starts a new visit, and an ``engagement`` event (which
   only reports on a page already viewed) is left out, as Plausible drops engagement without a
-  session;
+  session (https://github.com/plausible/analytics/blob/master/lib/plausible/session/cache_store.ex);
 * an event more than 30 minutes before the start of the visitor's current visit belongs to a visit
   already closed: it is left out of the visit figures (it still counts as a page view);
 * a visit is a bounce while it has at most one page view and no engagement: a custom event, or an
