@@ -8,6 +8,7 @@ time of every event (a visitor id is daily, so all of a test's events of one vis
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -254,3 +255,90 @@ def test_session_items_expire(api: Api) -> None:
     send(api, pv("/", T))
     (item,) = [i for i in api.items(f"V#{SITE}#") if i["sk"]["S"].startswith("s#")]
     assert int(item["expires_at"]["N"]) <= int(time.time()) + 3 * 86400
+
+
+def test_stats_reads_no_more_with_visits_than_without(api: Api) -> None:
+    def queries() -> int:
+        api.calls.clear()
+        figures(api)
+        return api.calls.count("Query")
+
+    before = queries()
+    for v in range(20):
+        send(api, pv("/", T + v), pv(f"/p{v}", T + MIN + v), engagement(f"/p{v}", T + 2 * MIN, 20_000),
+             ip=f"198.51.100.{v}")
+    assert queries() == before == store.shards()
+
+
+# -- the pure fold, as the stream aggregator would call it -----------------------------------------
+def _events(seed: int) -> list[Any]:
+    """A visitor's day: page views, engagements and custom events at random times, in time order."""
+    import json
+    import random
+
+    from shared.validate import loads, validate_event
+
+    rnd = random.Random(seed)
+    out = []
+    ts = int(TODAY.timestamp() * 1000)  # at most 24 steps of at most 45 minutes: the same day
+    for _ in range(rnd.randrange(1, 25)):
+        ts += rnd.choice([0, 1_000, 20_000, 5 * MIN, 29 * MIN, 30 * MIN, 31 * MIN, 45 * MIN])
+        kind = rnd.choice(["pageview", "pageview", "pageview", "engagement", "signup"])
+        raw = {"name": kind, "url": f"https://{SITE}/{rnd.choice('abc')}", "domain": SITE, "ts": ts}
+        if kind == "engagement":
+            raw["e"] = rnd.choice([2_000, 9_999, 10_000, 60_000])
+        out.append(validate_event(loads(json.dumps(raw)), ts))
+    return out
+
+
+def _reference(events: list[Any]) -> dict[str, Any]:
+    """Visit figures straight from the definition (docs/analytics.md), for events in time order."""
+    runs: list[list[Any]] = []
+    for ev in events:
+        if runs and ev.ts_ms - runs[-1][-1].ts_ms <= 30 * MIN:
+            runs[-1].append(ev)
+        elif ev.name != "engagement":
+            runs.append([ev])
+    entry: Counter[str] = Counter()
+    exit_: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    for run in runs:
+        views = [e.path for e in run if e.name == "pageview"]
+        engaged = any(e.name == "signup" or (e.name == "engagement" and e.engagement_ms >= 10_000) for e in run)
+        totals.update(visits=1, bounces=int(len(views) <= 1 and not engaged), visit_pv=len(views),
+                      visit_ms=run[-1].ts_ms - run[0].ts_ms)
+        if views:
+            entry[views[0]] += 1
+            exit_[views[-1]] += 1
+    return {**{k: n for k, n in totals.items() if n}, "entry": +entry, "exit": +exit_}
+
+
+def _apply(writes: Any, into: Counter[tuple[str, str]]) -> None:
+    for _prefix, sk, attr, n, _whole in writes.counters:
+        into[(sk, attr)] += n
+
+
+def _summary(counters: Counter[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {attr: n for (sk, attr), n in counters.items() if sk == "day" and n}
+    for kind in ("entry", "exit"):
+        out[kind] = +Counter({sk.partition("#")[2]: n for (sk, _), n in counters.items() if sk.startswith(kind)})
+    return out
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_visit_updates_matches_the_definition_in_one_batch_or_event_by_event(seed: int) -> None:
+    from shared import visits
+
+    events = _events(seed)
+    pairs = [(ev, "ab12cd34ef56ab12cd34") for ev in events]
+    batch: Counter[tuple[str, str]] = Counter()
+    _apply(visits.visit_updates(pairs, {}), batch)
+    one_by_one: Counter[tuple[str, str]] = Counter()
+    sessions: dict[visits.Key, visits.Session] = {}
+    for pair in pairs:
+        writes = visits.visit_updates([pair], sessions)
+        _apply(writes, one_by_one)
+        for key, s in writes.sessions.items():
+            assert s.version == (sessions[key].version if key in sessions else 0)
+            sessions[key] = visits.Session(s.visit, s.version + 1)
+    assert _summary(batch) == _summary(one_by_one) == _reference(events), [(e.name, e.ts_ms - T) for e in events]
