@@ -252,10 +252,14 @@ def _chunks(planned: list[_Planned], table_name: str,
     """Consecutive events, as many per transaction as fit in its 100 actions (with room for the
     counters a session read again may add)."""
     out: list[list[_Planned]] = [[]]
-    spare = visits.SLACK_PER_SESSION * len(visits.keys_of(p.visit for p in planned if p.visit))
+    keys: set[visits.Key] = set()  # sessions in the last chunk
     for p in planned:
+        grown = keys | set(visits.keys_of([p.visit] if p.visit else []))
+        spare = visits.SLACK_PER_SESSION * len(grown)
         if out[-1] and len(_actions([*out[-1], p], table_name, sessions)[0]) + spare > MAX_ACTIONS:
             out.append([])
+            grown = set(visits.keys_of([p.visit] if p.visit else []))
+        keys = grown
         out[-1].append(p)
     return [c for c in out if c]
 

@@ -342,3 +342,17 @@ def test_visit_updates_matches_the_definition_in_one_batch_or_event_by_event(see
             assert s.version == (sessions[key].version if key in sessions else 0)
             sessions[key] = visits.Session(s.visit, s.version + 1)
     assert _summary(batch) == _summary(one_by_one) == _reference(events), [(e.name, e.ts_ms - T) for e in events]
+
+
+def test_a_request_for_many_sites_counts_each_sites_visit(api: Api) -> None:
+    sites = [f"s{i}.example" for i in range(30)]
+    batch = [e for site in sites for e in (pv("/in", T, site), pv("/out", T + MIN, site))]
+    status, body, _ = api.post(batch)
+    assert status == 202 and body["accepted"] == 60
+    # about 15 actions per site (2 raw, 6 counters, 2 markers, 2 active, a session, its entry and exit), so
+    # 60 events fit in 9 or 10 transactions of at most 100 actions when each keeps room for its own sessions
+    # only; room kept in every transaction for all 30 sessions of the request made 20
+    assert api.calls.count("TransactWriteItems") <= 10
+    for site in (sites[0], sites[-1]):
+        assert figures(api, site) == {"visits": 1, "bounce_rate": 0, "views_per_visit": 2, "visit_duration_s": 60,
+                                      "entry_pages": pages(("/in", 1)), "exit_pages": pages(("/out", 1))}
