@@ -140,7 +140,7 @@ def _settle(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str, str],
     diff.subtract(_contribution(before) if before else Counter())
     for (sk, attr), n in diff.items():
         deltas[(prefix, sk, attr)] += n
-    for sk, whole in _wholes(v).items():
+    for sk, whole in {**_wholes(before), **_wholes(v)}.items():  # a -1 may create the item on its shard
         wholes[(prefix, sk)] = whole
 
 

@@ -193,11 +193,20 @@ def test_no_visits_gives_zeros(api: Api) -> None:
                                                   "visit_duration_s": 0, "entry_pages": [], "exit_pages": []}
 
 
-def test_long_paths_are_shown_whole(api: Api) -> None:
+def test_long_paths_are_shown_whole(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     long = "/" + "x" * 900
-    send(api, pv(long, T), pv("/b", T + MIN))
+    shard = {"k": 0}  # each request's counters on a shard of its own: the exit's -1 lands where the +1 is not
+    monkeypatch.setattr(store.random, "randrange", lambda n: shard["k"] % n)
+    for i, e in enumerate([pv(long, T), pv("/b", T + MIN), pv("/c", T + 2 * MIN)]):
+        shard["k"] = i
+        send(api, e)
+    shard["k"] = 3
+    send(api, pv(long, T), ip="198.51.100.9")  # and a second visit that stays on it
     f = figures(api)
-    assert f["entry_pages"] == pages((long, 1))
+    assert f["entry_pages"] == pages((long, 2))
+    assert f["exit_pages"] == pages(("/c", 1), (long, 1))
+    cut = [i for i in api.items(f"C#{SITE}#") if "\u2026" in i["sk"]["S"]]
+    assert len(cut) >= 3 and all(i["whole"]["S"] == long for i in cut), cut
 
 
 def test_a_fault_at_any_write_then_a_retry_counts_each_visit_once(api: Api) -> None:
