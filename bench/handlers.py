@@ -123,6 +123,23 @@ def ingest(collector: Any, meter: Meter, batch: int, total: int, visitors: int, 
             "units_per_event": meter.units / sent}
 
 
+def tracker(collector: Any, meter: Meter, visitors: int, site: str) -> dict[str, float]:
+    """As site/tracker.js sends them: one event per request, no ``ts``; each visitor views 3 pages
+    and leaves each with an ``engagement`` event (visits: docs/storage.md)."""
+    meter.reset()
+    t0 = time.perf_counter()
+    sent = 0
+    for v in range(visitors):
+        for path in PAGES[:3]:
+            post(collector, [{"name": "pageview", "url": f"https://{site}{path}", "domain": site}], visitor=v)
+            post(collector, [{"n": "engagement", "u": f"https://{site}{path}", "d": site, "e": 12_000, "sd": 60}],
+                 visitor=v)
+            sent += 2
+    seconds = time.perf_counter() - t0
+    return {"events_per_s": sent / seconds, "calls_per_event": sum(meter.calls.values()) / sent,
+            "units_per_event": meter.units / sent}
+
+
 def cold_import(module: str, package_dir: Path, runs: int = 7) -> float:
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); "
             f"import {module}; print(time.perf_counter() - t)")
@@ -162,6 +179,7 @@ def main() -> None:
                      for b in (1, 10, 100)}
         mixed = {b: ingest(event_collector, meter, b, 300 if args.quick else 2_000, 50, f"mixed{b}.example", True)
                  for b in (1, 10, 100)}
+        tracked = tracker(event_collector, meter, 20 if args.quick else 100, "tracker.example")
         queries = {}
         stored = 0
         for size in sizes:
@@ -191,6 +209,9 @@ def main() -> None:
              "|---|---|---|---|"]
     for b, r in per_batch.items():
         lines.append(f"| {b} | {r['events_per_s']:.0f} | {r['calls_per_event']:.2f} | {r['units_per_event']:.2f} |")
+    t = tracked
+    lines.append(f"| 1, as the tracker sends them: page views and `engagement` events, no `ts` | "
+                 f"{t['events_per_s']:.0f} | {t['calls_per_event']:.2f} | {t['units_per_event']:.2f} |")
     lines += ["", "With the breakdowns' mix (real User-Agents, a country, UTM tags on a third of the page views, "
               "a referrer on a third, a goal with two props as one event in five):", "",
               "| ingest, events per request | events/s (moto) | DynamoDB calls per event | write units per event |",

@@ -10,6 +10,7 @@ Keys (``S`` = counter shards, ``k`` = a shard):
 * ``M#{site}#{day}#s{k}`` / ``m{HHMM}``: pageviews per minute;
 * ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``, and per value ``p#``, ``s#``, ``um#``, ``uc#``,
   ``g#`` + ``{value}#{visitor}``: distinct-visitor markers (conditional puts);
+  ``visit#{visitor}``: the visitor's current visit (visits.py);
 * ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour.
 
 Exactly once: an event's id is derived from what it says, its raw item is a conditional put, and
@@ -34,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import breakdowns
+from . import breakdowns, visits
 
 SALT_PK = "SALT"
 RETRY_WINDOW_S = 30  # an event sent without ts is recognised when it comes again within 30 to 60 s
@@ -132,6 +133,7 @@ class _Planned:
     # once, when this event creates the marker.
     markers: list[tuple[str, str, str, str, int]] = field(default_factory=list)
     active: tuple[str, str, str | None] | None = None  # pk, sk, whole path
+    visit: tuple[Any, str] | None = None  # the event and its visitor, for visits.py
 
 
 def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> _Planned:
@@ -178,7 +180,8 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
     return planned
 
 
-def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+def _actions(chunk: list[_Planned], table_name: str,
+             sessions: dict[visits.Key, visits.Session]) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
     """The transaction for ``chunk`` and, per action, what its failed condition would mean.
 
     Plain Python values: the resource's client serialises them, as for ``put_item``.
@@ -200,8 +203,8 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
     counted: set[tuple[str, str, str, str]] = set()
     active: dict[tuple[str, str], str | None] = {}
 
-    def count(prefix: str, sk: str, attr: str, whole: str | None) -> None:
-        counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += 1
+    def count(prefix: str, sk: str, attr: str, whole: str | None, n: int = 1) -> None:
+        counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += n
 
     for i, p in enumerate(chunk):
         actions.append(put(p.raw, True))
@@ -219,6 +222,12 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
                 count(cprefix, csk, "uv", None)
         if p.active:
             active[(p.active[0], p.active[1])] = p.active[2]
+    visit_writes = visits.visit_updates([p.visit for p in chunk if p.visit], sessions)
+    for prefix, sk, attr, n, whole in visit_writes.counters:
+        count(prefix, sk, attr, whole, n)
+    for key, session in visit_writes.sessions.items():  # conditional on the version read: no lost update
+        actions.append(visits.session_put(key, session, table_name))
+        owners.append(("session", (key, session)))
     for (pk, sk), (ttl, _) in markers.items():
         actions.append(put({"pk": pk, "sk": sk, "expires_at": ttl}, True))
         owners.append(("marker", f"{pk}|{sk}"))
@@ -226,7 +235,10 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
         actions.append(put({"pk": pk, "sk": sk, "expires_at": expiry(hours=1),
                             **({"whole": whole} if whole else {})}, False))
         owners.append(("", None))
-    for (prefix, sk), (values, whole) in counters.items():
+    for (prefix, sk), (all_values, whole) in counters.items():
+        values = Counter({k: n for k, n in all_values.items() if n})
+        if not values:
+            continue
         names = {f"#a{i}": name for i, name in enumerate(values)}
         vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
         expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
@@ -248,24 +260,32 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
     return actions, owners
 
 
-def _chunks(planned: list[_Planned], table_name: str) -> list[list[_Planned]]:
-    """Consecutive events, as many per transaction as fit in its 100 actions."""
+def _chunks(planned: list[_Planned], table_name: str,
+            sessions: dict[visits.Key, visits.Session]) -> list[list[_Planned]]:
+    """Consecutive events, as many per transaction as fit in its 100 actions (with room for the
+    counters a session read again may add)."""
     out: list[list[_Planned]] = [[]]
+    keys: set[visits.Key] = set()  # sessions in the last chunk
     for p in planned:
-        if out[-1] and len(_actions([*out[-1], p], table_name)[0]) > MAX_ACTIONS:
+        grown = keys | set(visits.keys_of([p.visit] if p.visit else []))
+        spare = visits.SLACK_PER_SESSION * len(grown)
+        if out[-1] and len(_actions([*out[-1], p], table_name, sessions)[0]) + spare > MAX_ACTIONS:
             out.append([])
+            grown = set(visits.keys_of([p.visit] if p.visit else []))
+        keys = grown
         out[-1].append(p)
     return [c for c in out if c]
 
 
-def _commit(chunk: list[_Planned], t: Any) -> None:
+def _commit(chunk: list[_Planned], t: Any, sessions: dict[visits.Key, visits.Session]) -> None:
     """Write the chunk in one transaction; events already stored (a retry) and visitors already
-    counted are taken out and the rest written again, so nothing is counted twice or lost."""
+    counted are taken out and the rest written again, so nothing is counted twice or lost. A
+    session changed by another request since it was read is read again (a conflict)."""
     from botocore.exceptions import ClientError
 
     conflicts = 0
     while chunk:
-        actions, owners = _actions(chunk, t.name)
+        actions, owners = _actions(chunk, t.name, sessions)
         try:
             t.meta.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -274,6 +294,7 @@ def _commit(chunk: list[_Planned], t: Any) -> None:
             reasons = exc.response.get("CancellationReasons") or []
             stored: set[int] = set()
             learned = conflict = False
+            stale = []
             for (kind, what), reason in zip(owners, reasons, strict=False):
                 code = reason.get("Code") or "None"
                 if code == "ConditionalCheckFailed" and kind == "event":
@@ -282,6 +303,9 @@ def _commit(chunk: list[_Planned], t: Any) -> None:
                     _remember(what)
                     learned = True
                 elif code == "TransactionConflict":
+                    conflict = True
+                elif code == "ConditionalCheckFailed" and kind == "session":
+                    stale.append(what[0])
                     conflict = True
                 elif code != "None":
                     raise
@@ -293,10 +317,13 @@ def _commit(chunk: list[_Planned], t: Any) -> None:
             elif not (stored or learned):
                 raise
             chunk = [p for i, p in enumerate(chunk) if i not in stored]
+            visits.read_sessions(t, stale, sessions)
             continue
         for kind, what in owners:
             if kind == "marker":
                 _remember(what)
+            elif kind == "session":
+                sessions[what[0]] = visits.Session(what[1].visit, what[1].version + 1)
         return
 
 
@@ -310,9 +337,13 @@ def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms
     for ev, visitor in site_events:
         first = event_id(ev, visitor, 0)
         planned.append(_plan(ev, visitor, seen[first], now_ms, raw_ttl))
+        planned[-1].visit = (ev, visitor)
         seen[first] += 1
-    for chunk in _chunks(planned, t.name):
-        _commit(chunk, t)
+    planned.sort(key=lambda p: int(p.visit[0].ts_ms) if p.visit else 0)  # visits: in time order
+    sessions: dict[visits.Key, visits.Session] = {}
+    visits.read_sessions(t, visits.keys_of(site_events), sessions)
+    for chunk in _chunks(planned, t.name, sessions):
+        _commit(chunk, t, sessions)
 
 
 def count_bots(site: str, day: str, n: int) -> None:
@@ -388,11 +419,13 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
     pages: Counter[str] = Counter()
     refs: Counter[str] = Counter()
     found = breakdowns.Breakdowns()
+    visit_figures = visits.Figures()
     for query, items in zip(queries, results, strict=True):
         day = query["ExpressionAttributeValues"][":pk"].split("#")[2]
         for item in items:
             sk = item["sk"]
             found.add(sk, item)
+            visit_figures.add(item)
             if sk == "day":
                 per_day[day]["pv"] += int(item.get("pv", 0))
                 per_day[day]["uv"] += int(item.get("uv", 0))
@@ -417,4 +450,4 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
     return {"site": site, "from": days[0], "to": days[-1], "visitors": visitors,
             "pageviews": sum(c["pv"] for c in per_day.values()),
             "top_pages": top(pages, "path"), "top_referrers": top(refs, "referrer"), "timeseries": series,
-            **found.fields(visitors)}
+            **found.fields(visitors), **visit_figures.fields()}
