@@ -30,10 +30,10 @@ from .reconcilers import (
 )
 from .releases import Release
 from .spec import LoadedSpec, StackSpec, load_spec
-from .stack import Applied, Cancelled, RolledBack, Stack
+from .stack import Applied, Cancelled, RolledBack, Stack, StackBusy, StackClosed
 
 __all__ = ["Action", "AlarmReconciler", "Applied", "ApplyResult", "AwsCallError", "AwsProvider", "CallCounter",
            "Cancelled", "Change", "Context", "Engine", "Event", "EventSink", "FieldDiff", "FunctionReconciler",
            "LiveInsightError", "LoadedSpec", "LogGroupReconciler", "Outputs", "Plan", "Reconciler", "Release",
-           "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackLocked", "StackNotFound", "StackSpec",
-           "TableReconciler", "TopicReconciler", "__version__", "load_spec"]
+           "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackBusy", "StackClosed", "StackLocked",
+           "StackNotFound", "StackSpec", "TableReconciler", "TopicReconciler", "__version__", "load_spec"]
