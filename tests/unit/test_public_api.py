@@ -1,0 +1,62 @@
+"""The library as other tooling sees it once installed: typed for mypy, and light to import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+USER_SCRIPT = '''
+from liveinsight_infra import Action, Applied, Event, LiveInsightError, Plan, Release, RolledBack, Stack
+
+def progress(event: Event) -> None:
+    if event.change is not None and event.change.action is Action.CREATE:
+        print(event.change.address)
+
+def run() -> None:
+    with Stack.from_file("specs/dev.yaml", moto=True, events=progress) as stack:
+        plan: Plan = stack.plan()
+        applied: Applied = stack.apply()
+        releases: list[Release] = stack.releases()
+        back: RolledBack = stack.rollback(to=releases[0].number)
+        reveal_type(stack.plan)
+        reveal_type(plan.changes)
+        reveal_type(back.target.number)
+        print(len(plan), applied.elapsed_s)
+    try:
+        Stack.from_file("specs/dev.yaml")
+    except LiveInsightError as exc:
+        print(exc)
+'''
+
+
+def test_a_users_script_type_checks_strictly_against_the_installed_package(tmp_path: Path) -> None:
+    """Installed (here: a venv whose site-packages points at this tree), the package is typed only if it
+    ships py.typed (https://peps.python.org/pep-0561/); without it mypy sees every name as Any."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    purelib = sysconfig.get_path("purelib", vars={"base": str(env_dir), "platbase": str(env_dir)})
+    Path(purelib, "liveinsight_infra.pth").write_text(f"{ROOT}\n")
+    script = tmp_path / "user.py"
+    script.write_text(USER_SCRIPT)
+    done = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--config-file", "",
+                           "--python-executable", str(env_dir / "bin" / "python"), str(script)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert "Success: no issues found" in done.stdout, done.stdout + done.stderr
+    revealed = [line.split("Revealed type is ", 1)[1].replace("builtins.", "")  # spelled either way by mypy versions
+                for line in done.stdout.splitlines() if "Revealed" in line]
+    assert revealed == ['"def (destroy: bool =) -> liveinsight_infra.plan.Plan"',
+                        '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"']
+
+
+def test_py_typed_is_shipped() -> None:
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    assert "py.typed" in cfg.get("options.package_data", "liveinsight_infra", fallback="")
+    assert (ROOT / "liveinsight_infra" / "py.typed").is_file()
