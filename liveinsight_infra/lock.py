@@ -40,19 +40,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import naming
 from .aws.provider import AwsProvider
 from .errors import LiveInsightError, from_client_error
+from .errors import LockLost as LockLost  # raised here; defined with the other errors (a light import)
+from .errors import StackLocked as StackLocked
 
 LEASE_S = 120.0
 RENEW_S = 30.0
 TABLE = "liveinsight-infra-locks"
 KEY = "stack"
-
-
-class StackLocked(LiveInsightError):
-    pass
-
-
-class LockLost(StackLocked):
-    """The lease expired while the command ran and another process took the lock."""
 
 
 @dataclass(frozen=True)

@@ -26,30 +26,20 @@ from . import naming
 from .aws.provider import AwsProvider
 from .contract import Context, Event, EventSink
 from .engine import Engine
-from .errors import LiveInsightError, StackNotFound
+from .errors import Cancelled, LiveInsightError, StackBusy, StackClosed, StackNotFound
 from .lock import StackLock
 from .outputs import stack_outputs
 from .plan import Plan
 from .releases import Release, Releases, Rollback
 from .spec.loader import LoadedSpec, load_spec
 
+__all__ = ["Applied", "Cancelled", "Confirm", "RolledBack", "Stack", "StackBusy", "StackClosed"]
+
 Confirm = Callable[[Plan], bool]
 
 PUBLIC_WEBSITE_WARNING = ("WARNING: bucket.public_website is on: the site bucket is publicly readable over plain "
                           "HTTP, and two Block Public Access flags are off. Turn it off once CloudFront serves "
                           "the site.")
-
-
-class Cancelled(LiveInsightError):
-    """The caller's ``confirm`` said no; nothing was changed."""
-
-
-class StackClosed(LiveInsightError):
-    """The stack was closed: with ``moto=True`` its embedded moto is gone, so nothing may run."""
-
-
-class StackBusy(LiveInsightError):
-    """Another thread is running a call on this same ``Stack`` object."""
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import sysconfig
 import venv
 from pathlib import Path
+
+from liveinsight_infra.plan import Action
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +29,9 @@ def run() -> None:
         reveal_type(stack.plan)
         reveal_type(plan.changes)
         reveal_type(back.target.number)
+        reveal_type(plan.to_json()["changes"][0]["action"])
+        reveal_type(plan.to_json()["summary"]["replace"])
+        reveal_type(plan.to_json()["changes"][0]["diffs"][0]["path"])
         print(len(plan), applied.elapsed_s)
     try:
         Stack.from_file("specs/dev.yaml")
@@ -50,7 +56,9 @@ def test_a_users_script_type_checks_strictly_against_the_installed_package(tmp_p
     revealed = [line.split("Revealed type is ", 1)[1].replace("builtins.", "")  # spelled either way by mypy versions
                 for line in done.stdout.splitlines() if "Revealed" in line]
     assert revealed == ['"def (destroy: bool =) -> liveinsight_infra.plan.Plan"',
-                        '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"']
+                        '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"', revealed[3], '"int"', '"str"']
+    # plan.to_json(), as a CLI's --json reader sees it: each change's action is one of the actions
+    assert set(re.findall(r"Literal\['(\w+)'\]", revealed[3])) == {a.value for a in Action}
 
 
 def test_py_typed_is_shipped() -> None:
@@ -60,3 +68,17 @@ def test_py_typed_is_shipped() -> None:
     cfg.read(ROOT / "setup.cfg")
     assert "py.typed" in cfg.get("options.package_data", "liveinsight_infra", fallback="")
     assert (ROOT / "liveinsight_infra" / "py.typed").is_file()
+
+
+def test_importing_the_package_for_its_errors_loads_no_aws_sdk() -> None:
+    """A tool that only catches ``LiveInsightError`` should not pay for boto3, pydantic and PyYAML
+    (about a second); ``Stack`` and the rest load on first use."""
+    code = ("import sys, liveinsight_infra\n"
+            "from liveinsight_infra import LiveInsightError, SpecError, StackLocked\n"
+            "print(sorted(m for m in ('boto3', 'botocore', 'pydantic', 'yaml') if m in sys.modules))\n"
+            "from liveinsight_infra import Stack, Plan, Event\n"
+            "missing = [n for n in liveinsight_infra.__all__ if not hasattr(liveinsight_infra, n)]\n"
+            "print(missing, set(liveinsight_infra.__all__) <= set(dir(liveinsight_infra)), Stack.__module__)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "[] True liveinsight_infra.stack"]
