@@ -252,9 +252,15 @@ class Stack:
         unless ``force``. ``confirm`` sees the plan first and may refuse (:class:`Cancelled`)."""
         with self._call("destroy"):
             start = time.monotonic()
-            with self._lock(force_unlock).held("destroy"):
-                self.context.force = force
-                try:
+            self.context.force = force
+            try:
+                # As apply: the lock only when there is something to delete, so destroying a stack that
+                # does not exist (a mistyped region) writes nothing, not even the lock table.
+                plan = self._engine().plan(destroy=True)
+                if plan.empty:
+                    self.context.emit(Event("plan", plan=plan))
+                    return Applied(plan, {}, time.monotonic() - start)
+                with self._lock(force_unlock).held("destroy"):
                     engine = self._engine()
                     plan = engine.plan(destroy=True)
                     self.context.emit(Event("plan", plan=plan))
@@ -262,8 +268,8 @@ class Stack:
                         if confirm is not None and not confirm(plan):
                             raise Cancelled("destroy cancelled; nothing was changed")
                         engine.apply(plan)
-                finally:
-                    self.context.force = False
+            finally:
+                self.context.force = False
             return Applied(plan, {}, time.monotonic() - start)
 
     def rollback(self, to: int | str | None = None, confirm: Confirm | None = None,
@@ -275,6 +281,7 @@ class Stack:
             wanted = None if to is None else str(to)
             if wanted is not None and not wanted.strip():  # never read as "the previous one"
                 raise LiveInsightError(f"no release {wanted!r}: give a release number or a deployment id")
+            Releases(self._engine()).list()  # reads only: no stack (StackNotFound), no lock table made
             with self._lock(force_unlock).held("rollback"):
                 releases = Releases(self._engine())
                 rollback = releases.plan_rollback(wanted)

@@ -195,3 +195,12 @@ def test_each_call_builds_the_code_and_the_site_afresh(moto_env: None, project_c
     page.write_text(page.read_text() + "\n<!-- v2 -->\n")
     changed = {c.address for c in stack.plan()}
     assert {"lambda.function.liveinsight-stats-api-dev", "s3.object.dashboard.html"} <= changed
+
+
+def test_destroy_and_rollback_of_a_stack_that_does_not_exist_write_nothing(moto_env: None) -> None:
+    """A typo in the region must not leave a lock table behind in that region."""
+    stack = Stack.from_file(DEV)
+    assert stack.destroy().plan.empty
+    with pytest.raises(StackNotFound):
+        stack.rollback()
+    assert boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"] == []
