@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .aws.provider import AwsProvider, CallCounter
-    from .contract import Context, Event, EventSink, Outputs
+    from .contract import Context, Event, EventSink, EventType, Outputs
     from .engine import ApplyResult, Engine
     from .plan import Action, Change, ChangeJson, FieldDiff, Plan, PlanJson
     from .reconcilers import (
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     ".aws.provider": ("AwsProvider", "CallCounter"),
-    ".contract": ("Context", "Event", "EventSink", "Outputs"),
+    ".contract": ("Context", "Event", "EventSink", "EventType", "Outputs"),
     ".engine": ("ApplyResult", "Engine"),
     ".plan": ("Action", "Change", "ChangeJson", "FieldDiff", "Plan", "PlanJson"),
     ".reconcilers": ("AlarmReconciler", "FunctionReconciler", "LogGroupReconciler", "Reconciler", "RoleReconciler",
@@ -78,7 +78,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["Action", "AlarmReconciler", "Applied", "ApplyResult", "AwsCallError", "AwsProvider", "CallCounter",
-           "Cancelled", "Change", "ChangeJson", "Context", "Engine", "Event", "EventSink", "FieldDiff",
+           "Cancelled", "Change", "ChangeJson", "Context", "Engine", "Event", "EventSink", "EventType", "FieldDiff",
            "FunctionReconciler", "LiveInsightError", "LoadedSpec", "LogGroupReconciler", "Outputs", "Plan", "PlanJson",
            "Reconciler", "Release", "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackBusy", "StackClosed",
            "StackLocked", "StackNotFound", "StackSpec", "TableReconciler", "TopicReconciler", "__version__",

@@ -71,17 +71,16 @@ class _Callback:
     def __init__(self, events: EventSink | None):
         self.events = events
         self.error: Exception | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def __call__(self, event: Event) -> None:
-        if self.events is None or self.error is not None:
-            return
-        try:
-            self.events(event)
-        except Exception as exc:  # the caller's bug: raised to the caller, after the run
-            with self._lock:
-                if self.error is None:
-                    self.error = exc
+        with self._lock:  # one event at a time, whichever thread it comes from
+            if self.events is None or self.error is not None:
+                return
+            try:
+                self.events(event)
+            except Exception as exc:  # the caller's bug: raised to the caller, after the run
+                self.error = exc
 
     def take_error(self) -> Exception | None:
         with self._lock:

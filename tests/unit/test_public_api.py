@@ -17,6 +17,7 @@ USER_SCRIPT = '''
 from liveinsight_infra import Action, Applied, Event, LiveInsightError, Plan, Release, RolledBack, Stack
 
 def progress(event: Event) -> None:
+    reveal_type(event.type)
     if event.change is not None and event.change.action is Action.CREATE:
         print(event.change.address)
 
@@ -55,10 +56,13 @@ def test_a_users_script_type_checks_strictly_against_the_installed_package(tmp_p
     assert "Success: no issues found" in done.stdout, done.stdout + done.stderr
     revealed = [line.split("Revealed type is ", 1)[1].replace("builtins.", "")  # spelled either way by mypy versions
                 for line in done.stdout.splitlines() if "Revealed" in line]
-    assert revealed == ['"def (destroy: bool =) -> liveinsight_infra.plan.Plan"',
-                        '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"', revealed[3], '"int"', '"str"']
+    assert revealed[1:] == ['"def (destroy: bool =) -> liveinsight_infra.plan.Plan"',
+                            '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"', revealed[4], '"int"', '"str"']
     # plan.to_json(), as a CLI's --json reader sees it: each change's action is one of the actions
-    assert set(re.findall(r"Literal\['(\w+)'\]", revealed[3])) == {a.value for a in Action}
+    assert set(re.findall(r"Literal\['(\w+)'\]", revealed[4])) == {a.value for a in Action}
+    # an event's type is one of the kinds Event documents, so a caller's match can be checked
+    assert set(re.findall(r"Literal\['([\w-]+)'\]", revealed[0])) == {
+        "change-start", "change-done", "retry", "wait", "note", "warning", "plan"}
 
 
 def test_py_typed_is_shipped() -> None:
