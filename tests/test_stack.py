@@ -204,3 +204,20 @@ def test_destroy_and_rollback_of_a_stack_that_does_not_exist_write_nothing(moto_
     with pytest.raises(StackNotFound):
         stack.rollback()
     assert boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"] == []
+
+
+def test_moto_stacks_open_together_leave_the_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded moto patches the process (AWS_* variables, botocore): stacks that overlap share it,
+    and closing them in any order gives the process back its own endpoint and credentials."""
+    import os
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "mine")
+    first = Stack.from_file(DEV, moto=True)
+    second = Stack.from_file(DEV, moto=True)
+    first.apply()
+    first.close()
+    assert "AWS_ENDPOINT_URL" not in os.environ  # the second still runs on the embedded moto
+    assert second.plan().empty  # the same moto, still there
+    second.close()
+    assert (os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_ACCESS_KEY_ID")) == ("http://127.0.0.1:9", "mine")
