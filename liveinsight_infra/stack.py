@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from . import naming
 from .aws.provider import AwsProvider
@@ -28,7 +27,7 @@ from .contract import Context, Event, EventSink
 from .engine import Engine
 from .errors import Cancelled, LiveInsightError, StackBusy, StackClosed, StackNotFound
 from .lock import StackLock
-from .outputs import stack_outputs
+from .outputs import StackOutputs, stack_outputs
 from .plan import Plan
 from .releases import Release, Releases, Rollback
 from .spec.loader import LoadedSpec, load_spec
@@ -47,7 +46,7 @@ class Applied:
     """What an apply or a destroy executed, and the stack's outputs afterwards (empty after destroy)."""
 
     plan: Plan
-    outputs: dict[str, Any]
+    outputs: StackOutputs
     elapsed_s: float
 
 
@@ -223,7 +222,7 @@ class Stack:
         with self._call("plan"):
             return self._engine().plan(destroy=destroy)
 
-    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+    def outputs(self, show_secrets: bool = False) -> StackOutputs:
         """Names, URLs and ids read from AWS; the API key's value only with ``show_secrets``."""
         with self._call("outputs"):
             engine = self._engine()

@@ -33,6 +33,9 @@ def run() -> None:
         reveal_type(plan.to_json()["changes"][0]["action"])
         reveal_type(plan.to_json()["summary"]["replace"])
         reveal_type(plan.to_json()["changes"][0]["diffs"][0]["path"])
+        reveal_type(applied.outputs["api_url"])
+        reveal_type(stack.outputs()["functions"]["stats-api"]["live_version"])
+        reveal_type(stack.outputs()["log_groups"])
         print(len(plan), applied.elapsed_s)
     try:
         Stack.from_file("specs/dev.yaml")
@@ -57,7 +60,8 @@ def test_a_users_script_type_checks_strictly_against_the_installed_package(tmp_p
     revealed = [line.split("Revealed type is ", 1)[1].replace("builtins.", "")  # spelled either way by mypy versions
                 for line in done.stdout.splitlines() if "Revealed" in line]
     assert revealed[1:] == ['"def (destroy: bool =) -> liveinsight_infra.plan.Plan"',
-                            '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"', revealed[4], '"int"', '"str"']
+                            '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"', revealed[4], '"int"', '"str"',
+                            '"str | None"', '"str | None"', '"list[str]"']
     # plan.to_json(), as a CLI's --json reader sees it: each change's action is one of the actions
     assert set(re.findall(r"Literal\['(\w+)'\]", revealed[4])) == {a.value for a in Action}
     # an event's type is one of the kinds Event documents, so a caller's match can be checked
