@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .aws.provider import AwsProvider, CallCounter
     from .contract import Context, Event, EventSink, EventType, Outputs
     from .engine import ApplyResult, Engine
+    from .outputs import StackOutputs
     from .plan import Action, Change, ChangeJson, FieldDiff, Plan, PlanJson
     from .reconcilers import (
         AlarmReconciler,
@@ -57,6 +58,7 @@ _LAZY = {
     ".plan": ("Action", "Change", "ChangeJson", "FieldDiff", "Plan", "PlanJson"),
     ".reconcilers": ("AlarmReconciler", "FunctionReconciler", "LogGroupReconciler", "Reconciler", "RoleReconciler",
                      "TableReconciler", "TopicReconciler"),
+    ".outputs": ("StackOutputs",),
     ".releases": ("Release",),
     ".spec": ("LoadedSpec", "StackSpec", "load_spec"),
     ".stack": ("Applied", "RolledBack", "Stack"),
@@ -81,5 +83,5 @@ __all__ = ["Action", "AlarmReconciler", "Applied", "ApplyResult", "AwsCallError"
            "Cancelled", "Change", "ChangeJson", "Context", "Engine", "Event", "EventSink", "EventType", "FieldDiff",
            "FunctionReconciler", "LiveInsightError", "LoadedSpec", "LogGroupReconciler", "Outputs", "Plan", "PlanJson",
            "Reconciler", "Release", "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackBusy", "StackClosed",
-           "StackLocked", "StackNotFound", "StackSpec", "TableReconciler", "TopicReconciler", "__version__",
-           "load_spec"]
+           "StackLocked", "StackNotFound", "StackOutputs", "StackSpec", "TableReconciler", "TopicReconciler",
+           "__version__", "load_spec"]
