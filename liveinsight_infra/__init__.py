@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import (
     AwsCallError,
+    BuildError,
     Cancelled,
     LiveInsightError,
+    LockLost,
     SpecError,
     StackBusy,
     StackClosed,
@@ -36,8 +38,9 @@ if TYPE_CHECKING:
     from .aws.provider import AwsProvider, CallCounter
     from .contract import Context, Event, EventSink, EventType, Outputs
     from .engine import ApplyResult, Engine
+    from .executor import ChangesFailed
     from .outputs import StackOutputs
-    from .plan import Action, Change, ChangeJson, FieldDiff, Plan, PlanJson
+    from .plan import Action, AdoptionRequired, Change, ChangeJson, DataWouldBeLost, FieldDiff, Plan, PlanJson
     from .reconcilers import (
         AlarmReconciler,
         FunctionReconciler,
@@ -55,7 +58,8 @@ _LAZY = {
     ".aws.provider": ("AwsProvider", "CallCounter"),
     ".contract": ("Context", "Event", "EventSink", "EventType", "Outputs"),
     ".engine": ("ApplyResult", "Engine"),
-    ".plan": ("Action", "Change", "ChangeJson", "FieldDiff", "Plan", "PlanJson"),
+    ".executor": ("ChangesFailed",),
+    ".plan": ("Action", "AdoptionRequired", "Change", "ChangeJson", "DataWouldBeLost", "FieldDiff", "Plan", "PlanJson"),
     ".reconcilers": ("AlarmReconciler", "FunctionReconciler", "LogGroupReconciler", "Reconciler", "RoleReconciler",
                      "TableReconciler", "TopicReconciler"),
     ".outputs": ("StackOutputs",),
@@ -79,9 +83,10 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_MODULE_OF})
 
 
-__all__ = ["Action", "AlarmReconciler", "Applied", "ApplyResult", "AwsCallError", "AwsProvider", "CallCounter",
-           "Cancelled", "Change", "ChangeJson", "Context", "Engine", "Event", "EventSink", "EventType", "FieldDiff",
-           "FunctionReconciler", "LiveInsightError", "LoadedSpec", "LogGroupReconciler", "Outputs", "Plan", "PlanJson",
+__all__ = ["Action", "AdoptionRequired", "AlarmReconciler", "Applied", "ApplyResult", "AwsCallError", "AwsProvider",
+           "BuildError", "CallCounter", "Cancelled", "Change", "ChangeJson", "ChangesFailed", "Context",
+           "DataWouldBeLost", "Engine", "Event", "EventSink", "EventType", "FieldDiff", "FunctionReconciler",
+           "LiveInsightError", "LoadedSpec", "LockLost", "LogGroupReconciler", "Outputs", "Plan", "PlanJson",
            "Reconciler", "Release", "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackBusy", "StackClosed",
            "StackLocked", "StackNotFound", "StackOutputs", "StackSpec", "TableReconciler", "TopicReconciler",
            "__version__", "load_spec"]

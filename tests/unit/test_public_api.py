@@ -90,3 +90,25 @@ def test_importing_the_package_for_its_errors_loads_no_aws_sdk() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[]", "[] True liveinsight_infra.stack"]
+
+
+def test_every_error_the_library_defines_is_importable_from_the_package() -> None:
+    """A caller catches ``AdoptionRequired`` to ask before ``apply(adopt=True)``, or ``ChangesFailed`` to
+    read ``failures``: each error class must be reachable as ``liveinsight_infra.<Name>``."""
+    import importlib
+    import pkgutil
+
+    import liveinsight_infra
+    from liveinsight_infra import LiveInsightError
+
+    defined = set()
+    for info in pkgutil.walk_packages(liveinsight_infra.__path__, "liveinsight_infra."):
+        if info.name.startswith(("liveinsight_infra.local", "liveinsight_infra.aws.moto_server",
+                                 "liveinsight_infra.__main__")):
+            continue  # programs (the local server, the moto server, the command line), not the library
+        module = importlib.import_module(info.name)
+        defined |= {name for name, value in vars(module).items()
+                    if isinstance(value, type) and issubclass(value, LiveInsightError)
+                    and value.__module__ == info.name}
+    assert {"ChangesFailed", "AdoptionRequired", "StackLocked"} <= defined
+    assert defined <= set(liveinsight_infra.__all__), sorted(defined - set(liveinsight_infra.__all__))
