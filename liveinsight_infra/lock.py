@@ -122,6 +122,10 @@ class StackLock:
         return {KEY: {"S": self.stack}, "token": {"S": h.token}, "host": {"S": h.host}, "pid": {"N": str(h.pid)},
                 "command": {"S": h.command}, "since": {"S": h.since}, "expires": {"N": repr(h.expires)}}
 
+    def holder(self) -> Holder | None:
+        """Who holds the lock (live or not), read without taking it; None when nobody does."""
+        return self._read()
+
     def _read(self) -> Holder | None:
         try:
             with self._calling("GetItem", expected=("ResourceNotFoundException",)):

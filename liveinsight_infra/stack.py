@@ -283,13 +283,15 @@ class Stack:
             start = time.monotonic()
             self.context.force = force
             try:
-                # As apply: the lock only when there is something to delete, so destroying a stack that
-                # does not exist (a mistyped region) writes nothing, not even the lock table.
+                # Nothing to delete and nobody holding the lock (a stack that does not exist, a mistyped
+                # region): done without writing anything, not even the lock table. With a holder, an
+                # apply may be creating the stack right now: take the lock, which names it.
                 plan = self._engine().plan(destroy=True)
-                if plan.empty:
+                lock = self._lock(force_unlock)
+                if plan.empty and lock.holder() is None:
                     self.context.emit(Event("plan", plan=plan))
                     return Applied(plan, {}, time.monotonic() - start)
-                with self._lock(force_unlock).held("destroy"):
+                with lock.held("destroy"):
                     engine = self._engine()
                     plan = engine.plan(destroy=True)
                     self.context.emit(Event("plan", plan=plan))

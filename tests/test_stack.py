@@ -221,3 +221,29 @@ def test_moto_stacks_open_together_leave_the_environment_as_it_was(monkeypatch: 
     assert second.plan().empty  # the same moto, still there
     second.close()
     assert (os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_ACCESS_KEY_ID")) == ("http://127.0.0.1:9", "mine")
+
+
+def test_two_stacks_applying_at_once_the_second_is_refused_naming_the_first(moto_env: None) -> None:
+    import os
+    import socket
+
+    started, release = threading.Event(), threading.Event()
+
+    def pause(event: Event) -> None:
+        if event.type == "change-start" and not started.is_set():
+            started.set()
+            release.wait(30)
+
+    first, second = Stack.from_file(DEV, events=pause), Stack.from_file(DEV)
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(first.apply()))
+    worker.start()
+    try:
+        assert started.wait(60)
+        for write in (second.apply, second.destroy):
+            with pytest.raises(StackLocked, match=f"apply by {socket.gethostname()} pid {os.getpid()} since"):
+                write()
+    finally:
+        release.set()
+        worker.join(120)
+    assert len(done) == 1 and second.plan().empty  # the first ran to the end, untouched by the second
