@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .aws.provider import AwsProvider
 from .build.package import Package, build_function
@@ -23,11 +23,14 @@ T = TypeVar("T")
 Outputs = dict[str, dict[str, Mapping[str, Any]]]  # kind -> name -> outputs (reconcilers/kind_outputs.py)
 
 
+EventType = Literal["change-start", "change-done", "retry", "wait", "note", "warning", "plan"]
+
+
 @dataclass(frozen=True)
 class Event:
     """Something a caller may show: a change starting or done, a retry, a wait, a warning, a plan."""
 
-    type: str  # "change-start" | "change-done" | "retry" | "wait" | "note" | "warning" | "plan"
+    type: EventType
     message: str = ""
     change: Change | None = None
     elapsed_s: float = 0.0

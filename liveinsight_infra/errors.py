@@ -29,6 +29,26 @@ class StackNotFound(LiveInsightError):
     pass
 
 
+class StackLocked(LiveInsightError):
+    """Another process holds the stack lock; the message names the holder (``lock.py``)."""
+
+
+class LockLost(StackLocked):
+    """The lease expired while the command ran and another process took the lock."""
+
+
+class Cancelled(LiveInsightError):
+    """The caller's ``confirm`` said no; nothing was changed."""
+
+
+class StackClosed(LiveInsightError):
+    """The stack was closed: with ``moto=True`` its embedded moto is gone, so nothing may run."""
+
+
+class StackBusy(LiveInsightError):
+    """Another thread is running a call on this same ``Stack`` object."""
+
+
 class AwsCallError(LiveInsightError):
     """An AWS call failed for a resource; ``hint`` says what to do."""
 

@@ -40,19 +40,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import naming
 from .aws.provider import AwsProvider
 from .errors import LiveInsightError, from_client_error
+from .errors import LockLost as LockLost  # raised here; defined with the other errors (a light import)
+from .errors import StackLocked as StackLocked
 
 LEASE_S = 120.0
 RENEW_S = 30.0
 TABLE = "liveinsight-infra-locks"
 KEY = "stack"
-
-
-class StackLocked(LiveInsightError):
-    pass
-
-
-class LockLost(StackLocked):
-    """The lease expired while the command ran and another process took the lock."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +121,10 @@ class StackLock:
     def _item(self, h: Holder) -> dict[str, Any]:
         return {KEY: {"S": self.stack}, "token": {"S": h.token}, "host": {"S": h.host}, "pid": {"N": str(h.pid)},
                 "command": {"S": h.command}, "since": {"S": h.since}, "expires": {"N": repr(h.expires)}}
+
+    def holder(self) -> Holder | None:
+        """Who holds the lock (live or not), read without taking it; None when nobody does."""
+        return self._read()
 
     def _read(self) -> Holder | None:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 from .errors import LiveInsightError
 
@@ -48,6 +48,42 @@ class Action(enum.StrEnum):
     ADOPT = "adopt"  # exists under the stack's name without its ownership tag (docs/adoption.md)
 
 
+ActionName = Literal["create", "update", "replace", "delete", "adopt"]  # Action's values, for JSON readers
+
+
+class FieldDiffJson(TypedDict):
+    path: str
+    before: Any  # a JSON value; "(known after apply)" for one only known once earlier changes ran
+    after: Any
+
+
+class ChangeJson(TypedDict):
+    action: ActionName
+    resource: str
+    name: str
+    diffs: list[FieldDiffJson]
+    reason: NotRequired[str]
+    forces_replace: NotRequired[list[str]]
+
+
+class SummaryJson(TypedDict):
+    create: int
+    update: int
+    replace: int
+    delete: int
+    adopt: int
+
+
+class PlanJson(TypedDict):
+    """``Plan.to_json()``: what ``plan --json`` writes."""
+
+    stack: str
+    destroy: bool
+    summary: SummaryJson
+    changes: list[ChangeJson]
+    notes: list[str]
+
+
 class AdoptionRequired(LiveInsightError):
     """The plan would take over resources that this stack does not own: refused before any write."""
 
@@ -63,7 +99,7 @@ class FieldDiff:
     before: Any
     after: Any
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> FieldDiffJson:
         return {"path": self.path, "before": _jsonable(self.before), "after": _jsonable(self.after)}
 
 
@@ -80,9 +116,9 @@ class Change:
     def address(self) -> str:
         return f"{self.resource}.{self.name}"
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"action": self.action.value, "resource": self.resource, "name": self.name,
-                               "diffs": [d.to_json() for d in self.diffs]}
+    def to_json(self) -> ChangeJson:
+        out: ChangeJson = {"action": self.action.value, "resource": self.resource,
+                           "name": self.name, "diffs": [d.to_json() for d in self.diffs]}
         if self.reason:
             out["reason"] = self.reason
         if self.forces_replace:
@@ -133,8 +169,11 @@ class Plan:
             "If they are meant to become this stack's (moving from another tool), run apply --adopt: it tags "
             "them as this stack's, then makes them match the spec, and destroy deletes them afterwards.")
 
-    def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "destroy": self.destroy, "summary": self.counts(),
+    def to_json(self) -> PlanJson:
+        counts = self.counts()
+        summary: SummaryJson = {"create": counts["create"], "update": counts["update"], "replace": counts["replace"],
+                                "delete": counts["delete"], "adopt": counts["adopt"]}
+        return {"stack": self.stack, "destroy": self.destroy, "summary": summary,
                 "changes": [c.to_json() for c in self.changes], "notes": list(self.notes)}
 
 

@@ -14,23 +14,25 @@ Progress goes to the ``events`` callback; nothing here prints.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from . import naming
 from .aws.provider import AwsProvider
 from .contract import Context, Event, EventSink
 from .engine import Engine
-from .errors import LiveInsightError, StackNotFound
+from .errors import Cancelled, LiveInsightError, StackBusy, StackClosed, StackNotFound
 from .lock import StackLock
-from .outputs import stack_outputs
+from .outputs import StackOutputs, stack_outputs
 from .plan import Plan
 from .releases import Release, Releases, Rollback
 from .spec.loader import LoadedSpec, load_spec
+
+__all__ = ["Applied", "Cancelled", "Confirm", "RolledBack", "Stack", "StackBusy", "StackClosed"]
 
 Confirm = Callable[[Plan], bool]
 
@@ -39,16 +41,12 @@ PUBLIC_WEBSITE_WARNING = ("WARNING: bucket.public_website is on: the site bucket
                           "the site.")
 
 
-class Cancelled(LiveInsightError):
-    """The caller's ``confirm`` said no; nothing was changed."""
-
-
 @dataclass(frozen=True)
 class Applied:
     """What an apply or a destroy executed, and the stack's outputs afterwards (empty after destroy)."""
 
     plan: Plan
-    outputs: dict[str, Any]
+    outputs: StackOutputs
     elapsed_s: float
 
 
@@ -62,17 +60,81 @@ class RolledBack:
         return self.rollback.target
 
 
-def _ignore(_event: Event) -> None:
-    return None
+class _SharedMoto:
+    """One embedded moto for every ``moto=True`` stack open in the process. moto patches the whole
+    process (botocore and the AWS_* variables: https://docs.getmoto.org/en/latest/docs/getting_started.html),
+    so stacks that overlap share it: the first opens it, the last to close gives the process back
+    its own endpoint and credentials, whatever the order they close in."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _open: contextlib.ExitStack | None = None
+
+    @classmethod
+    @contextlib.contextmanager
+    def use(cls) -> Iterator[None]:
+        from .aws.moto_backend import embedded_moto
+
+        with cls._lock:
+            if cls._users == 0:
+                opened = contextlib.ExitStack()
+                opened.enter_context(embedded_moto())
+                cls._open = opened
+            cls._users += 1
+        try:
+            yield
+        finally:
+            with cls._lock:
+                cls._users -= 1
+                closing = cls._open if cls._users == 0 else None
+                if closing is not None:
+                    cls._open = None
+                    closing.close()
+
+
+class _Callback:
+    """The caller's ``events`` callback, kept from changing the run: an exception it raises is held
+    (the first one) and raised by the method once its run is done, and the callback gets no further
+    events in that call. Changes that succeeded are never reported failed because of it, and a half-run
+    apply is never left behind by it. Events come from the engine's worker threads (one at a time)
+    and from the lock's renewal thread."""
+
+    def __init__(self, events: EventSink | None):
+        self.events = events
+        self.error: Exception | None = None
+        self._lock = threading.RLock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:  # one event at a time, whichever thread it comes from
+            if self.events is None or self.error is not None:
+                return
+            try:
+                self.events(event)
+            except Exception as exc:  # the caller's bug: raised to the caller, after the run
+                self.error = exc
+
+    def take_error(self) -> Exception | None:
+        with self._lock:
+            error, self.error = self.error, None
+        return error
 
 
 class Stack:
+    """One stack, from one thread at a time (another thread's call raises :class:`StackBusy`)."""
+
     def __init__(self, loaded: LoadedSpec, aws: AwsProvider, events: EventSink | None = None, wait: bool = True,
                  resources: contextlib.ExitStack | None = None):
-        self.context = Context(loaded, aws, emit=events or _ignore, wait=wait)
+        self._callback = _Callback(events)
+        self.context = Context(loaded, aws, emit=self._callback, wait=wait)
         self._resources = resources or contextlib.ExitStack()
+        self._closed = False
+        self._busy = threading.Lock()
+        self._running = ""
         if loaded.spec.bucket.public_website:
             self.context.emit(Event("warning", PUBLIC_WEBSITE_WARNING))
+        error = self._callback.take_error()
+        if error is not None:
+            raise error
 
     @classmethod
     def from_file(cls, path: str | Path, region: str | None = None, profile: str | None = None,
@@ -82,8 +144,7 @@ class Stack:
         loaded = load_spec(path, region=region)  # a region override is validated like the spec's
         resources = contextlib.ExitStack()
         if moto:
-            from .aws.moto_backend import embedded_moto
-            resources.enter_context(embedded_moto())
+            resources.enter_context(_SharedMoto.use())
         try:
             aws = AwsProvider(loaded.spec.region, profile=None if moto else profile)
             aws.check_access()  # credentials, profile and endpoint mistakes: one line, in seconds
@@ -94,14 +155,49 @@ class Stack:
 
     # -- lifetime (the embedded moto lives as long as the stack) ------------------------------
     def close(self) -> None:
+        """Stop the embedded moto (``moto=True``). Every call afterwards raises :class:`StackClosed`:
+        the clients would otherwise reach whatever AWS the environment points at."""
+        self._closed = True
         self._resources.close()
 
     def __enter__(self) -> Stack:
+        self._check_open()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StackClosed(f"stack {self.name} is closed (its embedded moto, if any, is gone): "
+                              "make a new Stack with Stack.from_file")
+
+    @contextlib.contextmanager
+    def _call(self, verb: str) -> Iterator[None]:
+        """One public call: the stack must be open and not in use by another thread; the callback's
+        exception, if any, is raised once the call is done (see :class:`_Callback`)."""
+        self._check_open()
+        if not self._busy.acquire(blocking=False):
+            raise StackBusy(f"this Stack is running {self._running} in another thread: a Stack runs one call at "
+                            "a time (wait for it, or give each thread its own Stack; the stack lock keeps them "
+                            "apart)")
+        self._running = verb
+        self._callback.take_error()
+        try:
+            yield
+        except BaseException as exc:
+            error = self._callback.take_error()
+            if error is not None:
+                exc.add_note(f"the events callback also raised {error!r}")
+            raise
+        else:
+            error = self._callback.take_error()
+            if error is not None:
+                raise error
+        finally:
+            self._running = ""
+            self._busy.release()
 
     @property
     def loaded(self) -> LoadedSpec:
@@ -113,25 +209,31 @@ class Stack:
 
     # -- reads --------------------------------------------------------------------------------
     def _engine(self) -> Engine:
-        """An engine that reads AWS afresh (nothing from an earlier call is trusted)."""
+        """An engine that reads AWS afresh, and builds the functions' packages and the site's files
+        from what is on disk now: nothing from an earlier call is trusted. (The spec itself is read
+        once, by :meth:`from_file`.)"""
         self.context.forget()
+        self.context.packages.clear()
+        self.context.site_cache = None
         return Engine(self.context)
 
     def plan(self, destroy: bool = False) -> Plan:
         """What apply (or destroy) would change. Reads only."""
-        return self._engine().plan(destroy=destroy)
+        with self._call("plan"):
+            return self._engine().plan(destroy=destroy)
 
-    def outputs(self, show_secrets: bool = False) -> dict[str, Any]:
+    def outputs(self, show_secrets: bool = False) -> StackOutputs:
         """Names, URLs and ids read from AWS; the API key's value only with ``show_secrets``."""
-        engine = self._engine()
-        engine.observe()
-        # Account setup (owned=False) exists without any stack: only the stack's own resources count.
-        if not any(o.owned is not False for r in engine.reconcilers for o in r.observed.values()):
-            raise StackNotFound(f"stack {self.name} does not exist in {self.context.region}: run apply first")
-        outs = stack_outputs(self.context.spec, engine.current_outputs())
-        if show_secrets and outs.get("api_key_id"):
-            outs["api_key"] = self._api_key(engine, str(outs["api_key_id"]))
-        return outs
+        with self._call("outputs"):
+            engine = self._engine()
+            engine.observe()
+            # Account setup (owned=False) exists without any stack: only the stack's own resources count.
+            if not any(o.owned is not False for r in engine.reconcilers for o in r.observed.values()):
+                raise StackNotFound(f"stack {self.name} does not exist in {self.context.region}: run apply first")
+            outs = stack_outputs(self.context.spec, engine.current_outputs())
+            if show_secrets and outs.get("api_key_id"):
+                outs["api_key"] = self._api_key(engine, str(outs["api_key_id"]))
+            return outs
 
     @staticmethod
     def _api_key(engine: Engine, key_id: str) -> str:
@@ -142,8 +244,9 @@ class Stack:
 
     def releases(self) -> list[Release]:
         """The API deployments with the function versions each served, oldest first."""
-        _, releases, _ = Releases(self._engine()).list()
-        return releases
+        with self._call("releases"):
+            _, releases, _ = Releases(self._engine()).list()
+            return releases
 
     # -- writes (each under the stack lock) ---------------------------------------------------
     def _lock(self, force_unlock: bool) -> StackLock:
@@ -157,52 +260,68 @@ class Stack:
         again under it (another apply may have finished meanwhile). Resources under the stack's names
         without its ownership tag are refused (:class:`AdoptionRequired`) unless ``adopt``
         (docs/adoption.md)."""
-        start = time.monotonic()
-        self.context.adopt = adopt
-        engine = self._engine()
-        plan = engine.plan()
-        if plan.empty:
-            self.context.emit(Event("plan", plan=plan))
-        else:
-            with self._lock(force_unlock).held("apply"):
-                engine = engine.fresh()
-                plan = engine.plan()
+        with self._call("apply"):
+            start = time.monotonic()
+            self.context.adopt = adopt
+            engine = self._engine()
+            plan = engine.plan()
+            if plan.empty:
                 self.context.emit(Event("plan", plan=plan))
-                engine.apply(plan)
-        outputs = stack_outputs(self.context.spec, engine.current_outputs())
-        return Applied(plan, outputs, time.monotonic() - start)
+            else:
+                with self._lock(force_unlock).held("apply"):
+                    engine = engine.fresh()
+                    plan = engine.plan()
+                    self.context.emit(Event("plan", plan=plan))
+                    engine.apply(plan)
+            outputs = stack_outputs(self.context.spec, engine.current_outputs())
+            return Applied(plan, outputs, time.monotonic() - start)
 
     def destroy(self, force: bool = False, confirm: Confirm | None = None, force_unlock: bool = False) -> Applied:
         """Remove every resource this stack owns. A table that holds data (or is protected) is kept
         unless ``force``. ``confirm`` sees the plan first and may refuse (:class:`Cancelled`)."""
-        start = time.monotonic()
-        with self._lock(force_unlock).held("destroy"):
+        with self._call("destroy"):
+            start = time.monotonic()
             self.context.force = force
             try:
-                engine = self._engine()
-                plan = engine.plan(destroy=True)
-                self.context.emit(Event("plan", plan=plan))
-                if not plan.empty:
-                    if confirm is not None and not confirm(plan):
-                        raise Cancelled("destroy cancelled; nothing was changed")
-                    engine.apply(plan)
+                # Nothing to delete and nobody holding the lock (a stack that does not exist, a mistyped
+                # region): done without writing anything, not even the lock table. With a holder, an
+                # apply may be creating the stack right now: take the lock, which names it.
+                plan = self._engine().plan(destroy=True)
+                lock = self._lock(force_unlock)
+                if plan.empty and lock.holder() is None:
+                    self.context.emit(Event("plan", plan=plan))
+                    return Applied(plan, {}, time.monotonic() - start)
+                with lock.held("destroy"):
+                    engine = self._engine()
+                    plan = engine.plan(destroy=True)
+                    self.context.emit(Event("plan", plan=plan))
+                    if not plan.empty:
+                        if confirm is not None and not confirm(plan):
+                            raise Cancelled("destroy cancelled; nothing was changed")
+                        engine.apply(plan)
             finally:
                 self.context.force = False
-        return Applied(plan, {}, time.monotonic() - start)
+            return Applied(plan, {}, time.monotonic() - start)
 
-    def rollback(self, to: str | None = None, confirm: Confirm | None = None,
+    def rollback(self, to: int | str | None = None, confirm: Confirm | None = None,
                  force_unlock: bool = False) -> RolledBack:
-        """Make the stage and the functions serve an earlier release (``to``: a release number or a
-        deployment id; default: the previous one, or back to where the last rollback left)."""
-        with self._lock(force_unlock).held("rollback"):
-            releases = Releases(self._engine())
-            rollback = releases.plan_rollback(to)
-            _, _, stage = releases.list()
-            returning = releases.is_return(rollback, stage.get("variables") or {})
-            verb = "Return to" if returning else "Roll back to"
-            self.context.emit(Event("plan", f"{verb} release {rollback.target.number} "
-                                            f"(from release {rollback.left.number}):", plan=rollback.plan))
-            if confirm is not None and not confirm(rollback.plan):
-                raise Cancelled("rollback cancelled; nothing was changed")
-            releases.execute(rollback, returning)
-        return RolledBack(rollback, returning)
+        """Make the stage and the functions serve an earlier release (``to``: a release number, as
+        :attr:`Release.number` or as text, or a deployment id; None: the previous one, or back to
+        where the last rollback left)."""
+        with self._call("rollback"):
+            wanted = None if to is None else str(to)
+            if wanted is not None and not wanted.strip():  # never read as "the previous one"
+                raise LiveInsightError(f"no release {wanted!r}: give a release number or a deployment id")
+            Releases(self._engine()).list()  # reads only: no stack (StackNotFound), no lock table made
+            with self._lock(force_unlock).held("rollback"):
+                releases = Releases(self._engine())
+                rollback = releases.plan_rollback(wanted)
+                _, _, stage = releases.list()
+                returning = releases.is_return(rollback, stage.get("variables") or {})
+                verb = "Return to" if returning else "Roll back to"
+                self.context.emit(Event("plan", f"{verb} release {rollback.target.number} "
+                                                f"(from release {rollback.left.number}):", plan=rollback.plan))
+                if confirm is not None and not confirm(rollback.plan):
+                    raise Cancelled("rollback cancelled; nothing was changed")
+                releases.execute(rollback, returning)
+            return RolledBack(rollback, returning)
