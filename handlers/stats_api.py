@@ -64,8 +64,12 @@ def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, dateti
 
 
 def previous_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
-    """The period of the same number of days that ends the day before ``first``."""
-    return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
+    """The period of the same number of days that ends the day before ``first``, or ValueError for
+    the client when it would begin before the first day a date can name (year 1)."""
+    try:
+        return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
+    except OverflowError:
+        raise ValueError("from: too early to compare with the period before") from None
 
 
 def headline(data: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +133,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         first, last = period_of(params, today)
         panel, compare = options(params)
+        before = previous_period(first, last) if compare else None
     except ValueError as exc:
         log_request(NAME, event, 400, started, site=site)
         return respond(event, 400, {"error": str(exc)})
@@ -136,8 +141,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from shared import store
 
         data = store.stats(str(site), first, last)
-        if compare:  # the same number of partitions again: still bounded by the window
-            data["comparison"] = headline(store.stats(str(site), *previous_period(first, last)))
+        if before:  # the same number of partitions again: still bounded by the window
+            data["comparison"] = headline(store.stats(str(site), *before))
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})
