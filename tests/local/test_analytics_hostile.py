@@ -140,3 +140,19 @@ def test_many_distinct_values_give_bounded_answers(live: Site) -> None:
     assert got["pageviews"] == 150
     assert len(got["sources"]) == len(got["utm_campaigns"]) == len(got["pages"]) == 100
     assert len(got["top_pages"]) == 10
+
+
+def test_props_keys_that_clean_to_the_same_key_and_names_with_key_separators(live: Site) -> None:
+    today = day_of(int(time.time() * 1000))
+    # "plan", "plan " and "plan\n" are one key once cleaned; "k" * 100 + "a" and + "b" one key once cut:
+    # an event has one value per key, so each counts once.
+    long_key = "k" * 100
+    post(live, "/api/event", CHROME_ANDROID, {"n": "Buy", "u": url("/"), "d": SITE, "p": {
+        "plan": "pro", "plan ": "pro", "plan\n": "pro", long_key + "a": "x", long_key + "b": "x"}})
+    post(live, "/api/event", CHROME_ANDROID, {"n": "a#b%25c", "u": url("/"), "d": SITE,
+                                              "p": {"k#1%": "v#%41"}})
+    got = stats(live, f"from={today}&to={today}")
+    goals = {g["goal"]: g for g in got["goals"]}
+    assert goals["Buy"]["events"] == 1
+    assert goals["Buy"]["props"] == {"plan": [{"value": "pro", "events": 1}], long_key: [{"value": "x", "events": 1}]}
+    assert goals["a#b%25c"]["props"] == {"k#1%": [{"value": "v#%41", "events": 1}]}
