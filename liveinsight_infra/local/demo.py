@@ -23,6 +23,7 @@ from typing import Any
 
 DEMO_SITE = "demo.liveinsight.dev"
 PAGES = ["/", "/pricing", "/docs", "/docs/getting-started", "/blog/launch", "/about", "/signup"]
+LANDINGS = ["/", "/", "/", "/blog/launch", "/blog/launch", "/pricing", "/docs/getting-started"]
 # Where a visit comes from: (referrer, query of the landing page), weighted by repetition.
 ARRIVALS: list[tuple[str, str]] = [
     ("", ""), ("", ""),
@@ -78,7 +79,8 @@ class DemoTraffic(threading.Thread):
         ua = USER_AGENTS[n % len(USER_AGENTS)].format(v=n // len(USER_AGENTS))
         country = self.rng.choice(COUNTRIES)
         referrer, query = self.rng.choice(ARRIVALS)
-        pages = self.rng.sample(PAGES, k=self.rng.choice([1, 1, 2, 3, 4]))
+        first = self.rng.choice(LANDINGS)
+        pages = [first, *self.rng.sample([p for p in PAGES if p != first], k=self.rng.choice([0, 0, 0, 1, 1, 2, 3]))]
         ts = 0
         events: list[dict[str, Any]] = []
 
@@ -94,7 +96,7 @@ class DemoTraffic(threading.Thread):
                 add(GOAL, page, props={"plan": self.rng.choice(PLANS), "billing": self.rng.choice(["monthly",
                                                                                                  "yearly"])})
             # A tracker reports the time on the page when it is left; a short look is a bounce.
-            spent = self.rng.choice([2_000, 4_000, 15_000, 30_000, 45_000, 90_000])
+            spent = self.rng.choice([2_000, 3_000, 4_000, 6_000, 15_000, 30_000, 45_000, 90_000])
             ts += spent
             add("engagement", landing, e=spent, sd=self.rng.randint(10, 100))
             ts += 1_000
