@@ -21,13 +21,10 @@ from tests.local.test_analytics_served import (
     FIREFOX_MAC,
     SITE,
     days_around,
-    live,
     post,
     stats,
     url,
 )
-
-__all__ = ["live"]  # the fixture, used by name
 
 
 def day_of(ms: int) -> str:

@@ -11,16 +11,11 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from liveinsight_infra.aws.provider import AwsProvider
-from tests.local.conftest import Site, start
+from tests.local.conftest import Site
 
 SITE = "shop.example.com"
 S, MIN, DAY = 1000, 60_000, 86_400_000
@@ -33,12 +28,6 @@ CHROME_ANDROID = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (
                   "Chrome/124.0.6367.82 Mobile Safari/537.36")
 EDGE_WINDOWS = CHROME_WINDOWS + " Edg/124.0.2478.51"
 FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
-
-
-@pytest.fixture
-def live(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
-    """The dev stack with its real functions, served (dev: no API key)."""
-    yield from start(provider, project_copy / "specs" / "dev.yaml")
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from liveinsight_infra.local.demo import DEMO_SITE, DemoTraffic
 from tests.local.conftest import Site
-from tests.local.test_analytics_served import live
 
-__all__ = ["live"]  # the fixture, used by name
 VISITS = 30
 
 
