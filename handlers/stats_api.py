@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +38,11 @@ PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "goals": ("goals", ("goal", "visitors", "events", "conversion_rate")),
     "goal_props": ("goals", ("goal", "key", "value", "events")),
 }
+# A synchronous Lambda response is at most 6 MB, counted as the runtime serialises it, where the
+# body's escapes are escaped again (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+# Rows are few but long (paths near 2,000 characters, any of them outside the BMP): the answer is
+# cut to this, with room for the headers.
+MAX_ANSWER_BYTES = 5 * 1024 * 1024
 # A cell a spreadsheet would read as a formula gets a leading quote
 # (https://owasp.org/www-community/attacks/CSV_Injection): sources, campaigns and props are sent by anyone.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -64,14 +70,43 @@ def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, dateti
 
 
 def previous_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
-    """The period of the same number of days that ends the day before ``first``."""
-    return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
+    """The period of the same number of days that ends the day before ``first``, or ValueError for
+    the client when it would begin before the first day a date can name (year 1)."""
+    try:
+        return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
+    except OverflowError:
+        raise ValueError("from: too early to compare with the period before") from None
 
 
 def headline(data: dict[str, Any]) -> dict[str, Any]:
     """The period and every single figure of an answer (visitors, pageviews, and any other number)."""
     return {"from": data["from"], "to": data["to"],
             **{k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}}
+
+
+def _size(value: Any) -> int:
+    """Bytes ``value`` adds to the response as the Lambda runtime serialises it."""
+    return len(json.dumps(json.dumps(value, separators=(",", ":"))))
+
+
+def fit(data: dict[str, Any], budget: int = MAX_ANSWER_BYTES) -> dict[str, Any]:
+    """``data`` cut to ``budget`` bytes: first the props of the goals ranked lowest, then the last rows of
+    the longest lists; ``truncated: true`` says something was left out."""
+    total = _size(data)
+    if total <= budget:
+        return data
+    for goal in reversed(data.get("goals", [])):
+        if total <= budget:
+            break
+        if goal["props"]:
+            total -= _size(goal["props"]) - _size({})
+            goal["props"] = {}
+    lists = [k for k, v in data.items() if isinstance(v, list) and k != "timeseries"]
+    while total > budget and any(data[k] for k in lists):
+        name = max(lists, key=lambda k: len(data[k]))
+        total -= _size(data[name].pop()) - 1  # less its two quotes, plus its comma
+    data["truncated"] = True
+    return data
 
 
 def _cell(value: Any) -> Any:
@@ -92,7 +127,14 @@ def csv_answer(event: dict[str, Any], data: dict[str, Any], panel: str) -> dict[
     out = io.StringIO()
     writer = csv.writer(out)  # the csv module quotes commas, quotes and line breaks
     writer.writerow(columns)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    size = _size(out.getvalue())
+    for row in rows:  # the top rows, as many as fit a response
+        line = io.StringIO()
+        csv.writer(line).writerow([_cell(v) for v in row])
+        size += _size(line.getvalue()) - 2
+        if size > MAX_ANSWER_BYTES:
+            break
+        out.write(line.getvalue())
     answer = respond(event, 200, None)
     answer["headers"].update({"Content-Type": "text/csv; charset=utf-8", "Content-Disposition":
                               f'attachment; filename="{data["site"]}-{panel}-{data["from"]}-{data["to"]}.csv"'})
@@ -129,6 +171,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         first, last = period_of(params, today)
         panel, compare = options(params)
+        before = previous_period(first, last) if compare else None
     except ValueError as exc:
         log_request(NAME, event, 400, started, site=site)
         return respond(event, 400, {"error": str(exc)})
@@ -136,10 +179,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from shared import store
 
         data = store.stats(str(site), first, last)
-        if compare:  # the same number of partitions again: still bounded by the window
-            data["comparison"] = headline(store.stats(str(site), *previous_period(first, last)))
+        if before:  # the same number of partitions again: still bounded by the window
+            data["comparison"] = headline(store.stats(str(site), *before))
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})
     log_request(NAME, event, 200, started, site=site, days=(last - first).days + 1)
-    return csv_answer(event, data, panel) if panel else respond(event, 200, data)
+    return csv_answer(event, data, panel) if panel else respond(event, 200, fit(data))

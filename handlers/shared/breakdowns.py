@@ -115,8 +115,13 @@ def plan_goal(p: _Planned, name: str, props: Mapping[str, Any], visitor: str, c:
     key, whole = key_part(name)
     p.counters.append((c, f"goal#{key}", "events", whole))
     p.markers.append((vpk, f"g#{key}#{visitor}", c, f"goal#{key}", ttl))
+    seen: set[str] = set()
     for prop in sorted(props)[:MAX_GOAL_PROPS]:
-        parts = "#".join(_enc(x) for x in (name, dimensions.clean(prop, MAX_PROP_KEY), _prop_value(props[prop])))
+        key = dimensions.clean(prop, MAX_PROP_KEY)
+        if key in seen:  # "plan" and "plan " are one key once cleaned: an event counts once per key
+            continue
+        seen.add(key)
+        parts = "#".join(_enc(x) for x in (name, key, _prop_value(props[prop])))
         pkey, pwhole = key_part(parts)
         p.counters.append((c, f"gp#{pkey}", "events", pwhole))
 

@@ -71,11 +71,15 @@ def prod_site(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
     yield from start(provider, project_copy / "specs" / "prod.yaml")
 
 
-
-
 @pytest.fixture
 def echo_site(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
     """Every function answers with the event it was given."""
     for name in ("event_collector", "realtime_api", "stats_api"):
         (project_copy / "handlers" / f"{name}.py").write_text(ECHO)
+    yield from start(provider, project_copy / "specs" / "dev.yaml")
+
+
+@pytest.fixture
+def live(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
+    """The dev stack with its real functions, served (dev: no API key)."""
     yield from start(provider, project_copy / "specs" / "dev.yaml")
