@@ -104,7 +104,19 @@ def plan_pageview(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vp
             p.counters.append((c, f"{prefix}#{value}", "pv", None))
         if dim in PER_VISIT:
             p.markers.append((vpk, f"{PER_VISIT[dim]}#{value}#{visitor}", c, f"{prefix}#{value}", ttl))
-        else:  # the same marker as the day's visitor: its counters count once, when it is new
+
+
+def plan_visitor(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, hour: str, ttl: int) -> None:
+    """The day's and the hour's visitor, for a page view or a custom event (as Plausible counts them).
+
+    Country, device, browser and OS are fixed for a visitor id (its hash covers the address and the
+    User-Agent), so their counters ride on the day marker: they count once, when it is new, from the
+    visitor's first event of the day.
+    """
+    p.markers += [(vpk, f"d#{visitor}", c, "day", ttl), (vpk, f"h{hour}#{visitor}", c, f"h{hour}", ttl)]
+    for dim, prefix in COUNTERS.items():
+        value = (dims.get(dim) or "")[:VALUE_CHARS]
+        if value and dim not in PER_VISIT:
             p.markers.append((vpk, f"d#{visitor}", c, f"{prefix}#{value}", ttl))
 
 

@@ -162,6 +162,8 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
     k = _marker_shard(visitor)
     vpk = f"V#{ev.domain}#{day}#s{k}"
     marker_ttl = expiry(days=2)
+    if ev.kind in ("pageview", "custom"):
+        breakdowns.plan_visitor(planned, getattr(ev, "dims", None) or {}, visitor, c, vpk, hour, marker_ttl)
     if ev.kind == "custom":
         planned.counters.append((c, "day", "events", None))
         breakdowns.plan_goal(planned, ev.name, ev.props, visitor, c, vpk, marker_ttl)
@@ -173,8 +175,6 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
     if ev.referrer:
         ref, whole_ref = key_part(ev.referrer)
         planned.counters.append((c, f"ref#{ref}", "pv", whole_ref))
-    planned.markers += [(vpk, f"d#{visitor}", c, "day", marker_ttl),
-                        (vpk, f"h{hour}#{visitor}", c, f"h{hour}", marker_ttl)]
     breakdowns.plan_pageview(planned, getattr(ev, "dims", None) or {}, visitor, c, vpk, marker_ttl, page)
     planned.active = (f"A#{ev.domain}#{at.strftime('%Y%m%d%H%M')}#s{k}", f"{visitor}#{page}", whole_page)
     return planned

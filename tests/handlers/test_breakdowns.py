@@ -287,3 +287,21 @@ def test_crawlers_the_user_agent_parser_knows_are_dropped_as_bots(api: Api, ua: 
     assert status == 202 and (body["accepted"], body["dropped"]) == (0, 1)
     got = api.stats(SITE)
     assert got["pageviews"] == 0 and got["devices"] == []
+
+
+def test_a_visitor_who_only_sends_a_goal_is_a_visitor(api: Api) -> None:
+    """Plausible counts a custom event's sender as a visitor: a conversion rate never exceeds 100."""
+    now = int(time.time() * 1000)
+    events = [goal("signup", now - 3000, {"plan": "pro"}), goal("signup", now - 2000, {"plan": "pro"})]
+    assert api.post(events, ua=SAFARI_IPHONE, headers={"CloudFront-Viewer-Country": "FR"})[0] == 202
+    only_goals = api.stats(SITE)
+    assert (only_goals["visitors"], only_goals["pageviews"], only_goals["goals"][0]["conversion_rate"]) == (1, 0, 100.0)
+    assert api.post([pv("/", now - 1000)], ua=SAFARI_IPHONE)[0] == 202  # the same visitor views a page later
+    got = api.stats(SITE)
+    assert got["visitors"] == 1 and got["pageviews"] == 1
+    assert [(g["goal"], g["visitors"], g["events"], g["conversion_rate"]) for g in got["goals"]] == [
+        ("signup", 1, 2, 100.0)]
+    # the visitor's country and device come from its first event of the day, the goal
+    assert got["countries"] == [{"country": "FR", "visitors": 1}]
+    assert got["devices"] == [{"name": "mobile", "visitors": 1}]
+    assert sum(h["visitors"] for h in got["timeseries"]) == 1
