@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -38,6 +39,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from ..errors import LiveInsightError
+from .botocore_data import dedupe_search_paths, shared_loader
 
 NO_CREDENTIALS = ("no AWS credentials found: pass --profile NAME or set AWS_PROFILE (see `aws configure` or "
                   "`aws sso login`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; --moto runs without AWS")
@@ -117,6 +119,19 @@ def _serialise_under_embedded_moto(client: Any) -> None:
     client._make_api_call = make_api_call
 
 
+def _session(profile: str | None, region: str) -> boto3.Session:
+    """A boto3 session whose botocore data (endpoints, service models) comes from the process's one
+    loader (``botocore_data``): each file is parsed once, however many sessions and checks read it."""
+    core = botocore.session.Session(profile=profile)
+    # Reading the profile's data_path also raises ProfileNotFound for an unknown profile, as a session
+    # making its own loader would. A profile with a data path of its own keeps its own loader.
+    if (core.get_config_variable("data_path") or None) == (os.environ.get("AWS_DATA_PATH") or None):
+        core.register_component("data_loader", shared_loader())
+    made = boto3.Session(botocore_session=core, region_name=region)
+    dedupe_search_paths(core.get_component("data_loader"))
+    return made
+
+
 class AwsProvider:
     """Builds and caches boto3 clients. Pass ``session`` to reuse one (tests), else one is made."""
 
@@ -125,7 +140,7 @@ class AwsProvider:
                  endpoint_url: str | None = None):
         self.region = region
         try:
-            self._session = session or boto3.Session(profile_name=profile, region_name=region)
+            self._session = session or _session(profile, region)
         except ProfileNotFound:
             known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
             raise LiveInsightError(f"AWS profile {profile!r} is not configured (known: {known}); create it with "
