@@ -158,7 +158,10 @@ class AwsProvider:
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
-        with self._lock:
+        made = self._clients.get(key)  # one dict read, atomic: a made client never waits for another being made
+        if made is not None:
+            return made
+        with self._lock:  # clients are made one at a time (a session's client creation is not thread-safe)
             if key not in self._clients:
                 kwargs: dict[str, Any] = {"config": self._config, "region_name": key[1]}
                 if self._endpoint_url:
