@@ -62,6 +62,14 @@ class RolledBack:
         return self.rollback.target
 
 
+def services() -> list[str]:
+    """The AWS services the stack's kinds read, the slowest first (``executor.slowest_first``)."""
+    from .executor import slowest_first
+    from .reconcilers.registry import ordered_kinds
+
+    return list(dict.fromkeys(k.kind.split(".", 1)[0] for k in slowest_first(ordered_kinds())))
+
+
 def _ignore(_event: Event) -> None:
     return None
 
@@ -86,7 +94,9 @@ class Stack:
             resources.enter_context(embedded_moto())
         try:
             aws = AwsProvider(loaded.spec.region, profile=None if moto else profile)
-            aws.check_access()  # credentials, profile and endpoint mistakes: one line, in seconds
+            # Credentials, profile and endpoint mistakes: one line, in seconds. The reads' clients are
+            # made while that first call is in flight, the slowest services' first.
+            aws.check_access(prepare=services())
             return cls(loaded, aws, events, wait=wait, resources=resources)
         except BaseException:
             resources.close()

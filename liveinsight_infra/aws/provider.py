@@ -15,7 +15,8 @@ import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,17 +194,25 @@ class AwsProvider:
         else:
             client.meta.events.register(event, handler)
 
-    def check_access(self) -> str:
+    def check_access(self, prepare: Sequence[str] = ()) -> str:
         """Who the credentials are (``GetCallerIdentity``), asked once before any other call, quickly.
 
-        Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id."""
+        Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id.
+        While that call is in flight, the clients of the ``prepare`` services are made, in that order
+        (no calls: making a client is CPU work, about 20 ms each), so they are ready for the reads."""
         kwargs: dict[str, Any] = {"config": Config(region_name=self.region, **CHECK_CONFIG)}
         if self._endpoint_url:
             kwargs["endpoint_url"] = self._endpoint_url
         try:
             client = self._session.client("sts", **kwargs)
             client.meta.events.register("before-call.*.*", self._count)
-            identity = client.get_caller_identity()
+            if prepare:
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-access") as pool:
+                    answer = pool.submit(client.get_caller_identity)
+                    self._prepare(prepare, answer)
+                    identity = answer.result()
+            else:
+                identity = client.get_caller_identity()
         except ClientError as exc:
             err = exc.response.get("Error", {})
             raise LiveInsightError(f"AWS refused the credentials ({err.get('Code')}: {err.get('Message')}): "
@@ -219,6 +228,15 @@ class AwsProvider:
                                    "as http(s)://host:port, or unset it") from None
         self._account_id = str(identity["Account"])
         return self._account_id
+
+    def _prepare(self, services: Sequence[str], answer: Future[Any]) -> None:
+        for service in services:
+            if answer.done() and answer.exception() is not None:
+                return  # the check failed: its error is what the caller sees
+            try:
+                self.client(service)
+            except Exception:  # e.g. an unusable endpoint URL: the check reports it
+                return
 
     def account_id(self) -> str:
         if self._account_id is None:

@@ -7,8 +7,12 @@ import time
 from typing import Any
 
 import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 
 from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.errors import LiveInsightError
 
 
 class SlowSession(boto3.Session):
@@ -41,3 +45,27 @@ def test_a_made_client_is_not_held_up_by_another_being_made() -> None:
         session.release.set()
         maker.join(10)
     assert aws.client("cloudwatch") is aws.client("cloudwatch")
+
+
+def test_the_access_check_makes_the_listed_clients_while_its_call_is_in_flight(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
+    with mock_aws():
+        aws = AwsProvider("us-east-1")
+        assert aws.check_access(prepare=("cloudfront", "iam")) == ACCOUNT_ID
+        made = set(aws._clients)
+    assert made == {("cloudfront", "us-east-1"), ("iam", "us-east-1")}
+    assert aws.counter.calls == {("sts", "GetCallerIdentity"): 1}  # making clients calls nothing
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:1", "http://127.0.0.1:99999"])
+def test_a_failed_access_check_is_the_error_seen_even_with_clients_to_make(
+        endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    aws = AwsProvider("us-east-1", endpoint_url=endpoint)
+    with pytest.raises(LiveInsightError) as caught:
+        aws.check_access(prepare=("cloudfront", "iam", "s3"))
+    assert endpoint in str(caught.value)
