@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                        "and the dashboard on 127.0.0.1")
     sp.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080; 0 picks one)")
     sp.add_argument("--demo-traffic", action="store_true",
-                    help="post synthetic visits (sources, countries, devices, a goal, engagement) for the site demo.liveinsight.dev, so the dashboard moves")
+                    help=("post synthetic visits (sources, countries, devices, a goal, engagement) for the site "
+                          "demo.liveinsight.dev, so the dashboard moves"))
     sub.add_parser("schema", help="print the JSON Schema of the spec format",
                    description="print the JSON Schema of the spec format").set_defaults(run=Cli.cmd_schema)
     return p

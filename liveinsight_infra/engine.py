@@ -44,7 +44,9 @@ class Engine:
     def reconciler(self, kind: str) -> Reconciler:
         return next(r for r in self.reconcilers if r.kind == kind)
 
-    def observe(self, for_destroy: bool = False) -> None:
+    def observe(self, for_destroy: bool = False, build: bool = False) -> None:
+        """Read every kind at once. ``build``: also build the functions' packages meanwhile (CPU work
+        that the plan needs next, done while the reads wait on AWS)."""
         _ = self.ctx.account_id  # one STS call, before the threads need it
 
         def read(r: Reconciler) -> None:
@@ -53,11 +55,22 @@ class Engine:
         from .executor import slowest_first
 
         # All kinds at once; the slowest services' reads start first (their clients are made first).
-        with ThreadPoolExecutor(max_workers=max(1, len(self.reconcilers))) as pool:
-            list(pool.map(read, slowest_first(self.reconcilers)))
+        with ThreadPoolExecutor(max_workers=max(1, len(self.reconcilers) + build)) as pool:
+            reads = [pool.submit(read, r) for r in slowest_first(self.reconcilers)]
+            if build:
+                pool.submit(self._build_packages)
+            for done in reads:
+                done.result()
+
+    def _build_packages(self) -> None:
+        for key in self.ctx.spec.functions:
+            try:
+                self.ctx.package(key)
+            except Exception:  # the plan builds it again and reports the error where it always has
+                return
 
     def plan(self, destroy: bool = False) -> Plan:
-        self.observe(for_destroy=destroy)
+        self.observe(for_destroy=destroy, build=not destroy)
         outputs: Outputs = {}
         changes: list[Change] = []
         per_kind: dict[str, list[Change]] = {}

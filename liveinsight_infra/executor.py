@@ -35,18 +35,23 @@ SERVICE_LIMITS: Mapping[str, int] = {"apigateway": 2, "cloudfront": 1, "iam": 4,
 # CloudFront and IAM are global services whose control planes answer slowest (each read is a few
 # hundred milliseconds); reading them first keeps them off the end of a plan.
 SLOWEST_SERVICES = ("cloudfront", "iam")
+# Within those, the kinds whose reads wait on each other start first: the distribution is listed,
+# then its tags and config are read, the longest chain of reads in a plan (docs/BENCHMARKS.md).
+LONGEST_READ_CHAINS = ("cloudfront.distribution",)
 K = TypeVar("K", bound="HasKind")
 
 
 class HasKind(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
 
 def slowest_first(items: Iterable[K]) -> list[K]:
     """``items`` (anything with a ``kind``) with the slowest services' first, otherwise in order."""
-    def rank(item: K) -> int:
+    def rank(item: K) -> tuple[int, bool]:
         svc = item.kind.split(".", 1)[0]
-        return SLOWEST_SERVICES.index(svc) if svc in SLOWEST_SERVICES else len(SLOWEST_SERVICES)
+        slow = SLOWEST_SERVICES.index(svc) if svc in SLOWEST_SERVICES else len(SLOWEST_SERVICES)
+        return slow, item.kind not in LONGEST_READ_CHAINS
     return sorted(items, key=rank)
 
 

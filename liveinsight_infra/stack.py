@@ -119,6 +119,15 @@ class _Callback:
         return error
 
 
+def services() -> list[str]:
+    """The AWS services the stack's kinds read, the slowest first (``executor.slowest_first``)."""
+    from .executor import slowest_first
+    from .reconcilers.registry import ordered_kinds
+
+    return list(dict.fromkeys(k.kind.split(".", 1)[0] for k in slowest_first(ordered_kinds())))
+
+
+
 class Stack:
     """One stack, from one thread at a time (another thread's call raises :class:`StackBusy`)."""
 
@@ -147,7 +156,9 @@ class Stack:
             resources.enter_context(_SharedMoto.use())
         try:
             aws = AwsProvider(loaded.spec.region, profile=None if moto else profile)
-            aws.check_access()  # credentials, profile and endpoint mistakes: one line, in seconds
+            # Credentials, profile and endpoint mistakes: one line, in seconds. The reads' clients are
+            # made while that first call is in flight, the slowest services' first.
+            aws.check_access(prepare=services())
             return cls(loaded, aws, events, wait=wait, resources=resources)
         except BaseException:
             resources.close()

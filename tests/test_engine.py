@@ -258,3 +258,29 @@ def test_a_lost_invalidation_answer_is_finished_and_each_batch_has_its_own_refer
     assert make_engine(fresh, spec).plan().empty
     assert [paths for _, paths in sent] == [("/", "/dashboard.html"), ("/*",)]
     assert sent[0][0] != sent[1][0]
+
+
+def test_a_plan_builds_the_packages_while_it_reads_and_other_reads_build_nothing(provider: AwsProvider) -> None:
+    engine = make_engine(provider)
+    engine.observe()  # outputs, releases: reads only
+    assert engine.ctx.packages == {}
+    engine.observe(build=True)  # what a plan does
+    assert set(engine.ctx.packages) == set(engine.ctx.spec.functions)
+    built = dict(engine.ctx.packages)
+    plan = engine.plan()
+    assert all(engine.ctx.packages[k] is p for k, p in built.items())  # built once per run
+    code = {c.name: d.after for c in plan for d in c.diffs if d.path == "code_sha256"}
+    assert code and all(code.values())
+
+
+def test_a_package_that_fails_to_build_during_the_reads_fails_the_plan_as_before(
+        provider: AwsProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    from liveinsight_infra import contract
+    from liveinsight_infra.errors import BuildError
+
+    def broken(*_: Any) -> Any:
+        raise BuildError("handlers/collector.py does not exist")
+
+    monkeypatch.setattr(contract, "build_function", broken)
+    with pytest.raises(BuildError, match="does not exist"):
+        make_engine(provider).plan()

@@ -15,11 +15,13 @@ import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -38,6 +40,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 
 from ..errors import LiveInsightError
+from .botocore_data import dedupe_search_paths, shared_loader
 
 NO_CREDENTIALS = ("no AWS credentials found: pass --profile NAME or set AWS_PROFILE (see `aws configure` or "
                   "`aws sso login`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; --moto runs without AWS")
@@ -117,6 +120,19 @@ def _serialise_under_embedded_moto(client: Any) -> None:
     client._make_api_call = make_api_call
 
 
+def _session(profile: str | None, region: str) -> boto3.Session:
+    """A boto3 session whose botocore data (endpoints, service models) comes from the process's one
+    loader (``botocore_data``): each file is parsed once, however many sessions and checks read it."""
+    core = botocore.session.Session(profile=profile)
+    # Reading the profile's data_path also raises ProfileNotFound for an unknown profile, as a session
+    # making its own loader would. A profile with a data path of its own keeps its own loader.
+    if (core.get_config_variable("data_path") or None) == (os.environ.get("AWS_DATA_PATH") or None):
+        core.register_component("data_loader", shared_loader())
+    made = boto3.Session(botocore_session=core, region_name=region)
+    dedupe_search_paths(core.get_component("data_loader"))
+    return made
+
+
 class AwsProvider:
     """Builds and caches boto3 clients. Pass ``session`` to reuse one (tests), else one is made."""
 
@@ -125,7 +141,7 @@ class AwsProvider:
                  endpoint_url: str | None = None):
         self.region = region
         try:
-            self._session = session or boto3.Session(profile_name=profile, region_name=region)
+            self._session = session or _session(profile, region)
         except ProfileNotFound:
             known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
             raise LiveInsightError(f"AWS profile {profile!r} is not configured (known: {known}); create it with "
@@ -143,7 +159,10 @@ class AwsProvider:
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
-        with self._lock:
+        made = self._clients.get(key)  # one dict read, atomic: a made client never waits for another being made
+        if made is not None:
+            return made
+        with self._lock:  # clients are made one at a time (a session's client creation is not thread-safe)
             if key not in self._clients:
                 kwargs: dict[str, Any] = {"config": self._config, "region_name": key[1]}
                 if self._endpoint_url:
@@ -175,17 +194,25 @@ class AwsProvider:
         else:
             client.meta.events.register(event, handler)
 
-    def check_access(self) -> str:
+    def check_access(self, prepare: Sequence[str] = ()) -> str:
         """Who the credentials are (``GetCallerIdentity``), asked once before any other call, quickly.
 
-        Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id."""
+        Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id.
+        While that call is in flight, the clients of the ``prepare`` services are made, in that order
+        (no calls: making a client is CPU work, about 20 ms each), so they are ready for the reads."""
         kwargs: dict[str, Any] = {"config": Config(region_name=self.region, **CHECK_CONFIG)}
         if self._endpoint_url:
             kwargs["endpoint_url"] = self._endpoint_url
         try:
             client = self._session.client("sts", **kwargs)
             client.meta.events.register("before-call.*.*", self._count)
-            identity = client.get_caller_identity()
+            if prepare:
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-access") as pool:
+                    answer = pool.submit(client.get_caller_identity)
+                    self._prepare(prepare, answer)
+                    identity = answer.result()
+            else:
+                identity = client.get_caller_identity()
         except ClientError as exc:
             err = exc.response.get("Error", {})
             raise LiveInsightError(f"AWS refused the credentials ({err.get('Code')}: {err.get('Message')}): "
@@ -201,6 +228,15 @@ class AwsProvider:
                                    "as http(s)://host:port, or unset it") from None
         self._account_id = str(identity["Account"])
         return self._account_id
+
+    def _prepare(self, services: Sequence[str], answer: Future[Any]) -> None:
+        for service in services:
+            if answer.done() and answer.exception() is not None:
+                return  # the check failed: its error is what the caller sees
+            try:
+                self.client(service)
+            except Exception:  # e.g. an unusable endpoint URL: the check reports it
+                return
 
     def account_id(self) -> str:
         if self._account_id is None:

@@ -29,8 +29,11 @@ BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 REGIONS_DOC = "https://docs.aws.amazon.com/general/latest/gr/rande.html"
-# The regional services the stack uses; IAM, STS and CloudFront are global.
+# The regional services the stack uses (IAM, STS and CloudFront are global), each with the endpoint
+# prefix its model declares (``metadata.endpointPrefix``), under which botocore's endpoint data
+# lists its regions. Naming the prefixes here spares parsing seven service models to look them up.
 REGIONAL_SERVICES = ("lambda", "dynamodb", "apigateway", "s3", "logs", "cloudwatch", "sns")
+ENDPOINT_PREFIXES = {"cloudwatch": "monitoring"}  # every other one is the service's own name
 
 
 def problems(spec: StackSpec) -> list[Problem]:
@@ -40,11 +43,12 @@ def problems(spec: StackSpec) -> list[Problem]:
 @functools.cache
 def known_regions(service: str) -> frozenset[str]:
     """Regions botocore's endpoint data lists for ``service``, in every partition."""
-    import botocore.session
+    from ..aws.botocore_data import endpoint_resolver
 
-    session = botocore.session.get_session()
-    return frozenset(region for partition in session.get_available_partitions()
-                     for region in session.get_available_regions(service, partition_name=partition))
+    resolver = endpoint_resolver()
+    prefix = ENDPOINT_PREFIXES.get(service, service)
+    return frozenset(region for partition in resolver.get_available_partitions()
+                     for region in resolver.get_available_endpoints(prefix, partition))
 
 
 def region_problems(region: str) -> list[Problem]:

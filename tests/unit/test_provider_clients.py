@@ -1,0 +1,71 @@
+"""The provider's client cache under concurrent readers: a client already made is handed out at once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.errors import LiveInsightError
+
+
+class SlowSession(boto3.Session):
+    """Creating a ``cloudwatch`` client blocks until released (a slow client creation on a busy machine)."""
+
+    def __init__(self) -> None:
+        super().__init__(region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+        self.creating = threading.Event()
+        self.release = threading.Event()
+
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if service_name == "cloudwatch":
+            self.creating.set()
+            assert self.release.wait(10)
+        return super().client(service_name, *args, **kwargs)
+
+
+def test_a_made_client_is_not_held_up_by_another_being_made() -> None:
+    session = SlowSession()
+    aws = AwsProvider("us-east-1", session=session)
+    iam = aws.client("iam")
+    maker = threading.Thread(target=aws.client, args=("cloudwatch",))
+    maker.start()
+    try:
+        assert session.creating.wait(10)
+        t0 = time.monotonic()
+        assert aws.client("iam") is iam  # while cloudwatch's client is still being made
+        assert time.monotonic() - t0 < 1
+    finally:
+        session.release.set()
+        maker.join(10)
+    assert aws.client("cloudwatch") is aws.client("cloudwatch")
+
+
+def test_the_access_check_makes_the_listed_clients_while_its_call_is_in_flight(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
+    with mock_aws():
+        aws = AwsProvider("us-east-1")
+        assert aws.check_access(prepare=("cloudfront", "iam")) == ACCOUNT_ID
+        made = set(aws._clients)
+    assert made == {("cloudfront", "us-east-1"), ("iam", "us-east-1")}
+    assert aws.counter.calls == {("sts", "GetCallerIdentity"): 1}  # making clients calls nothing
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:1", "http://127.0.0.1:99999"])
+def test_a_failed_access_check_is_the_error_seen_even_with_clients_to_make(
+        endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    aws = AwsProvider("us-east-1", endpoint_url=endpoint)
+    with pytest.raises(LiveInsightError) as caught:
+        aws.check_access(prepare=("cloudfront", "iam", "s3"))
+    assert endpoint in str(caught.value)
