@@ -203,7 +203,11 @@
     link.href = state.api + path;
     link.download = state.site + "-" + name + "-" + state.period + ".csv";
     link.setAttribute("aria-label", "Download " + tab.textContent + " as CSV");
-    if (!state.stats) return;
+    if (!state.stats) {  // a site just chosen: no rows of another site meanwhile
+      var rowsEl = section.querySelector(name === "goals" ? ".goals" : "ol");
+      fill(rowsEl, [h(name === "goals" ? "p" : "li", { class: "empty", text: "Loading…" })]);
+      return;
+    }
     if (name === "goals") { goals(section.querySelector(".goals"), state.stats.goals); return; }
     var p = PANELS[name];
     if (!Array.isArray(state.stats[p.field]) && p.fallback && Array.isArray(state.stats[p.fallback.field])) p = p.fallback;
