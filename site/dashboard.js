@@ -30,9 +30,9 @@
     { key: "visitors", id: "visitors", format: integer },
     { key: "visits", id: "visits", format: integer },
     { key: "pageviews", id: "pageviews", format: integer },
-    { key: "views_per_visit", id: "views-per-visit", format: decimal },
-    { key: "bounce_rate", id: "bounce-rate", format: percent, points: true, lowerIsBetter: true },
-    { key: "visit_duration_s", id: "visit-duration", format: duration }
+    { key: "views_per_visit", id: "views-per-visit", format: decimal, perVisit: true },
+    { key: "bounce_rate", id: "bounce-rate", format: percent, points: true, lowerIsBetter: true, perVisit: true },
+    { key: "visit_duration_s", id: "visit-duration", format: duration, perVisit: true }
   ];
 
   // Builds an element: attributes (text sets textContent, class sets className) and children.
@@ -159,6 +159,11 @@
       delta.className = "delta";
       if (!isNumber(now) || !isNumber(before)) { delta.textContent = ""; delta.removeAttribute("title"); return; }
       var change, text;
+      if (m.perVisit && previous.visits === 0) {  // an average over no visits: nothing to compare with
+        delta.textContent = now === 0 && data.visits === 0 ? "" : "new";
+        delta.title = "No visits in the previous period";
+        return;
+      }
       if (m.points) { change = now - before; text = Math.abs(change).toLocaleString(undefined, { maximumFractionDigits: 1 }) + " pp"; }
       else if (before === 0) { change = now; text = now === 0 ? "0%" : "new"; }
       else { change = (now - before) / before * 100; text = Math.abs(Math.round(change)) + "%"; }

@@ -102,6 +102,18 @@ def test_the_headline_shows_each_figure_and_its_change(open_page: Callable[..., 
     assert good.get_attribute("title") == "Previous period: 1,000"
 
 
+def test_against_a_period_without_visits_every_figure_is_new(open_page: Callable[..., Page]) -> None:
+    quiet = {"visitors": 0, "visits": 0, "pageviews": 0, "bounce_rate": 0, "views_per_visit": 0, "visit_duration_s": 0}
+    page = open_page({**STATS, "comparison": quiet})
+    assert metric(page, "visitors") == ("1,234", "▲ new")
+    assert metric(page, "pageviews") == ("4,321", "▲ new")
+    # Averages over no visits: no direction to show.
+    assert metric(page, "views_per_visit") == ("2.88", "new")
+    assert metric(page, "bounce_rate") == ("40%", "new")
+    assert metric(page, "visit_duration_s") == ("2m 5s", "new")
+    expect(page.locator("[data-metric=bounce_rate] .delta")).not_to_have_class(re.compile(r"\b(good|bad)\b"))
+
+
 def test_the_stats_request_asks_for_the_comparison(server: int, browser: Browser) -> None:
     seen: list[tuple[str, dict[str, str]]] = []
     page = browser.new_page()
