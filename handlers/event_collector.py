@@ -13,11 +13,12 @@ import base64
 import os
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from shared.http import respond
 from shared.log import error_text, log_request
-from shared.validate import BodyError, parse_body, validate_event
+from shared.validate import ALIASES, BodyError, parse_body, validate_event
 from shared.visitors import client_ip, daily_salt, is_bot, visitor_id
 
 NAME = "event-collector"
@@ -40,15 +41,25 @@ def _body(event: dict[str, Any]) -> bytes:
     return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else b""
 
 
+def _referrer(raw: Any) -> str | None:
+    """The referrer as sent (the event keeps only its host; the source needs to see internal links)."""
+    for name in ALIASES["referrer"]:
+        value = raw.get(name) if isinstance(raw, dict) else None
+        if isinstance(value, str):
+            return value
+    return None
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
     try:
         raws = parse_body(_body(event), _header(event, "content-type"))
         now_ms = int(time.time() * 1000)
-        valid, rejected = [], []
+        valid, referrers, rejected = [], [], []
         for i, raw in enumerate(raws):
             try:
                 valid.append(validate_event(raw, now_ms))
+                referrers.append(_referrer(raw))
             except ValueError as exc:
                 rejected.append({"index": i, "error": str(exc)})
         if not valid:
@@ -62,6 +73,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
+        from shared import breakdowns
+
+        headers = event.get("headers") or {}
+        valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
+                 for e, ref in zip(valid, referrers, strict=True)]
         ip = client_ip(event)
         table = store.table()
         with_visitors = [(e, visitor_id(daily_salt(table, store.day_of(e.ts_ms)), e.domain, ip, user_agent))

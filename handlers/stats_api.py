@@ -1,11 +1,16 @@
 """``GET /api/stats?site=&period=day|7d|30d`` (or ``from``/``to`` dates): the site's statistics.
 
-Visitors, page views, top pages and referrers, and a time series: hourly for one day, daily
-otherwise. Dates are UTC. A range spans at most 92 days.
+Visitors, page views, top pages and referrers, a time series (hourly for one day, daily
+otherwise) and the breakdowns (sources, UTM, countries, devices, browsers, OS, pages, goals).
+Dates are UTC. A range spans at most 92 days. ``compare=previous_period`` adds the headline
+figures of the period of the same length just before; ``format=csv&panel=NAME`` answers one
+breakdown as CSV (docs/http-api.md).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +22,24 @@ from shared.validate import valid_site
 NAME = "stats-api"
 PERIODS = {"day": 1, "7d": 7, "30d": 30}
 MAX_DAYS = 92
+# panel -> the answer's field and the CSV columns (the keys of its rows)
+PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sources": ("sources", ("source", "visitors", "pageviews")),
+    "utm_mediums": ("utm_mediums", ("value", "visitors")),
+    "utm_campaigns": ("utm_campaigns", ("value", "visitors")),
+    "pages": ("pages", ("path", "visitors", "pageviews")),
+    "entry_pages": ("entry_pages", ("path", "visits")),
+    "exit_pages": ("exit_pages", ("path", "visits")),
+    "countries": ("countries", ("country", "visitors")),
+    "devices": ("devices", ("name", "visitors")),
+    "browsers": ("browsers", ("name", "visitors")),
+    "os": ("os", ("name", "visitors")),
+    "goals": ("goals", ("goal", "visitors", "events", "conversion_rate")),
+    "goal_props": ("goals", ("goal", "key", "value", "events")),
+}
+# A cell a spreadsheet would read as a formula gets a leading quote
+# (https://owasp.org/www-community/attacks/CSV_Injection): sources, campaigns and props are sent by anyone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, datetime]:
@@ -40,6 +63,61 @@ def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, dateti
     return today - timedelta(days=PERIODS[period] - 1), today
 
 
+def previous_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """The period of the same number of days that ends the day before ``first``."""
+    return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
+
+
+def headline(data: dict[str, Any]) -> dict[str, Any]:
+    """The period and every single figure of an answer (visitors, pageviews, and any other number)."""
+    return {"from": data["from"], "to": data["to"],
+            **{k: v for k, v in data.items() if isinstance(v, int | float) and not isinstance(v, bool)}}
+
+
+def _cell(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+def panel_rows(data: dict[str, Any], panel: str) -> tuple[tuple[str, ...], list[list[Any]]]:
+    field, columns = PANELS[panel]
+    if panel == "goal_props":
+        return columns, [[g["goal"], key, v["value"], v["events"]]
+                         for g in data.get(field, []) for key, values in g["props"].items() for v in values]
+    return columns, [[row.get(c, "") for c in columns] for row in data.get(field, [])]
+
+
+def csv_answer(event: dict[str, Any], data: dict[str, Any], panel: str) -> dict[str, Any]:
+    """One panel as ``text/csv``: a header row, then a row per entry (RFC 4180 quoting, CRLF)."""
+    columns, rows = panel_rows(data, panel)
+    out = io.StringIO()
+    writer = csv.writer(out)  # the csv module quotes commas, quotes and line breaks
+    writer.writerow(columns)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    answer = respond(event, 200, None)
+    answer["headers"].update({"Content-Type": "text/csv; charset=utf-8", "Content-Disposition":
+                              f'attachment; filename="{data["site"]}-{panel}-{data["from"]}-{data["to"]}.csv"'})
+    answer["body"] = out.getvalue()
+    return answer
+
+
+def options(params: dict[str, str]) -> tuple[str | None, bool]:
+    """The CSV panel asked for (None for JSON) and whether to compare, or ValueError for the client."""
+    fmt = params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ValueError("format: json or csv")
+    compare = params.get("compare")
+    if compare not in (None, "", "previous_period"):
+        raise ValueError("compare: previous_period is the only comparison")
+    if fmt == "json":
+        return None, compare == "previous_period"
+    panel = params.get("panel")
+    if not panel:
+        raise ValueError(f"panel: required with format=csv, one of {', '.join(PANELS)}")
+    if panel not in PANELS:
+        raise ValueError(f"panel: one of {', '.join(PANELS)}")
+    return panel, False
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
     params = event.get("queryStringParameters") or {}
@@ -50,6 +128,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
         first, last = period_of(params, today)
+        panel, compare = options(params)
     except ValueError as exc:
         log_request(NAME, event, 400, started, site=site)
         return respond(event, 400, {"error": str(exc)})
@@ -57,8 +136,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from shared import store
 
         data = store.stats(str(site), first, last)
+        if compare:  # the same number of partitions again: still bounded by the window
+            data["comparison"] = headline(store.stats(str(site), *previous_period(first, last)))
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})
     log_request(NAME, event, 200, started, site=site, days=(last - first).days + 1)
-    return respond(event, 200, data)
+    return csv_answer(event, data, panel) if panel else respond(event, 200, data)

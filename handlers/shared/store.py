@@ -4,9 +4,12 @@ Keys (``S`` = counter shards, ``k`` = a shard):
 
 * ``EV#{site}#{day}#s{k}`` / ``{key time}#{event id}``: raw events (and retry guards), expiring
   after the spec's TTL;
-* ``C#{site}#{day}#s{k}`` / ``day``, ``h{HH}``, ``page#{path}``, ``ref#{host}``: the day's counters;
+* ``C#{site}#{day}#s{k}`` / ``day``, ``h{HH}``, ``page#{path}``, ``ref#{host}``, and the breakdowns'
+  ``src#``, ``med#``, ``cmp#``, ``cty#``, ``dev#``, ``br#``, ``os#``, ``goal#``, ``gp#``
+  (shared/breakdowns.py): the day's counters;
 * ``M#{site}#{day}#s{k}`` / ``m{HHMM}``: pageviews per minute;
-* ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``: distinct-visitor markers (conditional puts);
+* ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``, and per value ``p#``, ``s#``, ``um#``, ``uc#``,
+  ``g#`` + ``{value}#{visitor}``: distinct-visitor markers (conditional puts);
 * ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour.
 
 Exactly once: an event's id is derived from what it says, its raw item is a conditional put, and
@@ -30,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+from . import breakdowns
 
 SALT_PK = "SALT"
 RETRY_WINDOW_S = 30  # an event sent without ts is recognised when it comes again within 30 to 60 s
@@ -122,7 +127,10 @@ class _Planned:
     raw: dict[str, Any]
     guard: dict[str, Any] | None
     counters: list[tuple[str, str, str, str | None]] = field(default_factory=list)  # pk prefix, sk, attr, whole
-    markers: list[tuple[str, str, str, str, int]] = field(default_factory=list)  # pk, sk, counter pk/sk, ttl
+    # pk, sk, counter pk prefix / sk, ttl. A marker may be listed more than once with different
+    # counters (the day marker counts the visitor's country, device, …): each of them gets ``uv``
+    # once, when this event creates the marker.
+    markers: list[tuple[str, str, str, str, int]] = field(default_factory=list)
     active: tuple[str, str, str | None] | None = None  # pk, sk, whole path
 
 
@@ -135,6 +143,8 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
         "pk": f"EV#{ev.domain}#{day_of(key_ms)}#s{shard}", "sk": f"{key_ms:013d}#{eid}", "ts": ev.ts_ms,
         "name": ev.name, "path": ev.path, "referrer": ev.referrer, "visitor": visitor, "props": ev.props,
         "expires_at": raw_ttl}
+    if getattr(ev, "dims", None):
+        item["dims"] = dict(ev.dims)
     for attr in ("revenue", "engagement_ms", "scroll_depth"):
         if getattr(ev, attr) is not None:
             item[attr] = getattr(ev, attr)
@@ -147,8 +157,12 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
     at = _stamp(ev.ts_ms)
     day, hour, minute = at.strftime("%Y-%m-%d"), at.strftime("%H"), at.strftime("%H%M")
     c = f"C#{ev.domain}#{day}#s"
+    k = _marker_shard(visitor)
+    vpk = f"V#{ev.domain}#{day}#s{k}"
+    marker_ttl = expiry(days=2)
     if ev.kind == "custom":
         planned.counters.append((c, "day", "events", None))
+        breakdowns.plan_goal(planned, ev.name, ev.props, visitor, c, vpk, marker_ttl)
     if ev.kind != "pageview":
         return planned
     page, whole_page = key_part(ev.path)
@@ -157,11 +171,9 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
     if ev.referrer:
         ref, whole_ref = key_part(ev.referrer)
         planned.counters.append((c, f"ref#{ref}", "pv", whole_ref))
-    k = _marker_shard(visitor)
-    vpk = f"V#{ev.domain}#{day}#s{k}"
-    marker_ttl = expiry(days=2)
     planned.markers += [(vpk, f"d#{visitor}", c, "day", marker_ttl),
                         (vpk, f"h{hour}#{visitor}", c, f"h{hour}", marker_ttl)]
+    breakdowns.plan_pageview(planned, getattr(ev, "dims", None) or {}, visitor, c, vpk, marker_ttl, page)
     planned.active = (f"A#{ev.domain}#{at.strftime('%Y%m%d%H%M')}#s{k}", f"{visitor}#{page}", whole_page)
     return planned
 
@@ -184,7 +196,8 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
     actions: list[dict[str, Any]] = []
     owners: list[tuple[str, Any]] = []
     counters: dict[tuple[str, str], tuple[Counter[str], str | None]] = {}
-    markers: dict[tuple[str, str], int] = {}
+    markers: dict[tuple[str, str], tuple[int, int]] = {}  # -> ttl, the event that creates it
+    counted: set[tuple[str, str, str, str]] = set()
     active: dict[tuple[str, str], str | None] = {}
 
     def count(prefix: str, sk: str, attr: str, whole: str | None) -> None:
@@ -199,12 +212,14 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
         for prefix, sk, attr, whole in p.counters:
             count(prefix, sk, attr, whole)
         for pk, sk, cprefix, csk, ttl in p.markers:
-            if f"{pk}|{sk}" not in _known and (pk, sk) not in markers:
-                markers[(pk, sk)] = ttl
+            if f"{pk}|{sk}" in _known or markers.setdefault((pk, sk), (ttl, i))[1] != i:
+                continue
+            if (pk, sk, cprefix, csk) not in counted:
+                counted.add((pk, sk, cprefix, csk))
                 count(cprefix, csk, "uv", None)
         if p.active:
             active[(p.active[0], p.active[1])] = p.active[2]
-    for (pk, sk), ttl in markers.items():
+    for (pk, sk), (ttl, _) in markers.items():
         actions.append(put({"pk": pk, "sk": sk, "expires_at": ttl}, True))
         owners.append(("marker", f"{pk}|{sk}"))
     for (pk, sk), whole in active.items():
@@ -372,10 +387,12 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
     per_hour: dict[str, Counter[str]] = {f"{h:02d}": Counter() for h in range(24)}
     pages: Counter[str] = Counter()
     refs: Counter[str] = Counter()
+    found = breakdowns.Breakdowns()
     for query, items in zip(queries, results, strict=True):
         day = query["ExpressionAttributeValues"][":pk"].split("#")[2]
         for item in items:
             sk = item["sk"]
+            found.add(sk, item)
             if sk == "day":
                 per_day[day]["pv"] += int(item.get("pv", 0))
                 per_day[day]["uv"] += int(item.get("uv", 0))
@@ -395,8 +412,9 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
     def top(counter: Counter[str], key: str) -> list[dict[str, Any]]:
         return [{key: k, "pageviews": n} for k, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))[:10]]
 
-    return {"site": site, "from": days[0], "to": days[-1],
-            # Daily salts: a visitor is a new id each day, so a period's visitors are the days' sum.
-            "visitors": sum(c["uv"] for c in per_day.values()),
+    # Daily salts: a visitor is a new id each day, so a period's visitors are the days' sum.
+    visitors = sum(c["uv"] for c in per_day.values())
+    return {"site": site, "from": days[0], "to": days[-1], "visitors": visitors,
             "pageviews": sum(c["pv"] for c in per_day.values()),
-            "top_pages": top(pages, "path"), "top_referrers": top(refs, "referrer"), "timeseries": series}
+            "top_pages": top(pages, "path"), "top_referrers": top(refs, "referrer"), "timeseries": series,
+            **found.fields(visitors)}

@@ -89,6 +89,9 @@ class Event:
     revenue: dict[str, Any] | None = None  # {"amount": Decimal, "currency": "EUR"}
     engagement_ms: int | None = None
     scroll_depth: int | None = None
+    # source, utm_medium, utm_campaign, country, device, browser, os: derived by the collector from
+    # the request (shared/breakdowns.py), so every ingest path counts the same values
+    dims: dict[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:

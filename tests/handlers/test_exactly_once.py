@@ -62,6 +62,7 @@ def counts(api: Api, site: str) -> dict[str, Any]:
     out: Counter[str] = Counter()
     pages: Counter[str] = Counter()
     refs: Counter[str] = Counter()
+    breakdowns: dict[str, Counter[str]] = {}  # the breakdown counters, and the pages' visitors
     for item in api.items(f"C#{site}#"):
         sk = item["sk"]["S"]
         if sk == "day":
@@ -69,18 +70,31 @@ def counts(api: Api, site: str) -> dict[str, Any]:
                 out[k] += int(item.get(k, {"N": "0"})["N"])
         elif sk.startswith("page#"):
             pages[item.get("v", {"S": sk[5:]})["S"]] += int(item["pv"]["N"])
+            breakdowns.setdefault(sk, Counter())["uv"] += int(item.get("uv", {"N": "0"})["N"])
+        elif sk.split("#")[0] in ("src", "dev", "br", "os", "goal", "gp"):
+            for k in ("pv", "uv", "events"):
+                breakdowns.setdefault(sk, Counter())[k] += int(item.get(k, {"N": "0"})["N"])
         elif sk.startswith("ref#"):
             refs[item.get("v", {"S": sk[4:]})["S"]] += int(item["pv"]["N"])
     minute = sum(int(i["pv"]["N"]) for i in api.items(f"M#{site}#"))
     now = api.realtime(site)
     return {**out, "pages": dict(pages), "refs": dict(refs), "minute": minute,
+            "breakdowns": {sk: {k: n for k, n in c.items() if n} for sk, c in breakdowns.items()},
             "active": now["active_visitors"], "raw": len([i for i in api.items(f"EV#{site}#") if "guard" not in i])}
 
 
 EXPECTED_SMALL = {"pv": 3, "uv": 1, "events": 1, "pages": {"/": 1, "/pricing": 1, "/docs": 1},
-                  "refs": {"news.example.org": 2}, "minute": 3, "active": 1, "raw": 4}
+                  "refs": {"news.example.org": 2}, "minute": 3, "active": 1, "raw": 4,
+                  "breakdowns": {"page#/": {"uv": 1}, "page#/pricing": {"uv": 1}, "page#/docs": {"uv": 1},
+                                 "src#news.example.org": {"pv": 2, "uv": 1}, "src#Direct / None": {"pv": 1, "uv": 1},
+                                 "dev#desktop": {"uv": 1}, "br#Firefox": {"uv": 1},
+                                 "os#Linux": {"uv": 1}, "goal#signup": {"events": 1, "uv": 1},
+                                 "gp#signup#plan#pro": {"events": 1}, "gp#signup#seats#3": {"events": 1}}}
 EXPECTED_BIG = {"pv": 40, "uv": 1, "events": 0, "pages": {f"/p/{i}": 1 for i in range(40)}, "refs": {},
-                "minute": 40, "active": 1, "raw": 40}
+                "minute": 40, "active": 1, "raw": 40,
+                "breakdowns": {**{f"page#/p/{i}": {"uv": 1} for i in range(40)},
+                               "src#Direct / None": {"pv": 40, "uv": 1},
+                               **{sk: {"uv": 1} for sk in ("dev#desktop", "br#Firefox", "os#Linux")}}}
 
 
 @pytest.mark.parametrize(("make", "expected"), [(request, EXPECTED_SMALL), (big_request, EXPECTED_BIG)],

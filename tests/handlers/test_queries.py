@@ -144,3 +144,19 @@ def test_arbitrary_json_never_5xx_and_every_event_is_accounted_for(api: Api, bod
     accepted = answer.get("accepted", 0) if status == 202 else 0
     stored = [i for i in api.items(f"EV#{site}#") if "guard" not in i]
     assert len(stored) == accepted  # every accepted event is stored, once
+
+
+def test_breakdowns_compare_and_csv_read_only_the_window(api: Api) -> None:
+    """The new fields come from the same day partitions: compare reads the previous window once more,
+    a CSV panel the same as the JSON answer, and neither grows with stored events."""
+    traffic(api, 100, 10)
+    plain = calls_for(api, lambda: api.stats("example.com", period="7d"))
+    compare = calls_for(api, lambda: api.stats("example.com", period="7d", compare="previous_period"))
+    as_csv = calls_for(api, lambda: stats_api.handler(
+        {"queryStringParameters": {"site": "example.com", "period": "7d", "format": "csv", "panel": "pages"}}, None))
+    assert compare == 2 * plain and as_csv == plain
+    traffic(api, 2000, 10)
+    week = api.stats("example.com", period="7d")
+    assert sum(s["pageviews"] for s in week["sources"]) == 2100
+    assert {p["path"]: p["visitors"] for p in week["pages"]} == {p: 10 for p in PAGES}
+    assert calls_for(api, lambda: api.stats("example.com", period="7d", compare="previous_period")) == compare

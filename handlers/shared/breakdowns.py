@@ -1,0 +1,179 @@
+"""The breakdowns of ``GET /api/stats``: the dimension values an event carries, the counters and
+visitor markers they add to the event's transaction, and their sums when read (docs/analytics.md).
+
+Every counter lives in the day's counter partition ``C#{site}#{day}#s{k}``, beside ``day`` and
+``page#``, so a day is still one query per shard. Sort keys (values at most 100 characters, see
+``dimensions.MAX_VALUE_LENGTH``, so they fit a sort key whole; goal names and props are cut by
+``store.key_part`` when longer than a key allows):
+
+* ``src#{source}``: ``pv`` and ``uv``; ``med#{utm_medium}``, ``cmp#{utm_campaign}``, ``cty#{country}``,
+  ``dev#{device}``, ``br#{browser}``, ``os#{os}``: ``uv`` (written only when a visitor is new to the value);
+* ``page#{path}``: ``uv`` beside its ``pv``;
+* ``goal#{name}``: ``events`` and ``uv``; ``gp#{name}#{key}#{value}``: ``events`` (each part with ``%``
+  and ``#`` percent-encoded, so the parts split back).
+
+Unique visitors are exact. Visitor ids are daily, so a period's visitors per value are the sum of
+its days'. Country, device, browser and OS are fixed for a visitor id (its hash covers the address
+and the User-Agent), so their ``uv`` counts with the visitor's day marker ``d#{visitor}``: no extra
+write. A source, medium, campaign, page or goal can change within a day, so each has its own
+conditional marker in ``V#{site}#{day}#s{k}``: ``s#``, ``um#``, ``uc#``, ``p#``, ``g#`` +
+``{value}#{visitor}``. Both ingest paths add them through ``store._plan``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from . import dimensions
+
+if TYPE_CHECKING:
+    from .store import _Planned
+
+MAX_GOAL_PROPS = 10  # props keys counted per event: the first 10 in key order
+MAX_PROP_KEY = 100  # characters of a props key kept for the breakdown
+MAX_PROP_VALUE = 100  # characters of a props value kept for the breakdown
+MAX_PROP_VALUES = 10  # top values per props key in an answer
+MAX_PROP_KEYS = 20  # props keys per goal in an answer (those with the most events)
+MAX_ROWS = 100  # rows per breakdown in an answer (the top ones)
+VALUE_CHARS = dimensions.MAX_VALUE_LENGTH  # a dimension value's characters (dimensions.py cuts them there too)
+
+# dimension -> counter sort-key prefix
+COUNTERS = {"source": "src", "utm_medium": "med", "utm_campaign": "cmp", "country": "cty", "device": "dev",
+            "browser": "br", "os": "os"}
+PER_VISIT = {"source": "s", "utm_medium": "um", "utm_campaign": "uc"}  # dimension -> marker prefix
+PER_VISITOR = ("country", "device", "browser", "os")  # counted with the day marker
+
+
+def _bare(host: str | None) -> str:
+    return (host or "").lower().rstrip(".").removeprefix("www.")
+
+
+def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, user_agent: str) -> dict[str, str]:
+    """The dimensions of an event, from its page URL, its referrer as sent, and the request's headers.
+
+    A page reached by a link inside the site (referrer on the same host, no tag) has no source: it
+    tells nothing of where the visitor came from, and counting it as direct would make every
+    visitor who clicks around a direct one.
+    """
+    out: dict[str, str] = {}
+    c = dimensions.campaign(url, referrer)
+    try:
+        internal = bool(referrer) and _bare(urlsplit(referrer or "").hostname) == _bare(urlsplit(url).hostname)
+    except ValueError:
+        internal = False
+    if not (c.source == dimensions.DIRECT and internal):
+        out["source"] = c.source
+    if c.medium:
+        out["utm_medium"] = c.medium
+    if c.campaign:
+        out["utm_campaign"] = c.campaign
+    country = dimensions.country(headers)
+    if country:
+        out["country"] = country
+    client = dimensions.client(user_agent)
+    out.update(device=client.device, browser=client.browser, os=client.os)
+    return out
+
+
+def _enc(part: str) -> str:
+    return part.replace("%", "%25").replace("#", "%23")
+
+
+def _prop_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return dimensions.clean(str(value), MAX_PROP_VALUE)
+
+
+def plan_pageview(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, ttl: int,
+                  page: str) -> None:
+    """A page view's breakdown counters and markers, added to its share of the transaction.
+
+    Only a source counts page views; the other dimensions count visitors only, so their counter is
+    written when the visitor's marker is new, not on every page view (fewer writes per event).
+    Values are at most ``VALUE_CHARS`` characters (4 bytes each at most), so they fit a sort key whole.
+    """
+    p.markers.append((vpk, f"p#{page}#{visitor}", c, f"page#{page}", ttl))
+    for dim, prefix in COUNTERS.items():
+        value = (dims.get(dim) or "")[:VALUE_CHARS]
+        if not value:
+            continue
+        if dim == "source":
+            p.counters.append((c, f"{prefix}#{value}", "pv", None))
+        if dim in PER_VISIT:
+            p.markers.append((vpk, f"{PER_VISIT[dim]}#{value}#{visitor}", c, f"{prefix}#{value}", ttl))
+        else:  # the same marker as the day's visitor: its counters count once, when it is new
+            p.markers.append((vpk, f"d#{visitor}", c, f"{prefix}#{value}", ttl))
+
+
+def plan_goal(p: _Planned, name: str, props: Mapping[str, Any], visitor: str, c: str, vpk: str, ttl: int) -> None:
+    """A custom event's goal counter, goal-visitor marker and props counters (bounded)."""
+    from .store import key_part
+
+    key, whole = key_part(name)
+    p.counters.append((c, f"goal#{key}", "events", whole))
+    p.markers.append((vpk, f"g#{key}#{visitor}", c, f"goal#{key}", ttl))
+    for prop in sorted(props)[:MAX_GOAL_PROPS]:
+        parts = "#".join(_enc(x) for x in (name, dimensions.clean(prop, MAX_PROP_KEY), _prop_value(props[prop])))
+        pkey, pwhole = key_part(parts)
+        p.counters.append((c, f"gp#{pkey}", "events", pwhole))
+
+
+def _ranked(counts: Mapping[str, Counter[str]], first: str, second: str) -> list[tuple[str, Counter[str]]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1][first], -kv[1][second], kv[0]))[:MAX_ROWS]
+
+
+class Breakdowns:
+    """Sums of the breakdown counters over the days and shards of a period."""
+
+    def __init__(self) -> None:
+        self.dims: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in COUNTERS}
+        self.pages: dict[str, Counter[str]] = defaultdict(Counter)
+        self.goals: dict[str, Counter[str]] = defaultdict(Counter)
+        self.props: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self._prefixes = {f"{prefix}#": d for d, prefix in COUNTERS.items()}
+
+    def add(self, sk: str, item: Mapping[str, Any]) -> None:
+        """Take in one counter item of the day partition (those of other counters are ignored)."""
+        head, sep, rest = sk.partition("#")
+        if not sep:
+            return
+        value = str(item.get("whole", rest))
+        numbers = Counter({a: int(item.get(a, 0)) for a in ("pv", "uv", "events")})
+        if head == "page":
+            self.pages[value].update(numbers)
+        elif head == "goal":
+            self.goals[value].update(numbers)
+        elif head == "gp":
+            parts = value.split("#")
+            if len(parts) == 3:
+                name, key, val = (unquote(x) for x in parts)
+                self.props[name][key][val] += numbers["events"]
+        elif f"{head}#" in self._prefixes:
+            self.dims[self._prefixes[f"{head}#"]][value].update(numbers)
+
+    def _rows(self, dim: str, label: str, pageviews: bool = False) -> list[dict[str, Any]]:
+        return [{label: v, "visitors": n["uv"], **({"pageviews": n["pv"]} if pageviews else {})}
+                for v, n in _ranked(self.dims[dim], "uv", "pv")]
+
+    def _props(self, goal: str) -> dict[str, list[dict[str, Any]]]:
+        keys = self.props.get(goal, {})
+        chosen = sorted(keys, key=lambda k: (-sum(keys[k].values()), k))[:MAX_PROP_KEYS]
+        return {k: [{"value": v, "events": n} for v, n in
+                    sorted(keys[k].items(), key=lambda x: (-x[1], x[0]))[:MAX_PROP_VALUES]] for k in sorted(chosen)}
+
+    def fields(self, visitors: int) -> dict[str, Any]:
+        """The answer's breakdown fields; ``visitors`` (the period's) is the base of conversion rates."""
+        goals = [{"goal": g, "visitors": n["uv"], "events": n["events"],
+                  "conversion_rate": round(100 * n["uv"] / visitors, 1) if visitors else 0.0,
+                  "props": self._props(g)} for g, n in _ranked(self.goals, "uv", "events")]
+        return {"sources": self._rows("source", "source", pageviews=True),
+                "utm_mediums": self._rows("utm_medium", "value"), "utm_campaigns": self._rows("utm_campaign", "value"),
+                "countries": self._rows("country", "country"), "devices": self._rows("device", "name"),
+                "browsers": self._rows("browser", "name"), "os": self._rows("os", "name"),
+                "pages": [{"path": p, "visitors": n["uv"], "pageviews": n["pv"]}
+                          for p, n in _ranked(self.pages, "uv", "pv")],
+                "goals": goals}
