@@ -20,7 +20,7 @@
     entry_pages: { field: "entry_pages", label: "path", value: "visits", head: ["Entry page", "Visits"] },
     exit_pages: { field: "exit_pages", label: "path", value: "visits", head: ["Exit page", "Visits"] },
     countries: { field: "countries", label: "country", value: "visitors", head: ["Country", "Visitors"], name: country },
-    devices: { field: "devices", label: "name", value: "visitors", head: ["Device", "Visitors"] },
+    devices: { field: "devices", label: "name", value: "visitors", head: ["Device", "Visitors"], name: device },
     browsers: { field: "browsers", label: "name", value: "visitors", head: ["Browser", "Visitors"] },
     os: { field: "os", label: "name", value: "visitors", head: ["Operating system", "Visitors"] }
   };
@@ -68,6 +68,12 @@
     var text = String(code);
     if (!regions || !/^[A-Z]{2}$/.test(text)) return text;
     try { return regions.of(text) || text; } catch (e) { return text; }
+  }
+
+  // The API names devices in lower case (desktop, mobile, tablet); a heading word reads better.
+  function device(name) {
+    var text = String(name);
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   function known() {
