@@ -1,6 +1,6 @@
 """Regenerate docs/dashboard.png (1280 px) and docs/dashboard-mobile.png (360 px): `serve --demo-traffic`,
-post a day of varied visits (sources and UTM campaigns, countries, devices, goals with props,
-engagement), wait for data, screenshot in Chromium.
+post varied visits of today and yesterday (sources and UTM campaigns, countries, devices, goals with
+props, engagement), wait for data, screenshot in Chromium.
 
     python scripts/dashboard_screenshot.py [--seconds 45]
 """
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = "demo.liveinsight.dev"  # the site serve --demo-traffic posts to
@@ -54,17 +54,25 @@ def pick(rng: random.Random, weighted: list[Any]) -> Any:
     return rng.choices(weighted, weights=[w[-1] for w in weighted])[0]
 
 
-def visits(rng: random.Random, count: int) -> list[tuple[str, str, list[dict[str, Any]]]]:
-    """`count` visits of today, each (User-Agent, country, events), with times in the last few hours."""
+def windows() -> list[tuple[int, int]]:
+    """Today's last few hours and, as far as the collector's 24 hours of `ts` reach, yesterday's
+    evening (so the headline has a previous period to compare with), in epoch ms."""
     now = int(time.time() * 1000)
     midnight = int(datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
-    earliest = max(midnight + 1000, now - 6 * 3600 * 1000)
+    today = (max(midnight + 1000, now - 6 * 3600 * 1000), now - 600_000)
+    yesterday = (max(midnight - 6 * 3600 * 1000, now - 23 * 3600 * 1000), midnight - 3600 * 1000)
+    return [w for w in (today, yesterday) if w[0] < w[1]]
+
+
+def visits(rng: random.Random, count: int, window: tuple[int, int],
+           first: int = 0) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """`count` visits starting within `window`, each (User-Agent, country, events)."""
     out = []
-    for i in range(count):
+    for i in range(first, first + count):
         agent, _ = pick(rng, AGENTS)
         country, _ = pick(rng, COUNTRIES)
         query, referrer, _ = pick(rng, ARRIVALS)
-        t = rng.randint(earliest, max(earliest, now - 600_000))
+        t = rng.randint(*window)
         pages = rng.sample(PAGES, k=rng.choice([1, 1, 2, 3, 4]))
         events: list[dict[str, Any]] = []
         for n, path in enumerate(pages):
@@ -118,20 +126,27 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.3)
-        for ua, country, events in visits(random.Random(16), args.visits):
-            post(port, ua, country, events)
+        rng = random.Random(16)
+        for n, window in enumerate(windows()):
+            count = args.visits if n == 0 else args.visits * 4 // 5
+            for ua, country, events in visits(rng, count, window, first=n * 1000):
+                post(port, ua, country, events)
         time.sleep(max(0.0, args.seconds - (time.monotonic() - started)))
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-            for width, out in ((1280, args.out), (360, args.mobile_out)):
-                page = browser.new_page(viewport={"width": width, "height": 900}, locale="en-US")
+            # The phone's shot is one tall screen from the headline on, not the whole (long) page.
+            for width, height, out in ((1280, 900, args.out), (360, 1400, args.mobile_out)):
+                page = browser.new_page(viewport={"width": width, "height": height}, locale="en-US")
                 page.goto(f"http://127.0.0.1:{port}/?site={SITE}")
-                page.wait_for_function("document.getElementById('active').textContent !== '\u2013'", timeout=20000)
-                page.wait_for_function("document.getElementById('visits').textContent !== '\u2013'", timeout=20000)
+                # Locator waits, not wait_for_function: the page's Content-Security-Policy forbids eval.
+                for figure in ("#active", "#visits"):
+                    expect(page.locator(figure)).not_to_have_text("\u2013", timeout=60000)
                 page.locator("#goals-panel summary").first.click()
                 page.wait_for_timeout(1500)
-                page.screenshot(path=str(out), full_page=True)
+                if width < 600:
+                    page.locator("#period-title").evaluate("h => window.scrollTo(0, h.closest('section').offsetTop)")
+                page.screenshot(path=str(out), full_page=width >= 600)
                 print(f"wrote {out}")
             browser.close()
     finally:
