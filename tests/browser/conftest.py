@@ -27,7 +27,7 @@ try:
     HAVE_PLAYWRIGHT = True
 except ImportError:
     HAVE_PLAYWRIGHT = False
-collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard.py", "test_plausible.py"]
+collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard*.py", "test_plausible.py"]
 # Host names the browser resolves to 127.0.0.1: Plausible's trackers ignore localhost and 127.*.
 MAPPED_HOSTS = ("shop.example",)
 
