@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from tests.conftest import ROOT
+
 SITE = "panels.example"
 NONE = "\u2013"  # the en dash a figure shows when the API does not send it
 HOSTILE = '<img src=x onerror="window.pwned=1">'
@@ -237,3 +239,23 @@ def test_no_sideways_scroll(open_page: Callable[..., Page], width: int) -> None:
         .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
         .map(e => e.tagName + '.' + e.className)""")
     assert not wide, wide
+
+
+def test_a_failed_csv_download_is_told_not_saved(open_page: Callable[..., Page]) -> None:
+    page = open_page()
+    page.route(re.compile(r"format=csv"), lambda route: route.fulfill(
+        status=400, headers={"Content-Type": "application/json"}, body=json.dumps({"error": "panel: unknown"})))
+    downloads: list[Any] = []
+    page.on("download", lambda d: downloads.append(d))
+    page.get_by_test_id("countries").locator(".csv").click()
+    expect(page.locator("#status")).to_have_text("CSV download failed: panel: unknown")
+    assert not downloads
+
+
+def test_the_page_builds_no_markup_from_strings() -> None:
+    """Text reaches the page through textContent and attributes only: a
+    markup-parsing sink in the page's script would be a way in for a crafted path or prop."""
+    source = (ROOT / "site" / "dashboard.js").read_text(encoding="utf-8")
+    sinks = [s for s in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function(")
+             if s in source]
+    assert not sinks, sinks
