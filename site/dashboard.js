@@ -5,7 +5,8 @@
 // "not available" rather than breaking the page.
 (function () {
   "use strict";
-  var state = { api: "/api", site: "", period: "day", refresh: 5, timer: null, failures: 0, stats: null, asked: 0 };
+  var state = { api: "/api", site: "", period: "day", refresh: 5, timer: null, failures: 0, stats: null, asked: 0,
+                open: {} };  // goals whose props are shown, kept open across refreshes
   var $ = function (id) { return document.getElementById(id); };
   var SVG = "http://www.w3.org/2000/svg";
 
@@ -199,7 +200,13 @@
         list(ol, g.props[key], "value", "events", [key, "Events"]);
         return ol;
       });
-      return h("details", { class: "goal" }, [h("summary", { class: "goal-row" }, cells), h("div", { class: "props" }, breakdown)]);
+      var details = h("details", { class: "goal" }, [h("summary", { class: "goal-row" }, cells), h("div", { class: "props" }, breakdown)]);
+      var name = String(g.goal);
+      details.open = Object.prototype.hasOwnProperty.call(state.open, name);
+      details.addEventListener("toggle", function () {
+        if (details.open) state.open[name] = true; else delete state.open[name];
+      });
+      return details;
     });
     fill(el, [head].concat(items));
   }
@@ -292,7 +299,7 @@
     $("site").value = state.site;
     remember(state.site);
     var url = new URL(location.href); url.searchParams.set("site", state.site); history.replaceState(null, "", url);
-    state.stats = null;
+    state.stats = null; state.open = {};
     realtime(); stats();
     if (state.timer) clearInterval(state.timer);
     state.timer = setInterval(function () { realtime(); if (Date.now() % 60000 < state.refresh * 1000) stats(); },

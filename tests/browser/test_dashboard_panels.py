@@ -184,6 +184,10 @@ def test_goals_show_their_figures_and_props_on_demand(open_page: Callable[..., P
     expect(signup.locator(".props")).to_be_visible()
     expect(signup.locator(".props")).to_contain_text("plan")
     expect(signup.locator(".props li", has_text="premium")).to_contain_text("30")
+    page.get_by_role("button", name="Today").click()  # the stats again, as every minute: the goal stays open
+    expect(signup.locator(".props")).to_be_visible()
+    page.wait_for_timeout(500)
+    expect(signup.locator(".props")).to_be_visible()
     download = goals.locator(".goal", has_text="Download")
     expect(download.locator(".goal-row span")).to_have_text(["Download", "5", "6", "0.4%"])
     assert download.locator("details").count() == 0  # no props: nothing to open
