@@ -39,6 +39,16 @@ from liveinsight_infra.reconcilers.dynamodb import TableReconciler  # noqa: E402
 from liveinsight_infra.spec import load_spec  # noqa: E402
 
 PAGES = ["/", "/pricing", "/docs", "/blog", "/about"]
+# The breakdowns' mix: real User-Agents (device, browser, OS), a country, a tagged campaign on one
+# page view in three, a referrer on one in three, and a goal with two props as one event in five.
+AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
+          "Safari/537.36",
+          "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1",
+          "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+          "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile "
+          "Safari/537.36"]
+COUNTRIES = ["DE", "US", "FR", "GB", "JP"]
 
 
 class Meter:
@@ -69,8 +79,11 @@ class Meter:
         return sum(n for op, n in self.calls.items() if op in ("Query", "GetItem", "BatchGetItem", "Scan"))
 
 
-def post(collector: Any, events: list[dict[str, Any]], visitor: int) -> None:
+def post(collector: Any, events: list[dict[str, Any]], visitor: int, mixed: bool = False) -> None:
     headers = {"Content-Type": "application/json", "User-Agent": f"Mozilla/5.0 v{visitor}"}
+    if mixed:  # a real User-Agent per visitor (the address still tells visitors apart) and a country
+        headers.update({"User-Agent": AGENTS[visitor % len(AGENTS)],
+                        "CloudFront-Viewer-Country": COUNTRIES[visitor % len(COUNTRIES)]})
     result = collector.handler({"httpMethod": "POST", "path": "/api/events", "body": json.dumps(events),
                                 "headers": headers,
                                 "requestContext": {"identity": {"sourceIp": f"198.51.100.{visitor % 250}"}}}, None)
@@ -84,12 +97,26 @@ def events(n: int, start: int, site: str) -> list[dict[str, Any]]:
              "ts": now - ((start + i) % 600) * 1000 - ((start + i) // 600) % 1000} for i in range(n)]
 
 
-def ingest(collector: Any, meter: Meter, batch: int, total: int, visitors: int, site: str) -> dict[str, float]:
+def mixed_events(n: int, start: int, site: str) -> list[dict[str, Any]]:
+    out = events(n, start, site)
+    for i, e in enumerate(out, start):
+        if i % 5 == 4:
+            e.update(name="signup", props={"plan": ["free", "pro"][i % 2], "seats": i % 7})
+        elif i % 3 == 0:
+            e["url"] += f"?utm_source=newsletter&utm_medium=email&utm_campaign=c{i % 4}"
+        elif i % 3 == 1:
+            e["referrer"] = ["https://www.google.com/", "https://news.ycombinator.com/item"][i % 2]
+    return out
+
+
+def ingest(collector: Any, meter: Meter, batch: int, total: int, visitors: int, site: str,
+           mixed: bool = False) -> dict[str, float]:
     meter.reset()
     t0 = time.perf_counter()
     sent = 0
     while sent < total:
-        post(collector, events(batch, sent, site), visitor=(sent // batch) % visitors)
+        make = mixed_events if mixed else events
+        post(collector, make(batch, sent, site), visitor=(sent // batch) % visitors, mixed=mixed)
         sent += batch
     seconds = time.perf_counter() - t0
     return {"events_per_s": sent / seconds, "calls_per_event": sum(meter.calls.values()) / sent,
@@ -133,6 +160,8 @@ def main() -> None:
         events_.register("before-parameter-build.dynamodb.*", meter.params)
         per_batch = {b: ingest(event_collector, meter, b, 300 if args.quick else 2_000, 50, f"ingest{b}.example")
                      for b in (1, 10, 100)}
+        mixed = {b: ingest(event_collector, meter, b, 300 if args.quick else 2_000, 50, f"mixed{b}.example", True)
+                 for b in (1, 10, 100)}
         queries = {}
         stored = 0
         for size in sizes:
@@ -161,6 +190,12 @@ def main() -> None:
              "| ingest, events per request | events/s (moto) | DynamoDB calls per event | write units per event |",
              "|---|---|---|---|"]
     for b, r in per_batch.items():
+        lines.append(f"| {b} | {r['events_per_s']:.0f} | {r['calls_per_event']:.2f} | {r['units_per_event']:.2f} |")
+    lines += ["", "With the breakdowns' mix (real User-Agents, a country, UTM tags on a third of the page views, "
+              "a referrer on a third, a goal with two props as one event in five):", "",
+              "| ingest, events per request | events/s (moto) | DynamoDB calls per event | write units per event |",
+              "|---|---|---|---|"]
+    for b, r in mixed.items():
         lines.append(f"| {b} | {r['events_per_s']:.0f} | {r['calls_per_event']:.2f} | {r['units_per_event']:.2f} |")
     lines += ["", "| stored events | realtime: DynamoDB calls | stats (30 days): DynamoDB calls |", "|---|---|---|"]
     lines += [f"| {size:,} | {rt} | {st} |" for size, (rt, st) in queries.items()]

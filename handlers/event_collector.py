@@ -65,16 +65,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not valid:
             log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected))
             return respond(event, 400, {"error": "no valid event", "rejected": rejected})
-        from shared import store
+        from shared import breakdowns, dimensions, store
 
         user_agent = _header(event, "user-agent") or ""
-        if is_bot(user_agent):
+        # uap-core's crawler rules catch what the short list misses (Scrapy, ia_archiver, …)
+        if is_bot(user_agent) or dimensions.client(user_agent).is_bot:
             for (site, day), n in Counter((e.domain, store.day_of(e.ts_ms)) for e in valid).items():
                 store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
-        from shared import breakdowns
-
         headers = event.get("headers") or {}
         valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]

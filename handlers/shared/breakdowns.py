@@ -44,7 +44,6 @@ VALUE_CHARS = dimensions.MAX_VALUE_LENGTH  # a dimension value's characters (dim
 COUNTERS = {"source": "src", "utm_medium": "med", "utm_campaign": "cmp", "country": "cty", "device": "dev",
             "browser": "br", "os": "os"}
 PER_VISIT = {"source": "s", "utm_medium": "um", "utm_campaign": "uc"}  # dimension -> marker prefix
-PER_VISITOR = ("country", "device", "browser", "os")  # counted with the day marker
 
 
 def _bare(host: str | None) -> str:

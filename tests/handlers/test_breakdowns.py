@@ -258,3 +258,32 @@ def test_goal_names_keys_and_values_with_separators_split_back(api: Api) -> None
     g = api.stats(SITE)["goals"][0]
     assert g["goal"] == "a#b"
     assert g["props"] == {"k#1": [{"value": "v#%23", "events": 1}], "%": [{"value": "100%", "events": 1}]}
+
+
+def test_a_visitor_counts_once_under_the_country_of_its_first_page_view(api: Api) -> None:
+    now = int(time.time() * 1000)
+    for i, country in enumerate(["DE", "FR", "DE"]):  # the same address and User-Agent: one visitor
+        assert api.post([pv(f"/{i}", now - 1000 * i)], headers={"CloudFront-Viewer-Country": country})[0] == 202
+    got = api.stats(SITE)
+    assert got["visitors"] == 1 and got["countries"] == [{"country": "DE", "visitors": 1}]
+    assert got["devices"] == [{"name": "desktop", "visitors": 1}]
+
+
+def test_plausible_field_names_and_internal_links_give_the_same_sources(api: Api) -> None:
+    now = int(time.time() * 1000)
+    events = [{"n": "pageview", "u": f"https://{SITE}/a", "d": SITE, "r": "https://duckduckgo.com/", "ts": now},
+              {"n": "pageview", "u": f"https://{SITE}/b", "d": SITE, "r": f"https://www.{SITE}/a", "ts": now + 1},
+              {"n": "pageview", "u": f"https://{SITE}/c?ref=lobste.rs", "d": SITE, "r": f"https://{SITE}/b",
+               "ts": now + 2}]
+    assert api.post(events)[0] == 202
+    assert api.stats(SITE)["sources"] == [{"source": "DuckDuckGo", "visitors": 1, "pageviews": 1},
+                                          {"source": "Lobsters", "visitors": 1, "pageviews": 1}]
+
+
+@pytest.mark.parametrize("ua", ["Scrapy/2.11.0 (+https://scrapy.org)", "ia_archiver",
+                                "Mozilla/5.0 (compatible; Qwantify/2.4w; +https://www.qwant.com/)/2.4w"])
+def test_crawlers_the_user_agent_parser_knows_are_dropped_as_bots(api: Api, ua: str) -> None:
+    status, body, _ = api.post([pv("/", int(time.time() * 1000))], ua=ua)
+    assert status == 202 and (body["accepted"], body["dropped"]) == (0, 1)
+    got = api.stats(SITE)
+    assert got["pageviews"] == 0 and got["devices"] == []
