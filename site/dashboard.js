@@ -6,7 +6,7 @@
 (function () {
   "use strict";
   var state = { api: "/api", site: "", period: "day", refresh: 5, timer: null, failures: 0, stats: null, asked: 0,
-                open: {} };  // goals whose props are shown, kept open across refreshes
+                open: Object.create(null) };  // goals whose props are shown, kept open across refreshes
   var $ = function (id) { return document.getElementById(id); };
   var SVG = "http://www.w3.org/2000/svg";
 
@@ -193,14 +193,17 @@
                    h("span", { text: isNumber(g.visitors) ? integer(g.visitors) : "–" }),
                    h("span", { text: isNumber(g.events) ? integer(g.events) : "–" }),
                    h("span", { text: isNumber(g.conversion_rate) ? percent(g.conversion_rate) : "–" })];
+      // The column heads are hidden from screen readers; each row says what its numbers are.
+      var said = String(g.goal) + ": " + cells[1].textContent + " visitors, " + cells[2].textContent + " events, " +
+        cells[3].textContent + " conversion";
       var props = g.props && typeof g.props === "object" ? Object.keys(g.props) : [];
-      if (!props.length) return h("div", { class: "goal" }, [h("div", { class: "goal-row" }, cells)]);
+      if (!props.length) return h("div", { class: "goal" }, [h("div", { class: "goal-row", role: "group", "aria-label": said }, cells)]);
       var breakdown = props.map(function (key) {
         var ol = h("ol", { class: "bars" });
         list(ol, g.props[key], "value", "events", [key, "Events"]);
         return ol;
       });
-      var details = h("details", { class: "goal" }, [h("summary", { class: "goal-row" }, cells), h("div", { class: "props" }, breakdown)]);
+      var details = h("details", { class: "goal" }, [h("summary", { class: "goal-row", "aria-label": said }, cells), h("div", { class: "props" }, breakdown)]);
       var name = String(g.goal);
       details.open = Object.prototype.hasOwnProperty.call(state.open, name);
       details.addEventListener("toggle", function () {
@@ -299,7 +302,7 @@
     $("site").value = state.site;
     remember(state.site);
     var url = new URL(location.href); url.searchParams.set("site", state.site); history.replaceState(null, "", url);
-    state.stats = null; state.open = {};
+    state.stats = null; state.open = Object.create(null);
     realtime(); stats();
     if (state.timer) clearInterval(state.timer);
     state.timer = setInterval(function () { realtime(); if (Date.now() % 60000 < state.refresh * 1000) stats(); },

@@ -179,6 +179,7 @@ def test_goals_show_their_figures_and_props_on_demand(open_page: Callable[..., P
     goals = page.get_by_test_id("goals")
     signup = goals.locator("details.goal", has_text="Signup")
     expect(signup.locator("summary span")).to_have_text(["Signup", "41", "52", "3.3%"])
+    expect(signup.locator("summary")).to_have_attribute("aria-label", "Signup: 41 visitors, 52 events, 3.3% conversion")
     expect(signup.locator(".props")).to_be_hidden()
     signup.locator("summary").click()
     expect(signup.locator(".props")).to_be_visible()
