@@ -7,11 +7,19 @@ Without Playwright these modules are not imported (so the rest of the suite stil
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.conftest import ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 try:
@@ -19,7 +27,7 @@ try:
     HAVE_PLAYWRIGHT = True
 except ImportError:
     HAVE_PLAYWRIGHT = False
-collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard.py", "test_plausible.py"]
+collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard*.py", "test_plausible.py"]
 # Host names the browser resolves to 127.0.0.1: Plausible's trackers ignore localhost and 127.*.
 MAPPED_HOSTS = ("shop.example",)
 
@@ -38,3 +46,35 @@ def browser() -> Iterator[Any]:
             "--disable-blink-features=AutomationControlled"])
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[int]:
+    """The port of `serve specs/dev.yaml` (the whole stack on an embedded moto), shared by the browser tests."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/dev.yaml", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("HEAD", "/")
+            break
+        except OSError:
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+    yield port
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)  # generous: a loaded 2-core machine is slow to unwind
+
+
+def post(port: int, events: list[dict[str, Any]], ua: str, headers: dict[str, str] | None = None) -> None:
+    """Posts events to `serve`'s /api/events as one client (its User-Agent and any other headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/api/events", body=json.dumps(events),
+                 headers={"Content-Type": "application/json", "User-Agent": ua, **(headers or {})})
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 202, (response.status, body)
+    assert not json.loads(body).get("rejected"), body

@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import ROOT, free_port
+from tests.browser.conftest import post
 
 SITE = "browser.example"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[int]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/dev.yaml", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("HEAD", "/")
-            break
-        except OSError:
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
-    yield port
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)  # generous: a loaded 2-core machine is slow to unwind
-
-
-def post(port: int, events: list[dict[str, str]], ua: str) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("POST", "/api/events", body=json.dumps(events),
-                 headers={"Content-Type": "application/json", "User-Agent": ua})
-    assert conn.getresponse().status == 202
 
 
 def test_posted_events_appear_on_the_dashboard(server: int, browser: Browser, tmp_path: Path) -> None:
@@ -64,7 +28,7 @@ def test_posted_events_appear_on_the_dashboard(server: int, browser: Browser, tm
     expect(page.get_by_test_id("now-pages")).to_contain_text("/pricing")
     page.get_by_role("button", name="Today").click()
     expect(page.get_by_test_id("top-pages")).to_contain_text("/pricing", timeout=10000)
-    expect(page.locator("#refs")).to_contain_text("news.example.org")
+    expect(page.get_by_test_id("sources")).to_contain_text("news.example.org")
     expect(page.locator("#visitors")).to_have_text("3")
     assert all(u.startswith(f"http://127.0.0.1:{server}/") for u in requests), "no request leaves the site"
     widths = page.locator("[data-testid=top-pages] .fill").evaluate_all(
