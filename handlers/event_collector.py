@@ -1,7 +1,9 @@
 """``POST /api/events``: store page views and custom events.
 
 One event object or an array of up to 100. Each valid event is stored even when others are
-rejected. Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, or
+rejected. With ``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one
+PutRecords, and the aggregator function writes them (docs/storage.md).
+Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, or
 400 / 413 / 415 with an ``error`` when nothing can be stored.
 """
 
@@ -63,7 +65,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         table = store.table()
         with_visitors = [(e, visitor_id(daily_salt(table, store.day_of(e.ts_ms)), e.domain, ip, user_agent))
                          for e in valid]
-        store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
+        if os.environ.get("LIVEINSIGHT_INGEST") == "stream":
+            from shared import stream  # the aggregator writes them (docs/storage.md)
+
+            stream.put_events(with_visitors)
+        else:
+            store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
         log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
                     sites=sorted({e.domain for e in valid}))
         return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": 0})

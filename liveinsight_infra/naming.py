@@ -72,3 +72,13 @@ def bucket_name(spec: StackSpec, account_id: str) -> str:
     """``{project}-static-{env}-{8 hex}``: the suffix is a digest of account, region and stack."""
     digest = hashlib.sha256(f"{account_id}:{spec.region}:{stack_id(spec)}".encode()).hexdigest()[:8]
     return f"{spec.project}-static-{spec.environment}-{digest}"
+
+
+def stream_name(spec: StackSpec) -> str:
+    """The Kinesis stream of the stream ingest path (ingest: stream)."""
+    return f"{spec.project}-ingest-{spec.environment}"
+
+
+def failure_queue_name(spec: StackSpec) -> str:
+    """The SQS queue that receives the records the aggregator could not process."""
+    return f"{spec.project}-ingest-failures-{spec.environment}"

@@ -52,7 +52,14 @@ class FunctionReconciler(Reconciler):
                 "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
                 "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
                 "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
-                "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s)}
+                "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s),
+                **self._ingest_environment(key)}
+
+    def _ingest_environment(self, key: str) -> dict[str, str]:
+        """The collector of a stream stack puts events on the stream instead of writing them."""
+        if not self.spec.streamed or key != self.spec.ingest.collector:
+            return {}
+        return {"LIVEINSIGHT_INGEST": "stream", "LIVEINSIGHT_STREAM": naming.stream_name(self.spec)}
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         key = self._key(name)

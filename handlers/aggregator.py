@@ -1,0 +1,269 @@
+"""The aggregator of the stream ingest path (``ingest: stream``, docs/storage.md): fed batches of
+the Kinesis stream by an event source mapping, it sums the batch's events per counter in memory and
+writes each distinct counter once per batch (against one write per event and counter on the
+direct path). The counters, markers and keys are the direct path's, so the read functions see
+the same table.
+
+Exactly once, for every way a record comes twice:
+* a request sent again by the browser puts the same events again, under the same event ids, on
+  the same shard (the partition key is derived from the id): ids already stored in this shard's
+  recent batches (``DEDUPE_WINDOW_S``) are skipped;
+* a batch delivered again (the function failed, timed out, or the batch was bisected) starts at
+  the same record: the batch item already written under that record's key (``B#{shard}`` /
+  its sequence number) is taken as it is, and its counters are applied again, each guarded by the
+  shard's mark on the counter (``attribute_not_exists(mark) OR mark < :last``), so a counter that
+  was written before the failure is not written twice;
+* a distinct-visitor marker remembers the record that created it, so the same record finds it
+  "new" again on a retry, and any other record does not.
+
+The order of the writes makes a crash at any point safe: markers, then the batch item (raw events,
+ids and the counters' increments), then the counters. Records that cannot be read are reported in
+``batchItemFailures``: the mapping retries them, bisects, and finally sends them to the failure queue,
+while the other records of the batch are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shared import store
+from shared.stream import decode
+from shared.validate import Event
+
+DEDUPE_WINDOW_S = 600  # a browser's retries of one request arrive within minutes
+MAX_ITEM_BYTES = 300_000  # a batch item stays well under DynamoDB's 400 KB
+_recent: dict[str, dict[str, Any]] = {}  # shard -> {"ids": {id: arrival ms}, "last": newest batch key}
+_markers: dict[str, str] = {}  # markers known to be in the table -> the record that created them
+_MARKERS_MAX = 50_000
+
+
+@dataclass(frozen=True)
+class Rec:
+    seq: str
+    eid: str
+    ev: Event
+    visitor: str
+
+
+def seq_key(seq: str) -> str:
+    """A sequence number as a string that sorts like the number (length first)."""
+    return f"{len(seq):03d}{seq}"
+
+
+def reset_for_tests() -> None:
+    _recent.clear()
+    _markers.clear()
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in event.get("Records") or []:
+        by_shard[str(r.get("eventID", ":")).split(":")[0]].append(r)
+    failures: list[str] = []
+    counted = skipped = 0
+    for shard, records in by_shard.items():
+        good: list[Rec] = []
+        for r in records:
+            seq = str(r["kinesis"]["sequenceNumber"])
+            try:
+                eid, ev, visitor = decode(r["kinesis"]["data"])
+            except ValueError as exc:
+                failures.append(seq)
+                _log("poison-record", shard=shard, sequence=seq, error=str(exc))
+                continue
+            good.append(Rec(seq, eid, ev, visitor))
+        try:
+            c, s = _process(shard, good)
+            counted, skipped = counted + c, skipped + s
+        except Exception as exc:  # the mapping retries from the first record of this shard's part
+            _log("batch-failed", shard=shard, error=type(exc).__name__)
+            failures.append(good[0].seq if good else records[0]["kinesis"]["sequenceNumber"])
+    _log("batch", records=sum(len(v) for v in by_shard.values()), counted=counted, duplicates=skipped,
+         failed=len(failures), ms=round((time.monotonic() - started) * 1000, 1))
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in failures]}
+
+
+def _log(what: str, **fields: Any) -> None:
+    print(json.dumps({"function": "aggregator", "event": what, **fields}, separators=(",", ":")), flush=True)
+
+
+def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
+    """Write ``recs`` (one shard's, in order) in batch items that fit; (counted, duplicates)."""
+    counted = skipped = 0
+    while recs:
+        existing = store.table().get_item(Key={"pk": f"B#{shard}", "sk": seq_key(recs[0].seq)},
+                                          ConsistentRead=True).get("Item")
+        if existing is not None:  # written by an earlier try of this batch: finish it as it was
+            _apply_counters(existing)
+            _remember_batch(shard, existing)
+            last = str(existing["last"])
+            done = [r for r in recs if seq_key(r.seq) <= last]
+            skipped += len(done)
+            recs = recs[len(done):]
+            continue
+        recent = _recent_ids(shard)
+        chunk: list[Rec] = []
+        new: list[Rec] = []
+        size = 0
+        ids_here: set[str] = set()
+        for r in recs:
+            size += len(r.ev.url) + len(r.ev.path) + len(r.ev.referrer) + len(json.dumps(r.ev.props)) + 160
+            if chunk and size > MAX_ITEM_BYTES:
+                break
+            chunk.append(r)
+            if r.eid in recent or r.eid in ids_here:
+                skipped += 1
+                continue
+            ids_here.add(r.eid)
+            new.append(r)
+        item = _write_batch(shard, chunk, new)
+        _remember_batch(shard, item)
+        counted += len(new)
+        recs = recs[len(chunk):]
+    return counted, skipped
+
+
+def _recent_ids(shard: str) -> dict[str, int]:
+    """The event ids of this shard's batches of the last DEDUPE_WINDOW_S: from memory, plus what
+    other containers wrote since (a Query of the newer batch items, usually empty)."""
+    t = store.table()
+    now_ms = int(time.time() * 1000)
+    cutoff = now_ms - DEDUPE_WINDOW_S * 1000
+    state = _recent.setdefault(shard, {"ids": {}, "last": None})
+    kwargs: dict[str, Any] = {"ConsistentRead": True, "ProjectionExpression": "sk, ids, #at, #last",
+                              "ExpressionAttributeNames": {"#at": "at", "#last": "last"}}
+    if state["last"] is None:
+        kwargs.update(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"B#{shard}"},
+                      ScanIndexForward=False)
+    else:
+        kwargs.update(KeyConditionExpression="pk = :pk AND sk > :sk",
+                      ExpressionAttributeValues={":pk": f"B#{shard}", ":sk": state["last"]})
+    while True:
+        page = t.query(**kwargs)
+        old = False
+        for item in page.get("Items", []):
+            if int(item.get("at", 0)) < cutoff:
+                old = True
+                break
+            _remember_batch(shard, item)
+        if old or "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    ids: dict[str, int] = state["ids"]
+    for eid in [e for e, at in ids.items() if at < cutoff]:
+        del ids[eid]
+    return ids
+
+
+def _remember_batch(shard: str, item: dict[str, Any]) -> None:
+    state = _recent.setdefault(shard, {"ids": {}, "last": None})
+    at = int(item.get("at", 0))
+    for eid in item.get("ids", []):
+        state["ids"][str(eid)] = at
+    if state["last"] is None or str(item["sk"]) > state["last"]:
+        state["last"] = str(item["sk"])
+
+
+def _known(key: str, creator: str) -> None:
+    if len(_markers) >= _MARKERS_MAX:
+        _markers.pop(next(iter(_markers)))
+    _markers[key] = creator
+
+
+def _new_marker(t: Any, pk: str, sk: str, creator: str, ttl: int) -> bool:
+    """A conditional put; True when this record created the marker (now, or on an earlier try)."""
+    key = f"{pk}|{sk}"
+    if key in _markers:
+        return _markers[key] == creator
+    try:
+        t.put_item(Item={"pk": pk, "sk": sk, "expires_at": ttl, "by": creator},
+                   ConditionExpression="attribute_not_exists(pk) OR #by = :me",
+                   ExpressionAttributeNames={"#by": "by"}, ExpressionAttributeValues={":me": creator})
+        _known(key, creator)
+        return True
+    except t.meta.client.exceptions.ConditionalCheckFailedException:
+        _known(key, "")
+        return False
+
+
+def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]:
+    """Markers, then the batch item, then the counters; the batch item as written."""
+    t = store.table()
+    counters: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    active: set[tuple[str, str]] = set()
+    marker_ttl = store.expiry(days=2)
+    for r in new:
+        ev, visitor = r.ev, r.visitor
+        at = time.gmtime(ev.ts_ms / 1000)
+        day, hour, minute = time.strftime("%Y-%m-%d", at), time.strftime("%H", at), time.strftime("%H%M", at)
+        c = f"C#{ev.domain}#{day}#s"
+        if ev.name != "pageview":
+            counters[(c, "day")]["events"] += 1
+            continue
+        counters[(c, "day")]["pv"] += 1
+        counters[(c, f"h{hour}")]["pv"] += 1
+        counters[(c, f"page#{ev.path}")]["pv"] += 1
+        if ev.referrer:
+            counters[(c, f"ref#{ev.referrer}")]["pv"] += 1
+        counters[(f"M#{ev.domain}#{day}#s", f"m{minute}")]["pv"] += 1
+        k = store._marker_shard(visitor)
+        vpk = f"V#{ev.domain}#{day}#s{k}"
+        creator = f"{shard}#{r.seq}"
+        if _new_marker(t, vpk, f"d#{visitor}", creator, marker_ttl):
+            counters[(c, "day")]["uv"] += 1
+        if _new_marker(t, vpk, f"h{hour}#{visitor}", creator, marker_ttl):
+            counters[(c, f"h{hour}")]["uv"] += 1
+        active.add((f"A#{ev.domain}#{time.strftime('%Y%m%d%H%M', at)}#s{k}", f"{visitor}#{ev.path}"))
+    if active:
+        with t.batch_writer() as batch:  # idempotent puts: a retry writes the same items
+            for pk, sk in sorted(active):
+                batch.put_item(Item={"pk": pk, "sk": sk, "expires_at": store.expiry(hours=1)})
+    key = seq_key(chunk[0].seq)
+    shards = store.shards()
+    planned = []
+    for (prefix, sk), values in counters.items():
+        # The counter's shard is fixed by the batch, so a retry updates the same item.
+        n = int(hashlib.sha256(f"{key}|{prefix}|{sk}".encode()).hexdigest()[:8], 16) % shards
+        planned.append({"pk": f"{prefix}{n}", "sk": sk, "add": {a: v for a, v in values.items()}})
+    item = {"pk": f"B#{shard}", "sk": key, "last": seq_key(chunk[-1].seq), "at": int(time.time() * 1000),
+            "ids": [r.eid for r in new], "counters": planned,
+            "events": [{"id": r.eid, "site": r.ev.domain, "name": r.ev.name, "path": r.ev.path,
+                        "referrer": r.ev.referrer, "visitor": r.visitor, "ts": r.ev.ts_ms,
+                        "props": json.loads(json.dumps(r.ev.props), parse_float=Decimal)} for r in new],
+            "expires_at": store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))}
+    t.put_item(Item=item)
+    _apply_counters(item)
+    return item
+
+
+def _apply_counters(item: dict[str, Any]) -> None:
+    """Each counter once, guarded by this shard's mark: a counter already written for this batch
+    (or a later one) refuses the update."""
+    t = store.table()
+    shard = str(item["pk"])[2:]
+    mark_name = "q" + hashlib.sha256(shard.encode()).hexdigest()[:8]
+    last = str(item["last"])
+    for c in item.get("counters", []):
+        values = c["add"]
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        names["#q"] = mark_name
+        vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
+        vals[":last"] = last
+        expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values))) + " SET #q = :last"
+        if str(c["pk"]).startswith("M#"):
+            expr += ", expires_at = if_not_exists(expires_at, :ttl)"
+            vals[":ttl"] = store.expiry(days=2)
+        # A refused update: already counted by an earlier try of this batch.
+        with contextlib.suppress(t.meta.client.exceptions.ConditionalCheckFailedException):
+            t.update_item(Key={"pk": c["pk"], "sk": c["sk"]}, UpdateExpression=expr,
+                          ConditionExpression="attribute_not_exists(#q) OR #q < :last",
+                          ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
