@@ -1,0 +1,214 @@
+"""The stream ingest path end to end on moto: collector → Kinesis → the local event source mapping
+(liveinsight_infra/local/stream.py) → aggregator → the same counters the read functions query.
+
+No event lost or counted twice: a request sent again, a batch that fails at any write and is
+delivered again, a poison record, PutRecords answering that some records failed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aggregator
+import pytest
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.local.stream import MappingSettings, StreamPoller
+from liveinsight_infra.reconcilers.dynamodb import TableReconciler
+from liveinsight_infra.reconcilers.kinesis import StreamReconciler
+from liveinsight_infra.reconcilers.sqs import QueueReconciler
+from shared import store, stream, visitors
+from tests.conftest import ROOT, make_engine
+from tests.handlers.conftest import Api
+
+SPEC = ROOT / "specs" / "stream.yaml"
+STREAM = "liveinsight-ingest-stream"
+QUEUE = "liveinsight-ingest-failures-stream"
+ACCOUNT = "123456789012"
+WRITES = ("PutItem", "UpdateItem", "BatchWriteItem", "DeleteItem", "TransactWriteItems")
+
+
+class Path:
+    def __init__(self, provider: AwsProvider, api: Api):
+        self.provider, self.api = provider, api
+        self.fail_at: int | None = None  # make the aggregator fail at its n-th table write, once
+        self.writes = 0
+        self.settings = MappingSettings(f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{STREAM}", batch_size=1000,
+                                        window_s=1, max_retries=10, bisect=True,
+                                        on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}")
+        self.poller = StreamPoller(provider, self.settings, self.invoke)
+        store.table().meta.client.meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        if model.name in WRITES and self.in_aggregator:
+            self.writes += 1
+            if self.fail_at is not None and self.writes == self.fail_at:
+                self.fail_at = None
+                raise ConnectionError(f"the aggregator lost DynamoDB at write {self.writes}")
+
+    in_aggregator = False
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        self.in_aggregator = True
+        try:
+            return aggregator.handler(event, None)
+        finally:
+            self.in_aggregator = False
+
+    def stats(self, site: str) -> dict[str, Any]:
+        return self.api.stats(site, period="day", date=datetime.now(UTC).strftime("%Y-%m-%d"))
+
+    def failure_messages(self) -> list[str]:
+        sqs = self.provider.client("sqs")
+        url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+        return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+
+
+@pytest.fixture
+def path(provider: AwsProvider, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    engine = make_engine(provider, SPEC)
+    engine.reconcilers = [cls(engine.ctx) for cls in (TableReconciler, StreamReconciler, QueueReconciler)]
+    engine.apply(engine.plan())
+    for k, v in {"LIVEINSIGHT_TABLE": "liveinsight-events-stream", "LIVEINSIGHT_COUNTER_SHARDS": "4",
+                 "AWS_DEFAULT_REGION": "us-east-1", "LIVEINSIGHT_INGEST": "stream",
+                 "LIVEINSIGHT_STREAM": STREAM}.items():
+        monkeypatch.setenv(k, v)
+    store.reset_for_tests()
+    stream.reset_for_tests()
+    aggregator.reset_for_tests()
+    visitors._salts.clear()
+    yield Path(provider, Api(provider, []))
+    store.reset_for_tests()
+    stream.reset_for_tests()
+    aggregator.reset_for_tests()
+
+
+def pageviews(site: str, n: int, ips: int = 1) -> list[tuple[dict[str, Any], str]]:
+    now = int(time.time() * 1000)
+    return [({"name": "pageview", "url": f"https://{site}/p{i % 5}", "domain": site, "ts": now - i},
+             f"203.0.113.{i % ips + 1}") for i in range(n)]
+
+
+def post_all(path: Path, events: list[tuple[dict[str, Any], str]]) -> None:
+    for body, ip in events:
+        status, answer, _ = path.api.post(body, ip=ip)
+        assert status == 202 and answer["accepted"] == 1, answer
+
+
+def test_events_go_through_the_stream_to_the_counters(path: Path) -> None:
+    post_all(path, pageviews("a.example", 6, ips=2))
+    status, _, _ = path.api.post({"name": "signup", "url": "https://a.example/join", "domain": "a.example"})
+    assert status == 202
+    assert path.stats("a.example")["pageviews"] == 0, "the collector must not write counters in stream mode"
+    path.poller.drain()
+    s = path.stats("a.example")
+    assert (s["pageviews"], s["visitors"]) == (6, 2)
+    assert sorted((p["path"], p["pageviews"]) for p in s["top_pages"]) == [
+        ("/p0", 2), ("/p1", 1), ("/p2", 1), ("/p3", 1), ("/p4", 1)]
+    assert path.api.realtime("a.example")["active_visitors"] == 2
+
+
+def test_a_request_sent_again_is_counted_once(path: Path) -> None:
+    events = pageviews("b.example", 3)
+    bodies = [e for e, _ in events]
+    for _ in range(2):  # the browser did not get the answer and sends the same request again
+        status, answer, _ = path.api.post(bodies)
+        assert status == 202 and answer["accepted"] == 3
+    path.poller.drain()
+    path.api.post(bodies)  # and once more, after the first ones were written
+    path.poller.drain()
+    s = path.stats("b.example")
+    assert (s["pageviews"], s["visitors"]) == (3, 1)
+
+
+def test_a_batch_failing_at_any_write_is_redelivered_without_loss_or_double_count(path: Path) -> None:
+    # How many table writes one clean batch takes, then a failure at each of them in turn.
+    post_all(path, pageviews("clean.example", 12, ips=3))
+    path.writes = 0
+    path.poller.drain()
+    total = path.writes
+    assert total >= 5
+    expected = path.stats("clean.example")
+    assert (expected["pageviews"], expected["visitors"]) == (12, 3)
+    # The writes of a batch depend on how the records spread over the shards: go on until a run
+    # has fewer writes than k.
+    covered = 0
+    for k in range(1, 3 * total):
+        site = f"k{k}.example"
+        post_all(path, pageviews(site, 12, ips=3))
+        path.writes, path.fail_at = 0, k
+        invocations = path.poller.invocations
+        path.poller.drain()
+        got = path.stats(site)
+        assert (got["pageviews"], got["visitors"], got["top_pages"]) == (
+            12, 3, expected["top_pages"]), f"after a failure at write {k}"
+        if path.fail_at is not None:  # this run had fewer than k writes: every point was covered
+            break
+        assert path.poller.invocations > invocations + 1, "the failed batch was delivered again"
+        covered += 1
+    assert covered >= min(10, total), (covered, total)
+    assert path.failure_messages() == []
+
+
+def test_a_poison_record_goes_to_the_failure_queue_without_blocking_the_others(path: Path) -> None:
+    kinesis = path.provider.client("kinesis")
+    post_all(path, pageviews("c.example", 3))
+    for i in range(8):  # garbage on every shard, between good records
+        kinesis.put_record(StreamName=STREAM, Data=b"not an event", PartitionKey=f"poison-{i}")
+    post_all(path, pageviews("c.example", 9, ips=3)[3:])
+    path.poller.drain()
+    s = path.stats("c.example")
+    assert (s["pageviews"], s["visitors"]) == (9, 3)
+    import json
+
+    messages = [json.loads(m) for m in path.failure_messages()]
+    assert messages and all(m["KinesisBatchInfo"]["batchSize"] == 1 for m in messages)
+    assert sum(m["KinesisBatchInfo"]["batchSize"] for m in messages) <= 8
+
+
+class FlakyKinesis:
+    """PutRecords whose first call stores every other record and refuses the rest; the following
+    ``failures - 1`` calls refuse everything."""
+
+    def __init__(self, real: Any, failures: int):
+        self.real, self.failures, self.calls = real, failures, []
+
+    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(len(Records))
+        if self.failures > 0:
+            self.failures -= 1
+            keep = Records[::2] if len(self.calls) == 1 else []
+            answer = self.real.put_records(StreamName=StreamName, Records=keep) if keep else {"Records": []}
+            results: list[dict[str, Any]] = []
+            it = iter(answer["Records"])
+            for i in range(len(Records)):
+                refused = {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded"}
+                results.append(next(it) if keep and i % 2 == 0 else refused)
+            return {"FailedRecordCount": sum(1 for r in results if "ErrorCode" in r), "Records": results}
+        return dict(self.real.put_records(StreamName=StreamName, Records=Records))
+
+
+def test_records_that_put_records_refused_are_sent_again(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flaky = FlakyKinesis(path.provider.client("kinesis"), failures=1)
+    monkeypatch.setattr(stream, "kinesis", lambda: flaky)
+    monkeypatch.setattr(stream.time, "sleep", lambda _s: None)
+    status, answer, _ = path.api.post([e for e, _ in pageviews("d.example", 6)])
+    assert status == 202 and answer["accepted"] == 6
+    assert flaky.calls == [6, 3], "one PutRecords, then only the refused records"
+    path.poller.drain()
+    assert path.stats("d.example")["pageviews"] == 6
+
+
+def test_records_still_refused_answer_503_and_a_retry_counts_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flaky = FlakyKinesis(path.provider.client("kinesis"), failures=3)
+    monkeypatch.setattr(stream, "kinesis", lambda: flaky)
+    monkeypatch.setattr(stream.time, "sleep", lambda _s: None)
+    bodies = [e for e, _ in pageviews("e.example", 4)]
+    status, answer, _ = path.api.post(bodies)
+    assert status == 503 and "retry" in answer["error"]
+    status, _, _ = path.api.post(bodies)  # the browser retries the whole request
+    assert status == 202
+    path.poller.drain()
+    assert path.stats("e.example")["pageviews"] == 4, "the half that went through the first time counts once"
