@@ -30,9 +30,8 @@ import json
 import os
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared import store
 from shared.stream import decode
@@ -45,8 +44,7 @@ _markers: dict[str, str] = {}  # markers known to be in the table -> the record 
 _MARKERS_MAX = 50_000
 
 
-@dataclass(frozen=True)
-class Rec:
+class Rec(NamedTuple):  # not a dataclass: Lambda-style loaders run the module outside sys.modules
     seq: str
     eid: str
     ev: Event

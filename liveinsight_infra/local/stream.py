@@ -184,3 +184,33 @@ class StreamPoller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def serve_poller(aws: AwsProvider, loaded: Any, gateway: Any, log: Callable[[str], None]) -> StreamPoller | None:
+    """For ``serve`` on a stream stack: a poller that runs the deployed aggregator in-process, in its
+    own package and environment, as the local gateway runs the API's functions; None on a direct stack."""
+    from types import SimpleNamespace
+
+    from .gateway import FunctionTarget, _attach_package
+
+    spec = loaded.spec
+    if not spec.streamed:
+        return None
+    name = naming.function_name(spec, spec.ingest.aggregator)
+    cfg = aws.client("lambda").get_function_configuration(FunctionName=name)
+    target = FunctionTarget(cfg["FunctionArn"], name, cfg["Handler"],
+                            dict((cfg.get("Environment") or {}).get("Variables") or {}), cfg["CodeSha256"],
+                            cfg.get("Timeout", 3), cfg.get("MemorySize", 128))
+    _attach_package(target, loaded)
+    if target.problem:
+        raise RuntimeError(target.problem)
+
+    def invoke(event: dict[str, Any]) -> Any:
+        fn = gateway._load(target)
+        context = SimpleNamespace(function_name=name, aws_request_id="local", invoked_function_arn=target.arn,
+                                  memory_limit_in_mb=target.memory_mb,
+                                  get_remaining_time_in_millis=lambda: target.timeout_s * 1000)
+        with gateway._environment(target), gateway._package(target):
+            return fn(event, context)
+
+    return StreamPoller(aws, MappingSettings.read(aws, spec), invoke, log=log)
