@@ -39,6 +39,7 @@ from shared.validate import Event
 
 DEDUPE_WINDOW_S = 600  # a browser's retries of one request arrive within minutes
 MAX_ITEM_BYTES = 300_000  # a batch item stays well under DynamoDB's 400 KB
+ACTIVE_PER_ITEM = 2_000  # visitor#path pairs per item: at most about 300 KB with the longest keys
 _recent: dict[str, dict[str, Any]] = {}  # shard -> {"ids": {id: arrival ms}, "last": newest batch key}
 _markers: dict[str, str] = {}  # markers known to be in the table -> the record that created them
 _MARKERS_MAX = 50_000
@@ -221,11 +222,19 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
         if _new_marker(t, vpk, f"h{hour}#{visitor}", creator, marker_ttl):
             counters[(c, f"h{hour}")]["uv"] += 1
         active.add((f"A#{ev.domain}#{time.strftime('%Y%m%d%H%M', at)}#s{k}", f"{visitor}#{ev.path}"))
-    if active:
-        with t.batch_writer() as batch:  # idempotent puts: a retry writes the same items
-            for pk, sk in sorted(active):
-                batch.put_item(Item={"pk": pk, "sk": sk, "expires_at": store.expiry(hours=1)})
     key = seq_key(chunk[0].seq)
+    if active:
+        # Who was on which page: one item per minute partition and batch, listing the batch's
+        # visitor#path pairs (one item per pair would cost a write unit per page view). A retry
+        # writes the same item again.
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for pk, vp in sorted(active):
+            grouped[pk].append(vp)
+        with t.batch_writer() as batch:
+            for pk, entries in grouped.items():
+                for n in range(0, len(entries), ACTIVE_PER_ITEM):
+                    batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": entries[n:n + ACTIVE_PER_ITEM],
+                                         "expires_at": store.expiry(hours=1)})
     shards = store.shards()
     planned = []
     for (prefix, sk), values in counters.items():

@@ -6,7 +6,9 @@ Keys (``S`` = counter shards, ``k`` = a shard):
 * ``C#{site}#{day}#s{k}`` / ``day``, ``h{HH}``, ``page#{path}``, ``ref#{host}``: the day's counters;
 * ``M#{site}#{day}#s{k}`` / ``m{HHMM}``: pageviews per minute;
 * ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``: distinct-visitor markers (conditional puts);
-* ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour.
+* ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour
+  (the stream path's aggregator writes one item per batch instead, listing them in ``vp``);
+* ``B#{stream shard}`` / ``{sequence}``: the stream path's batches: raw events, ids, counter increments.
 
 Hot counters are write-sharded: a write goes to a random shard, a read sums all shards. A marker's
 shard is fixed by the visitor's hash, so its conditional put still deduplicates. The events of one
@@ -173,7 +175,7 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
     active_minutes = minutes[-5:]
     for m in active_minutes:
         for k in range(shards()):
-            queries.append({**_key_eq(f"A#{site}#{m.strftime('%Y%m%d%H%M')}#s{k}"), "ProjectionExpression": "sk"})
+            queries.append({**_key_eq(f"A#{site}#{m.strftime('%Y%m%d%H%M')}#s{k}"), "ProjectionExpression": "sk, vp"})
     results = _parallel_queries(queries)
     per_minute: Counter[str] = Counter()
     visitors: set[str] = set()
@@ -185,8 +187,9 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
             for item in items:
                 per_minute[f"{day}T{item['sk'][1:3]}:{item['sk'][3:5]}"] += int(item.get("pv", 0))
         else:
-            for item in items:
-                visitor, _, path = item["sk"].partition("#")
+            # One marker per item (direct path), or a batch's markers in ``vp`` (the aggregator).
+            for entry in (e for item in items for e in (item.get("vp") or [item["sk"]])):
+                visitor, _, path = entry.partition("#")
                 visitors.add(visitor)
                 page_visitors[path].add(visitor)
     series = [{"minute": m.strftime("%Y-%m-%dT%H:%M:00Z"), "pageviews": per_minute[m.strftime("%Y-%m-%dT%H:%M")]}
