@@ -66,7 +66,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
     by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in event.get("Records") or []:
-        by_shard[str(r.get("eventID", ":")).split(":")[0]].append(r)
+        # A shard id is unique within its stream only: a stream deleted and made again reuses it.
+        stream_name = str(r.get("eventSourceARN", "")).rsplit("/", 1)[-1]
+        by_shard[f"{stream_name}#{str(r.get('eventID', ':')).split(':')[0]}"].append(r)
     failures: list[str] = []
     counted = skipped = 0
     for shard, records in by_shard.items():
