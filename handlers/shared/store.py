@@ -8,7 +8,7 @@ Keys (``S`` = counter shards, ``k`` = a shard):
 * ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``: distinct-visitor markers (conditional puts);
 * ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour
   (the stream path's aggregator writes one item per batch instead, listing them in ``vp``);
-* ``B#{stream shard}`` / ``{sequence}``: the stream path's batches: raw events, ids, counter increments.
+* ``B#{stream}#{shard}`` / ``{sequence}``: the stream path's batches: raw events, ids, counter increments.
 
 Hot counters are write-sharded: a write goes to a random shard, a read sums all shards. A marker's
 shard is fixed by the visitor's hash, so its conditional put still deduplicates. The events of one
