@@ -34,7 +34,7 @@ import boto3  # noqa: E402
 import moto  # noqa: E402, F401
 
 from liveinsight_infra.aws.provider import AwsProvider  # noqa: E402
-from liveinsight_infra.build.package import build_package  # noqa: E402
+from liveinsight_infra.build.package import build_function  # noqa: E402
 from liveinsight_infra.engine import Context, Engine  # noqa: E402
 from liveinsight_infra.reconcilers.dynamodb import TableReconciler  # noqa: E402
 from liveinsight_infra.spec import load_spec  # noqa: E402
@@ -63,6 +63,8 @@ class Meter:
             self.units += _units(params.get("Item"))
         elif model.name in ("UpdateItem", "DeleteItem"):
             self.units += 1
+        elif model.name == "TransactWriteItems":  # 2 units per item: prepare and commit
+            self.units += 2 * len(params.get("TransactItems", []))
 
     def reset(self) -> None:
         self.calls.clear()
@@ -169,6 +171,9 @@ def main() -> None:
 
     from moto import mock_aws
 
+    from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
+
+    apply_fidelity_patches()  # includes one table backup per transaction instead of one per action
     with mock_aws(), open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the handlers' log lines
         loaded = load_spec(ROOT / "specs" / "dev.yaml")
         engine = Engine(Context(loaded, AwsProvider("us-east-1", session=boto3.Session())), kinds=[TableReconciler])
@@ -203,7 +208,7 @@ def main() -> None:
     packages = {}
     with tempfile.TemporaryDirectory() as tmp:
         for key, fn in loaded.spec.functions.items():
-            pkg = build_package(loaded.code_dir, key, fn.handler)
+            pkg = build_function(loaded.code_dir, key, fn)
             folder = Path(tmp) / key
             zipfile.ZipFile(__import__("io").BytesIO(pkg.data)).extractall(folder)
             packages[key] = (pkg.size, cold_import(fn.handler.split(".")[0], folder, runs=3 if args.quick else 7))

@@ -2,6 +2,13 @@
 
     python bench/provision.py            # 5 runs of each step, Terraform too when it is installed
     python bench/provision.py --quick    # 1 run, ours only (what CI runs so the script never rots)
+    python bench/provision.py --latency  # the same on loopback, then again under the AWS latency model
+
+Two settings. *Loopback*: the tools talk to the moto server directly, a call costs about a
+millisecond, and start-up and CPU decide the times. *AWS latency model* (``--latency``): the tools
+talk to a loopback proxy in front of the same moto server that holds each request back by a typical
+AWS control-plane round trip for the service named in the request's SigV4 credential scope
+(``LATENCY_S`` below); there the number of calls that wait on each other decides the times.
 
 Starts its own moto server on 127.0.0.1 (the project's moto, with the fidelity patch), then for each
 run: reset moto → cold apply → converged plan → converged apply → one-field change (an alarm
@@ -14,6 +21,8 @@ docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import http.client
+import http.server
 import os
 import platform
 import re
@@ -23,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -57,6 +67,7 @@ class Moto:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.endpoint = self.url  # where the tools send their calls (the latency proxy, under the model)
         self.log = log
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # Terraform attaches a managed policy
         self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra.aws.moto_server", "-H", "127.0.0.1",
@@ -78,6 +89,83 @@ class Moto:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+
+
+# Seconds each request is held back, by the service in its SigV4 credential scope
+# (``Credential=AKID/20261127/us-east-1/iam/aws4_request``); any other service: DEFAULT_LATENCY_S.
+LATENCY_S = {"iam": 0.120, "cloudfront": 0.250, "sts": 0.060, "apigateway": 0.060, "lambda": 0.050}
+DEFAULT_LATENCY_S = 0.040
+SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection"}
+
+
+def latency_of(authorization: str) -> float:
+    m = SCOPE.search(authorization)
+    return LATENCY_S.get(m.group(1), DEFAULT_LATENCY_S) if m else DEFAULT_LATENCY_S
+
+
+class LatencyProxy:
+    """A loopback HTTP proxy in front of the moto server that sleeps per request (the latency model).
+
+    Threaded, so concurrent requests wait concurrently, as on AWS. Bodies are read whole and
+    forwarded with a Content-Length (chunked request bodies are decoded first)."""
+
+    def __init__(self, upstream_port: int):
+        upstream = upstream_port
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def _body(self) -> bytes:
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    out = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return out
+                        out += self.rfile.read(size)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _forward(self) -> None:
+                body = self._body()
+                time.sleep(latency_of(self.headers.get("Authorization", "")))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                if body or self.command in ("POST", "PUT", "PATCH"):
+                    headers["Content-Length"] = str(len(body))
+                conn = http.client.HTTPConnection("127.0.0.1", upstream, timeout=120)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    res = conn.getresponse()
+                    data = res.read()
+                    self.send_response(res.status, res.reason)
+                    for k, v in res.getheaders():
+                        if k.lower() not in _HOP_BY_HOP:
+                            self.send_header(k, v)
+                    length = res.getheader("Content-Length") if self.command == "HEAD" else str(len(data))
+                    self.send_header("Content-Length", length or "0")
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class StepFailed(Exception):
@@ -108,9 +196,9 @@ def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[
 
 
 def ours(moto: Moto, work: Path, results: Results) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "AWS_ENDPOINT_URL": moto.url,
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "AWS_ENDPOINT_URL": moto.endpoint,
            "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-           "NO_COLOR": "1"}
+           "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}  # this tree's package, installed or not
     cli = [sys.executable, "-m", "liveinsight_infra"]
     spec, changed = work / "specs" / "dev.yaml", work / "specs" / "changed.yaml"
     moto.reset()
@@ -163,7 +251,7 @@ def _terraform(moto: Moto, work: Path, results: Results) -> None:
                   f'    include = ["registry.terraform.io/hashicorp/*"]\n  }}\n'
                   f'  direct {{\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }}\n}}\n')
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
-    var = ["-var", f"moto_endpoint={moto.url}", "-input=false", "-no-color"]
+    var = ["-var", f"moto_endpoint={moto.endpoint}", "-input=false", "-no-color"]
     moto.reset()
     subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=d, env=env, check=True, capture_output=True)
     s = results.samples
@@ -193,7 +281,7 @@ def med(samples: list[Sample], attr: str) -> float:
     return float(statistics.median(getattr(x, attr) for x in samples))
 
 
-def table(our: Results, tf: Results | None, runs: int) -> str:
+def table(our: Results, tf: Results | None, runs: int, anchor: bool = True) -> str:
     head = "| step | ours: wall s, median (min-max) | ours: AWS calls (reads / writes) |"
     sep = "|---|---|---|"
     if tf:
@@ -211,7 +299,7 @@ def table(our: Results, tf: Results | None, runs: int) -> str:
             if t:
                 row += (f" {med(t, 'seconds'):.2f} ({min(x.seconds for x in t):.2f}-{max(x.seconds for x in t):.2f})"
                         f" | {int(med(t, 'requests'))} | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
-            elif step in ANCHOR_FIGURES:
+            elif anchor and step in ANCHOR_FIGURES:  # the anchor was measured on loopback
                 secs, calls = ANCHOR_FIGURES[step]
                 row += f" {secs:.2f} (anchor) | {calls} (anchor) | **{secs / med(o, 'seconds'):.1f}x** (anchor) |"
             else:
@@ -231,48 +319,79 @@ def write_section(path: Path, name: str, body: str) -> None:
     path.write_text(text)
 
 
+SETTINGS = {
+    "loopback": ("provision", "Loopback: the tools call the moto server directly (a call costs about 1 ms)"),
+    "latency": ("provision-latency", "AWS latency model: every call held back by a typical AWS round trip "
+                "(IAM 120 ms, CloudFront 250 ms, STS 60 ms, API Gateway 60 ms, Lambda 50 ms, others 40 ms)"),
+}
+
+
+def measure(moto: Moto, work: Path, runs: int, with_tf: bool) -> tuple[Results, Results | None]:
+    our, tf = Results(), (Results() if with_tf else None)
+    for i in range(runs):
+        order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
+                                                                               ("ours", ours)]
+        for name, fn in order:
+            if name == "terraform" and tf is None:
+                continue
+            fn(moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
+        print(f"run {i + 1}/{runs} done", file=sys.stderr)
+        if runs > 1:  # the figures so far, so a run cut short still leaves them
+            print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
+    return our, tf
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="one run, ours only (a smoke test)")
     ap.add_argument("--no-terraform", action="store_true")
+    ap.add_argument("--latency", action="store_true",
+                    help="measure on loopback, then again through the AWS latency model")
+    ap.add_argument("--only-latency", action="store_true", help="only the AWS latency model")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
     why_not = "--quick" if args.quick else ("--no-terraform" if args.no_terraform else terraform_available())
+    settings = ["latency"] if args.only_latency else (["loopback", "latency"] if args.latency else ["loopback"])
+    measured: dict[str, tuple[Results, Results | None]] = {}
     with tempfile.TemporaryDirectory(prefix="liveinsight-bench-") as tmp:
         work = Path(tmp)
         prepare(work)
         moto = Moto(work / "moto.log")
-        our, tf = Results(), (None if why_not else Results())
         try:
-            for i in range(runs):
-                order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
-                                                                                       ("ours", ours)]
-                for name, fn in order:
-                    if name == "terraform" and tf is None:
-                        continue
-                    fn(moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
-                print(f"run {i + 1}/{runs} done", file=sys.stderr)
+            for setting in settings:
+                print(f"== {SETTINGS[setting][1]}", file=sys.stderr)
+                proxy = LatencyProxy(moto.port) if setting == "latency" else None
+                moto.endpoint = proxy.url if proxy else moto.url
+                try:
+                    measured[setting] = measure(moto, work, runs, why_not is None)
+                finally:
+                    if proxy:
+                        proxy.stop()
         finally:
             moto.stop()
     import moto as moto_pkg
     tf_version = subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.split("\n")[0] \
-        if tf is not None else f"not run ({why_not})"
-    body = "\n".join([
-        "## Provisioning: `python bench/provision.py`", "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, moto {moto_pkg.__version__} (server, one for both tools), "
-        f"{tf_version}. {runs} run(s) per step, the tools alternated run by run; the stack is `specs/dev.yaml` "
-        "(ours, with S3/CloudFront/site) and the Terraform anchor's compat pass (theirs).", "",
-        table(our, tf, runs), "",
-        "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, from "
-        "`-v`. Rerun: `python bench/provision.py` (add `--runs N`).",
-        *([f"\nTerraform runs that failed and were left out ({len(tf.failures)}): "
-           + "; ".join(tf.failures)] if tf and tf.failures else []),
-    ])
-    print(body)
-    write_section(args.out, "provision", body)
+        if why_not is None else f"not run ({why_not})"
+    for setting in settings:
+        our, tf = measured[setting]
+        section, title = SETTINGS[setting]
+        body = "\n".join([
+            f"## Provisioning, {setting}: `python bench/provision.py{' --latency' if setting == 'latency' else ''}`",
+            "", f"{title}.", "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, moto {moto_pkg.__version__} (server, one for both tools), "
+            f"{tf_version}. {runs} run(s) per step, the tools alternated run by run; the stack is `specs/dev.yaml` "
+            "(ours, with S3/CloudFront/site) and the Terraform anchor's compat pass (theirs).", "",
+            table(our, tf, runs, anchor=setting == "loopback"), "",
+            "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, "
+            "from `-v`.",
+            *([f"\nTerraform runs that failed and were left out ({len(tf.failures)}): "
+               + "; ".join(tf.failures)] if tf and tf.failures else []),
+        ])
+        print(body + "\n")
+        write_section(args.out, section, body)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""``POST /api/events``: store page views and custom events.
+"""``POST /api/events`` (and Plausible's ``POST /api/event``): store page views and custom events.
 
-One event object or an array of up to 100. Each valid event is stored even when others are
-rejected. With ``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one
-PutRecords, and the aggregator function writes them (docs/storage.md).
-Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, or
-400 / 413 / 415 with an ``error`` when nothing can be stored.
+One event object or an array of up to 100, in LiveInsight's or Plausible's field names
+(docs/http-api.md). The whole request is validated before anything is written; each valid event
+is stored exactly once, even when others are rejected and however often it is retried. With
+``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one PutRecords, and
+the aggregator function writes them (docs/storage.md).
+Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
+with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import base64
 import os
 import time
+from collections import Counter
 from typing import Any
 
 from shared.http import respond
-from shared.log import log_request
+from shared.log import error_text, log_request
 from shared.validate import BodyError, parse_body, validate_event
 from shared.visitors import client_ip, daily_salt, is_bot, visitor_id
 
@@ -57,8 +60,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         user_agent = _header(event, "user-agent") or ""
         if is_bot(user_agent):
-            for site, day in {(e.domain, store.day_of(e.ts_ms)) for e in valid}:
-                store.count_bots(site, day, sum(1 for e in valid if e.domain == site))
+            for (site, day), n in Counter((e.domain, store.day_of(e.ts_ms)) for e in valid).items():
+                store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
         ip = client_ip(event)
@@ -68,9 +71,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if os.environ.get("LIVEINSIGHT_INGEST") == "stream":
             from shared import stream  # the aggregator writes them (docs/storage.md)
 
-            stream.put_events(with_visitors)
+            stream.put_events(with_visitors, now_ms)
         else:
-            store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
+            store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms)
         log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
                     sites=sorted({e.domain for e in valid}))
         return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": 0})
@@ -78,5 +81,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log_request(NAME, event, exc.status, started, error=exc.message)
         return respond(event, exc.status, {"error": exc.message})
     except Exception as exc:  # storage trouble: the client may retry; never a traceback to the client
-        log_request(NAME, event, 503, started, error=type(exc).__name__)
+        log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "the events could not be stored now; retry later"})

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.http import respond
-from shared.log import log_request
+from shared.log import error_text, log_request
 from shared.validate import valid_site
 
 NAME = "realtime-api"
@@ -28,7 +28,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         data = store.realtime(str(site), datetime.now(UTC))
     except Exception as exc:
-        log_request(NAME, event, 503, started, error=type(exc).__name__)
+        log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "realtime data is unavailable now; retry later"})
     log_request(NAME, event, 200, started, site=site)
     return respond(event, 200, data)

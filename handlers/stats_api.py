@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.http import respond
-from shared.log import log_request
+from shared.log import error_text, log_request
 from shared.validate import valid_site
 
 NAME = "stats-api"
@@ -58,7 +58,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         data = store.stats(str(site), first, last)
     except Exception as exc:
-        log_request(NAME, event, 503, started, error=type(exc).__name__)
+        log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})
     log_request(NAME, event, 200, started, site=site, days=(last - first).days + 1)
     return respond(event, 200, data)

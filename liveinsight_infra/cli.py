@@ -11,14 +11,18 @@ import contextlib
 import json
 import os
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import NoReturn, TextIO
 
 from . import __version__
+from .contract import Event
 from .errors import LiveInsightError, SpecError
+from .outputs import flatten
+from .plan import Plan
 from .render import Style, render_event, render_outputs, render_plan
+from .spec.loader import load_spec
+from .stack import Cancelled, Stack
 
 EPILOG = """\
 examples:
@@ -32,8 +36,17 @@ AWS_ENDPOINT_URL points every call at another endpoint, e.g. a moto server.
 exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes exit 1 like every other error: argparse's own 2 means "changes present" to
+    scripts that run ``plan --detailed-exitcode``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--moto", action="store_true",
                         help="run against an embedded, in-process moto (a dry run: touches nothing real)")
     common.add_argument("--profile", help="AWS profile from ~/.aws/config")
@@ -43,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--force-unlock", action="store_true",
                         help="break the stack lock first, whoever holds it (after a crash on another machine)")
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="liveinsight-infra", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="Provision and operate the LiveInsight analytics stack on AWS with boto3 alone: "
                     "no state file, every change planned first.")
@@ -53,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     def verb(name: str, help_: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, parents=[common], help=help_, description=help_)
         sp.add_argument("spec", type=Path, help="the stack spec, e.g. specs/dev.yaml")
+        sp.set_defaults(run=RUN[name])
         return sp
 
     sp = verb("plan", "show what apply would change, without changing anything")
@@ -92,11 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--demo-traffic", action="store_true",
                     help="post synthetic page views for the site demo.liveinsight.dev, so the dashboard moves")
     sub.add_parser("schema", help="print the JSON Schema of the spec format",
-                   description="print the JSON Schema of the spec format")
+                   description="print the JSON Schema of the spec format").set_defaults(run=Cli.cmd_schema)
     return p
 
 
 class Cli:
+    """Renders what :class:`~liveinsight_infra.stack.Stack` returns and emits; holds no logic of its own."""
+
     def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO):
         self.args, self.out, self.err = args, out, err
         tty = hasattr(out, "isatty") and out.isatty()
@@ -108,48 +124,50 @@ class Cli:
     def warn(self, text: str) -> None:
         print(text, file=self.err, flush=True)
 
+    def show(self, event: Event) -> None:
+        """Progress as lines: warnings on stderr; plans and changes on stdout (never with --json)."""
+        if event.type == "warning":
+            self.warn(self.style.paint(event.message, "31"))
+            return
+        if getattr(self.args, "json", False):
+            return
+        if event.type == "plan" and event.plan is not None:
+            if event.message:
+                self.say(event.message)
+            self.say(render_plan(event.plan, self.style))
+            return
+        line = render_event(event, self.style)
+        if line:
+            self.say(line)
+
     @contextlib.contextmanager
-    def session(self) -> Iterator[Any]:
-        """Load the spec and build an engine (inside the embedded moto with --moto)."""
-        from .aws.provider import AwsProvider
-        from .engine import Context, Engine
-        from .spec.loader import LoadedSpec, load_spec
-
-        loaded = load_spec(self.args.spec)
-        if self.args.region:
-            loaded = LoadedSpec(loaded.spec.model_copy(update={"region": self.args.region}), loaded.path)
-        stack = contextlib.ExitStack()
-        with stack:
-            if self.args.moto:
-                from .aws.moto_backend import embedded_moto
-                stack.enter_context(embedded_moto())
-            aws = AwsProvider(loaded.spec.region, profile=None if self.args.moto else self.args.profile)
-
-            def emit(event: Any) -> None:
-                line = render_event(event, self.style)
-                if line and not getattr(self.args, "json", False):
-                    self.say(line)
-
-            if loaded.spec.bucket.public_website:
-                self.warn(self.style.paint(
-                    "WARNING: bucket.public_website is on: the site bucket is publicly readable over plain HTTP, "
-                    "and two Block Public Access flags are off. Turn it off once CloudFront serves the site.", "31"))
-            ctx = Context(loaded, aws, emit=emit, force=getattr(self.args, "force", False),
-                          wait=not getattr(self.args, "no_wait", False), adopt=getattr(self.args, "adopt", False))
-            engine = Engine(ctx)
+    def stack(self, moto: bool | None = None) -> Iterator[Stack]:
+        """The spec's stack (on the embedded moto with --moto); AWS call counts on stderr with -v."""
+        with Stack.from_file(self.args.spec, region=self.args.region, profile=self.args.profile,
+                             moto=self.args.moto if moto is None else moto, events=self.show,
+                             wait=not getattr(self.args, "no_wait", False)) as stack:
             try:
-                yield engine
+                yield stack
             finally:
                 if self.args.verbose:
-                    c = aws.counter
+                    c = stack.context.aws.counter
                     self.warn(f"AWS calls: {c.total} ({c.reads} reads, {c.writes} writes, "
                               f"{sum(c.retries.values())} retried after throttling or a 5xx)")
                     for (svc, op), n in sorted(c.calls.items()):
                         self.warn(f"  {svc}:{op} x {n}")
 
+    def confirm(self, question: str, verb: str) -> Callable[[Plan], bool]:
+        def ask(plan: Plan) -> bool:
+            if self.args.yes:
+                return True
+            if not sys.stdin.isatty():
+                raise LiveInsightError(f"{verb} asks for confirmation: run it on a terminal or pass --yes")
+            return input(f"\n{question.format(n=len(plan))} Type 'yes' to confirm: ").strip() == "yes"
+        return ask
+
     def cmd_plan(self) -> int:
-        with self.session() as engine:
-            plan = engine.plan(destroy=self.args.destroy)
+        with self.stack() as stack:
+            plan = stack.plan(destroy=self.args.destroy)
         if self.args.json:
             self.say(json.dumps(plan.to_json(), indent=2, default=str))
         else:
@@ -159,112 +177,67 @@ class Cli:
         return 0
 
     def cmd_apply(self) -> int:
-        from .lock import lock_for
-        from .outputs import flatten, stack_outputs
+        def show(event: Event) -> None:
+            self.show(event)
+            if event.type == "plan" and event.plan is not None and not event.plan.empty and not self.args.json:
+                self.say("\nApplying:")
 
-        with self.session() as engine:
-            t0 = time.monotonic()
-            lock = lock_for(engine, self.warn)
-            if self.args.force_unlock:
-                lock.break_lock()
-            plan = engine.plan()  # reads only; a converged stack takes no lock and writes nothing
-            if not plan.empty:
-                with lock.held("apply"):
-                    engine = engine.fresh()
-                    plan = engine.plan()  # read again under the lock: another apply may have finished
-                    if not self.args.json:
-                        self.say(render_plan(plan, self.style))
-                        if not plan.empty:
-                            self.say("\nApplying:")
-                    engine.apply(plan)
-            elif not self.args.json:
-                self.say(render_plan(plan, self.style))
-            outs = stack_outputs(engine.ctx.spec, engine.current_outputs())
+        with self.stack() as stack:
+            stack.context.emit = show
+            result = stack.apply(force_unlock=self.args.force_unlock, adopt=self.args.adopt)
         if self.args.json:
-            self.say(json.dumps({"plan": plan.to_json(), "outputs": outs}, indent=2, default=str))
+            self.say(json.dumps({"plan": result.plan.to_json(), "outputs": result.outputs}, indent=2, default=str))
             return 0
-        c = plan.counts()
-        self.say(self.style.bold(f"\nApply complete in {time.monotonic() - t0:.1f}s: {c['create']} created, "
+        c = result.plan.counts()
+        self.say(self.style.bold(f"\nApply complete in {result.elapsed_s:.1f}s: {c['create']} created, "
                                  f"{c['update']} updated, {c['replace']} replaced, {c['delete']} deleted"
                                  + (f", {c['adopt']} adopted." if c["adopt"] else ".")))
         self.say("\nOutputs:")
-        self.say(render_outputs(flatten(outs), self.style))
+        self.say(render_outputs(flatten(result.outputs), self.style))
         return 0
 
     def cmd_destroy(self) -> int:
-        from .lock import lock_for
+        ask = self.confirm("Delete these {n} resources?", "destroy")
 
-        with self.session() as engine:
-            lock = lock_for(engine, self.warn)
-            if self.args.force_unlock:
-                lock.break_lock()
-            with lock.held("destroy"):
-                return self._destroy(engine.fresh())
+        def confirm(plan: Plan) -> bool:
+            if ask(plan):
+                self.say("\nDestroying:")
+                return True
+            return False
 
-    def _destroy(self, engine: Any) -> int:
-        plan = engine.plan(destroy=True)
-        self.say(render_plan(plan, self.style))
-        if plan.empty:
-            return 0
-        if not self.args.yes:
-            if not sys.stdin.isatty():
-                raise LiveInsightError("destroy asks for confirmation: run it on a terminal or pass --yes")
-            answer = input(f"\nDelete these {len(plan)} resources? Type 'yes' to confirm: ")
-            if answer.strip() != "yes":
+        with self.stack() as stack:
+            try:
+                result = stack.destroy(force=self.args.force, force_unlock=self.args.force_unlock, confirm=confirm)
+            except Cancelled:
                 self.say("Destroy cancelled; nothing was changed.")
                 return 1
-        self.say("\nDestroying:")
-        engine.apply(plan)
-        kept = f", {len(plan.notes)} kept (see the notes above)" if plan.notes else ""
-        self.say(self.style.bold(f"\nDestroy complete: {len(plan)} resources deleted{kept}."))
+        if not result.plan.empty:
+            kept = f", {len(result.plan.notes)} kept (see the notes above)" if result.plan.notes else ""
+            self.say(self.style.bold(f"\nDestroy complete: {len(result.plan)} resources deleted{kept}."))
         return 0
 
     def cmd_outputs(self) -> int:
-        from .errors import StackNotFound
-        from .outputs import flatten, stack_outputs
-
-        with self.session() as engine:
-            engine.observe()
-            current = engine.current_outputs()
-        # Account setup (owned=False) exists without any stack: only the stack's own resources count.
-        exists = any(o.owned is not False for r in engine.reconcilers for o in r.observed.values())
-        if not exists:
-            raise StackNotFound(f"stack {engine.ctx.spec.project}-{engine.ctx.spec.environment} does not "
-                                f"exist in {engine.ctx.spec.region}: run apply first")
-        outs = stack_outputs(engine.ctx.spec, current)
-        if self.args.show_secrets and outs.get("api_key_id"):
-            outs["api_key"] = self._api_key(engine, str(outs["api_key_id"]))
+        with self.stack() as stack:
+            outs = stack.outputs(show_secrets=self.args.show_secrets)
         if self.args.json:
             self.say(json.dumps(outs, indent=2, default=str))
         else:
             self.say(render_outputs(flatten(outs), self.style))
         return 0
 
-    @staticmethod
-    def _api_key(engine: Any, key_id: str) -> str:
-        from .reconcilers.usage_plan import UsagePlanReconciler
-
-        plan = next(r for r in engine.reconcilers if isinstance(r, UsagePlanReconciler))
-        return plan.api_key_value(key_id)
-
     def cmd_check(self) -> int:
         from .check import Checker
 
-        spec_origins = None
         api_key = self.args.api_key
         if self.args.url:
             base = self.args.url
-            from .spec.loader import load_spec
             spec_origins = load_spec(self.args.spec).spec.api.cors.allow_origins
         else:
-            from .outputs import stack_outputs
-
-            with self.session() as engine:
-                engine.observe()
-                outs = stack_outputs(engine.ctx.spec, engine.current_outputs())
-                spec_origins = engine.ctx.spec.api.cors.allow_origins
-                if outs.get("api_key_id"):
-                    api_key = self._api_key(engine, str(outs["api_key_id"]))
+            with self.stack() as stack:
+                outs = stack.outputs(show_secrets=not api_key)
+                spec_origins = stack.context.spec.api.cors.allow_origins
+            if outs.get("api_key_id") and not api_key:
+                api_key = str(outs["api_key"])
             base = outs.get("dashboard_url")
             if not isinstance(base, str):
                 raise LiveInsightError("the stack has no dashboard URL (not deployed?); run apply, or pass --url")
@@ -279,10 +252,8 @@ class Cli:
         return 1 if failed else 0
 
     def cmd_releases(self) -> int:
-        from .releases import Releases
-
-        with self.session() as engine:
-            _, releases, _ = Releases(engine).list()
+        with self.stack() as stack:
+            releases = stack.releases()
         if self.args.json:
             self.say(json.dumps([r.to_json() for r in releases], indent=2))
             return 0
@@ -294,35 +265,24 @@ class Cli:
         return 0
 
     def cmd_rollback(self) -> int:
-        from .releases import Releases
-
-        with self.session() as engine:
-            releases = Releases(engine)
-            rollback = releases.plan_rollback(self.args.to)
-            _, _, stage = releases.list()
-            returning = releases.is_return(rollback, stage.get("variables") or {})
-            verb = "Return to" if returning else "Roll back to"
-            self.say(f"{verb} release {rollback.target.number} (from release {rollback.left.number}):")
-            self.say(render_plan(rollback.plan, self.style))
-            if not self.args.yes:
-                if not sys.stdin.isatty():
-                    raise LiveInsightError("rollback asks for confirmation: run it on a terminal or pass --yes")
-                if input("\nProceed? Type 'yes' to confirm: ").strip() != "yes":
-                    self.say("Rollback cancelled; nothing was changed.")
-                    return 1
-            releases.execute(rollback, returning)
-        again = "the rollback is over" if returning else "run rollback again to return"
-        self.say(self.style.bold(f"\nThe stage serves release {rollback.target.number}; {again}."))
+        with self.stack() as stack:
+            try:
+                done = stack.rollback(self.args.to, force_unlock=self.args.force_unlock,
+                                      confirm=self.confirm("Proceed?", "rollback"))
+            except Cancelled:
+                self.say("Rollback cancelled; nothing was changed.")
+                return 1
+        again = "the rollback is over" if done.returning else "run rollback again to return"
+        self.say(self.style.bold(f"\nThe stage serves release {done.target.number}; {again}."))
         return 0
 
     def cmd_build(self) -> int:
-        from .build.package import build_package
-        from .spec.loader import load_spec
+        from .build.package import build_function
 
         loaded = load_spec(self.args.spec)
         self.args.out.mkdir(parents=True, exist_ok=True)
         for key, fn in loaded.spec.functions.items():
-            pkg = build_package(loaded.code_dir, key, fn.handler)
+            pkg = build_function(loaded.code_dir, key, fn)
             path = self.args.out / f"{key}.zip"
             path.write_bytes(pkg.data)
             self.say(f"  {path}  {pkg.size:>8,} bytes  sha256 {pkg.sha256_hex}")
@@ -332,24 +292,33 @@ class Cli:
         from .local.gateway import LocalGateway
         from .local.server import LocalServer
 
-        self.args.moto = True  # serve always runs on the embedded backend
-        with self.session() as engine:
-            plan = engine.plan()
-            self.say(f"Applying {len(plan)} changes to the embedded moto…")
-            engine.apply(plan)
-            loaded = engine.ctx.loaded
-            gateway = LocalGateway.from_aws(engine.ctx.aws, loaded, log=self.warn)
+        if not 0 <= self.args.port <= 65535:
+            raise LiveInsightError(f"--port {self.args.port} is not a TCP port: choose one of 1-65535, or 0 to "
+                                   "pick a free one")
+        with self.stack(moto=True) as stack:  # serve always runs on the embedded backend
+            def show(event: Event) -> None:
+                if event.type == "warning":
+                    self.warn(event.message)
+                elif event.type == "plan" and event.plan is not None:
+                    self.say(f"Applying {len(event.plan)} changes to the embedded moto…")
+
+            stack.context.emit = show
+            applied = stack.apply()
+            # The key lives only in this process's moto: `outputs --moto` would start another one.
+            api_key = stack.outputs(show_secrets=True)["api_key"] if applied.outputs.get("api_key_id") else None
+            loaded = stack.loaded
+            gateway = LocalGateway.from_aws(stack.context.aws, loaded, log=self.warn)
             try:
                 server = LocalServer(gateway, loaded.site_dir, port=self.args.port,
                                      root_object=loaded.spec.distribution.default_root_object,
-                                     extra_files={k: f.data for k, f in engine.ctx.site().items()},
+                                     extra_files={k: f.data for k, f in stack.context.site().items()},
                                      log=self.warn if self.args.verbose else lambda _m: None)
             except OSError as exc:
                 raise LiveInsightError(f"cannot listen on 127.0.0.1:{self.args.port}: {exc.strerror}; "
                                        "choose another --port") from None
             from .local.stream import serve_poller  # the stream path: the event source mapping, locally
 
-            poller = serve_poller(engine.ctx.aws, loaded, gateway, log=self.warn)
+            poller = serve_poller(stack.context.aws, loaded, gateway, log=self.warn)
             stage = loaded.spec.api.stage
             demo = None
             if self.args.demo_traffic:
@@ -361,6 +330,8 @@ class Cli:
             dashboard = f"{server.url}/?site={DEMO_SITE}" if demo else f"{server.url}/"
             self.say(f"  dashboard     {dashboard}")
             self.say(f"  API           {server.url}/api/events  (and {server.url}/{stage}/api/...)")
+            if api_key is not None:
+                self.say(f"  API key       {api_key}  (local only; send it as X-API-Key to realtime and stats)")
             if demo is not None:
                 self.say(f"  demo traffic  page views for {DEMO_SITE}, through POST /api/events")
             self.say("Press Ctrl-C to stop.")
@@ -386,12 +357,18 @@ class Cli:
         return 0
 
 
+RUN: dict[str, Callable[[Cli], int]] = {
+    "plan": Cli.cmd_plan, "apply": Cli.cmd_apply, "destroy": Cli.cmd_destroy, "outputs": Cli.cmd_outputs,
+    "check": Cli.cmd_check, "releases": Cli.cmd_releases, "rollback": Cli.cmd_rollback, "build": Cli.cmd_build,
+    "serve": Cli.cmd_serve}
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     args = _parser().parse_args(argv)
     cli = Cli(args, out, err)
     try:
-        return int(getattr(cli, f"cmd_{args.verb}")())
+        return int(args.run(cli))
     except SpecError as exc:
         for problem in exc.problems:
             cli.warn(f"error: {problem}")
@@ -402,3 +379,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except KeyboardInterrupt:
         cli.warn("interrupted: run the same command again to finish; nothing is left half-done")
         return 130
+    except Exception as exc:
+        from .aws.provider import describe_aws_error
+
+        message = describe_aws_error(exc)  # credentials or connection trouble: one line, not a traceback
+        if message is None:
+            raise
+        cli.warn(f"error: {message}")
+        return 1

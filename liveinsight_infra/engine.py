@@ -2,82 +2,26 @@
 
 The pipeline: observe every kind (reads only, concurrently: names are deterministic, so no kind
 needs another's outputs to find its resources) → plan each kind in dependency order, passing
-outputs along → execute the changes in that order (reversed for destroy), recomputing each
-resource's desired state with the outputs now known. Nothing is stored locally.
+outputs along → execute the changes as a dependency graph (:mod:`.executor`; reversed for destroy),
+each change starting once what it needs is done and recomputing its resource's desired state with
+the outputs known then. Nothing is stored locally.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from dataclasses import dataclass
 
-from .aws.provider import AwsProvider
-from .build.package import Package, build_package
-from .build.site import SiteFile, site_files
+from .contract import Context, Event, EventSink, Outputs
 from .naming import stack_id
 from .plan import Action, Change, Plan
-from .reconcilers.base import Outputs, Reconciler
+from .reconcilers.base import Reconciler
 from .reconcilers.registry import ordered_kinds, wire
-from .spec.loader import LoadedSpec
-from .spec.model import StackSpec
 
-
-@dataclass(frozen=True)
-class Event:
-    """Something the CLI may show: a change starting or done, a retry, a wait."""
-
-    type: str  # "change-start" | "change-done" | "retry" | "wait" | "note"
-    message: str = ""
-    change: Change | None = None
-    elapsed_s: float = 0.0
-
-
-EventSink = Callable[[Event], None]
-
-
-@dataclass
-class Context:
-    loaded: LoadedSpec
-    aws: AwsProvider
-    emit: EventSink = field(default=lambda _e: None)
-    sleep: Callable[[float], None] = time.sleep
-    force: bool = False
-    wait: bool = True  # wait for CloudFront to be deployed (apply --no-wait skips it)
-    adopt: bool = False  # take over resources without the stack's ownership tag (apply --adopt)
-
-    @property
-    def spec(self) -> StackSpec:
-        return self.loaded.spec
-
-    @cached_property
-    def account_id(self) -> str:
-        return self.aws.account_id()
-
-    @property
-    def region(self) -> str:
-        return self.spec.region
-
-    def package(self, key: str) -> Package:
-        cache: dict[str, Package] = self.__dict__.setdefault("_packages", {})
-        if key not in cache:
-            fn = self.spec.functions[key]
-            cache[key] = build_package(self.loaded.code_dir, key, fn.handler)
-        return cache[key]
-
-
-    def site(self) -> dict[str, SiteFile]:
-        """The dashboard's files as they are uploaded (read once per run)."""
-        cache: dict[str, SiteFile] | None = self.__dict__.get("_site")
-        if cache is None:
-            cache = self.__dict__["_site"] = site_files(self.loaded.site_dir, self.spec)
-        return cache
-
-    def site_keys(self) -> list[str]:
-        return sorted(self.site())
+__all__ = ["ApplyResult", "Context", "Engine", "Event", "EventSink", "Outputs"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +39,7 @@ class Engine:
 
     def fresh(self) -> Engine:
         """A new engine on the same context that forgets every earlier read (to re-read under a lock)."""
-        self.ctx.__dict__.pop("_memo", None)
+        self.ctx.forget()
         return Engine(self.ctx, [type(r) for r in self.reconcilers])
 
     def reconciler(self, kind: str) -> Reconciler:
@@ -107,8 +51,11 @@ class Engine:
         def read(r: Reconciler) -> None:
             r.observed = r.observe(for_destroy=for_destroy)
 
-        with ThreadPoolExecutor(max_workers=min(8, len(self.reconcilers))) as pool:
-            list(pool.map(read, self.reconcilers))
+        from .executor import slowest_first
+
+        # All kinds at once; the slowest services' reads start first (their clients are made first).
+        with ThreadPoolExecutor(max_workers=max(1, len(self.reconcilers))) as pool:
+            list(pool.map(read, slowest_first(self.reconcilers)))
 
     def plan(self, destroy: bool = False) -> Plan:
         self.observe(for_destroy=destroy)
@@ -127,22 +74,42 @@ class Engine:
         return Plan(tuple(changes), stack=stack_id(self.ctx.spec), destroy=destroy, notes=notes)
 
     def apply(self, plan: Plan) -> ApplyResult:
-        """Execute a plan made by :meth:`plan` on this engine (its observed state is reused)."""
+        """Execute a plan made by :meth:`plan` on this engine (its observed state is reused).
+
+        Changes run as a dependency graph (:mod:`.executor`): each starts when every change of the
+        kinds it needs is done, and computes its desired state then, from the outputs known at
+        that moment (all of them final, since what it needs is done)."""
+        from .executor import closure, dependencies, run_graph
+
         plan.check_adoption(self.ctx.adopt)  # before any write
         start = time.monotonic()
-        outputs: Outputs = {}
-        order = list(reversed(self.reconcilers)) if plan.destroy else self.reconcilers
-        if plan.destroy:
-            for r in self.reconcilers:
-                outputs[r.kind] = {}
-        for r in order:
-            for change in plan.for_kind(r.kind):
-                t0 = time.monotonic()
-                self.ctx.emit(Event("change-start", change=change))
-                r.execute(change, outputs)
-                self.ctx.emit(Event("change-done", change=change, elapsed_s=time.monotonic() - t0))
-            if not plan.destroy:
-                outputs[r.kind] = {n: r.outputs(n, r.observed.get(n)) for n in r.names()}
+        by_kind = {r.kind: r for r in self.reconcilers}
+        depends_on = {r.kind: [d for d in r.depends_on if d in by_kind] for r in self.reconcilers}
+        needs = closure(depends_on)
+        sink, lock = self.ctx.emit, threading.Lock()
+
+        def emit(event: Event) -> None:  # changes run on several threads; one line at a time
+            with lock:
+                sink(event)
+
+        def run(change: Change) -> None:
+            r = by_kind[change.resource]
+            outputs: Outputs = {k: {} for k in by_kind} if plan.destroy else {
+                k: {n: by_kind[k].outputs(n, by_kind[k].observed.get(n)) for n in by_kind[k].names()}
+                for k in needs[r.kind]}
+            t0 = time.monotonic()
+            emit(Event("change-start", change=change))
+            r.execute(change, outputs)
+            emit(Event("change-done", change=change, elapsed_s=time.monotonic() - t0))
+
+        changes = [c for c in plan.changes if c.resource in by_kind]
+        self.ctx.emit = emit
+        try:
+            run_graph(changes, dependencies(changes, depends_on, reverse=plan.destroy), run)
+        finally:
+            self.ctx.emit = sink
+        outputs: Outputs = {r.kind: {} for r in self.reconcilers} if plan.destroy else {
+            r.kind: {n: r.outputs(n, r.observed.get(n)) for n in r.names()} for r in self.reconcilers}
         return ApplyResult(plan, outputs, time.monotonic() - start)
 
     def current_outputs(self) -> Outputs:
@@ -150,12 +117,3 @@ class Engine:
         return {r.kind: {n: r.outputs(n, r.observed.get(n)) for n in r.names() if n in r.observed}
                 for r in self.reconcilers}
 
-
-def flatten_outputs(outputs: Outputs) -> dict[str, Any]:
-    """Outputs as the CLI shows them: ``kind.name.key`` → value (unknowns left out)."""
-    flat: dict[str, Any] = {}
-    for kind, by_name in outputs.items():
-        for name, values in by_name.items():
-            for key, value in values.items():
-                flat[f"{kind}.{name}.{key}"] = value
-    return flat

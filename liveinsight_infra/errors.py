@@ -51,7 +51,18 @@ _HINTS = {
     "ThrottlingException": "AWS throttled the calls beyond the retry budget; run again in a minute",
     "TooManyRequestsException": "AWS throttled the calls beyond the retry budget; run again in a minute",
     "LimitExceededException": "an account quota is reached; raise it in Service Quotas or free capacity",
+    "NoCredentialsError": "no AWS credentials found: set a profile (--profile) or the AWS_* variables",
 }
+
+
+# Failures on AWS's side: the request may or may not have been carried out, and every write here
+# is idempotent (a create finds what an earlier attempt made), so running again is safe.
+_TRANSIENT = frozenset({"InternalError", "InternalFailure", "InternalServerError", "InternalServerErrorException",
+                        "ServiceUnavailable", "ServiceUnavailableException", "ServiceException",
+                        "RequestTimeout", "RequestTimeoutException"})
+_RETRY = "a failure on AWS's side: the change is safe to retry (run apply again; nothing is left half-done)"
+# Anything else is a refusal: the same request would be refused the same way.
+_REFUSED = "AWS refused the request as sent: the message says why; fix that before the next apply"
 
 
 def from_client_error(resource: str, operation: str, exc: Any) -> AwsCallError:
@@ -60,5 +71,6 @@ def from_client_error(resource: str, operation: str, exc: Any) -> AwsCallError:
     err = response.get("Error", {})
     code = str(err.get("Code") or type(exc).__name__)
     message = str(err.get("Message") or exc)
-    hint = _HINTS.get(code, "the change is safe to retry: run apply again; nothing is left half-done")
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    hint = _HINTS.get(code) or (_RETRY if code in _TRANSIENT or status >= 500 else _REFUSED)
     return AwsCallError(resource, operation, code, message, hint)

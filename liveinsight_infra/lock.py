@@ -178,7 +178,8 @@ class StackLock:
                 why = f"warning: breaking the expired lock of {held.describe()}"
             else:
                 raise StackLocked(f"stack is locked: {held.describe()}. Wait for it to finish; if it crashed, the "
-                                  f"lock expires by itself within {LEASE_S:.0f}s, or pass --force-unlock.")
+                                  f"lock expires by itself within {LEASE_S:.0f}s, or break it: "
+                                  "--force-unlock on the command line, force_unlock=True from Python.")
             if self._put(me, held):  # only if nobody broke it first
                 self.warn(why)
                 return me

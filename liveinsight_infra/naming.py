@@ -40,6 +40,15 @@ def role_path(spec: StackSpec) -> str:
     return f"/{stack_id(spec)}/"
 
 
+def boundary_name(spec: StackSpec) -> str:
+    """The stack's permissions-boundary policy (kept at the roles' path, so one prefix covers both)."""
+    return f"{spec.project}-boundary-{spec.environment}"
+
+
+def boundary_arn(spec: StackSpec, account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:policy{role_path(spec)}{boundary_name(spec)}"
+
+
 def table_name(spec: StackSpec) -> str:
     return f"{spec.project}-events-{spec.environment}"
 
@@ -74,6 +83,35 @@ def bucket_name(spec: StackSpec, account_id: str) -> str:
     return f"{spec.project}-static-{spec.environment}-{digest}"
 
 
+LAMBDA_SID_PREFIX = "liveinsight-api-"
+
+
+def statement_id(method: str, path: str) -> str:
+    """The ``StatementId`` of the Lambda permission that lets API Gateway call one route."""
+    return f"{LAMBDA_SID_PREFIX}{method}-{path.strip('/').replace('/', '-')}"
+
+
+def function_environment(spec: StackSpec, key: str) -> dict[str, str]:
+    """A function's variables: the spec's, then those the tool sets (CORS, table, stack)."""
+    cors = spec.api.cors
+    return {**spec.functions[key].environment,
+            "LIVEINSIGHT_STACK": stack_id(spec),
+            "LIVEINSIGHT_TABLE": table_name(spec),
+            "LIVEINSIGHT_EVENT_TTL_DAYS": str(spec.table.event_ttl_days),
+            "LIVEINSIGHT_COUNTER_SHARDS": str(spec.table.counter_shards),
+            "LIVEINSIGHT_TRUST_FORWARDED_FOR": "true" if spec.api.trust_forwarded_for else "false",
+            "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
+            "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
+            "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
+            "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s),
+            **_ingest_environment(spec, key)}
+
+
+def _ingest_environment(spec: StackSpec, key: str) -> dict[str, str]:
+    """The collector of a stream stack puts events on the stream instead of writing them."""
+    if not spec.streamed or key != spec.ingest.collector:
+        return {}
+    return {"LIVEINSIGHT_INGEST": "stream", "LIVEINSIGHT_STREAM": stream_name(spec)}
 def stream_name(spec: StackSpec) -> str:
     """The Kinesis stream of the stream ingest path (ingest: stream)."""
     return f"{spec.project}-ingest-{spec.environment}"

@@ -52,6 +52,11 @@ class AdoptionRequired(LiveInsightError):
     """The plan would take over resources that this stack does not own: refused before any write."""
 
 
+class DataWouldBeLost(LiveInsightError):
+    """A change must delete and recreate a resource that holds data (a replace, or an adoption that
+    needs one): refused while planning, as Terraform's ``prevent_destroy`` does, before any write."""
+
+
 @dataclass(frozen=True)
 class FieldDiff:
     path: str

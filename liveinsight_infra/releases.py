@@ -104,7 +104,7 @@ class Releases:
     def execute(self, rollback: Rollback, returning: bool) -> None:
         for change in rollback.plan:
             if change.resource == "lambda.alias":
-                self.functions._point_alias(change.name.rsplit(":", 1)[0], str(change.diffs[0].after), exists=True)
+                self.functions.point_alias(change.name.rsplit(":", 1)[0], str(change.diffs[0].after), exists=True)
         # Returning to the release a rollback left ends the rollback; otherwise remember where we came from.
         self.stage.point_to(rollback.api_id, rollback.target.deployment_id,
                             None if returning else rollback.left.deployment_id)

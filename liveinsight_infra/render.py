@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .engine import Event
+from .contract import Event
 from .plan import UNKNOWN, Action, Change, Plan
 
 _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.ADOPT: "<-"}
@@ -74,7 +74,16 @@ def render_plan(plan: Plan, style: Style) -> str:
     return "\n".join(lines)
 
 
+_DOING = {Action.CREATE: "creating", Action.UPDATE: "updating", Action.REPLACE: "replacing",
+          Action.DELETE: "deleting", Action.ADOPT: "adopting"}
+
+
 def render_event(event: Event, style: Style) -> str | None:
+    """One line per event. Changes run concurrently, so each line names its change in full and
+    lines come in the order things happen: a start line, later a done line with its time."""
+    if event.type == "change-start" and event.change is not None:
+        ch = event.change
+        return f"  {style.dim('→')} {ch.resource} {ch.name} {style.dim(_DOING[ch.action] + '…')}"
     if event.type == "change-done" and event.change is not None:
         ch = event.change
         return f"  {style.paint('✓', '32')} {ch.resource} {ch.name} {_VERB[ch.action]} " \

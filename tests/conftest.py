@@ -12,6 +12,8 @@ os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                   AWS_SESSION_TOKEN="testing", AWS_DEFAULT_REGION="us-east-1")
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+# Vendored wheels are verified by hash, so one cache serves every test; warm, it needs no network.
+os.environ.setdefault("LIVEINSIGHT_WHEEL_CACHE", str(Path(__file__).resolve().parent.parent / ".cache" / "wheels"))
 
 import boto3
 import moto  # noqa: F401  (imported before the Session, so the Session's clients are mocked)
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "specs" / "dev.yaml"
 PROD = ROOT / "specs" / "prod.yaml"
 SESSION = boto3.Session(region_name="us-east-1")
-apply_fidelity_patches()  # moto evaluates bucket-policy conditions as AWS does (aws-notes trap 10)
+apply_fidelity_patches()  # moto evaluates bucket-policy conditions as AWS does (docs/moto-gaps.md)
 
 
 @pytest.fixture

@@ -70,8 +70,16 @@ def foreign_oac(p: AwsProvider) -> None:
         "SigningBehavior": "always", "OriginAccessControlOriginType": "s3"})
 
 
+def foreign_response_headers_policy(p: AwsProvider) -> None:
+    """A response headers policy cannot carry tags either: its name is unique per account."""
+    p.client("cloudfront").create_response_headers_policy(ResponseHeadersPolicyConfig={
+        "Name": "liveinsight-dev-security-headers", "Comment": "theirs",
+        "SecurityHeadersConfig": {"FrameOptions": {"Override": True, "FrameOption": "SAMEORIGIN"}}})
+
+
 FOREIGN = {
     "cloudfront.oac": (foreign_oac, "liveinsight-dev-s3"),
+    "cloudfront.response_headers_policy": (foreign_response_headers_policy, "liveinsight-dev-security-headers"),
     "iam.role": (foreign_role, "liveinsight-stats-api-dev"),
     "lambda.function": (foreign_function, "liveinsight-stats-api-dev"),
     "s3.bucket": (foreign_bucket, None),
@@ -91,6 +99,8 @@ def snapshot(p: AwsProvider) -> dict[str, Any]:
         out["policies"] = iam.list_role_policies(RoleName="liveinsight-stats-api-dev")["PolicyNames"]
     out["groups"] = [(g["logGroupName"], g.get("retentionInDays")) for g in logs.describe_log_groups()["logGroups"]]
     out["alarms"] = [(a["AlarmName"], a["Namespace"]) for a in cw.describe_alarms()["MetricAlarms"]]
+    out["header_policies"] = [i["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"] for i in p.client(
+        "cloudfront").list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"].get("Items") or []]
     return out
 
 
@@ -241,3 +251,33 @@ def test_a_resource_that_appears_between_plan_and_apply_is_not_taken_over(provid
         engine.apply(plan)
     field = "policies" if kind == "iam.role" else "handler"
     assert snapshot(provider)[field] == before[field]
+
+
+def test_the_stacks_own_header_policy_with_a_changed_comment_is_drift_not_adoption(provider: AwsProvider) -> None:
+    """The Comment is the response headers policy's creation marker; the stack's distribution using
+    the policy also proves it ours, so a changed Comment is drift that apply puts back."""
+    apply_spec(provider)
+    cf = provider.client("cloudfront")
+    items = cf.list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Items"]
+    item = next(p for p in (i["ResponseHeadersPolicy"] for i in items)
+                if p["ResponseHeadersPolicyConfig"]["Name"] == "liveinsight-dev-security-headers")
+    config = dict(item["ResponseHeadersPolicyConfig"], Comment="edited by hand")
+    etag = cf.get_response_headers_policy(Id=item["Id"])["ETag"]
+    cf.update_response_headers_policy(Id=item["Id"], IfMatch=etag, ResponseHeadersPolicyConfig=config)
+    plan = make_engine(provider).plan()
+    assert [(c.action, c.resource) for c in plan] == [(Action.UPDATE, "cloudfront.response_headers_policy")]
+    assert "cloudfront.response_headers_policy" in {c.resource for c in make_engine(provider).plan(destroy=True)}
+    apply_spec(provider)
+    assert make_engine(provider).plan().empty
+
+
+def test_a_foreign_header_policy_met_by_a_create_is_refused(provider: AwsProvider) -> None:
+    """A same-named policy that appears between plan and apply is not finished like our own lost create."""
+    engine = make_engine(provider)
+    plan = engine.plan()
+    foreign_response_headers_policy(provider)
+    with pytest.raises(AdoptionRequired, match="response_headers_policy liveinsight-dev-security-headers appeared"):
+        engine.apply(plan)
+    comments = [i["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Comment"] for i in provider.client(
+        "cloudfront").list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Items"]]
+    assert comments == ["theirs"]

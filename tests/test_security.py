@@ -10,11 +10,17 @@ import boto3
 from liveinsight_infra.aws.provider import AwsProvider
 from tests.conftest import PROD, apply_spec, make_engine
 
-# Exactly the actions each function needs, on exactly its resources.
+# Exactly the actions each function calls (handlers/shared/store.py, visitors.py), on exactly its
+# resources, and only on the partition keys it uses: the readers never reach the daily salt.
 EXPECTED = {
-    "event-collector": ["dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-    "realtime-api": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
-    "stats-api": ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"],
+    "event-collector": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    "realtime-api": ["dynamodb:Query"],
+    "stats-api": ["dynamodb:Query"],
+}
+LEADING_KEYS = {
+    "event-collector": ["A#*", "C#*", "EV#*", "M#*", "SALT*", "V#*"],
+    "realtime-api": ["A#*", "M#*"],
+    "stats-api": ["C#*"],
 }
 
 
@@ -28,6 +34,10 @@ def test_each_role_allows_exactly_what_its_function_needs(provider: AwsProvider)
         doc = iam.get_role_policy(RoleName=role, PolicyName="liveinsight-function")["PolicyDocument"]
         got = {s["Sid"]: (sorted([s["Action"]] if isinstance(s["Action"], str) else s["Action"]), s["Resource"])
                for s in doc["Statement"]}
+        table = next(s for s in doc["Statement"] if s["Sid"] == "OwnTable")
+        (keys,) = table["Condition"]["ForAllValues:StringLike"].values()
+        assert table["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}
+        assert sorted([keys] if isinstance(keys, str) else keys) == LEADING_KEYS[key]
         assert got == {
             "OwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"],
                         f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/liveinsight-{key}-dev:*"),
@@ -36,6 +46,22 @@ def test_each_role_allows_exactly_what_its_function_needs(provider: AwsProvider)
         trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
         assert trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                           "Action": "sts:AssumeRole"}]
+
+
+def test_the_account_logging_role_trusts_api_gateway_for_this_account_only(provider: AwsProvider) -> None:
+    apply_spec(provider)
+    iam = provider.client("iam")
+    role = iam.get_role(RoleName="liveinsight-apigateway-logs")["Role"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    for name in iam.list_role_policies(RoleName="liveinsight-apigateway-logs")["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName="liveinsight-apigateway-logs", PolicyName=name)["PolicyDocument"]
+        for statement in doc["Statement"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            assert "*" not in resources, statement
+            assert all(r.startswith("arn:aws:logs:*:123456789012:log-group:") for r in resources), statement
+            assert all(a.startswith("logs:") for a in statement["Action"]), statement
 
 
 def test_prod_cors_is_an_origin_list_and_the_stage_is_throttled(provider: AwsProvider) -> None:

@@ -43,7 +43,13 @@ def cors_headers(origin: str | None) -> dict[str, str]:
 
 
 def respond(event: dict[str, Any], status: int, body: Any) -> dict[str, Any]:
-    """A version 1.0 proxy response: status, string body, CORS headers."""
-    headers = {"Content-Type": JSON, "Cache-Control": "no-store", **cors_headers(request_origin(event))}
+    """A version 1.0 proxy response: status, string body, CORS headers.
+
+    ``nosniff`` is sent by the functions themselves: CloudFront's response headers policy is on the
+    dashboard's files only, not on ``/api/*`` (README.md, "Security headers"), so the answer
+    carries it the same way through CloudFront, on execute-api and under ``serve``.
+    """
+    headers = {"Content-Type": JSON, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+               **cors_headers(request_origin(event))}
     return {"statusCode": status, "headers": headers, "body": json.dumps(body, separators=(",", ":")),
             "isBase64Encoded": False}

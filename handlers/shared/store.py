@@ -2,7 +2,8 @@
 
 Keys (``S`` = counter shards, ``k`` = a shard):
 
-* ``EV#{site}#{day}#s{k}`` / ``{ts}#{id}``: raw events, expiring after the spec's TTL;
+* ``EV#{site}#{day}#s{k}`` / ``{key time}#{event id}``: raw events (and retry guards), expiring
+  after the spec's TTL;
 * ``C#{site}#{day}#s{k}`` / ``day``, ``h{HH}``, ``page#{path}``, ``ref#{host}``: the day's counters;
 * ``M#{site}#{day}#s{k}`` / ``m{HHMM}``: pageviews per minute;
 * ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``: distinct-visitor markers (conditional puts);
@@ -10,27 +11,36 @@ Keys (``S`` = counter shards, ``k`` = a shard):
   (the stream path's aggregator writes one item per batch instead, listing them in ``vp``);
 * ``B#{stream}#{shard}`` / ``{sequence}``: the stream path's batches: raw events, ids, counter increments.
 
-Hot counters are write-sharded: a write goes to a random shard, a read sums all shards. A marker's
-shard is fixed by the visitor's hash, so its conditional put still deduplicates. The events of one
-request are aggregated before anything is written. A read touches a number of partitions fixed by
-the time window and ``S``, never by how many events are stored.
+Exactly once: an event's id is derived from what it says, its raw item is a conditional put, and
+its counters and visitor markers commit in the same transaction, so a retried event is found and
+skipped and a failed write leaves nothing half done. Hot counters are write-sharded: a write goes
+to a random shard, a read sums all shards. A marker's shard is fixed by the visitor's hash, so its
+conditional put still deduplicates. A read touches a number of partitions fixed by the time window
+and ``S``, never by how many events are stored.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
-import secrets
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 SALT_PK = "SALT"
+RETRY_WINDOW_S = 30  # an event sent without ts is recognised when it comes again within 30 to 60 s
+KEY_PART_BYTES = 400  # longer paths and hosts are keyed by a prefix and a digest (sort keys: 1,024 bytes)
+MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
+CONFLICT_RETRIES = 4
 _table: Any = None
-_seen: dict[str, None] = {}  # markers this container has written (bounded, insertion-ordered)
-_SEEN_MAX = 50_000
+_known: dict[str, None] = {}  # visitor markers known to be in the table (bounded, insertion-ordered)
+_KNOWN_MAX = 50_000
 
 
 def shards() -> int:
@@ -50,7 +60,7 @@ def table() -> Any:
 def reset_for_tests() -> None:
     global _table
     _table = None
-    _seen.clear()
+    _known.clear()
 
 
 def expiry(days: float = 0, hours: float = 0) -> int:
@@ -69,71 +79,227 @@ def _marker_shard(visitor: str) -> int:
     return int(visitor[:8], 16) % shards()
 
 
-def _remember(key: str) -> bool:
-    """True when this container already wrote the marker ``key``."""
-    if key in _seen:
-        return True
-    if len(_seen) >= _SEEN_MAX:
-        _seen.pop(next(iter(_seen)))
-    _seen[key] = None
-    return False
+def _remember(key: str) -> None:
+    """Note that the marker ``key`` is in the table (only once DynamoDB said so)."""
+    if key in _known:
+        return
+    if len(_known) >= _KNOWN_MAX:
+        _known.pop(next(iter(_known)))
+    _known[key] = None
 
 
-def _put_marker(t: Any, pk: str, sk: str, ttl: int) -> bool:
-    """A conditional put; True when the marker is new (the visitor was not counted yet)."""
-    if _remember(f"{pk}|{sk}"):
-        return False
-    try:
-        t.put_item(Item={"pk": pk, "sk": sk, "expires_at": ttl}, ConditionExpression="attribute_not_exists(pk)")
-        return True
-    except t.meta.client.exceptions.ConditionalCheckFailedException:
-        return False
+def key_part(value: str) -> tuple[str, str | None]:
+    """``value`` as a key part within DynamoDB's key sizes, and the whole value when it had to be cut.
+
+    A long value (or one holding the cut mark) becomes a readable prefix, "…" and 16 hex digits of
+    its SHA-256, so two long values never share a counter; the whole value goes on the item.
+    """
+    raw = value.encode("utf-8")
+    if len(raw) <= KEY_PART_BYTES and "\u2026" not in value:
+        return value, None
+    prefix = raw[:200].decode("utf-8", "ignore")
+    return f"{prefix}\u2026{hashlib.sha256(raw).hexdigest()[:16]}", value
 
 
-def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int) -> None:
-    """Store valid events (each with its visitor id): raw items, markers, then aggregated counters."""
-    t = table()
-    counters: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    raw_ttl = expiry(days=event_ttl_days)
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def event_id(ev: Any, visitor: str, occurrence: int) -> str:
+    """The same event from the same visitor always gets the same id: a retry writes the same item.
+
+    ``occurrence`` tells identical events of one request apart, so each of them counts.
+    """
+    content = [ev.domain, visitor, ev.name, ev.url, ev.path, ev.referrer,
+               sorted((k, type(v).__name__, _plain(v)) for k, v in ev.props.items()),
+               {k: _plain(v) for k, v in (ev.revenue or {}).items()}, ev.engagement_ms, ev.scroll_depth,
+               ev.ts_ms if ev.ts_given else None, occurrence]
+    return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass
+class _Planned:
+    """One event's share of a transaction."""
+
+    raw: dict[str, Any]
+    guard: dict[str, Any] | None
+    counters: list[tuple[str, str, str, str | None]] = field(default_factory=list)  # pk prefix, sk, attr, whole
+    markers: list[tuple[str, str, str, str, int]] = field(default_factory=list)  # pk, sk, counter pk/sk, ttl
+    active: tuple[str, str, str | None] | None = None  # pk, sk, whole path
+
+
+def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> _Planned:
+    eid = event_id(ev, visitor, occurrence)
+    shard = int(eid[:8], 16) % shards()
+    window = RETRY_WINDOW_S * 1000
+    key_ms = ev.ts_ms if ev.ts_given else (now_ms // window) * window
+    item: dict[str, Any] = {
+        "pk": f"EV#{ev.domain}#{day_of(key_ms)}#s{shard}", "sk": f"{key_ms:013d}#{eid}", "ts": ev.ts_ms,
+        "name": ev.name, "path": ev.path, "referrer": ev.referrer, "visitor": visitor, "props": ev.props,
+        "expires_at": raw_ttl}
+    for attr in ("revenue", "engagement_ms", "scroll_depth"):
+        if getattr(ev, attr) is not None:
+            item[attr] = getattr(ev, attr)
+    guard = None
+    if not ev.ts_given:  # the same event in the next window finds this item and is not counted again
+        nxt = key_ms + window
+        guard = {"pk": f"EV#{ev.domain}#{day_of(nxt)}#s{shard}", "sk": f"{nxt:013d}#{eid}", "guard": True,
+                 "expires_at": expiry(days=1)}
+    planned = _Planned(item, guard)
+    at = _stamp(ev.ts_ms)
+    day, hour, minute = at.strftime("%Y-%m-%d"), at.strftime("%H"), at.strftime("%H%M")
+    c = f"C#{ev.domain}#{day}#s"
+    if ev.kind == "custom":
+        planned.counters.append((c, "day", "events", None))
+    if ev.kind != "pageview":
+        return planned
+    page, whole_page = key_part(ev.path)
+    planned.counters += [(c, "day", "pv", None), (c, f"h{hour}", "pv", None), (c, f"page#{page}", "pv", whole_page),
+                         (f"M#{ev.domain}#{day}#s", f"m{minute}", "pv", None)]
+    if ev.referrer:
+        ref, whole_ref = key_part(ev.referrer)
+        planned.counters.append((c, f"ref#{ref}", "pv", whole_ref))
+    k = _marker_shard(visitor)
+    vpk = f"V#{ev.domain}#{day}#s{k}"
     marker_ttl = expiry(days=2)
-    with t.batch_writer() as batch:  # chunks of 25, unprocessed items sent again
-        for ev, visitor in site_events:
-            at = _stamp(ev.ts_ms)
-            day, hour, minute = at.strftime("%Y-%m-%d"), at.strftime("%H"), at.strftime("%H%M")
-            batch.put_item(Item={
-                "pk": f"EV#{ev.domain}#{day}#s{random.randrange(shards())}",
-                "sk": f"{ev.ts_ms:013d}#{secrets.token_hex(4)}", "name": ev.name, "path": ev.path,
-                "referrer": ev.referrer, "visitor": visitor, "props": ev.props, "expires_at": raw_ttl})
-            c = f"C#{ev.domain}#{day}#s"
-            if ev.name != "pageview":
-                counters[(c, "day")]["events"] += 1
-                continue
-            counters[(c, "day")]["pv"] += 1
-            counters[(c, f"h{hour}")]["pv"] += 1
-            counters[(c, f"page#{ev.path}")]["pv"] += 1
-            if ev.referrer:
-                counters[(c, f"ref#{ev.referrer}")]["pv"] += 1
-            counters[(f"M#{ev.domain}#{day}#s", f"m{minute}")]["pv"] += 1
-            k = _marker_shard(visitor)
-            vpk = f"V#{ev.domain}#{day}#s{k}"
-            if _put_marker(t, vpk, f"d#{visitor}", marker_ttl):
-                counters[(c, "day")]["uv"] += 1
-            if _put_marker(t, vpk, f"h{hour}#{visitor}", marker_ttl):
-                counters[(c, f"h{hour}")]["uv"] += 1
-            apk = f"A#{ev.domain}#{at.strftime('%Y%m%d%H%M')}#s{k}"
-            _put_marker(t, apk, f"{visitor}#{ev.path}", expiry(hours=1))
-    minute_ttl = expiry(days=2)
-    for (pk_prefix, sk), values in counters.items():
-        pk = f"{pk_prefix}{random.randrange(shards())}"
+    planned.markers += [(vpk, f"d#{visitor}", c, "day", marker_ttl),
+                        (vpk, f"h{hour}#{visitor}", c, f"h{hour}", marker_ttl)]
+    planned.active = (f"A#{ev.domain}#{at.strftime('%Y%m%d%H%M')}#s{k}", f"{visitor}#{page}", whole_page)
+    return planned
+
+
+def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    """The transaction for ``chunk`` and, per action, what its failed condition would mean.
+
+    Plain Python values: the resource's client serialises them, as for ``put_item``.
+    """
+
+    def item(values: dict[str, Any]) -> dict[str, Any]:
+        return values
+
+    def put(values: dict[str, Any], conditional: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"TableName": table_name, "Item": item(values)}
+        if conditional:
+            body["ConditionExpression"] = "attribute_not_exists(pk)"
+        return {"Put": body}
+
+    actions: list[dict[str, Any]] = []
+    owners: list[tuple[str, Any]] = []
+    counters: dict[tuple[str, str], tuple[Counter[str], str | None]] = {}
+    markers: dict[tuple[str, str], int] = {}
+    active: dict[tuple[str, str], str | None] = {}
+
+    def count(prefix: str, sk: str, attr: str, whole: str | None) -> None:
+        counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += 1
+
+    for i, p in enumerate(chunk):
+        actions.append(put(p.raw, True))
+        owners.append(("event", i))
+        if p.guard:
+            actions.append(put(p.guard, True))
+            owners.append(("event", i))
+        for prefix, sk, attr, whole in p.counters:
+            count(prefix, sk, attr, whole)
+        for pk, sk, cprefix, csk, ttl in p.markers:
+            if f"{pk}|{sk}" not in _known and (pk, sk) not in markers:
+                markers[(pk, sk)] = ttl
+                count(cprefix, csk, "uv", None)
+        if p.active:
+            active[(p.active[0], p.active[1])] = p.active[2]
+    for (pk, sk), ttl in markers.items():
+        actions.append(put({"pk": pk, "sk": sk, "expires_at": ttl}, True))
+        owners.append(("marker", f"{pk}|{sk}"))
+    for (pk, sk), whole in active.items():
+        actions.append(put({"pk": pk, "sk": sk, "expires_at": expiry(hours=1),
+                            **({"whole": whole} if whole else {})}, False))
+        owners.append(("", None))
+    for (prefix, sk), (values, whole) in counters.items():
         names = {f"#a{i}": name for i, name in enumerate(values)}
-        adds = ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
         vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
-        expr = f"ADD {adds}"
-        if pk_prefix.startswith("M#"):
-            expr += " SET expires_at = if_not_exists(expires_at, :ttl)"
-            vals[":ttl"] = minute_ttl
-        t.update_item(Key={"pk": pk, "sk": sk}, UpdateExpression=expr, ExpressionAttributeNames=names,
-                      ExpressionAttributeValues=vals)
+        expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
+        sets = []
+        if prefix.startswith("M#"):
+            sets.append("expires_at = if_not_exists(expires_at, :ttl)")
+            vals[":ttl"] = expiry(days=2)
+        if whole:
+            names["#w"] = "whole"
+            sets.append("#w = :w")
+            vals[":w"] = whole
+        if sets:
+            expr += " SET " + ", ".join(sets)
+        actions.append({"Update": {"TableName": table_name,
+                                   "Key": item({"pk": f"{prefix}{random.randrange(shards())}", "sk": sk}),
+                                   "UpdateExpression": expr, "ExpressionAttributeNames": names,
+                                   "ExpressionAttributeValues": item(vals)}})
+        owners.append(("", None))
+    return actions, owners
+
+
+def _chunks(planned: list[_Planned], table_name: str) -> list[list[_Planned]]:
+    """Consecutive events, as many per transaction as fit in its 100 actions."""
+    out: list[list[_Planned]] = [[]]
+    for p in planned:
+        if out[-1] and len(_actions([*out[-1], p], table_name)[0]) > MAX_ACTIONS:
+            out.append([])
+        out[-1].append(p)
+    return [c for c in out if c]
+
+
+def _commit(chunk: list[_Planned], t: Any) -> None:
+    """Write the chunk in one transaction; events already stored (a retry) and visitors already
+    counted are taken out and the rest written again, so nothing is counted twice or lost."""
+    from botocore.exceptions import ClientError
+
+    conflicts = 0
+    while chunk:
+        actions, owners = _actions(chunk, t.name)
+        try:
+            t.meta.client.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            stored: set[int] = set()
+            learned = conflict = False
+            for (kind, what), reason in zip(owners, reasons, strict=False):
+                code = reason.get("Code") or "None"
+                if code == "ConditionalCheckFailed" and kind == "event":
+                    stored.add(what)
+                elif code == "ConditionalCheckFailed" and kind == "marker":
+                    _remember(what)
+                    learned = True
+                elif code == "TransactionConflict":
+                    conflict = True
+                elif code != "None":
+                    raise
+            if conflict and not (stored or learned):
+                conflicts += 1
+                if conflicts > CONFLICT_RETRIES:
+                    raise
+                time.sleep(random.uniform(0, 0.05 * 2 ** conflicts))
+            elif not (stored or learned):
+                raise
+            chunk = [p for i, p in enumerate(chunk) if i not in stored]
+            continue
+        for kind, what in owners:
+            if kind == "marker":
+                _remember(what)
+        return
+
+
+def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms: int) -> None:
+    """Store valid events (each with its visitor id) exactly once: each event's raw item, counters
+    and visitor markers commit together in a transaction, and an event already stored is skipped."""
+    t = table()
+    raw_ttl = expiry(days=event_ttl_days)
+    seen: Counter[str] = Counter()
+    planned = []
+    for ev, visitor in site_events:
+        first = event_id(ev, visitor, 0)
+        planned.append(_plan(ev, visitor, seen[first], now_ms, raw_ttl))
+        seen[first] += 1
+    for chunk in _chunks(planned, t.name):
+        _commit(chunk, t)
 
 
 def count_bots(site: str, day: str, n: int) -> None:
@@ -175,7 +341,8 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
     active_minutes = minutes[-5:]
     for m in active_minutes:
         for k in range(shards()):
-            queries.append({**_key_eq(f"A#{site}#{m.strftime('%Y%m%d%H%M')}#s{k}"), "ProjectionExpression": "sk, vp"})
+            queries.append({**_key_eq(f"A#{site}#{m.strftime('%Y%m%d%H%M')}#s{k}"),
+                            "ProjectionExpression": "sk, #w, vp", "ExpressionAttributeNames": {"#w": "whole"}})
     results = _parallel_queries(queries)
     per_minute: Counter[str] = Counter()
     visitors: set[str] = set()
@@ -187,11 +354,13 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
             for item in items:
                 per_minute[f"{day}T{item['sk'][1:3]}:{item['sk'][3:5]}"] += int(item.get("pv", 0))
         else:
-            # One marker per item (direct path), or a batch's markers in ``vp`` (the aggregator).
-            for entry in (e for item in items for e in (item.get("vp") or [item["sk"]])):
-                visitor, _, path = entry.partition("#")
-                visitors.add(visitor)
-                page_visitors[path].add(visitor)
+            for item in items:
+                # One marker per item (direct path), or a batch's "visitor#path" list in ``vp`` (stream path).
+                for entry in item.get("vp") or [item["sk"]]:
+                    visitor, _, path = str(entry).partition("#")
+                    path = str(item.get("whole", path))
+                    visitors.add(visitor)
+                    page_visitors[path].add(visitor)
     series = [{"minute": m.strftime("%Y-%m-%dT%H:%M:00Z"), "pageviews": per_minute[m.strftime("%Y-%m-%dT%H:%M")]}
               for m in minutes]
     top = sorted(((p, len(v)) for p, v in page_visitors.items()), key=lambda x: (-x[1], x[0]))[:10]
@@ -218,9 +387,9 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
                 per_hour[sk[1:3]]["pv"] += int(item.get("pv", 0))
                 per_hour[sk[1:3]]["uv"] += int(item.get("uv", 0))
             elif sk.startswith("page#"):
-                pages[sk[5:]] += int(item.get("pv", 0))
+                pages[str(item.get("whole", sk[5:]))] += int(item.get("pv", 0))
             elif sk.startswith("ref#"):
-                refs[sk[4:]] += int(item.get("pv", 0))
+                refs[str(item.get("whole", sk[4:]))] += int(item.get("pv", 0))
     if len(days) == 1:
         series = [{"time": f"{days[0]}T{h}:00:00Z", "visitors": c["uv"], "pageviews": c["pv"]}
                   for h, c in sorted(per_hour.items())]

@@ -77,7 +77,7 @@ def reset_for_tests() -> None:
     _kinesis = None
 
 
-def put_events(with_visitors: list[tuple[Event, str]], sleep: Any = time.sleep) -> None:
+def put_events(with_visitors: list[tuple[Event, str]], now_ms: int = 0, sleep: Any = time.sleep) -> None:
     """One PutRecords for the request's events (at most 100: under the 500 records a call takes).
     Records that fail (``FailedRecordCount``) are sent again, twice at most; RuntimeError if some
     still fail. A retry of the whole request is safe: the aggregator dedupes by event id."""

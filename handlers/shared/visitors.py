@@ -8,6 +8,8 @@ be linked to today's. The IP is used for the hash only and never stored.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import re
 import secrets
 from typing import Any
@@ -22,17 +24,58 @@ def is_bot(user_agent: str | None) -> bool:
     return not user_agent or bool(_BOTS.search(user_agent))
 
 
+def _address(value: str) -> str | None:
+    """The address in ``value`` (an IP, or IP:port), normalised, or None when it is not one."""
+    value = value.strip()
+    if value.startswith("["):  # [2001:db8::1]:443
+        value = value[1:].partition("]")[0]
+    for candidate in (value, value.rpartition(":")[0]):
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
+def _viewer_address(value: str) -> str | None:
+    """``CloudFront-Viewer-Address``: ``ip:port``, IPv6 unbracketed (``2001:db8::1:443``): the port is
+    what follows the last colon (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/
+    adding-cloudfront-headers.html#cloudfront-headers-viewer-location)."""
+    ip, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    try:
+        return str(ipaddress.ip_address(ip.strip("[]")))
+    except ValueError:
+        return None
+
+
+def trust_forwarded_for() -> bool:
+    """The spec's ``api.trust_forwarded_for``, handed over as LIVEINSIGHT_TRUST_FORWARDED_FOR."""
+    return os.environ.get("LIVEINSIGHT_TRUST_FORWARDED_FOR", "false").lower() == "true"
+
+
 def client_ip(event: dict[str, Any]) -> str:
-    """The viewer's address: the first X-Forwarded-For entry when the request came through
-    CloudFront (which appends the edge), else API Gateway's sourceIp."""
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    forwarded = headers.get("x-forwarded-for", "")
-    # CloudFront adds "Via: 1.1 <id>.cloudfront.net (CloudFront)" and its viewer-address header.
-    via_cloudfront = "cloudfront-viewer-address" in headers or "cloudfront" in str(headers.get("via", "")).lower()
-    if forwarded and via_cloudfront:
-        return str(forwarded).split(",")[0].strip()
+    """The viewer's address.
+
+    1. With ``trust_forwarded_for``: the first valid address in ``X-Forwarded-For`` (for senders
+       that post on their visitors' behalf; anyone can then claim any address).
+    2. Through CloudFront: ``CloudFront-Viewer-Address``, which CloudFront sets from the connection.
+    3. Otherwise API Gateway's ``sourceIp``: the address that connected to it.
+
+    ``X-Forwarded-For`` and ``Via`` are otherwise ignored: a client sets them as it likes.
+    """
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    if trust_forwarded_for():
+        for part in headers.get("x-forwarded-for", "").split(","):
+            found = _address(part)
+            if found:
+                return found
+    viewer = _viewer_address(headers.get("cloudfront-viewer-address", ""))
+    if viewer:
+        return viewer
     identity = (event.get("requestContext") or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or str(forwarded).split(",")[0])
+    return str(identity.get("sourceIp") or "")
 
 
 def daily_salt(table: Any, day: str) -> str:

@@ -7,7 +7,9 @@ gateway response differs::
      "methods": {"POST /api/events": {...}, "OPTIONS /api/events": {...}},
      "gateway_responses": {"DEFAULT_4XX": {...}, "DEFAULT_5XX": {...}}}
 
-The CORS preflight follows aws-pitfalls §1: an OPTIONS method per resource with a MOCK integration
+The CORS preflight follows
+https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html: an OPTIONS method
+per resource with a MOCK integration
 whose request template is ``{"statusCode": 200}``, a 200 method response declaring the headers, and
 a 200 integration response giving their values. With a list of origins, the integration
 response's template echoes the request's ``Origin`` when it is in the list
@@ -134,7 +136,7 @@ def definition_hash(definition: dict[str, Any]) -> str:
 # -- observed -----------------------------------------------------------------------------------
 
 def _templates(value: dict[str, Any] | None) -> dict[str, str]:
-    # An empty template reads back as null (moto-support #14): "" and None are the same.
+    # An empty template reads back as null (docs/moto-gaps.md): "" and None are the same.
     return {k: v or "" for k, v in (value or {}).items()}
 
 

@@ -1,4 +1,4 @@
-"""A small, documented fidelity patch of moto's policy evaluation (aws-notes trap 10).
+"""A small, documented fidelity patch of moto's policy evaluation (docs/moto-gaps.md, bucket-policy conditions).
 
 moto evaluates policy conditions with ``StringEquals`` only. Any other operator (``Bool``,
 ``ArnLike``, …) counts as true, and a statement whose condition fails counts as a Deny. So the
@@ -11,6 +11,10 @@ HTTPS. This patch makes moto do the same:
 * a missing context key makes a condition false;
 * ``aws:SecureTransport`` is ``true``;
 * a statement whose condition does not hold is NEUTRAL.
+
+It also carries one speed patch: moto's TransactWriteItems deep-copies the whole table before each
+of its actions, so the event collector's transactions grew slower with every stored event; the
+patch backs up only the items a transaction names (``_one_table_copy_per_transaction``).
 
 The product's policy stays the AWS-correct one. Applied by ``--moto``, ``serve``, the tests and
 ``python -m liveinsight_infra.aws.moto_server``.
@@ -119,3 +123,67 @@ def _patch_kinesis() -> None:
 
     KinesisResponse.create_stream = create_stream_with_tags  # type: ignore[method-assign]
     LambdaBackend.send_kinesis_message = no_push  # type: ignore[method-assign]
+    from .moto_cloudfront_policies import apply_response_headers_policy_patch
+    apply_response_headers_policy_patch()  # moto has no response headers policy API at all
+    _one_table_copy_per_transaction()
+    _PATCHED = True
+
+
+class _NoTableCopy:
+    """Stands for the ``copy`` module in moto's DynamoDB backend, whose TransactWriteItems backs up
+    the whole table before each of its actions (a deep copy per action, up to 100 per call): the
+    event collector's transactions would slow down as the table grows. While a transaction runs
+    through the patch below, that copy is skipped; the patch backs up the items the call names."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.local = threading.local()
+
+    def deepcopy(self, obj: Any) -> Any:
+        import copy
+
+        return obj if getattr(self.local, "skip", False) else copy.deepcopy(obj)
+
+
+def _one_table_copy_per_transaction() -> None:
+    """A speed patch only: what a transaction does, and that a cancelled one changes nothing, are
+    moto's own; the rollback restores the items the transaction names instead of whole tables."""
+    import copy
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    shim = _NoTableCopy()
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[Any, Any, Any, Any]] = []
+        try:
+            for entry in transact_items:
+                op_type, op = next(iter(entry.items()))
+                table = self.tables[op["TableName"]]
+                key = op["Item"] if op_type == "Put" else op["Key"]
+                h = DynamoType(key[table.hash_key_attr])
+                r = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                saved.append((table, h, r, copy.deepcopy(table.get_item(h, r))))
+        except Exception:  # anything unusual: moto's own whole-table backup
+            original(self, transact_items)
+            return
+        shim.local.skip = True
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, h, r, item in reversed(saved):
+                if r is None:
+                    table.items.pop(h, None) if item is None else table.items.__setitem__(h, item)
+                elif item is None:
+                    table.items.get(h, {}).pop(r, None)
+                else:
+                    table.items[h][r] = item
+            raise
+        finally:
+            shim.local.skip = False
+
+    models.copy = shim  # type: ignore[attr-defined,assignment]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

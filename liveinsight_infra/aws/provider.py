@@ -3,10 +3,16 @@
 Reconcilers get their clients from here and never build a session themselves. Every AWS call made
 through these clients is counted by operation (reads versus writes), which tests, ``-v`` and the
 benchmarks use. The standard credential chain and ``AWS_ENDPOINT_URL`` are honoured by boto3.
+
+The operator's setup mistakes (no credentials, an unknown profile, an endpoint that does not answer,
+refused credentials) become one-line :class:`LiveInsightError` messages that say what to do:
+``check_access`` makes one quick call before any other, with short timeouts and one retry.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -15,6 +21,30 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
+    UnknownEndpointError,
+)
+from botocore.parsers import ResponseParserError
+
+from ..errors import LiveInsightError
+
+NO_CREDENTIALS = ("no AWS credentials found: pass --profile NAME or set AWS_PROFILE (see `aws configure` or "
+                  "`aws sso login`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; --moto runs without AWS")
+# The first call fails fast: a dead endpoint costs seconds (two attempts of at most 2 s to connect and
+# 3 s to answer, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html),
+# not 8 attempts of 10 s to connect and 60 s to answer.
+CHECK_CONFIG = {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "total_max_attempts": 2}}
 
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "Scan", "Query", "BatchGet")
 
@@ -63,6 +93,30 @@ class CallCounter:
 Listener = Callable[..., Any]
 
 
+# moto's in-process backend is not thread-safe (its request routing builds operation models lazily,
+# and its backends mutate shared dicts), while the engine reads and writes concurrently. Under the
+# embedded moto (``--moto``, ``serve``, the tests) calls go through one at a time; against AWS or a
+# moto server they run concurrently.
+_EMBEDDED = threading.RLock()
+
+
+def _embedded_moto_active() -> bool:
+    models = sys.modules.get("moto.core.models")  # never imported unless moto is in use
+    return bool(models is not None and models.botocore_stubber.enabled)
+
+
+def _serialise_under_embedded_moto(client: Any) -> None:
+    call = client._make_api_call
+
+    def make_api_call(operation: str, params: dict[str, Any]) -> Any:
+        if not _embedded_moto_active():
+            return call(operation, params)
+        with _EMBEDDED:
+            return call(operation, params)
+
+    client._make_api_call = make_api_call
+
+
 class AwsProvider:
     """Builds and caches boto3 clients. Pass ``session`` to reuse one (tests), else one is made."""
 
@@ -70,7 +124,13 @@ class AwsProvider:
                  max_attempts: int = 8, counter: CallCounter | None = None,
                  endpoint_url: str | None = None):
         self.region = region
-        self._session = session or boto3.Session(profile_name=profile, region_name=region)
+        try:
+            self._session = session or boto3.Session(profile_name=profile, region_name=region)
+        except ProfileNotFound:
+            known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
+            raise LiveInsightError(f"AWS profile {profile!r} is not configured (known: {known}); create it with "
+                                   f"`aws configure --profile {profile}` or `aws configure sso`, or pass another "
+                                   "--profile") from None
         self._config = Config(region_name=region, retries={"mode": "standard",
                                                            "total_max_attempts": max_attempts},
                               connect_timeout=10, read_timeout=60, max_pool_connections=20)
@@ -89,6 +149,7 @@ class AwsProvider:
                 if self._endpoint_url:
                     kwargs["endpoint_url"] = self._endpoint_url
                 client = self._session.client(service, **kwargs)
+                _serialise_under_embedded_moto(client)
                 events = client.meta.events
                 events.register("before-call.*.*", self._count)
                 events.register("needs-retry.*.*", self._count_retry)
@@ -114,6 +175,33 @@ class AwsProvider:
         else:
             client.meta.events.register(event, handler)
 
+    def check_access(self) -> str:
+        """Who the credentials are (``GetCallerIdentity``), asked once before any other call, quickly.
+
+        Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id."""
+        kwargs: dict[str, Any] = {"config": Config(region_name=self.region, **CHECK_CONFIG)}
+        if self._endpoint_url:
+            kwargs["endpoint_url"] = self._endpoint_url
+        try:
+            client = self._session.client("sts", **kwargs)
+            client.meta.events.register("before-call.*.*", self._count)
+            identity = client.get_caller_identity()
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            raise LiveInsightError(f"AWS refused the credentials ({err.get('Code')}: {err.get('Message')}): "
+                                   "refresh them (`aws sso login`, new keys) or pass another --profile") from None
+        except BotoCoreError as exc:
+            raise LiveInsightError(describe_aws_error(exc) or str(exc)) from None
+        except ResponseParserError:
+            raise LiveInsightError(f"the endpoint {self._endpoint_url or 'configured for AWS'} answered, but not as "
+                                   "AWS does: point AWS_ENDPOINT_URL at AWS or a moto server, or unset it") from None
+        except ValueError as exc:  # botocore refuses the URL itself: "Invalid endpoint", a port out of range
+            url = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL", "")
+            raise LiveInsightError(f"the AWS endpoint URL {url!r} is not usable ({exc}): write AWS_ENDPOINT_URL "
+                                   "as http(s)://host:port, or unset it") from None
+        self._account_id = str(identity["Account"])
+        return self._account_id
+
     def account_id(self) -> str:
         if self._account_id is None:
             self._account_id = str(self.client("sts").get_caller_identity()["Account"])
@@ -137,3 +225,24 @@ class AwsProvider:
 _THROTTLE_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
                              "RequestLimitExceeded", "ThrottledException", "SlowDown",
                              "RequestThrottled", "RequestThrottledException"})
+
+
+def describe_aws_error(exc: BaseException) -> str | None:
+    """One line saying what to do about a botocore setup or connection error; None for anything else."""
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return NO_CREDENTIALS if isinstance(exc, NoCredentialsError) else f"{exc}: complete the credentials or " \
+            "pass --profile"
+    if isinstance(exc, ProfileNotFound):
+        return f"{exc}: create it with `aws configure --profile NAME` or pass another --profile"
+    if isinstance(exc, (SSOError, TokenRetrievalError)):
+        return f"{exc}: run `aws sso login` (with the same --profile) and try again"
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        url = exc.kwargs.get("endpoint_url", "")
+        where = ("AWS_ENDPOINT_URL points there: start that endpoint or unset AWS_ENDPOINT_URL"
+                 if os.environ.get("AWS_ENDPOINT_URL") else "check the network and the region")
+        return f"no answer from {url}: {where}"
+    if isinstance(exc, (NoRegionError, UnknownEndpointError)):
+        return f"{exc}: set region in the spec or pass --region"
+    if isinstance(exc, BotoCoreError):
+        return f"AWS call failed: {exc}"
+    return None

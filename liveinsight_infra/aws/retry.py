@@ -36,7 +36,9 @@ class RetryRule:
 
 
 # "The role defined for the function cannot be assumed by Lambda" for up to minutes after
-# create_role (aws-pitfalls §6; Chalice retries the same messages for about 150 s).
+# create_role: IAM is eventually consistent
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency);
+# Chalice retries the same messages for about 150 s.
 IAM_PROPAGATION = RetryRule(
     "iam-propagation", frozenset({"InvalidParameterValueException", "ResourceInUseException"}),
     re.compile(r"role.*cannot be assumed|role.*does not have permissions|valid principal", re.I),

@@ -1,6 +1,7 @@
 """Deterministic Lambda packages: the same sources always give the same bytes.
 
-A function's package holds its handler module and the shared code of ``handlers/shared/``.
+A function's package holds its handler module, the shared code of ``handlers/shared/`` and the
+pure-Python wheels its spec ``requirements`` name, pinned by ``requirements.lock`` (see vendor.py).
 Entries are sorted, timestamps fixed at 1980-01-01, modes normalised, ``__pycache__`` left out, so
 ``CodeSha256`` only changes when a source file does, and an unchanged spec uploads nothing.
 """
@@ -11,10 +12,13 @@ import base64
 import hashlib
 import io
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BuildError
+from ..spec.model import FunctionSpec
+from .vendor import vendored_files
 
 SHARED_DIR = "shared"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -60,23 +64,31 @@ def _wanted(path: Path) -> bool:
         and not path.name.startswith(".")
 
 
-def build_package(code_dir: Path, function: str, handler: str) -> Package:
+def build_package(code_dir: Path, function: str, handler: str, requirements: Sequence[str] = (),
+                  runtime: str = "python3.12", architecture: str = "arm64") -> Package:
+    """The function's zip: its sources and its vendored requirements, the same bytes on every build."""
+    contents = {p.relative_to(code_dir).as_posix(): p.read_bytes() for p in package_files(code_dir, handler)}
+    for name, data in vendored_files(code_dir, function, requirements, runtime, architecture).items():
+        if name in contents:
+            raise BuildError(f"function {function}: the vendored {name} would replace {code_dir / name}")
+        contents[name] = data
     buf = io.BytesIO()
-    names: list[str] = []
     unzipped = 0
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for path in package_files(code_dir, handler):
-            name = path.relative_to(code_dir).as_posix()
+        for name in sorted(contents):
             info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (0o100644 & 0xFFFF) << 16
             info.create_system = 3  # unix, so the mode above is honoured on every build machine
-            data = path.read_bytes()
-            unzipped += len(data)
-            zf.writestr(info, data, compresslevel=9)
-            names.append(name)
+            unzipped += len(contents[name])
+            zf.writestr(info, contents[name], compresslevel=9)
     data = buf.getvalue()
     if len(data) > MAX_ZIPPED or unzipped > MAX_UNZIPPED:
         raise BuildError(f"function {function}: package is {len(data):,} bytes zipped / {unzipped:,} "
                          f"unzipped; Lambda allows {MAX_ZIPPED:,} / {MAX_UNZIPPED:,}")
-    return Package(function, data, tuple(names))
+    return Package(function, data, tuple(sorted(contents)))
+
+
+def build_function(code_dir: Path, key: str, fn: FunctionSpec) -> Package:
+    """The package of one function of the spec, with its requirements for its runtime and architecture."""
+    return build_package(code_dir, key, fn.handler, fn.requirements, fn.runtime, fn.architecture)

@@ -1,6 +1,6 @@
 """A local API Gateway: executes the REST API definition that is actually in AWS (or moto).
 
-moto cannot execute MOCK or AWS_PROXY integrations (aws-notes trap 1), so this module reads the
+moto cannot execute MOCK or AWS_PROXY integrations (docs/moto-gaps.md), so this module reads the
 definition back (resources with their methods, integrations and integration responses; gateway
 responses; each integrated function's ``Handler``, environment and ``CodeSha256`` from Lambda)
 and executes it as API Gateway does:
@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl
 
 from .. import naming
 from ..aws.provider import AwsProvider
-from ..build.package import build_package
+from ..build.package import build_function
 from ..environ import patched_environ
 from ..errors import LiveInsightError
 from ..spec.loader import LoadedSpec
@@ -59,6 +59,8 @@ class Request:
     body: bytes = b""
     source_ip: str = "127.0.0.1"
     stage: str = ""
+    scheme: str = "http"  # how the client reached the gateway (X-Forwarded-Proto)
+    port: int = 0  # the gateway's port the client reached (X-Forwarded-Port)
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -151,7 +153,7 @@ def _attach_package(target: FunctionTarget, loaded: LoadedSpec) -> None:
     if key is None:
         target.problem = f"function {target.name} is not in the spec"
         return
-    package = build_package(loaded.code_dir, key, loaded.spec.functions[key].handler)
+    package = build_function(loaded.code_dir, key, loaded.spec.functions[key])
     if package.code_sha256 != target.code_sha256:
         target.problem = (f"the code deployed to {target.name} ({target.code_sha256}) is not what "
                           f"{loaded.code_dir} builds ({package.code_sha256}): run apply")
@@ -256,13 +258,14 @@ class LocalGateway:
 
     def _event(self, req: Request, request_id: str) -> dict[str, Any]:
         multi: dict[str, list[str]] = {}
-        for k, v in req.headers:
+        for k, v in _forwarding_headers(req):
             multi.setdefault(k, []).append(v)
         query = parse_qsl(req.query, keep_blank_values=True)
         multi_query: dict[str, list[str]] = {}
         for k, v in query:
             multi_query.setdefault(k, []).append(v)
         resource = req.path.rstrip("/") or "/"
+        now_ms = int(time.time() * 1000)
         try:
             body: str | None = req.body.decode("utf-8") if req.body else None
             is_b64 = False
@@ -277,8 +280,12 @@ class LocalGateway:
             "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": is_b64,
             "requestContext": {
                 "resourcePath": resource, "httpMethod": req.method.upper(), "path": f"/{self.d.stage}{resource}",
-                "stage": self.d.stage, "requestId": request_id, "accountId": self.d.account_id,
-                "apiId": self.d.api_id, "protocol": "HTTP/1.1", "requestTimeEpoch": int(time.time() * 1000),
+                "stage": self.d.stage, "requestId": request_id, "extendedRequestId": request_id,
+                "accountId": self.d.account_id, "apiId": self.d.api_id, "protocol": "HTTP/1.1",
+                "domainName": f"{self.d.api_id}.execute-api.{self.d.region}.amazonaws.com",
+                "domainPrefix": self.d.api_id,
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_ms / 1000)),
+                "requestTimeEpoch": now_ms,
                 "identity": {"sourceIp": req.source_ip, "userAgent": req.header("User-Agent")},
             },
         }
@@ -374,6 +381,25 @@ class LocalGateway:
 
 class _ConfigurationError(Exception):
     pass
+
+
+def _forwarding_headers(req: Request) -> list[tuple[str, str]]:
+    """The request's headers with those API Gateway adds before calling an integration.
+
+    ``X-Forwarded-For`` gets the caller's address appended (a client's own value is kept in
+    front, so it proves nothing); ``X-Amzn-Trace-Id`` is the X-Ray format
+    (https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader).
+    """
+    added = {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port"}
+    sent_for = [v for k, v in req.headers if k.lower() == "x-forwarded-for"]
+    out = [(k, v) for k, v in req.headers if k.lower() not in added]
+    out.append(("X-Forwarded-For", ", ".join([*sent_for, req.source_ip])))
+    out.append(("X-Forwarded-Proto", req.scheme))
+    if req.port:
+        out.append(("X-Forwarded-Port", str(req.port)))
+    if req.header("X-Amzn-Trace-Id") is None:
+        out.append(("X-Amzn-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"))
+    return out
 
 
 def _deadline(timeout_s: int) -> Callable[[], int]:

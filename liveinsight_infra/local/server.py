@@ -1,9 +1,25 @@
 """HTTP on 127.0.0.1 for the local gateway: the API at ``/api/...`` (as through CloudFront) and at
-``/{stage}/api/...`` (as the execute-api URL), and the files of ``site/`` at ``/``."""
+``/{stage}/api/...`` (as the execute-api URL), and the files of ``site/`` at ``/``.
+
+It plays CloudFront's part where the handlers depend on it: on ``/api/...`` it sets
+``CloudFront-Viewer-Address`` to the peer's ``ip:port``, replacing any value the client sent
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html);
+a client's ``CloudFront-Viewer-Country`` passes, so tests and demos can set countries. On
+``/{stage}/api/...`` a client can send any header, as on execute-api. The site's files carry the
+security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
+the server keeps serving.
+
+Framing is read strictly (RFC 9112 §6): a body has a Content-Length, a Transfer-Encoding is refused
+(411) rather than left for the next request to read, and a request line without a version or a
+header line the parser cannot read is a 400. After any of these the connection is closed, so no
+bytes of one request are taken for another. An idle connection is closed after
+``request_timeout`` seconds.
+"""
 
 from __future__ import annotations
 
 import mimetypes
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,11 +27,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..reconcilers.response_headers import SECURITY_HEADERS
 from .gateway import LocalGateway, Request, Response
+
+VIEWER_ADDRESS = "CloudFront-Viewer-Address"  # the viewer's ip:port, set by CloudFront only
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+_BAD_FIELD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class LocalServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog; socketserver's default of 5 refuses bursts
+    request_timeout = 15.0  # seconds a connection may stay silent (a slow client holds a thread)
 
     def __init__(self, gateway: LocalGateway, site_dir: Path | None, host: str = "127.0.0.1", port: int = 0,
                  root_object: str = "dashboard.html", log: Callable[[str], None] = lambda _m: None,
@@ -40,10 +63,26 @@ class LocalServer(ThreadingHTTPServer):
             return Response(200, {"Content-Type": _type(name), "Cache-Control": "no-cache"}, self.extra_files[name])
         if self.site_dir is not None:
             root = self.site_dir.resolve()
-            file = (root / name).resolve()
-            if file.is_file() and root in file.parents:
-                return Response(200, {"Content-Type": _type(name)}, file.read_bytes())
-        return Response(404, {"Content-Type": "text/plain"}, b"Not Found")
+            try:
+                file = (root / name).resolve()
+                if file.is_file() and root in file.parents:
+                    return Response(200, {"Content-Type": _type(name)}, file.read_bytes())
+            except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+                pass
+        return _plain(404, "Not Found")
+
+
+def _plain(status: int, text: str) -> Response:
+    return Response(status, {"Content-Type": "text/plain; charset=utf-8"}, text.encode())
+
+
+def _content_length(values: list[str]) -> int | None:
+    """The body's length, or None when the header is not one plain decimal (RFC 9110 §8.6)."""
+    if not values:
+        return 0
+    if len(set(values)) != 1 or not values[0].strip().isascii() or not values[0].strip().isdigit():
+        return None
+    return int(values[0].strip())
 
 
 def _type(name: str) -> str:
@@ -54,29 +93,86 @@ def _type(name: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: LocalServer
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.1"  # an error before the version is read still gets a status line
+
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler.handle_one_request
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.request_timeout)
+
+    def parse_request(self) -> bool:
+        # http.server takes "GET /path" for HTTP/0.9 and answers without a status line: refused here.
+        self.command, self.request_version, self.close_connection = "", self.default_request_version, True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        if len(self.requestline.split()) != 3:
+            self.send_error(400, "Bad Request: the request line must be METHOD PATH HTTP/1.1")
+            return False
+        if not super().parse_request():
+            return False
+        if self.headers.defects or self.headers.get_payload():
+            # A header line the parser could not read ("Name : value"): it stopped there, so the
+            # later headers, Content-Length among them, would be lost.
+            self.send_error(400, "Bad Request: a malformed header line")
+            return False
+        if self.headers.get_all("Transfer-Encoding"):
+            self.send_error(411, "Length Required: send the body with a Content-Length, not a Transfer-Encoding")
+            return False
+        return True
 
     def log_message(self, format: str, *args: Any) -> None:
         self.server.log(f"{self.address_string()} {format % args}")
 
     def _dispatch(self) -> None:
+        try:
+            resp = self._answer()
+        except Exception as exc:  # a bug here must cost one answer, never the server
+            self.server.log(f"{self.command} {self.path!r}: {type(exc).__name__}: {exc}")
+            resp = _plain(500, "Internal Server Error")
+        self._send(resp)
+
+    def _answer(self) -> Response:
+        length = _content_length(self.headers.get_all("Content-Length") or [])
+        if length is None:
+            self.close_connection = True  # the body's end is unknown: the connection cannot be reused
+            return _plain(400, "Bad Request: Content-Length must be one non-negative integer")
+        if length > MAX_BODY:
+            self.close_connection = True
+            return _plain(413, "Request Entity Too Large")
+        try:
+            body = self.rfile.read(length) if length else b""
+        except TimeoutError:
+            self.close_connection = True
+            return _plain(408, "Request Timeout")
+        if len(body) < length:  # the client closed its side before sending the whole body
+            self.close_connection = True
+            return _plain(400, "Bad Request: the body is shorter than its Content-Length")
+        if "\x00" in self.path:
+            return _plain(400, "Bad Request: NUL in the path")
+        if any(_BAD_FIELD.search(k) or _BAD_FIELD.search(v) for k, v in self.headers.items()):
+            return _plain(400, "Bad Request: a control character in a header")  # RFC 9110 §5.5
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         stage = self.server.gateway.d.stage
         path = parts.path
-        if path.startswith(f"/{stage}/"):
+        headers = list(self.headers.items())
+        peer_ip, peer_port = self.client_address[:2]
+        if path.startswith(f"/{stage}/"):  # the execute-api URL: a client may send any header
             path = path[len(stage) + 1:]
             api = True
         else:
             api = path == "/api" or path.startswith("/api/")
+            if api:  # through CloudFront, which sets the viewer's address itself
+                headers = [(k, v) for k, v in headers if k.lower() != VIEWER_ADDRESS.lower()]
+                headers.append((VIEWER_ADDRESS, f"{peer_ip}:{peer_port}"))
         if api:
-            req = Request(self.command, path, list(self.headers.items()), parts.query, body,
-                          self.client_address[0], stage)
-            resp = self.server.gateway.handle(req)
-        elif self.command in ("GET", "HEAD"):
-            resp = self.server.static(path)
-        else:
-            resp = Response(405, {"Content-Type": "text/plain"}, b"Method Not Allowed")
+            req = Request(self.command, path, headers, parts.query, body, str(peer_ip), stage,
+                          port=int(self.server.server_address[1]))
+            return self.server.gateway.handle(req)
+        resp = self.server.static(path) if self.command in ("GET", "HEAD") else _plain(405, "Method Not Allowed")
+        # As CloudFront's response headers policy on the default behavior does, errors included.
+        return Response(resp.status, {**resp.headers, **SECURITY_HEADERS}, resp.body)
+
+    def _send(self, resp: Response) -> None:
         self.send_response(resp.status)
         for k, v in resp.headers.items():
             self.send_header(k, v)

@@ -15,10 +15,12 @@ from ..diff import dict_to_tag_list
 from ..plan import FieldDiff
 from ..spec.model import AlarmSpec
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import AlarmOutputs, keys
 
 
 class AlarmReconciler(Reconciler):
     kind = "cloudwatch.alarm"
+    output_keys = keys(AlarmOutputs)
     depends_on = ("sns.topic", "lambda.function")
 
     def names(self) -> list[str]:
@@ -38,7 +40,7 @@ class AlarmReconciler(Reconciler):
         else:
             namespace = "AWS/Lambda"
             dims = {"FunctionName": naming.function_name(self.spec, a.target)}
-        topics = [o["arn"] for o in outputs.get("sns.topic", {}).values()]
+        topics = [o["arn"] for o in self.upstream(outputs, "sns.topic").values()]
         return {
             "namespace": namespace, "metric": a.metric, "dimensions": dims,
             "statistic": a.statistic, "period_s": a.period_s, "evaluation_periods": a.evaluation_periods,
@@ -56,16 +58,17 @@ class AlarmReconciler(Reconciler):
                                                                  AlarmTypes=["MetricAlarm"])
             alarms = [a for p in pages for a in p.get("MetricAlarms", [])]
         wanted = set(self.names())
-        found: dict[str, Observed] = {}
-        for a in alarms:
+
+        def read(a: dict[str, Any]) -> tuple[str, Observed]:
             obs = Observed(_normalise(a), {"arn": a["AlarmArn"], "state": a.get("StateValue")})
             if for_destroy or a["AlarmName"] not in wanted:
                 # Only alarms this stack owns may be deleted: confirm from the tags.
                 with self.calling(a["AlarmName"], "ListTagsForResource"):
                     tags = cw.list_tags_for_resource(ResourceARN=a["AlarmArn"]).get("Tags", [])
                 obs.owned = naming.is_owned(self.spec, {t["Key"]: t["Value"] for t in tags})
-            found[a["AlarmName"]] = obs
-        return found
+            return a["AlarmName"], obs
+
+        return dict(self.parallel(read, alarms))  # the tag reads at once
 
     def read_owned(self, name: str, current: Observed) -> bool | None:
         with self.calling(name, "ListTagsForResource"):
@@ -93,7 +96,7 @@ class AlarmReconciler(Reconciler):
         with self.calling(name, "DeleteAlarms"):
             self.client("cloudwatch").delete_alarms(AlarmNames=[name])
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> AlarmOutputs:
         return {"name": name, "state": current.meta.get("state") if current else None}
 
     def _put(self, name: str, d: dict[str, Any]) -> None:

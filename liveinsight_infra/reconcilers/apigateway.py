@@ -5,58 +5,79 @@ more than one match is an error that names them (never "take the first"). Reads:
 ``get_resources(embed=["methods"])`` (always with embed: AWS returns stubs without it) and
 ``get_gateway_responses``.
 
-Writes are targeted. Only integrations or integration responses differ: ``put_integration`` and
+Writes are targeted, and independent ones run a few at a time (``WRITES_AT_ONCE``): resources
+level by level (parents first), then each method with its responses and integration, and the
+gateway responses. ``PutRestApi`` with an OpenAPI body would be one call, but moto 5.2.5's
+``put_rest_api`` fails on a MOCK integration without a ``uri`` (the CORS preflights), so the
+per-call path stays. Only integrations or integration responses differ: ``put_integration`` and
 ``put_integration_response`` (upserts on AWS and moto). A method-level field differs: delete the
 method and put it again whole. moto has no ``update_method``, and ``put_method`` on an existing
-method drops its integration there (moto-support #6). A deployment is the stage's business
+method drops its integration there (docs/moto-gaps.md). A deployment is the stage's business
 (``apigateway_stage.py``).
 """
 
 from __future__ import annotations
 
-import threading
+import functools
+import re
+from collections.abc import Callable
 from typing import Any
 
 from .. import naming
 from ..apigw.definition import definition_hash, desired_definition, observed_definition
+from ..aws.retry import RetryRule, with_retries
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
+from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import RestApiOutputs, keys
+from .lambda_ import ALIAS, function_arn
 
-_LOOKUP_LOCK = threading.Lock()
+# Writes to one API run a few at a time: API Gateway's control plane allows about 10 requests a
+# second per account with a burst of 40 (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html),
+# and a create is about 40 calls. botocore's throttling retries catch whatever still goes over.
+WRITES_AT_ONCE = 3
+# Two writes that touch one REST API at the same time can get ConflictException "Unable to complete
+# operation due to concurrent modification"; that write was not applied and can be sent again.
+CONCURRENT_MODIFICATION = RetryRule("apigateway-concurrent-modification", frozenset({"ConflictException"}),
+                                    re.compile(r"concurrent modification", re.I), deadline_s=60.0,
+                                    first_delay_s=0.5, max_delay_s=4.0)
 
 
 def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
-    """This stack's REST API (memoised per run, shared by the API and stage reconcilers)."""
+    """This stack's REST API (read once per run, shared by the API and stage reconcilers)."""
     ctx = reconciler.ctx
-    with _LOOKUP_LOCK:
-        memo: dict[str, Any] = ctx.__dict__.setdefault("_memo", {})
-        if "rest_api" not in memo:
-            name = naming.api_name(ctx.spec)
-            with reconciler.calling(name, "GetRestApis"):
-                pages = reconciler.client("apigateway").get_paginator("get_rest_apis").paginate()
-                items = [a for p in pages for a in p.get("items", [])]
-            ours = [a for a in items if a.get("name") == name and naming.is_owned(ctx.spec, a.get("tags"))]
-            if len(ours) > 1:
-                ids = ", ".join(sorted(a["id"] for a in ours))
-                raise LiveInsightError(
-                    f"apigateway.rest_api {name}: {len(ours)} REST APIs carry this stack's tag ({ids}). "
-                    "Delete the extra ones (keep the one the stage serves), then run again.")
-            memo["rest_api"] = ours[0] if ours else None
-        return memo["rest_api"]  # type: ignore[no-any-return]
+
+    def read() -> dict[str, Any] | None:
+        name = naming.api_name(ctx.spec)
+        with reconciler.calling(name, "GetRestApis"):
+            pages = reconciler.client("apigateway").get_paginator("get_rest_apis").paginate()
+            items = [a for p in pages for a in p.get("items", [])]
+        ours = [a for a in items if a.get("name") == name and naming.is_owned(ctx.spec, a.get("tags"))]
+        if len(ours) > 1:
+            ids = ", ".join(sorted(a["id"] for a in ours))
+            raise LiveInsightError(
+                f"apigateway.rest_api {name}: {len(ours)} REST APIs carry this stack's tag ({ids}). "
+                "Delete the extra ones (keep the one the stage serves), then run again.")
+        return ours[0] if ours else None
+
+    return ctx.shared_read("rest_api", read)
 
 
 class RestApiReconciler(Reconciler):
     kind = "apigateway.rest_api"
-    depends_on = ("lambda.function",)
+    output_keys = keys(RestApiOutputs)
+    # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
+    replace_fields = frozenset({"endpoint"})
+    # The integrations name each function's ``live`` alias by its ARN, which is known before the
+    # function exists, and API Gateway does not look the function up until a call comes in; so the
+    # API is built while the functions are, and the stage (which deploys) waits for both.
 
     def names(self) -> list[str]:
         return [naming.api_name(self.spec)]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        fns = outputs.get("lambda.function", {})
-        arns = {key: fns.get(naming.function_name(self.spec, key), {}).get("alias_arn", UNKNOWN)
-                for key in self.spec.functions}
+        arns = {key: f"{function_arn(self.ctx.region, self.ctx.account_id, naming.function_name(self.spec, key))}"
+                     f":{ALIAS}" for key in self.spec.functions}
         return {**desired_definition(self.spec, arns), "endpoint": "REGIONAL",
                 "tags": naming.resource_tags(self.spec)}
 
@@ -83,14 +104,7 @@ class RestApiReconciler(Reconciler):
         ids = {r["path"]: r["id"] for r in items}
         return {name: Observed(state, {"id": api["id"], "resource_ids": ids}, True)}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        changes = super().plan(outputs, destroy)
-        # A changed endpoint type is possible in place on AWS, but not worth the risk: replace.
-        return [c if c.action is not Action.UPDATE or not any(d.path == "endpoint" for d in c.diffs)
-                else Change(Action.REPLACE, c.resource, c.name, c.diffs, "endpoint type changes", ("endpoint",))
-                for c in changes]
-
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> RestApiOutputs:
         """``revision`` is what the stage deploys: the definition's hash; "(known after apply)" while
         a change is planned; marked ``+redeploy`` once this run changed the API, so the stage
         takes a new snapshot even when the repaired definition hashes the same as before."""
@@ -110,8 +124,6 @@ class RestApiReconciler(Reconciler):
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        if contains_unknown(desired):
-            raise RuntimeError(f"{self.kind} {name}: desired state still unknown at apply time")
         ag = self.client("apigateway")
         with self.calling(name, "CreateRestApi"):
             api = ag.create_rest_api(
@@ -130,29 +142,30 @@ class RestApiReconciler(Reconciler):
         api_id = current.meta["id"]
         ids: dict[str, str] = dict(current.meta["resource_ids"])
         have, want = current.state, desired
-        # 1. resources the routes need, parents first
-        for path in want["resources"]:
-            if path not in ids:
+        # 1. resources the routes need, parents first (the ones at one depth at once)
+        missing = [p for p in want["resources"] if p not in ids]
+        for depth in sorted({p.count("/") for p in missing}):
+            level = [p for p in missing if p.count("/") == depth]
+
+            def create_resource(path: str) -> tuple[str, str]:
                 parent, _, part = path.rpartition("/")
-                with self.calling(name, f"CreateResource {path}"):
-                    created = ag.create_resource(restApiId=api_id, parentId=ids[parent or "/"], pathPart=part)
-                ids[path] = created["id"]
-        # 2. methods
+                created = self._write(name, f"CreateResource {path}", lambda: ag.create_resource(
+                    restApiId=api_id, parentId=ids[parent or "/"], pathPart=part))
+                return path, created["id"]
+
+            ids.update(self.parallel(create_resource, level, limit=WRITES_AT_ONCE))
+        # 2. methods (each method's calls in order; methods, and the gateway responses, side by side)
+        work: list[Callable[[], None]] = []
         for key, method in want["methods"].items():
             old = have["methods"].get(key)
-            if old == method:
-                continue
-            verb, path = key.split(" ", 1)
-            rid = ids[path]
-            method_level = ("authorization", "api_key_required", "method_responses")
-            if old is not None and any(old.get(f) != method[f] for f in method_level):
-                with self.calling(name, f"DeleteMethod {key}", ignore=("NotFoundException",)):
-                    ag.delete_method(restApiId=api_id, resourceId=rid, httpMethod=verb)
-                old = None
-            if old is None:
-                self._put_method(name, api_id, rid, verb, method)
-            else:
-                self._put_integration(name, api_id, rid, verb, method)
+            if old != method:
+                work.append(functools.partial(self._sync_method, name, api_id, ids, key, method, old))
+        for kind, response in want["gateway_responses"].items():
+            if have["gateway_responses"].get(kind) != response:
+                work.append(functools.partial(self._write, name, f"PutGatewayResponse {kind}", functools.partial(
+                    ag.put_gateway_response, restApiId=api_id, responseType=kind,
+                    responseParameters=response["parameters"], responseTemplates=response["templates"])))
+        self.concurrently(work, limit=WRITES_AT_ONCE)
         # 3. methods and resources no longer wanted (deepest resources first)
         for key in sorted(set(have["methods"]) - set(want["methods"])):
             verb, path = key.split(" ", 1)
@@ -164,14 +177,7 @@ class RestApiReconciler(Reconciler):
             if path in ids and not any(path.startswith(s + "/") for s in stale):  # an ancestor takes it along
                 with self.calling(name, f"DeleteResource {path}", ignore=("NotFoundException",)):
                     ag.delete_resource(restApiId=api_id, resourceId=ids.pop(path))
-        # 4. gateway responses
-        for kind, response in want["gateway_responses"].items():
-            if have["gateway_responses"].get(kind) != response:
-                with self.calling(name, f"PutGatewayResponse {kind}"):
-                    ag.put_gateway_response(restApiId=api_id, responseType=kind,
-                                            responseParameters=response["parameters"],
-                                            responseTemplates=response["templates"])
-        # 5. tags (moto cannot tag a REST API by ARN: docs/moto-gaps.md)
+        # 4. tags (moto cannot tag a REST API by ARN: docs/moto-gaps.md)
         if want["tags"] != have["tags"]:
             arn = f"arn:aws:apigateway:{self.ctx.region}::/restapis/{api_id}"
             self.sync_tags(name, have["tags"], want["tags"],
@@ -179,15 +185,36 @@ class RestApiReconciler(Reconciler):
                            lambda keys: ag.untag_resource(resourceArn=arn, tagKeys=keys))
         return Observed({**desired}, {"id": api_id, "resource_ids": ids}, True)
 
+    def _write(self, name: str, operation: str, call: Callable[[], Any], ignore: tuple[str, ...] = ()) -> Any:
+        """One write, translated into AwsCallError, sent again on a concurrent-modification conflict."""
+        with self.calling(name, operation, ignore=ignore):
+            return with_retries(call, CONCURRENT_MODIFICATION, sleep=self.ctx.sleep)
+        return None
+
+    def _sync_method(self, name: str, api_id: str, ids: dict[str, str], key: str, method: dict[str, Any],
+                     old: dict[str, Any] | None) -> None:
+        ag = self.client("apigateway")
+        verb, path = key.split(" ", 1)
+        rid = ids[path]
+        method_level = ("authorization", "api_key_required", "method_responses")
+        if old is not None and any(old.get(f) != method[f] for f in method_level):
+            self._write(name, f"DeleteMethod {key}", lambda: ag.delete_method(
+                restApiId=api_id, resourceId=rid, httpMethod=verb), ignore=("NotFoundException",))
+            old = None
+        if old is None:
+            self._put_method(name, api_id, rid, verb, method)
+        else:
+            self._put_integration(name, api_id, rid, verb, method)
+
     def _put_method(self, name: str, api_id: str, rid: str, verb: str, m: dict[str, Any]) -> None:
         ag = self.client("apigateway")
-        with self.calling(name, f"PutMethod {verb}"):
-            ag.put_method(restApiId=api_id, resourceId=rid, httpMethod=verb,
-                          authorizationType=m["authorization"], apiKeyRequired=m["api_key_required"])
+        self._write(name, f"PutMethod {verb}", lambda: ag.put_method(
+            restApiId=api_id, resourceId=rid, httpMethod=verb, authorizationType=m["authorization"],
+            apiKeyRequired=m["api_key_required"]))
         for code, params in m["method_responses"].items():
-            with self.calling(name, f"PutMethodResponse {verb} {code}"):
-                ag.put_method_response(restApiId=api_id, resourceId=rid, httpMethod=verb, statusCode=code,
-                                       responseParameters=params)
+            self._write(name, f"PutMethodResponse {verb} {code}",
+                        functools.partial(ag.put_method_response, restApiId=api_id, resourceId=rid,
+                                          httpMethod=verb, statusCode=code, responseParameters=params))
         self._put_integration(name, api_id, rid, verb, m)
 
     def _put_integration(self, name: str, api_id: str, rid: str, verb: str, m: dict[str, Any]) -> None:
@@ -199,14 +226,13 @@ class RestApiReconciler(Reconciler):
                         timeoutInMillis=integ["timeout_ms"])
         else:
             args.update(requestTemplates=integ["request_templates"], passthroughBehavior=integ["passthrough"])
-        with self.calling(name, f"PutIntegration {verb}"):
-            ag.put_integration(**args)
+        self._write(name, f"PutIntegration {verb}", lambda: ag.put_integration(**args))
         # put_integration replaces the integration and its responses: put them all back.
         for code, resp in m["integration_responses"].items():
-            with self.calling(name, f"PutIntegrationResponse {verb} {code}"):
-                ag.put_integration_response(restApiId=api_id, resourceId=rid, httpMethod=verb, statusCode=code,
-                                            responseParameters=resp["parameters"],
-                                            responseTemplates=resp["templates"])
+            self._write(name, f"PutIntegrationResponse {verb} {code}",
+                        functools.partial(ag.put_integration_response, restApiId=api_id, resourceId=rid,
+                                          httpMethod=verb, statusCode=code, responseParameters=resp["parameters"],
+                                          responseTemplates=resp["templates"]))
 
     def delete(self, name: str, current: Observed) -> None:
         with self.calling(name, "DeleteRestApi", ignore=("NotFoundException",)):

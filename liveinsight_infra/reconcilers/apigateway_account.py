@@ -5,12 +5,24 @@ name a CloudWatch role ("CloudWatch Logs role ARN must be set in account setting
 is account-wide, shared by every stack and environment. So:
 
 * if any role is already set, it is left alone (this tool never takes over someone else's);
-* otherwise a project-level role ``{project}-apigateway-logs`` is created, with the permissions
-  of AWS's AmazonAPIGatewayPushToCloudWatchLogs policy, and the account is pointed at it.
+* otherwise a project-level role ``{project}-apigateway-logs`` is created and the account is
+  pointed at it.
+
+The role: API Gateway may assume it only for this account (``aws:SourceAccount`` in the trust
+policy, against the confused deputy:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). Its permissions are the
+actions AWS documents for API Gateway logging (those of the managed policy
+AmazonAPIGatewayPushToCloudWatchLogs:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), but on this
+account's log groups only, not on ``*``; API Gateway checks the role against that list when the
+setting is written. Its permissions boundary is that AWS-managed policy itself: AWS owns it, so
+no deployer can widen it, and it is exactly the most this role should ever do.
 
 The role carries the stack tag ``{project}-account``, not an environment's, so destroying dev or
 prod never removes what the other still needs. The role is account setup, kept like the account
-setting itself.
+setting itself. When the account names *our* role (``{project}-apigateway-logs``), its trust
+policy, inline policy and boundary are compared with the definition below and brought up to date
+(a role made by an earlier version of the tool had no ``aws:SourceAccount`` and no boundary).
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import RetryRule, with_retries
-from ..diff import dict_to_tag_list
+from ..diff import dict_to_tag_list, normalize_policy
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
@@ -29,13 +41,23 @@ from .base import Observed, Outputs, Reconciler
 ROLE_PROPAGATION = RetryRule("iam-propagation", frozenset({"BadRequestException"}),
                              re.compile(r"role ARN does not have required permissions|trust", re.I),
                              deadline_s=120.0)
-PUSH_TO_CLOUDWATCH = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow",
-    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
-               "logs:DescribeLogStreams", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
-    "Resource": "*"}]}
-ASSUME = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+POLICY_NAME = "push-to-cloudwatch-logs"
+LOGS_BOUNDARY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+LOGGING_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
+                   "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:PutLogEvents"]
+
+
+def push_to_cloudwatch(account: str) -> dict[str, Any]:
+    """API Gateway's logging actions, on this account's log groups and their streams."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "ApiGatewayLogging", "Effect": "Allow", "Action": LOGGING_ACTIONS,
+        "Resource": [f"arn:aws:logs:*:{account}:log-group:*", f"arn:aws:logs:*:{account}:log-group:*:log-stream:*"]}]}
+
+
+def assume_role(account: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}
 
 
 class AccountReconciler(Reconciler):
@@ -48,7 +70,19 @@ class AccountReconciler(Reconciler):
     def role_name(self) -> str:
         return f"{self.spec.project}-apigateway-logs"
 
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.ctx.account_id}:role/{self.role_name()}"
+
+    def role_definition(self) -> dict[str, Any]:
+        account = self.ctx.account_id
+        return {"trust": normalize_policy(assume_role(account)),
+                "policy": normalize_policy(push_to_cloudwatch(account)),
+                "permissions_boundary": LOGS_BOUNDARY}
+
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
+        current = self.observed.get(name)
+        if current is not None and current.meta.get("ours"):
+            return {"cloudwatch_role": "set", **self.role_definition()}
         return {"cloudwatch_role": "set"}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
@@ -58,7 +92,22 @@ class AccountReconciler(Reconciler):
             arn = self.client("apigateway").get_account().get("cloudwatchRoleArn")
         if not arn:
             return {}
-        return {"cloudwatch-role": Observed({"cloudwatch_role": "set"}, {"arn": arn}, False)}
+        state: dict[str, Any] = {"cloudwatch_role": "set"}
+        if arn == self.role_arn():
+            state.update(self._read_role())
+        return {"cloudwatch-role": Observed(state, {"arn": arn, "ours": arn == self.role_arn()}, False)}
+
+    def _read_role(self) -> dict[str, Any]:
+        iam, role = self.client("iam"), self.role_name()
+        state: dict[str, Any] = {"trust": None, "policy": None, "permissions_boundary": None}
+        with self.calling(role, "GetRole", ignore=("NoSuchEntity",)):
+            got = iam.get_role(RoleName=role)["Role"]
+            state["trust"] = normalize_policy(got["AssumeRolePolicyDocument"])
+            state["permissions_boundary"] = (got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+            with self.calling(role, "GetRolePolicy", ignore=("NoSuchEntity",)):
+                doc = iam.get_role_policy(RoleName=role, PolicyName=POLICY_NAME)["PolicyDocument"]
+                state["policy"] = normalize_policy(doc)
+        return state
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         iam, ag = self.client("iam"), self.client("apigateway")
@@ -66,12 +115,13 @@ class AccountReconciler(Reconciler):
         tags = {**self.spec.tags, naming.TAG_STACK: f"{self.spec.project}-account",
                 naming.TAG_MANAGED_BY: naming.MANAGED_BY}
         with self.calling(role, "CreateRole", ignore=("EntityAlreadyExists",)):
-            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(ASSUME), Tags=dict_to_tag_list(tags),
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(assume_role(self.ctx.account_id)),
+                            Tags=dict_to_tag_list(tags), PermissionsBoundary=LOGS_BOUNDARY,
                             Description="Lets API Gateway write access logs to CloudWatch (account setting)")
         with self.calling(role, "PutRolePolicy"):
-            iam.put_role_policy(RoleName=role, PolicyName="push-to-cloudwatch-logs",
-                                PolicyDocument=json.dumps(PUSH_TO_CLOUDWATCH))
-        arn = f"arn:aws:iam::{self.ctx.account_id}:role/{role}"
+            iam.put_role_policy(RoleName=role, PolicyName=POLICY_NAME,
+                                PolicyDocument=json.dumps(push_to_cloudwatch(self.ctx.account_id)))
+        arn = self.role_arn()
         with self.calling("account", "UpdateAccount"):
             with_retries(lambda: ag.update_account(patchOperations=[
                 {"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}]), ROLE_PROPAGATION,
@@ -80,7 +130,25 @@ class AccountReconciler(Reconciler):
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
-        return current  # nothing to update: any role already set is left alone
+        if not current.meta.get("ours"):
+            return current  # someone else's role: left alone
+        if current.state.get("trust") is None:  # the account names our role, but it was deleted
+            created = self.create(name, desired)
+            return Observed(dict(desired), {**created.meta, "ours": True}, False)
+        iam, role = self.client("iam"), self.role_name()
+        fields = {d.path.split(".")[0] for d in diffs}
+        if "permissions_boundary" in fields:  # first: the deployer may change the role only under it
+            with self.calling(role, "PutRolePermissionsBoundary"):
+                iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=LOGS_BOUNDARY)
+        if "trust" in fields:
+            with self.calling(role, "UpdateAssumeRolePolicy"):
+                iam.update_assume_role_policy(RoleName=role,
+                                              PolicyDocument=json.dumps(assume_role(self.ctx.account_id)))
+        if "policy" in fields:
+            with self.calling(role, "PutRolePolicy"):
+                iam.put_role_policy(RoleName=role, PolicyName=POLICY_NAME,
+                                    PolicyDocument=json.dumps(push_to_cloudwatch(self.ctx.account_id)))
+        return Observed(dict(desired), current.meta, False)
 
     def delete(self, name: str, current: Observed) -> None:
         raise AssertionError("account setup is never planned for deletion")

@@ -16,6 +16,7 @@ from .. import naming
 from ..plan import UNKNOWN, FieldDiff
 from .apigateway import find_rest_api
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import StageOutputs, keys
 
 _HASH = re.compile(r"definition=([0-9a-f]{16})")
 _FUNCTIONS = re.compile(r"functions=(\S*)")
@@ -43,16 +44,17 @@ def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
 
 class StageReconciler(Reconciler):
     kind = "apigateway.stage"
-    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account")
+    output_keys = keys(StageOutputs)
+    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account", "lambda.function")
 
     def names(self) -> list[str]:
         return [self.spec.api.stage]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
-        group = outputs.get("logs.log_group", {}).get(naming.api_log_group(self.spec), {})
+        api = self.upstream(outputs, "apigateway.rest_api").get(naming.api_name(self.spec), {})
+        group = self.upstream(outputs, "logs.log_group").get(naming.api_log_group(self.spec), {})
         t = self.spec.api.throttling
-        fns = outputs.get("lambda.function", {})
+        fns = self.upstream(outputs, "lambda.function")
         versions = {k: fns.get(naming.function_name(self.spec, k), {}).get("live_version", UNKNOWN)
                     for k in self.spec.functions}
         release: Any = dict(sorted(versions.items())) if not any(v is UNKNOWN for v in versions.values()) \
@@ -145,7 +147,7 @@ class StageReconciler(Reconciler):
         with self.calling(name, "DeleteStage", ignore=("NotFoundException",)):
             self.client("apigateway").delete_stage(restApiId=current.state["api_id"], stageName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> StageOutputs:
         if current is None:
             return {"invoke_url": UNKNOWN}
         api_id = current.state["api_id"]

@@ -14,6 +14,9 @@ never trusts what an earlier run did, only what AWS shows now.
                  what is already gone succeeds. A create that finds the resource already there
                  (an interrupted earlier apply) adopts it instead of failing.
 * ``outputs()``  what dependants need (ARNs, ids), from observed state, or UNKNOWN before create.
+                 ``output_keys`` names them; a dependant reads them with ``upstream()``, which
+                 refuses a kind missing from its ``depends_on`` and a key the kind does not give
+                 (a misspelt key would otherwise read as "unknown": a diff that never goes away).
 * ``read_owned()`` / ``take_ownership()``  for kinds whose observe() does not read tags: read them
                  when a write is planned, and tag a resource that ``apply --adopt`` takes over.
 
@@ -28,23 +31,47 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..contract import Context, Outputs
 from ..diff import compare_tags, diff_state
 from ..errors import LiveInsightError, from_client_error
-from ..plan import Action, AdoptionRequired, Change, FieldDiff
-
-if TYPE_CHECKING:
-    from ..engine import Context
+from ..plan import Action, AdoptionRequired, Change, DataWouldBeLost, FieldDiff, contains_unknown
 
 T = TypeVar("T")
 R = TypeVar("R")
-Outputs = dict[str, dict[str, dict[str, Any]]]  # kind -> name -> outputs
+__all__ = ["Context", "Observed", "Outputs", "OutputsOf", "Reconciler", "UndeclaredDependency", "error_code"]
+_OUTPUT_KEYS: dict[str, frozenset[str]] = {}  # kind -> the outputs it gives (filled as classes are defined)
+
+
+class UndeclaredDependency(RuntimeError):
+    """A reconciler read the outputs of a kind it does not list in ``depends_on`` (a bug)."""
+
+
+class OutputsOf(dict[str, Any]):
+    """One resource's outputs, as a dependant reads them: a key the kind does not give raises KeyError."""
+
+    def __init__(self, kind: str, values: Mapping[str, Any]):
+        super().__init__(values)
+        self.kind = kind
+
+    def _check(self, key: str) -> None:
+        known = _OUTPUT_KEYS.get(self.kind)
+        if known is not None and key not in known:
+            raise KeyError(f"{self.kind} has no output {key!r}; it has {sorted(known)}")
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._check(key)
+        return super().get(key, default)
 
 
 @dataclass
@@ -70,6 +97,13 @@ class Reconciler(ABC):
     adoptable: ClassVar[bool] = True
     # Fields that AWS cannot change in place: a difference there means delete and create.
     replace_fields: ClassVar[frozenset[str]] = frozenset()
+    # The keys outputs() gives (some are UNKNOWN before the resource exists).
+    output_keys: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            _OUTPUT_KEYS[cls.kind] = cls.output_keys
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -99,7 +133,8 @@ class Reconciler(ABC):
     @abstractmethod
     def delete(self, name: str, current: Observed) -> None: ...
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> Mapping[str, Any]:
+        """What dependants may read; one TypedDict per kind (``kind_outputs.py``)."""
         return {}
 
     def read_owned(self, name: str, current: Observed) -> bool | None:
@@ -111,6 +146,16 @@ class Reconciler(ABC):
         """Tag a resource that ``apply --adopt`` takes over. The default suits kinds whose desired
         state holds ``tags``: the update that follows sets the ownership tags with the others."""
         return current
+
+    def keep_on_delete(self, current: Observed) -> str | None:
+        """Why a resource that holds data is kept out of a delete (e.g. "holds data"), or None."""
+        return None
+
+    def upstream(self, outputs: Outputs, kind: str) -> dict[str, dict[str, Any]]:
+        """The outputs of ``kind``'s resources by name; ``kind`` must be in ``depends_on``."""
+        if kind not in self.depends_on:
+            raise UndeclaredDependency(f"{self.kind} reads {kind} outputs without declaring it in depends_on")
+        return {name: OutputsOf(kind, values) for name, values in outputs.get(kind, {}).items()}
 
     # -- planning (from observed state; reads only ownership tags, where a write is planned) ---
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
@@ -142,18 +187,24 @@ class Reconciler(ABC):
             if name not in wanted and have.owned:
                 reason = "stack destroyed" if destroy else "no longer in the spec"
                 changes.append(Change(Action.DELETE, self.kind, name, (), reason))
-        self.planned = {c.name for c in changes}
-        return changes
+        return self.hold_back(changes)
 
-    def hold_back(self, changes: list[Change], why: Callable[[Observed], str | None]) -> list[Change]:
-        """Keep resources that hold data out of a delete: the plan notes them instead, unless
-        ``--force``, in which case the delete stays and its reason says so. ``why`` names the
-        data a resource holds, or gives None."""
+    def hold_back(self, changes: list[Change]) -> list[Change]:
+        """Keep resources that hold data (:meth:`keep_on_delete`) out of a delete: the plan notes them
+        instead, unless ``--force``, in which case the delete stays and its reason says so."""
         self.notes = []
         kept = []
         for c in changes:
             current = self.observed.get(c.name)
-            reason = why(current) if c.action is Action.DELETE and current is not None else None
+            recreates = c.action is Action.REPLACE or (c.action is Action.ADOPT and bool(c.forces_replace))
+            if recreates and current is not None and not self.ctx.force:
+                held = self.keep_on_delete(current)
+                if held:  # a replace deletes first: never for data, whatever else differs
+                    raise DataWouldBeLost(
+                        f"{self.kind} {c.name} {held}, and {', '.join(c.forces_replace)} differs from the spec, "
+                        "which cannot change in place: replacing it would delete it. Nothing was changed. Back up "
+                        "what it holds and delete it yourself (or `destroy --force`), or make the spec match it.")
+            reason = self.keep_on_delete(current) if c.action is Action.DELETE and current is not None else None
             if reason and self.ctx.force:
                 kept.append(Change(c.action, c.resource, c.name, c.diffs, f"{reason}: deleted (--force)"))
             elif reason:
@@ -180,6 +231,8 @@ class Reconciler(ABC):
                 self.delete(change.name, current)
             return
         want = self.desired(change.name, outputs)
+        if contains_unknown(want):  # the engine executes in dependency order, so this is a bug
+            raise RuntimeError(f"{self.kind} {change.name}: desired state still unknown at apply time")
         current = self.observed.get(change.name)
         if change.action is Action.REPLACE and current is not None:
             self.delete(change.name, current)
@@ -230,13 +283,23 @@ class Reconciler(ABC):
             with self.calling(name, "UntagResource"):
                 untag(to_unset)
 
-    def parallel(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Run independent reads concurrently (order of results = order of items)."""
+    def parallel(self, fn: Callable[[T], R], items: Iterable[T], limit: int = 8) -> list[R]:
+        """Run independent calls concurrently, at most ``limit`` at a time (order of results = order
+        of items). Every call finishes before the first error, if any, is raised."""
         items = list(items)
-        if len(items) <= 1:
+        if len(items) <= 1 or limit <= 1:
             return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
-            return list(pool.map(fn, items))
+        with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
+            futures = [pool.submit(fn, i) for i in items]
+        return [f.result() for f in futures]
+
+    def concurrently(self, calls: Iterable[Callable[[], Any]], limit: int = 8) -> list[Any]:
+        """Call each of ``calls`` (no arguments) concurrently; their results in the same order."""
+        return self.parallel(_call, calls, limit)
+
+
+def _call(fn: Callable[[], R]) -> R:
+    return fn()
 
 
 def error_code(exc: ClientError) -> str:

@@ -1,5 +1,8 @@
 """CloudFront: the Origin Access Control and the distribution in front of the bucket and the API.
 
+The default (dashboard) behavior carries the security-headers response headers policy
+(``response_headers.py``); the ``/api/*`` behavior does not.
+
 The distribution is found by a Comment marker (``liveinsight-infra:{stack}``), confirmed by the
 stack's tag. It is created with a deterministic CallerReference, so a create whose answer was lost
 ends in ``DistributionAlreadyExists`` and discovery, never a second distribution. Updates read the
@@ -8,7 +11,7 @@ fields beside a cache policy are stripped: moto adds them, and AWS refuses them.
 with ``IfMatch``, and re-read once on ``PreconditionFailed``. Destroy disables, waits until
 deployed, then deletes with the fresh ETag.
 
-moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (moto-support #25). An
+moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (docs/moto-gaps.md). An
 S3 origin whose read-back carries neither origin config cannot happen on AWS, so the OAC id is
 then treated as "not reported", not as drift. Tests assert what the tool sends instead.
 """
@@ -16,7 +19,6 @@ then treated as "not reported", not as drift. Tests assert what the tool sends i
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from typing import Any
 
@@ -24,15 +26,16 @@ from botocore.exceptions import ClientError
 
 from .. import naming
 from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_REQUEST_POLICIES
+from ..contract import Event
 from ..diff import user_tags
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff, contains_unknown
+from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
+from .kind_outputs import DistributionOutputs, OacOutputs, keys
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
 NOT_REPORTED = "(not reported by this endpoint)"
-_LOOKUP_LOCK = threading.Lock()
 
 
 def marker(spec: Any) -> str:
@@ -49,33 +52,43 @@ def _tags_of(r: Reconciler, arn: str) -> dict[str, str]:
     return {t["Key"]: t.get("Value", "") for t in items}
 
 
+def _config_of(r: Reconciler, dist_id: str) -> dict[str, Any]:
+    with r.calling(dist_id, "GetDistributionConfig"):
+        return r.client("cloudfront").get_distribution_config(Id=dist_id)  # type: ignore[no-any-return]
+
+
 def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | None:
-    """This stack's distribution summary plus its tags (memoised per run, shared by reconcilers)."""
+    """This stack's distribution summary plus its tags (read once per run, shared by reconcilers)."""
     ctx = r.ctx
-    with _LOOKUP_LOCK:
-        memo: dict[str, Any] = ctx.__dict__.setdefault("_memo", {})
-        if refresh or "distribution" not in memo:
-            with r.calling(marker(ctx.spec), "ListDistributions"):
-                pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
-                items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
-            candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
-            ours = []
-            for d in candidates:
-                tags = _tags_of(r, d["ARN"])
-                if naming.is_owned(ctx.spec, tags):
-                    ours.append({**d, "Tags": tags})
-            if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
-                for d in items:
-                    if d not in candidates:
-                        tags = _tags_of(r, d["ARN"])
-                        if naming.is_owned(ctx.spec, tags):
-                            ours.append({**d, "Tags": tags})
-            if len(ours) > 1:
-                ids = ", ".join(sorted(d["Id"] for d in ours))
-                raise LiveInsightError(f"cloudfront.distribution: {len(ours)} distributions carry this stack's tag "
-                                       f"({ids}). Disable and delete the extra ones, then run again.")
-            memo["distribution"] = ours[0] if ours else None
-        return memo["distribution"]  # type: ignore[no-any-return]
+
+    def read() -> dict[str, Any] | None:
+        with r.calling(marker(ctx.spec), "ListDistributions"):
+            pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
+            items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
+        candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
+        ours = []
+
+        # A candidate's tags and its config are read at once (CloudFront answers in about 250 ms
+        # per call); the config is kept for the distribution's observe.
+        def both(d: dict[str, Any]) -> list[Any]:
+            return r.concurrently([lambda: _tags_of(r, d["ARN"]), lambda: _config_of(r, d["Id"])])
+
+        for d, (tags, config) in zip(candidates, r.parallel(both, candidates), strict=True):
+            if naming.is_owned(ctx.spec, tags):
+                ours.append({**d, "Tags": tags, "_config": config})
+        if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone
+            for d in items:
+                if d not in candidates:
+                    tags = _tags_of(r, d["ARN"])
+                    if naming.is_owned(ctx.spec, tags):
+                        ours.append({**d, "Tags": tags})
+        if len(ours) > 1:
+            ids = ", ".join(sorted(d["Id"] for d in ours))
+            raise LiveInsightError(f"cloudfront.distribution: {len(ours)} distributions carry this stack's tag "
+                                   f"({ids}). Disable and delete the extra ones, then run again.")
+        return ours[0] if ours else None
+
+    return ctx.shared_read("distribution", read, refresh=refresh)
 
 
 class OacReconciler(Reconciler):
@@ -84,6 +97,7 @@ class OacReconciler(Reconciler):
     or by its use in the stack's own (tagged) distribution (docs/adoption.md)."""
 
     kind = "cloudfront.oac"
+    output_keys = keys(OacOutputs)
 
     def names(self) -> list[str]:
         return [f"{naming.stack_id(self.spec)}-s3"]
@@ -156,13 +170,14 @@ class OacReconciler(Reconciler):
             with self.calling(name, "DeleteOriginAccessControl", ignore=("NoSuchOriginAccessControl",)):
                 cf.delete_origin_access_control(Id=current.meta["id"], IfMatch=etag)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> OacOutputs:
         return {"id": current.meta["id"] if current else UNKNOWN}
 
 
 class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
-    depends_on = ("s3.bucket", "cloudfront.oac", "apigateway.stage")
+    output_keys = keys(DistributionOutputs)
+    depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy", "apigateway.stage")
     poll_s = 15.0
     deadline_s = 40 * 60.0
 
@@ -172,9 +187,10 @@ class DistributionReconciler(Reconciler):
     # -- desired / observed, normalised alike ------------------------------------------------------
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         d = self.spec.distribution
-        bucket = next(iter(outputs.get("s3.bucket", {}).values()), {})
-        oac = next(iter(outputs.get("cloudfront.oac", {}).values()), {})
-        stage = outputs.get("apigateway.stage", {}).get(self.spec.api.stage, {})
+        bucket = next(iter(self.upstream(outputs, "s3.bucket").values()), {})
+        oac = next(iter(self.upstream(outputs, "cloudfront.oac").values()), {})
+        headers = next(iter(self.upstream(outputs, "cloudfront.response_headers_policy").values()), {})
+        stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
         return {
@@ -183,7 +199,8 @@ class DistributionReconciler(Reconciler):
             "site_origin": {"domain": bucket.get("regional_domain", UNKNOWN), "oac": oac.get("id", UNKNOWN)},
             "api_origin": {"domain": api_domain, "path": f"/{self.spec.api.stage}", "protocol": "https-only"},
             "default_behavior": {"origin": SITE_ORIGIN, "viewer": "redirect-to-https", "compress": True,
-                                 "cache_policy": CACHE_POLICIES[d.cache_policy], "methods": sorted(CACHED_METHODS)},
+                                 "cache_policy": CACHE_POLICIES[d.cache_policy], "methods": sorted(CACHED_METHODS),
+                                 "response_headers_policy": headers.get("id", UNKNOWN)},
             "api_behavior": {"origin": API_ORIGIN, "viewer": "https-only", "compress": True,
                              "cache_policy": CACHE_POLICIES[d.api_cache_policy],
                              "origin_request_policy": ORIGIN_REQUEST_POLICIES[d.api_origin_request_policy],
@@ -195,8 +212,7 @@ class DistributionReconciler(Reconciler):
         found = find_distribution(self)
         if found is None:
             return {}
-        with self.calling(found["Id"], "GetDistributionConfig"):
-            resp = self.client("cloudfront").get_distribution_config(Id=found["Id"])
+        resp = found.get("_config") or _config_of(self, found["Id"])
         state = _normalise(resp["DistributionConfig"])
         state["tags"] = {k: v for k, v in user_tags(found["Tags"]).items() if k != TAG_SITE_VERSION}
         meta = {"id": found["Id"], "arn": found["ARN"], "domain": found["DomainName"], "status": found.get("Status"),
@@ -233,6 +249,7 @@ class DistributionReconciler(Reconciler):
                   if o.get("Id") not in (SITE_ORIGIN, API_ORIGIN)]
         cfg["Origins"] = {"Quantity": 2 + len(others), "Items": [site, api, *others]}
         cfg["DefaultCacheBehavior"] = _behavior(cfg.get("DefaultCacheBehavior") or {}, d["default_behavior"])
+        cfg["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = d["default_behavior"]["response_headers_policy"]
         behaviors = [b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []
                      if b.get("PathPattern") != API_PATTERN]
         api_b = _behavior({"PathPattern": API_PATTERN}, d["api_behavior"])
@@ -252,8 +269,6 @@ class DistributionReconciler(Reconciler):
         return self._apply_managed(base, d)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        if contains_unknown(desired):
-            raise RuntimeError(f"{self.kind} {name}: desired state still unknown at apply time")
         cf = self.client("cloudfront")
         tags = {"Items": [{"Key": k, "Value": v} for k, v in sorted(desired["tags"].items())]}
         with self.calling(name, "CreateDistributionWithTags", ignore=("DistributionAlreadyExists",)):
@@ -303,22 +318,23 @@ class DistributionReconciler(Reconciler):
         from ..errors import from_client_error
         return from_client_error(f"{self.kind} {name}", operation, exc)
 
-    def _wait(self, name: str, dist_id: str, always: bool = False) -> None:
-        """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips)."""
+    def _wait(self, name: str, dist_id: str, always: bool = False) -> str | None:
+        """Wait until CloudFront says Deployed, with a progress line per poll (``--no-wait`` skips).
+        Returns the ETag of that deployed state (None when not waited)."""
         if not (self.ctx.wait or always):
-            return
-        from ..engine import Event
+            return None
         cf = self.client("cloudfront")
         start = time.monotonic()
         waited = 0.0
         while True:
             with self.calling(name, "GetDistribution"):
-                status = cf.get_distribution(Id=dist_id)["Distribution"]["Status"]
+                got = cf.get_distribution(Id=dist_id)
+            status = got["Distribution"]["Status"]
             elapsed = max(time.monotonic() - start, waited)
             if status == "Deployed":
                 if waited > 0:
                     self.ctx.emit(Event("wait", f"{self.kind} {dist_id}: Deployed after {elapsed:.0f}s"))
-                return
+                return str(got["ETag"]) if got.get("ETag") else None
             if elapsed > self.deadline_s:
                 raise LiveInsightError(f"{self.kind} {dist_id} is still {status} after {elapsed / 60:.0f} min; "
                                        "run apply again later (it will pick up where it is)")
@@ -338,13 +354,16 @@ class DistributionReconciler(Reconciler):
                 cfg = {**resp["DistributionConfig"], "Enabled": False}
                 with self.calling(name, "UpdateDistribution"):
                     etag = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=cfg)["ETag"]
-            self._wait(name, dist_id, always=True)
-            with self.calling(name, "GetDistributionConfig"):
-                etag = cf.get_distribution_config(Id=dist_id)["ETag"]
+            # GetDistribution answers with the same ETag as GetDistributionConfig: no extra read.
+            deployed = self._wait(name, dist_id, always=True)
+            if deployed is None:
+                with self.calling(name, "GetDistributionConfig"):
+                    deployed = str(cf.get_distribution_config(Id=dist_id)["ETag"])
+            etag = deployed
             with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
                 cf.delete_distribution(Id=dist_id, IfMatch=etag)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> DistributionOutputs:
         if current is None:
             return {"id": UNKNOWN, "arn": UNKNOWN, "domain": UNKNOWN, "created": False}
         return {"id": current.meta["id"], "arn": current.meta["arn"], "domain": current.meta["domain"],
@@ -369,14 +388,16 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     reported = bool(site.get("S3OriginConfig") or site.get("CustomOriginConfig"))
     behaviors = {b.get("PathPattern"): b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []}
 
-    def behavior(b: dict[str, Any] | None, with_orp: bool) -> dict[str, Any] | None:
+    def behavior(b: dict[str, Any] | None, api: bool) -> dict[str, Any] | None:
         if not b:
             return None
         out = {"origin": b.get("TargetOriginId"), "viewer": b.get("ViewerProtocolPolicy"),
                "compress": bool(b.get("Compress")), "cache_policy": b.get("CachePolicyId"),
                "methods": sorted((b.get("AllowedMethods") or {}).get("Items") or [])}
-        if with_orp:
+        if api:
             out["origin_request_policy"] = b.get("OriginRequestPolicyId")
+        else:
+            out["response_headers_policy"] = b.get("ResponseHeadersPolicyId") or None
         return out
 
     return {

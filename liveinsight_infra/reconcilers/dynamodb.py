@@ -11,14 +11,16 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Change, FieldDiff
+from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 KEY_SCHEMA = "pk:S:HASH,sk:S:RANGE"
 
 
 class TableReconciler(Reconciler):
     kind = "dynamodb.table"
+    output_keys = keys(NameArnOutputs)
     replace_fields = frozenset({"key_schema"})
 
     def names(self) -> list[str]:
@@ -42,8 +44,13 @@ class TableReconciler(Reconciler):
             return {name: observed}
         return {}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        return self.hold_back(super().plan(outputs, destroy), _why_kept)
+    def keep_on_delete(self, current: Observed) -> str | None:
+        if "holds_data" not in current.meta:  # asked for a replace outside destroy: look now, once
+            ddb = self.client("dynamodb")
+            name = self.names()[0]
+            with self.calling(name, "Scan"):
+                current.meta["holds_data"] = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
+        return _why_kept(current)
 
     def _read_rest(self, name: str, table: dict[str, Any]) -> Observed:
         ddb = self.client("dynamodb")
@@ -139,7 +146,7 @@ class TableReconciler(Reconciler):
         with self.calling(name, "DeleteTable", ignore=("ResourceNotFoundException",)):
             ddb.delete_table(TableName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> NameArnOutputs:
         return {"name": name,
                 "arn": f"arn:aws:dynamodb:{self.ctx.region}:{self.ctx.account_id}:table/{name}"}
 

@@ -23,6 +23,7 @@ from ..aws.retry import ESM_IN_USE, ESM_ROLE_PROPAGATION, RetryRule, with_retrie
 from ..diff import user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import MappingOutputs, keys
 from .lambda_ import ALIAS
 
 _SETTLING = ("Creating", "Enabling", "Updating", "Disabling")
@@ -31,6 +32,7 @@ _GONE = ("ResourceNotFoundException",)
 
 class EventSourceMappingReconciler(Reconciler):
     kind = "lambda.event_source_mapping"
+    output_keys = keys(MappingOutputs)
     depends_on = ("kinesis.stream", "sqs.queue", "iam.role", "lambda.function")
     replace_fields = frozenset({"starting_position", "event_source"})
 
@@ -50,7 +52,7 @@ class EventSourceMappingReconciler(Reconciler):
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         ingest = self.spec.ingest
-        queue = outputs.get("sqs.queue", {}).get(naming.failure_queue_name(self.spec), {}).get("arn", UNKNOWN)
+        queue = self.upstream(outputs, "sqs.queue").get(naming.failure_queue_name(self.spec), {}).get("arn", UNKNOWN)
         return {"event_source": self._stream_arn(), "function": f"{self._function_arn()}:{ALIAS}",
                 "enabled": True, "batch_size": ingest.batch_size, "batching_window_s": ingest.batching_window_s,
                 "starting_position": "TRIM_HORIZON", "bisect_on_error": True,

@@ -15,6 +15,7 @@ from .. import naming
 from ..diff import user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 KEY = "alias/aws/kinesis"
 ENCRYPTION = f"KMS {KEY}"
@@ -22,6 +23,7 @@ ENCRYPTION = f"KMS {KEY}"
 
 class StreamReconciler(Reconciler):
     kind = "kinesis.stream"
+    output_keys = keys(NameArnOutputs)
 
     def names(self) -> list[str]:
         return [naming.stream_name(self.spec)] if self.spec.streamed else []

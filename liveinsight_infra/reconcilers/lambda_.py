@@ -13,9 +13,11 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
+from ..contract import Event
 from ..diff import user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import FunctionOutputs, keys
 
 ALIAS = "live"
 _CONFIG_FIELDS = ("runtime", "handler", "role", "memory_mb", "timeout_s", "description", "architectures",
@@ -33,6 +35,7 @@ def _config_of(cfg: dict[str, Any]) -> dict[str, Any]:
 
 class FunctionReconciler(Reconciler):
     kind = "lambda.function"
+    output_keys = keys(FunctionOutputs)
     depends_on = ("iam.role", "logs.log_group", "dynamodb.table")
 
     def names(self) -> list[str]:
@@ -43,28 +46,12 @@ class FunctionReconciler(Reconciler):
 
     def environment(self, key: str) -> dict[str, str]:
         """The function's variables: the spec's, then those the tool sets (CORS, table, stack)."""
-        cors = self.spec.api.cors
-        return {**self.spec.functions[key].environment,
-                "LIVEINSIGHT_STACK": naming.stack_id(self.spec),
-                "LIVEINSIGHT_TABLE": naming.table_name(self.spec),
-                "LIVEINSIGHT_EVENT_TTL_DAYS": str(self.spec.table.event_ttl_days),
-                "LIVEINSIGHT_COUNTER_SHARDS": str(self.spec.table.counter_shards),
-                "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
-                "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
-                "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
-                "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s),
-                **self._ingest_environment(key)}
-
-    def _ingest_environment(self, key: str) -> dict[str, str]:
-        """The collector of a stream stack puts events on the stream instead of writing them."""
-        if not self.spec.streamed or key != self.spec.ingest.collector:
-            return {}
-        return {"LIVEINSIGHT_INGEST": "stream", "LIVEINSIGHT_STREAM": naming.stream_name(self.spec)}
+        return naming.function_environment(self.spec, key)
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         key = self._key(name)
         fn = self.spec.functions[key]
-        role = outputs.get("iam.role", {}).get(naming.role_name(self.spec, key), {}).get("arn")
+        role = self.upstream(outputs, "iam.role").get(naming.role_name(self.spec, key), {}).get("arn")
         return {"runtime": fn.runtime, "handler": fn.handler, "role": role, "memory_mb": fn.memory_mb,
                 "timeout_s": fn.timeout_s, "description": fn.description,
                 "architectures": [fn.architecture], "environment": self.environment(key),
@@ -98,7 +85,6 @@ class FunctionReconciler(Reconciler):
                   ignore: tuple[str, ...] = ()) -> Any:
         """Call with the named retries; None when the error code is one of ``ignore``."""
         def on_retry(rule: RetryRule, attempt: int, delay: float) -> None:
-            from ..engine import Event
             self.ctx.emit(Event("retry", f"{self.kind} {name}: {operation}: {rule.name}, "
                                          f"retry {attempt} in {delay:.0f}s"))
         with self.calling(name, operation, ignore=ignore):
@@ -129,7 +115,7 @@ class FunctionReconciler(Reconciler):
             lam.get_waiter("function_active_v2").wait(FunctionName=name,
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         version = self._publish(name, desired["code_sha256"])
-        self._point_alias(name, version, exists=False)
+        self.point_alias(name, version, exists=False)
         return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
@@ -137,7 +123,10 @@ class FunctionReconciler(Reconciler):
         lam = self.client("lambda")
         key = self._key(name)
         have = current.state
-        if desired["code_sha256"] != have.get("code_sha256"):
+        # Architectures is a parameter of UpdateFunctionCode only (not of UpdateFunctionConfiguration),
+        # so an architecture change sends the package again even when the code is unchanged:
+        # https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html
+        if desired["code_sha256"] != have.get("code_sha256") or desired["architectures"] != have.get("architectures"):
             self._retrying(name, "UpdateFunctionCode", lambda: lam.update_function_code(
                 FunctionName=name, ZipFile=self.ctx.package(key).data,
                 Architectures=desired["architectures"]), LAMBDA_CONFLICT)
@@ -158,7 +147,7 @@ class FunctionReconciler(Reconciler):
         code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
         if code_or_config or have.get("live_alias") != "current":
             version = self._publish(name, desired["code_sha256"])
-            self._point_alias(name, version, exists=have.get("live_alias") != "missing")
+            self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)
 
     def _publish(self, name: str, code_sha256: str) -> str:
@@ -169,7 +158,7 @@ class FunctionReconciler(Reconciler):
             FunctionName=name, CodeSha256=code_sha256), LAMBDA_CONFLICT)
         return str(published["Version"])
 
-    def _point_alias(self, name: str, version: str, exists: bool) -> None:
+    def point_alias(self, name: str, version: str, exists: bool) -> None:
         lam = self.client("lambda")
         if exists:
             with self.calling(name, "UpdateAlias"):
@@ -188,7 +177,7 @@ class FunctionReconciler(Reconciler):
         with self.calling(name, "DeleteFunction", ignore=("ResourceNotFoundException",)):
             self.client("lambda").delete_function(FunctionName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> FunctionOutputs:
         arn = self._arn(name)
         if current is None or (name in self.planned and name not in self.executed):
             version: Any = UNKNOWN  # a version is published by the planned change
@@ -197,4 +186,9 @@ class FunctionReconciler(Reconciler):
         return {"name": name, "arn": arn, "alias_arn": f"{arn}:{ALIAS}", "live_version": version}
 
     def _arn(self, name: str) -> str:
-        return f"arn:aws:lambda:{self.ctx.region}:{self.ctx.account_id}:function:{name}"
+        return function_arn(self.ctx.region, self.ctx.account_id, name)
+
+
+def function_arn(region: str, account: str, name: str) -> str:
+    """A function's ARN, known before it exists (names are deterministic)."""
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"

@@ -2,7 +2,7 @@
 
 Created before the functions, so Lambda never creates them itself with no expiry. One
 ``describe_log_groups`` per group (exact-name prefix); tags are set at creation and read only to
-confirm ownership for destroy. Use ``logGroupArn`` (no ``:*``) for tag calls (moto-support #31).
+confirm ownership for destroy. Use ``logGroupArn`` (no ``:*``) for tag calls (docs/moto-gaps.md).
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import Any
 from .. import naming
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 
 class LogGroupReconciler(Reconciler):
     kind = "logs.log_group"
-    replace_fields = frozenset({"kms_key"})
+    output_keys = keys(NameArnOutputs)
 
     def names(self) -> list[str]:
         groups = [naming.function_log_group(self.spec, key) for key in self.spec.functions]
@@ -75,7 +76,7 @@ class LogGroupReconciler(Reconciler):
         with self.calling(name, "DeleteLogGroup", ignore=("ResourceNotFoundException",)):
             self.client("logs").delete_log_group(logGroupName=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> NameArnOutputs:
         return {"name": name, "arn": self._arn(name)}
 
     def _put_retention(self, name: str, days: int) -> None:

@@ -3,7 +3,7 @@
 Each is scoped to this API, any stage, the route's method and path
 (``arn:aws:execute-api:{region}:{account}:{api}/*/{METHOD}/api/...``). One ``get_policy`` per
 function reads them. A statement is added only when it is missing, because moto accepts a
-duplicate StatementId (moto-support #18). Statements carry the ``liveinsight-api-`` Sid prefix,
+duplicate StatementId (docs/moto-gaps.md). Statements carry the ``liveinsight-api-`` Sid prefix,
 which is how the ones this stack owns are told apart.
 """
 
@@ -17,11 +17,9 @@ from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .lambda_ import ALIAS
 
-SID_PREFIX = "liveinsight-api-"
-
-
-def statement_id(method: str, path: str) -> str:
-    return f"{SID_PREFIX}{method}-{path.strip('/').replace('/', '-')}"
+# Built in naming (the spec's checks use them too: a StatementId has at most 100 characters).
+SID_PREFIX = naming.LAMBDA_SID_PREFIX
+statement_id = naming.statement_id
 
 
 class PermissionReconciler(Reconciler):
@@ -41,7 +39,7 @@ class PermissionReconciler(Reconciler):
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         _, method, path = self._routes()[name]
-        api = outputs.get("apigateway.rest_api", {}).get(naming.api_name(self.spec), {})
+        api = self.upstream(outputs, "apigateway.rest_api").get(naming.api_name(self.spec), {})
         arn = api.get("execution_arn", UNKNOWN)
         return {"principal": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction",
                 "source_arn": f"{arn}/*/{method}{path}" if isinstance(arn, str) else UNKNOWN}

@@ -14,10 +14,12 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .dynamodb import TableReconciler
     from .event_source import EventSourceMappingReconciler
     from .iam import RoleReconciler
+    from .iam_boundary import BoundaryReconciler
     from .kinesis import StreamReconciler
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
     from .permissions import PermissionReconciler
+    from .response_headers import ResponseHeadersPolicyReconciler
     from .s3_bucket import BucketReconciler
     from .s3_site import BucketPolicyReconciler, InvalidationReconciler, ObjectReconciler
     from .sns import TopicReconciler
@@ -25,10 +27,10 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .usage_plan import UsagePlanReconciler
 
     kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, StreamReconciler,
-                                     QueueReconciler, RoleReconciler, FunctionReconciler,
+                                     QueueReconciler, BoundaryReconciler, RoleReconciler, FunctionReconciler,
                                      EventSourceMappingReconciler, RestApiReconciler, PermissionReconciler,
                                      AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
-                                     OacReconciler,
+                                     OacReconciler, ResponseHeadersPolicyReconciler,
                                      DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,
                                      InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)

@@ -17,8 +17,9 @@ from typing import Any
 from .. import naming
 from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Change, FieldDiff
+from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import BucketOutputs, keys
 
 ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
                "RestrictPublicBuckets": True}
@@ -28,6 +29,7 @@ WEBSITE_BLOCK = {**ALL_BLOCKED, "BlockPublicPolicy": False, "RestrictPublicBucke
 
 class BucketReconciler(Reconciler):
     kind = "s3.bucket"
+    output_keys = keys(BucketOutputs)
     replace_fields = frozenset({"region"})
 
     def names(self) -> list[str]:
@@ -98,13 +100,10 @@ class BucketReconciler(Reconciler):
                 unfinished = s3.list_objects_v2(Bucket=name, MaxKeys=1).get("KeyCount", 0) == 0
         return {name: Observed(state, meta, owned, unfinished)}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        def foreign(o: Observed) -> str | None:
-            keys = o.meta.get("foreign") or []
-            shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
-            return f"holds files that site/ does not ({shown})" if keys else None
-
-        return self.hold_back(super().plan(outputs, destroy), foreign)
+    def keep_on_delete(self, current: Observed) -> str | None:
+        keys = current.meta.get("foreign") or []
+        shown = ", ".join(keys[:5]) + (" …" if len(keys) > 5 else "")
+        return f"holds files that site/ does not ({shown})" if keys else None
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         s3 = self.client("s3")
@@ -167,7 +166,7 @@ class BucketReconciler(Reconciler):
         with self.calling(name, "DeleteBucket", ignore=("NoSuchBucket",)):
             s3.delete_bucket(Bucket=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> BucketOutputs:
         return {"name": name, "arn": f"arn:aws:s3:::{name}",
                 "regional_domain": f"{name}.s3.{self.spec.region}.amazonaws.com",
                 "website_endpoint": f"http://{name}.s3-website-{self.spec.region}.amazonaws.com"}

@@ -19,12 +19,17 @@ import hashlib
 import json
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .. import naming
 from ..constants import MAX_INVALIDATION_PATHS
+from ..contract import Event
 from ..diff import normalize_policy
+from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
-from .base import Observed, Outputs, Reconciler
+from .base import Observed, Outputs, Reconciler, error_code
 from .cloudfront import TAG_SITE_VERSION, find_distribution
+from .kind_outputs import ObjectOutputs, keys
 
 
 def bucket_policy(bucket: str, distribution_arn: str, public: bool) -> dict[str, Any]:
@@ -43,10 +48,6 @@ def bucket_policy(bucket: str, distribution_arn: str, public: bool) -> dict[str,
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _bucket(outputs: Outputs) -> dict[str, Any]:
-    return next(iter(outputs.get("s3.bucket", {}).values()), {})
-
-
 class BucketPolicyReconciler(Reconciler):
     kind = "s3.bucket_policy"
     depends_on = ("s3.bucket", "cloudfront.distribution")
@@ -55,7 +56,7 @@ class BucketPolicyReconciler(Reconciler):
         return [naming.bucket_name(self.spec, self.ctx.account_id)]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        dist = next(iter(outputs.get("cloudfront.distribution", {}).values()), {})
+        dist = next(iter(self.upstream(outputs, "cloudfront.distribution").values()), {})
         arn = dist.get("arn", UNKNOWN)
         if not isinstance(arn, str):
             return {"policy": UNKNOWN}
@@ -88,6 +89,7 @@ class BucketPolicyReconciler(Reconciler):
 
 class ObjectReconciler(Reconciler):
     kind = "s3.object"
+    output_keys = keys(ObjectOutputs)
     depends_on = ("s3.bucket", "s3.bucket_policy")
 
     def names(self) -> list[str]:
@@ -126,7 +128,7 @@ class ObjectReconciler(Reconciler):
         with self.calling(name, "DeleteObject"):
             self.client("s3").delete_object(Bucket=self._bucket_name(), Key=name)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> ObjectOutputs:
         return {"pending": name in self.planned and name not in self.executed, "changed": name in self.executed}
 
     def changed_paths(self) -> list[str]:
@@ -137,6 +139,12 @@ class ObjectReconciler(Reconciler):
         if root in keys:
             paths.insert(0, "/")  # the root object is also cached under "/"
         return paths
+
+
+def invalidation_reference(version: str, paths: list[str]) -> str:
+    """The CallerReference of one batch: the same site version and path set, the same reference."""
+    digest = hashlib.sha256("\n".join(sorted(set(paths))).encode()).hexdigest()[:12]
+    return f"liveinsight-{version}-{digest}"
 
 
 def site_version(files: dict[str, Any]) -> str:
@@ -159,7 +167,7 @@ class InvalidationReconciler(Reconciler):
         return ["site"]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        dist = next(iter(outputs.get("cloudfront.distribution", {}).values()), {})
+        dist = next(iter(self.upstream(outputs, "cloudfront.distribution").values()), {})
         version = site_version(self.ctx.site())
         if not isinstance(dist.get("id"), str) or dist.get("created"):
             paths: list[str] = []  # a new distribution has nothing cached
@@ -169,7 +177,8 @@ class InvalidationReconciler(Reconciler):
             paths = self.objects.changed_paths() if self.objects is not None else []
             if not paths or len(paths) > MAX_INVALIDATION_PATHS:
                 paths = ["/*"]  # an earlier apply uploaded without invalidating, or many files changed
-        return {"distribution_id": dist.get("id", UNKNOWN), "site_version": version, "paths": paths}
+        return {"distribution_id": dist.get("id", UNKNOWN), "distribution_arn": dist.get("arn", UNKNOWN),
+                "site_version": version, "paths": paths}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         if for_destroy:
@@ -177,33 +186,50 @@ class InvalidationReconciler(Reconciler):
         found = find_distribution(self)
         if found is None:
             return {}
-        state = {"distribution_id": found["Id"], "site_version": found["Tags"].get(TAG_SITE_VERSION), "paths": []}
-        return {"site": Observed(state, {"arn": found["ARN"]}, False)}
+        state = {"distribution_id": found["Id"], "distribution_arn": found["ARN"],
+                 "site_version": found["Tags"].get(TAG_SITE_VERSION), "paths": []}
+        return {"site": Observed(state, {}, False)}
 
     def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
         return [] if destroy else super().plan(outputs, destroy)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        dist = self.ctx.__dict__.get("_memo", {}).get("distribution")
-        arn = dist["ARN"] if dist and dist.get("Id") == desired["distribution_id"] else None
-        return self.update(name, desired, Observed({"paths": []}, {"arn": arn}, False), ())
+        return self.update(name, desired, Observed({"paths": []}, {}, False), ())
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         cf = self.client("cloudfront")
         dist_id = desired["distribution_id"]
         if desired["paths"]:
-            with self.calling(dist_id, "CreateInvalidation"):
-                cf.create_invalidation(DistributionId=dist_id, InvalidationBatch={
-                    "Paths": {"Quantity": len(desired["paths"]), "Items": desired["paths"]},
-                    "CallerReference": f"liveinsight-{desired['site_version']}-{len(self.executed)}"})
-        arn = current.meta.get("arn")
-        if arn is None:
-            with self.calling(dist_id, "GetDistribution"):
-                arn = cf.get_distribution(Id=dist_id)["Distribution"]["ARN"]
+            self._invalidate(dist_id, desired["site_version"], desired["paths"])
         with self.calling(dist_id, "TagResource"):
-            cf.tag_resource(Resource=arn, Tags={"Items": [{"Key": TAG_SITE_VERSION, "Value": desired["site_version"]}]})
-        return Observed({**desired, "paths": []}, {"arn": arn}, False)
+            cf.tag_resource(Resource=desired["distribution_arn"],
+                            Tags={"Items": [{"Key": TAG_SITE_VERSION, "Value": desired["site_version"]}]})
+        return Observed({**desired, "paths": []}, {}, False)
+
+    def _invalidate(self, dist_id: str, version: str, paths: list[str]) -> None:
+        """One invalidation whose CallerReference names the site version and the exact path set.
+
+        Sent again after a lost answer, the same batch gets the same reference, and CloudFront
+        returns the first invalidation instead of making another. A reference CloudFront knows with
+        other paths (InvalidationBatchAlreadyExists) cannot come from this scheme, but an older
+        one made them: then everything is invalidated under a reference of its own, and if even that
+        exists, this site version was already invalidated in full. See
+        https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html
+        """
+        for batch in (paths, ["/*"]):
+            try:
+                self.client("cloudfront").create_invalidation(DistributionId=dist_id, InvalidationBatch={
+                    "Paths": {"Quantity": len(batch), "Items": batch},
+                    "CallerReference": invalidation_reference(version, batch)})
+                return
+            except ClientError as exc:
+                if error_code(exc) != "InvalidationBatchAlreadyExists":
+                    raise from_client_error(f"{self.kind} {dist_id}", "CreateInvalidation", exc) from exc
+                if batch == ["/*"]:
+                    return
+                self.ctx.emit(Event("note", f"{self.kind} {dist_id}: reference {invalidation_reference(version, batch)}"
+                                            " is taken by another batch; invalidating /* instead"))
 
     def delete(self, name: str, current: Observed) -> None:
         return None  # an invalidation is not a resource; nothing to delete

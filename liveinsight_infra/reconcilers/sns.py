@@ -12,10 +12,12 @@ from .. import naming
 from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 
 class TopicReconciler(Reconciler):
     kind = "sns.topic"
+    output_keys = keys(NameArnOutputs)
 
     def names(self) -> list[str]:
         return [naming.topic_name(self.spec)] if self.spec.alerts.topic else []
@@ -68,5 +70,5 @@ class TopicReconciler(Reconciler):
         with self.calling(name, "DeleteTopic", ignore=("NotFound", "NotFoundException")):
             self.client("sns").delete_topic(TopicArn=current.meta["arn"])
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> NameArnOutputs:
         return {"name": name, "arn": self._arn(name)}

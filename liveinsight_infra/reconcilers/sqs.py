@@ -13,8 +13,9 @@ from typing import Any
 
 from .. import naming
 from ..diff import user_tags
-from ..plan import Change, FieldDiff
+from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import NameArnOutputs, keys
 
 RETENTION_S = 14 * 24 * 3600  # SQS's maximum
 _MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
@@ -22,6 +23,7 @@ _MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 class QueueReconciler(Reconciler):
     kind = "sqs.queue"
+    output_keys = keys(NameArnOutputs)
 
     def names(self) -> list[str]:
         return [naming.failure_queue_name(self.spec)] if self.spec.streamed else []
@@ -51,12 +53,9 @@ class QueueReconciler(Reconciler):
         return Observed(state, {"url": url, "arn": attrs["QueueArn"], "messages": held},
                         naming.is_owned(self.spec, tags))
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        def why(current: Observed) -> str | None:
-            n = current.meta.get("messages", 0)
-            return f"holds {n} failed records" if n else None
-
-        return self.hold_back(super().plan(outputs, destroy), why)
+    def keep_on_delete(self, current: Observed) -> str | None:
+        n = current.meta.get("messages", 0)
+        return f"holds {n} failed records" if n else None
 
     def _attributes(self, desired: dict[str, Any]) -> dict[str, str]:
         return {"SqsManagedSseEnabled": "true" if desired["sse"] else "false",

@@ -2,7 +2,7 @@
 
 Present only when a route requires the key (prod's realtime and stats). The key is created and kept
 by the tool; its value is never printed, except by ``outputs --show-secrets``. moto cannot tag API
-keys or usage plans by ARN (moto-support #8), so tags are given at creation and ownership is read
+keys or usage plans by ARN (docs/moto-gaps.md), so tags are given at creation and ownership is read
 from them.
 """
 
@@ -13,10 +13,12 @@ from typing import Any
 from .. import naming
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
+from .kind_outputs import UsagePlanOutputs, keys
 
 
 class UsagePlanReconciler(Reconciler):
     kind = "apigateway.usage_plan"
+    output_keys = keys(UsagePlanOutputs)
     depends_on = ("apigateway.stage",)
     replace_fields = frozenset({"key"})
 
@@ -28,7 +30,7 @@ class UsagePlanReconciler(Reconciler):
         return f"{naming.stack_id(self.spec)}-dashboard-key"
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
-        stage = outputs.get("apigateway.stage", {}).get(self.spec.api.stage, {})
+        stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         u = self.spec.api.usage_plan
         return {"api_stage": f"{api_id}:{self.spec.api.stage}" if isinstance(api_id, str) else UNKNOWN,
@@ -111,7 +113,7 @@ class UsagePlanReconciler(Reconciler):
             with self.calling(self.key_name(), "DeleteApiKey", ignore=("NotFoundException",)):
                 ag.delete_api_key(apiKey=key_id)
 
-    def outputs(self, name: str, current: Observed | None) -> dict[str, Any]:
+    def outputs(self, name: str, current: Observed | None) -> UsagePlanOutputs:
         return {"usage_plan_id": current.meta["id"] if current else UNKNOWN,
                 "api_key_id": current.meta.get("key_id") if current else UNKNOWN}
 

@@ -1,24 +1,47 @@
 """The desired state of one LiveInsight stack, as Pydantic models.
 
-Pure data: frozen, ``extra="forbid"``, every limit AWS enforces checked here so that nothing is
-validated halfway through an apply. No AWS calls and no file access in this module.
+Pure data: frozen, ``extra="forbid"``, every limit AWS enforces on a field checked here so that nothing
+is refused halfway through an apply (limits on the names derived from several fields: ``aws_limits``).
+The loader validates strictly (no text to number, no boolean to number). No AWS calls and no file
+access in this module.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 # CloudWatch Logs accepts only these retention values (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
 
+TAGS_DOC = "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html"
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_text(text: str) -> str:
+    """AWS tags allow letters, digits, spaces and ``_ . : / = + - @`` (Unicode classes L, Z, N)."""
+    bad = sorted({c for c in text if c not in _TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LZN"})
+    if bad:
+        raise ValueError(f"{''.join(bad)!r}: a tag has only letters, digits, spaces and _ . : / = + - @ ({TAGS_DOC})")
+    return text
+
+
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,29}$")]
 EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,127}$")]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=256)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_tag_text)]
+TagValue = Annotated[str, StringConstraints(max_length=256), AfterValidator(_tag_text)]
 
 LAMBDA_METRICS = ("Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions", "IteratorAge")
 # The failure queue of the stream path (alarm target ``failure-queue``).
@@ -30,7 +53,8 @@ _STATISTIC = re.compile(r"^(Sum|Average|Minimum|Maximum|SampleCount|p(\d{1,2}(\.
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: a threshold of .nan never equals what AWS returns, so every plan would differ.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class FunctionSpec(Model):
@@ -47,6 +71,12 @@ class FunctionSpec(Model):
         default_factory=dict)
     table_actions: tuple[Literal[TABLE_ACTIONS], ...] = Field(  # type: ignore[valid-type]
         default=(), description="DynamoDB actions this function may call on the stack's table")
+    table_key_prefixes: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9#_.-]{1,64}$")], ...] = Field(
+        default=(), description="partition-key prefixes those actions may touch (IAM dynamodb:LeadingKeys); "
+                                "empty: any key")
+    requirements: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")], ...] = Field(
+        default=(), description="projects pinned in code_dir/requirements.lock that this function's package "
+                                "vendors (pure-Python wheels only, each with what it requires)")
 
     @field_validator("environment")
     @classmethod
@@ -85,12 +115,28 @@ class RouteSpec(Model):
     api_key_required: bool = Field(default=False, description="callers must send the stack's API key in X-API-Key")
 
 
+QUOTA_MAX = 2**31 - 1
+QUOTA_DOC = "https://docs.aws.amazon.com/apigateway/latest/api/API_QuotaSettings.html"
+
+
 class UsagePlanSpec(Model):
     """Limits for callers of the routes that require the API key (the dashboard)."""
 
     rate_limit: float = Field(default=20.0, gt=0, le=10000)
     burst_limit: int = Field(default=40, ge=1, le=5000)
-    quota_per_day: int = Field(default=100_000, ge=1)
+    quota_per_day: int = Field(default=100_000, ge=1, json_schema_extra={"maximum": QUOTA_MAX})
+
+    @field_validator("quota_per_day")
+    @classmethod
+    def _quota(cls, v: int) -> int:
+        if v > QUOTA_MAX:
+            raise ValueError(f"{v:,} is more than API Gateway accepts: a quota limit is a 32-bit integer, at most "
+                             f"{QUOTA_MAX} ({QUOTA_DOC})")
+        return v
+
+
+_HTTP_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class CorsSpec(Model):
@@ -100,13 +146,32 @@ class CorsSpec(Model):
     max_age_s: int = Field(default=86400, ge=0, le=86400)
     allow_credentials: bool = False
 
+    # These values go verbatim into API Gateway's static header values and the functions'
+    # environment, so each must be a valid header value item (RFC 9110).
+    @field_validator("allow_headers")
+    @classmethod
+    def _headers(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for h in v:
+            if not _HTTP_TOKEN.fullmatch(h):
+                raise ValueError(f"{h!r} is not a header name: letters, digits and !#$%&'*+-.^_`|~ only, no spaces, "
+                                 "commas or line breaks (https://www.rfc-editor.org/rfc/rfc9110#name-tokens)")
+        return v
+
+    @field_validator("allow_methods")
+    @classmethod
+    def _methods(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for m in v:
+            if m not in CORS_METHODS:
+                raise ValueError(f"{m!r} is not an HTTP method: use {', '.join(CORS_METHODS)} (upper case)")
+        return v
+
     @field_validator("allow_origins")
     @classmethod
     def _origins(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
             raise ValueError("at least one origin is required")
         for o in v:
-            if o != "*" and not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?$", o):
+            if o != "*" and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d+)?", o):
                 raise ValueError(f"{o!r} is not an origin (scheme://host[:port], no path) or '*'")
         if "*" in v and len(v) > 1:
             raise ValueError("'*' cannot be combined with other origins")
@@ -131,6 +196,11 @@ class ApiSpec(Model):
     throttling: ThrottlingSpec = ThrottlingSpec()
     metrics_enabled: bool = True
     usage_plan: UsagePlanSpec = UsagePlanSpec()
+    trust_forwarded_for: bool = Field(
+        default=False, description="count visitors by the first address in X-Forwarded-For, for a server "
+        "that posts events on its visitors' behalf (Plausible's Events API). Any client can then claim "
+        "any address and inflate the visitor count; off, the viewer is CloudFront-Viewer-Address or "
+        "API Gateway's sourceIp (docs/http-api.md)")
 
     @field_validator("routes")
     @classmethod
@@ -206,6 +276,9 @@ def _ingest_shorthand(value: object) -> object:
     return {"mode": value} if isinstance(value, str) else value
 
 
+ALARM_DOC = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"
+
+
 class AlarmSpec(Model):
     name: Key
     target: str = Field(description="'api', 'failure-queue' (stream ingest) or the key of a function")
@@ -234,6 +307,16 @@ class AlarmSpec(Model):
         return v
 
     @model_validator(mode="after")
+    def _evaluation_range(self) -> AlarmSpec:
+        total = self.period_s * self.evaluation_periods
+        limit, rule = ((86_400, "one day for a period of less than one hour") if self.period_s < 3600
+                       else (604_800, "seven days"))
+        if total > limit:
+            raise ValueError(f"period_s x evaluation_periods is {total:,} s; CloudWatch allows at most {limit:,} s "
+                             f"({rule}; {ALARM_DOC})")
+        return self
+
+    @model_validator(mode="after")
     def _metric(self) -> AlarmSpec:
         allowed = {"api": API_METRICS, "failure-queue": QUEUE_METRICS}.get(self.target, LAMBDA_METRICS)
         if self.metric not in allowed:
@@ -249,8 +332,10 @@ class StackSpec(Model):
     environment: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
     region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
-    code_dir: str = Field(default="../handlers", description="handlers, relative to the spec file")
-    site_dir: str = Field(default="../site", description="dashboard files, relative to the spec file")
+    code_dir: str = Field(default="../handlers", description="handlers, relative to the spec file; a folder "
+                          "inside the project (the folder that holds the spec's folder)")
+    site_dir: str = Field(default="../site", description="dashboard files, relative to the spec file; a folder "
+                          "inside the project that holds the dashboard and tracker.js")
     functions: dict[Key, FunctionSpec] = Field(min_length=1, max_length=20)
     table: TableSpec = TableSpec()
     logs: LogsSpec = LogsSpec()

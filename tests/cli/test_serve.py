@@ -40,3 +40,35 @@ def test_serve_answers_a_preflight_and_stops_cleanly_on_ctrl_c() -> None:
     assert proc.returncode == 0, err
     assert f"LiveInsight is serving at http://127.0.0.1:{port}/" in out
     assert "Stopped." in out
+
+
+def test_serve_of_a_spec_that_requires_a_key_prints_the_local_key_and_it_opens_realtime() -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/prod.yaml",
+                             "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        while not lines or not lines[-1].startswith("Press Ctrl-C"):
+            line = proc.stdout.readline()
+            assert line, (lines, proc.poll())
+            assert time.monotonic() < deadline, "serve did not start in 90 s"
+            lines.append(line.strip())
+        keys = [line.split()[2] for line in lines if line.startswith("API key")]
+        assert len(keys) == 1, lines
+
+        def realtime(headers: dict[str, str]) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/api/realtime?site=example.com", headers=headers)
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        assert realtime({}) == 403
+        assert realtime({"X-API-Key": keys[0]}) == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)

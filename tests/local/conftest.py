@@ -16,7 +16,7 @@ from liveinsight_infra.local.server import LocalServer
 from liveinsight_infra.spec import load_spec
 from tests.conftest import apply_spec
 
-PATHS = {"/api/events": "POST", "/api/realtime": "GET", "/api/stats": "GET"}
+PATHS = {"/api/events": "POST", "/api/event": "POST", "/api/realtime": "GET", "/api/stats": "GET"}
 ECHO = '''
 import json, os
 def handler(event, context):
@@ -71,3 +71,11 @@ def prod_site(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
     yield from start(provider, project_copy / "specs" / "prod.yaml")
 
 
+
+
+@pytest.fixture
+def echo_site(provider: AwsProvider, project_copy: Path) -> Iterator[Site]:
+    """Every function answers with the event it was given."""
+    for name in ("event_collector", "realtime_api", "stats_api"):
+        (project_copy / "handlers" / f"{name}.py").write_text(ECHO)
+    yield from start(provider, project_copy / "specs" / "dev.yaml")

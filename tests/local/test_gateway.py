@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.local.gateway import LocalGateway
 from liveinsight_infra.spec import load_spec
-from tests.local.conftest import PATHS, Site
+from tests.local.conftest import PATHS, Site, start
 
 PREFLIGHT = {"Origin": "https://example.com", "Access-Control-Request-Method": "POST",
              "Access-Control-Request-Headers": "content-type,x-api-key"}
@@ -45,11 +48,20 @@ def test_proxy_event_and_lambda_environment_reach_the_handler(site: Site) -> Non
     assert event["queryStringParameters"] == {"site": "example.com", "x": "2"}
     assert event["multiValueQueryStringParameters"]["x"] == ["1", "2"]
     assert event["headers"]["User-Agent"] == "test-agent"
-    assert event["multiValueHeaders"]["X-Forwarded-For"] == ["1.2.3.4"]
+    assert event["multiValueHeaders"]["X-Forwarded-For"] == ["1.2.3.4, 127.0.0.1"]  # API Gateway appends
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
     assert event["requestContext"]["stage"] == "dev"
     assert data["table"] == "liveinsight-events-dev"  # read back from Lambda's configuration
     assert data["function"] == "liveinsight-event-collector-dev"
+
+
+@pytest.mark.parametrize("prefix", ["", "/dev"])
+def test_a_client_country_header_reaches_the_handler_on_both_paths(site: Site, prefix: str) -> None:
+    """Locally there is no geolocation: a client's CloudFront-Viewer-Country stands in for CloudFront's."""
+    r = site.request("POST", prefix + "/api/events", {"CloudFront-Viewer-Country": "NZ"}, b"{}")
+    assert r.status == 200
+    headers = {k.lower(): v for k, v in r.json()["event"]["headers"].items()}
+    assert headers["cloudfront-viewer-country"] == "NZ"
 
 
 def test_handler_errors_are_502_with_cors_headers(site: Site) -> None:
@@ -119,3 +131,28 @@ def test_the_dashboard_is_served_at_the_root(site: Site) -> None:
     assert r.status == 200 and r.headers["content-type"].startswith("text/html")
     assert b"LiveInsight" in r.body
     assert site.request("GET", "/../specs/dev.yaml").status == 404
+
+
+UA_ECHO = '''
+import json
+def handler(event, context):
+    import ua_parser  # vendored into the package, imported lazily as the collector does
+    parsed = ua_parser.parse(event["headers"]["User-Agent"])
+    return {"statusCode": 200, "body": json.dumps({"file": ua_parser.__file__, "os": parsed.os.family})}
+'''
+
+
+def test_vendored_requirements_are_imported_from_the_package(provider: AwsProvider, project_copy: Path) -> None:
+    import ua_parser as ours  # the same name outside the package must not shadow the vendored copy
+
+    (project_copy / "handlers" / "event_collector.py").write_text(UA_ECHO)
+    for site in start(provider, project_copy / "specs" / "dev.yaml"):  # the collector's spec lists ua-parser
+        r = site.request("POST", "/api/events", {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like "
+                                                               "Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                                                               "Version/17.4 Mobile/15E148 Safari/604.1"}, b"{}")
+        assert r.status == 200, site.logs
+        data = r.json()
+        assert data["os"] == "iOS"
+        assert data["file"].startswith(tempfile.gettempdir()) and "liveinsight-event-collector-" in data["file"]
+        assert Path(data["file"]) != Path(ours.__file__)
+    assert sys.modules["ua_parser"] is ours

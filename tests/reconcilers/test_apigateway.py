@@ -13,7 +13,8 @@ from liveinsight_infra.errors import LiveInsightError
 from liveinsight_infra.plan import Action
 from tests.conftest import PROD, apply_spec, make_engine
 
-ROUTES = {"/api/events": ("POST", "event-collector"), "/api/realtime": ("GET", "realtime-api"),
+ROUTES = {"/api/events": ("POST", "event-collector"), "/api/event": ("POST", "event-collector"),
+          "/api/realtime": ("GET", "realtime-api"),
           "/api/stats": ("GET", "stats-api")}
 CORS = {"Access-Control-Allow-Headers": "'Content-Type,X-API-Key,Authorization'",
         "Access-Control-Allow-Methods": "'GET,POST,OPTIONS'", "Access-Control-Allow-Origin": "'*'",
@@ -36,7 +37,7 @@ def test_routes_integrations_and_preflights_read_back(provider: AwsProvider) -> 
     assert api["name"] == "liveinsight-api-dev"
     assert api["tags"]["liveinsight:stack"] == "liveinsight-dev"
     res = resources(provider, api["id"])
-    assert sorted(res) == ["/", "/api", "/api/events", "/api/realtime", "/api/stats"]
+    assert sorted(res) == ["/", "/api", "/api/event", "/api/events", "/api/realtime", "/api/stats"]
     assert not res["/api"].get("resourceMethods")
     for path, (verb, key) in ROUTES.items():
         methods = res[path]["resourceMethods"]
@@ -87,7 +88,10 @@ def test_exactly_one_permission_per_route_after_three_applies(provider: AwsProvi
         apply_spec(provider)
     api_id = api_of(provider)["id"]
     for path, (verb, key) in ROUTES.items():
-        (st,) = policy_statements(provider, f"liveinsight-{key}-dev")
+        arn = f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*/{verb}{path}"
+        statements = policy_statements(provider, f"liveinsight-{key}-dev")
+        (st,) = [s for s in statements if s["Condition"]["ArnLike"]["AWS:SourceArn"] == arn]
+        assert len(statements) == sum(1 for k in ROUTES.values() if k[1] == key)
         assert st["Principal"] == {"Service": "apigateway.amazonaws.com"}
         assert st["Action"] == "lambda:InvokeFunction"
         assert st["Condition"]["ArnLike"]["AWS:SourceArn"] == (

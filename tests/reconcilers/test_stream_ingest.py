@@ -137,16 +137,14 @@ def test_mapping_deleted_is_created_once(provider: AwsProvider) -> None:
     assert len(provider.client("lambda").list_event_source_mappings()["EventSourceMappings"]) == 1
 
 
-def test_switching_back_to_direct_removes_the_stream_path(provider: AwsProvider, tmp_path: Any) -> None:
+def test_switching_back_to_direct_removes_the_stream_path(provider: AwsProvider, project_copy: Any) -> None:
     apply_spec(provider, STREAM)
-    direct = tmp_path / "direct.yaml"
+    direct = project_copy / "specs" / "direct.yaml"
     text = STREAM.read_text().replace("ingest:\n  mode: stream", "ingest:\n  mode: direct\n  # was stream")
     import yaml
 
     data = yaml.safe_load(text)
     data["ingest"] = "direct"
-    data["code_dir"] = str(ROOT / "handlers")
-    data["site_dir"] = str(ROOT / "site")
     data["alarms"] = [a for a in data["alarms"] if a["target"] != "failure-queue"]
     direct.write_text(yaml.safe_dump(data, sort_keys=False))
     engine = make_engine(provider, direct)

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.stub import Stubber
 
 from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.engine import Context, Event
+from liveinsight_infra.contract import Context, Event
 from liveinsight_infra.spec import load_spec
 from tests.conftest import DEV, SESSION
 
@@ -19,7 +19,7 @@ def stubbed(reconciler: type[Any], service: str) -> Iterator[tuple[Any, Stubber,
     sleeps: list[float] = []
     events: list[Event] = []
     ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append)
-    ctx.__dict__["account_id"] = "123456789012"  # no STS call
+    ctx.account_id = "123456789012"  # no STS call
     stub = Stubber(provider.client(service))
     with stub:
         yield reconciler(ctx), stub, sleeps, events

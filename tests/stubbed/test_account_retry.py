@@ -5,7 +5,7 @@ from __future__ import annotations
 from botocore.stub import ANY, Stubber
 
 from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.engine import Context
+from liveinsight_infra.contract import Context
 from liveinsight_infra.reconcilers.apigateway_account import AccountReconciler
 from liveinsight_infra.spec import load_spec
 from tests.conftest import DEV, SESSION
@@ -15,7 +15,7 @@ def test_account_setting_waits_for_the_new_role() -> None:
     provider = AwsProvider("us-east-1", session=SESSION)
     sleeps: list[float] = []
     ctx = Context(load_spec(DEV), provider, sleep=sleeps.append)
-    ctx.__dict__["account_id"] = "123456789012"
+    ctx.account_id = "123456789012"
     r = AccountReconciler(ctx)
     iam, ag = Stubber(provider.client("iam")), Stubber(provider.client("apigateway"))
     iam.add_response("create_role", {"Role": {"Path": "/", "RoleName": "liveinsight-apigateway-logs",

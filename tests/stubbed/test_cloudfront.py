@@ -22,7 +22,8 @@ def setup() -> Any:
 
 def desired(r: DistributionReconciler) -> dict[str, Any]:
     outputs = {"s3.bucket": {"b": {"regional_domain": "b.s3.us-east-1.amazonaws.com"}},
-               "cloudfront.oac": {"o": {"id": "OAC1"}}, "apigateway.stage": {"dev": {"api_id": "abc123"}}}
+               "cloudfront.oac": {"o": {"id": "OAC1"}}, "apigateway.stage": {"dev": {"api_id": "abc123"}},
+               "cloudfront.response_headers_policy": {"h": {"id": "RHP1"}}}
     return r.desired("liveinsight-dev", outputs)
 
 
@@ -86,7 +87,7 @@ UPDATE: dict[str, Any] = {
         LIVE["Origins"]["Items"][2]]},
     "DefaultCacheBehavior": {
         "TargetOriginId": "site", "ViewerProtocolPolicy": "redirect-to-https", "Compress": True,
-        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6", "ResponseHeadersPolicyId": "RHP1",
         "AllowedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"],
                            "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]}}},
     "CacheBehaviors": {"Quantity": 2, "Items": [
@@ -144,8 +145,8 @@ def test_destroy_disables_waits_then_deletes_with_the_fresh_etag(setup: Any) -> 
                       {"Id": DIST, "IfMatch": "E1", "DistributionConfig": disabled})
     stub.add_response("get_distribution", distribution("InProgress"), {"Id": DIST})
     stub.add_response("get_distribution", distribution("InProgress"), {"Id": DIST})
-    stub.add_response("get_distribution", distribution("Deployed"), {"Id": DIST})
-    stub.add_response("get_distribution_config", {"DistributionConfig": disabled, "ETag": "E3"}, {"Id": DIST})
+    # The deployed state's ETag comes with GetDistribution: delete with it, no further read.
+    stub.add_response("get_distribution", {**distribution("Deployed"), "ETag": "E3"}, {"Id": DIST})
     stub.add_response("delete_distribution", {}, {"Id": DIST, "IfMatch": "E3"})
     r.ctx.wait = False  # --no-wait: destroy must still wait, AWS refuses to delete otherwise
     r.delete("liveinsight-dev", current)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -67,3 +69,193 @@ def test_oversized_package_is_refused(project_copy: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(package, "MAX_UNZIPPED", 100)
     with pytest.raises(BuildError, match="Lambda allows"):
         build_package(project_copy / "handlers", "stats-api", "stats_api.handler")
+
+
+# -- vendored requirements --------------------------------------------------------------------------
+UA = ("ua-parser", "ua-parser-builtins")
+
+
+def _wheel(folder: Path, filename: str, files: dict[str, str], purelib: bool = True) -> Path:
+    """A small wheel as a build backend would write it."""
+    dist, version = filename.split("-")[:2]
+    info = f"{dist}-{version}.dist-info"
+    files = {**files, f"{info}/WHEEL": f"Wheel-Version: 1.0\nRoot-Is-Purelib: {str(purelib).lower()}\n",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n"}
+    path = folder / filename
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return path
+
+
+def _lock(code: Path, *wheels: Path) -> None:
+    lines = []
+    for w in wheels:
+        name, version = w.name.split("-")[:2]
+        lines.append(f"{name}=={version} \\\n    --hash=sha256:{hashlib.sha256(w.read_bytes()).hexdigest()}\n")
+    (code / "requirements.lock").write_text("".join(lines))
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "wheel-cache"
+    cache.mkdir()
+    monkeypatch.setenv("LIVEINSIGHT_WHEEL_CACHE", str(cache))
+    return cache
+
+
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    calls: list[object] = []
+
+    def run(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        raise AssertionError("the build ran pip")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    return calls
+
+
+def test_vendored_requirements_build_the_same_bytes_twice(project_copy: Path) -> None:
+    code = project_copy / "handlers"
+    first = build_package(code, "event-collector", "event_collector.handler", UA)
+    os.utime(code / "event_collector.py", (1_000_000_000, 1_000_000_000))
+    second = build_package(code, "event-collector", "event_collector.handler", UA)
+    assert hashlib.sha256(first.data).hexdigest() == hashlib.sha256(second.data).hexdigest()
+    with zipfile.ZipFile(io.BytesIO(first.data)) as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert "ua_parser/__init__.py" in names and "ua_parser_builtins/regexes.py" in names
+    assert "event_collector.py" in names and "shared/http.py" in names
+    assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
+    assert all((i.external_attr >> 16) & 0o777 == 0o644 for i in infos)
+    assert not [n for n in names if n.endswith((".pyc", ".so"))]
+
+
+def test_a_warm_cache_builds_without_the_network(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = project_copy / "handlers"
+    warm = build_package(code, "event-collector", "event_collector.handler", UA)  # fills the cache if cold
+    calls = _no_network(monkeypatch)
+    assert build_package(code, "event-collector", "event_collector.handler", UA).data == warm.data
+    assert calls == []
+
+
+def test_functions_without_requirements_vendor_nothing(project_copy: Path) -> None:
+    pkg = build_package(project_copy / "handlers", "stats-api", "stats_api.handler")
+    assert not [n for n in pkg.files if n.startswith("ua_parser")]
+
+
+def test_only_the_collector_vendors_the_user_agent_parser(project_copy: Path) -> None:
+    from liveinsight_infra.build import build_function
+    from liveinsight_infra.spec import load_spec
+
+    for name in ("dev.yaml", "prod.yaml"):
+        loaded = load_spec(project_copy / "specs" / name)
+        fns = loaded.spec.functions
+        assert "ua_parser/core.py" in build_function(loaded.code_dir, "event-collector", fns["event-collector"]).files
+        assert not [f for f in build_function(loaded.code_dir, "stats-api", fns["stats-api"]).files
+                    if f.startswith("ua_parser")]
+
+
+def test_a_requirement_without_what_it_requires_is_refused(project_copy: Path) -> None:
+    with pytest.raises(BuildError, match="ua-parser requires ua-parser-builtins"):
+        build_package(project_copy / "handlers", "event-collector", "event_collector.handler", ["ua-parser"])
+
+
+def test_a_requirement_missing_from_the_lock_is_refused(project_copy: Path) -> None:
+    with pytest.raises(BuildError, match="does not pin requests"):
+        build_package(project_copy / "handlers", "event-collector", "event_collector.handler", ["requests"])
+
+
+def test_a_lock_entry_without_a_hash_is_refused(project_copy: Path) -> None:
+    code = project_copy / "handlers"
+    (code / "requirements.lock").write_text("ua-parser==1.0.2\n")
+    with pytest.raises(BuildError, match="has no --hash"):
+        build_package(code, "event-collector", "event_collector.handler", ["ua-parser"])
+
+
+def test_a_compiled_wheel_is_refused(project_copy: Path, own_cache: Path) -> None:
+    code = project_copy / "handlers"
+    wheel = _wheel(own_cache, "fast-1.0-cp312-cp312-manylinux2014_aarch64.whl", {"fast/__init__.py": ""})
+    _lock(code, wheel)
+    with pytest.raises(BuildError, match="not pure Python"):
+        build_package(code, "event-collector", "event_collector.handler", ["fast"])
+
+
+def test_a_wheel_that_is_not_purelib_or_holds_an_extension_is_refused(project_copy: Path, own_cache: Path) -> None:
+    code = project_copy / "handlers"
+    platlib = _wheel(own_cache, "plat-1.0-py3-none-any.whl", {"plat/__init__.py": ""}, purelib=False)
+    sneaky = _wheel(own_cache, "sneaky-1.0-py3-none-any.whl", {"sneaky/_speed.cpython-312-aarch64-linux-gnu.so": ""})
+    _lock(code, platlib, sneaky)
+    with pytest.raises(BuildError, match="Root-Is-Purelib"):
+        build_package(code, "event-collector", "event_collector.handler", ["plat"])
+    with pytest.raises(BuildError, match="compiled extension"):
+        build_package(code, "event-collector", "event_collector.handler", ["sneaky"])
+
+
+def test_a_wheel_whose_hash_does_not_match_the_lock_is_refused(project_copy: Path, own_cache: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    code = project_copy / "handlers"
+    wheel = _wheel(own_cache, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 1\n"})
+    _lock(code, wheel)
+    assert "tidy/__init__.py" in build_package(code, "f", "event_collector.handler", ["tidy"]).files
+    _wheel(own_cache, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 'tampered'\n"})
+    import liveinsight_infra.build.vendor as vendor
+
+    fetched: list[object] = []
+    monkeypatch.setattr(vendor, "_download", lambda pins, *a: fetched.append(pins))  # the index serves nothing better
+    with pytest.raises(BuildError, match=r"no wheel of tidy==1\.0 matches a hash"):
+        build_package(code, "f", "event_collector.handler", ["tidy"])
+    assert len(fetched) == 1
+
+
+def test_a_vendored_file_may_not_replace_a_source(project_copy: Path, own_cache: Path) -> None:
+    code = project_copy / "handlers"
+    _lock(code, _wheel(own_cache, "clash-1.0-py3-none-any.whl", {"shared/http.py": "evil = True\n"}))
+    with pytest.raises(BuildError, match="would replace"):
+        build_package(code, "f", "event_collector.handler", ["clash"])
+
+
+def test_a_cold_cache_is_filled_by_pip_and_the_next_build_needs_no_index(
+        project_copy: Path, own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    code = project_copy / "handlers"
+    _lock(code, _wheel(index, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 1\n"}))
+    # pip reads its configuration from the environment (https://pip.pypa.io/en/stable/topics/configuration/):
+    # a local folder stands in for the index, so this test never touches the network.
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    first = build_package(code, "f", "event_collector.handler", ["tidy"])
+    assert [p.name for p in own_cache.iterdir()] == ["tidy-1.0-py3-none-any.whl"]
+    calls = _no_network(monkeypatch)
+    assert build_package(code, "f", "event_collector.handler", ["tidy"]).data == first.data
+    assert calls == []
+
+
+def test_a_downloaded_wheel_that_does_not_match_the_lock_is_refused(
+        project_copy: Path, own_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    code = project_copy / "handlers"
+    _lock(code, _wheel(tmp_path, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 1\n"}))
+    _wheel(index, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 'served by a tampered mirror'\n"})
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    with pytest.raises(BuildError, match=r"cannot download tidy==1\.0"):
+        build_package(code, "f", "event_collector.handler", ["tidy"])
+    assert not list(own_cache.glob("*.whl"))
+
+
+def test_the_test_extras_install_the_versions_the_packages_vendor() -> None:
+    import configparser
+
+    from liveinsight_infra.build.vendor import normalize, read_lock
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg")
+    extras = [line.strip() for line in cfg["options.extras_require"]["test"].splitlines() if "==" in line]
+    pinned = {normalize(name): version for name, version in (line.split("==") for line in extras)}
+    lock = read_lock(root / "handlers" / "requirements.lock")
+    assert pinned == {name: pin.version for name, pin in lock.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from liveinsight_infra.plan import UNKNOWN, Action, Change, FieldDiff
+from liveinsight_infra.plan import UNKNOWN, Action, FieldDiff
 from liveinsight_infra.reconcilers.base import Observed, Outputs, Reconciler
 
 
@@ -30,9 +30,8 @@ class Thing(Reconciler):
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         return self.wanted[name]
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        return self.hold_back(super().plan(outputs, destroy),
-                              lambda o: "holds data" if o.meta.get("holds_data") else None)
+    def keep_on_delete(self, current: Observed) -> str | None:
+        return "holds data" if current.meta.get("holds_data") else None
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         raise AssertionError("plan reads no AWS")

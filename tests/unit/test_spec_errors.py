@@ -124,3 +124,36 @@ def test_shipped_specs_load() -> None:
     assert dev.logs.retention_days == 7 and len(dev.alarms) == 8
     assert prod.api.cors.allow_origins != ("*",) and prod.alerts.topic
     assert prod.logs.retention_days > dev.logs.retention_days
+
+
+EC = "    memory_mb: 128\n    timeout_s: 10\n"
+
+
+@pytest.mark.parametrize(("old", "new", "field", "expected"), [
+    ("description: Serves aggregated", "description: 'yes' #", "description", "yes"),
+    ("description: Serves aggregated", "description: '2024-01-01' #", "description", "2024-01-01"),
+    ("description: Serves aggregated", 'description: "036" #', "description", "036"),
+    ("description: Serves aggregated", "description: runs at 1:30 daily #", "description", "runs at 1:30 daily"),
+    ("description: Serves aggregated", "description: 2024-01-01 release #", "description", "2024-01-01 release"),
+    ("description: Serves aggregated", "description: _1 and a_b #", "description", "_1 and a_b"),
+    (EC, EC.replace("128", "0x100"), "memory_mb", 256),
+    (EC, EC.replace("10\n", "+10\n"), "timeout_s", 10),
+    (EC, EC + "    environment: {FLAG: 'true', COUNT: '7'}\n", "environment", {"FLAG": "true", "COUNT": "7"}),
+])
+def test_unambiguous_values_are_read_as_yaml_1_2(old: str, new: str, field: str, expected: object) -> None:
+    text = DEV_TEXT.replace(old, new, 1)
+    assert text != DEV_TEXT
+    spec = parse_spec(text, "dev.yaml")
+    fn = spec.functions["stats-api" if "description" in old else "event-collector"]
+    assert getattr(fn, field) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("5.5", 5.5), ("1.5e3", 1500.0), ("-1", -1.0), ("0", 0.0)])
+def test_thresholds_are_yaml_1_2_floats(value: str, expected: float) -> None:
+    spec = parse_spec(DEV_TEXT.replace("threshold: 2000", f"threshold: {value}"), "dev.yaml")
+    assert spec.alarms[7].threshold == expected
+
+
+def test_quoted_tag_keys_and_values_are_text() -> None:
+    spec = parse_spec(DEV_TEXT.replace("  owner: platform\n", "  owner: platform\n  '1': 'on'\n"), "dev.yaml")
+    assert spec.tags["1"] == "on"

@@ -1,0 +1,163 @@
+"""The plan runs as a dependency graph: what may run together does, what may not waits, failures are all reported."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.errors import AwsCallError
+from liveinsight_infra.executor import ChangesFailed, Limits, closure, dependencies, run_graph
+from liveinsight_infra.plan import Action, Change
+from liveinsight_infra.reconcilers.registry import ordered_kinds
+from tests.conftest import make_engine
+from tests.faults import Deny
+
+KINDS = {"a.x": [], "b.y": ["a.x"], "c.z": ["b.y"], "d.w": []}
+
+
+def ch(kind: str, name: str, action: Action = Action.CREATE) -> Change:
+    return Change(action, kind, name)
+
+
+def test_a_change_waits_for_every_change_of_the_kinds_it_needs_even_through_a_kind_without_changes() -> None:
+    changes = [ch("a.x", "1"), ch("a.x", "2"), ch("c.z", "1"), ch("d.w", "1")]
+    deps = dependencies(changes, KINDS)
+    assert deps == [set(), set(), {0, 1}, set()]  # c.z needs b.y (no change here), which needs a.x
+
+
+def test_destroy_reverses_the_edges() -> None:
+    changes = [ch("c.z", "1", Action.DELETE), ch("b.y", "1", Action.DELETE), ch("a.x", "1", Action.DELETE)]
+    assert dependencies(changes, KINDS, reverse=True) == [set(), {0}, {0, 1}]
+
+
+def test_a_cycle_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="cycle"):
+        closure({"a": ["b"], "b": ["a"]})
+
+
+def test_the_registry_kinds_form_no_cycle() -> None:
+    needs = closure({k.kind: k.depends_on for k in ordered_kinds()})
+    assert "lambda.function" in needs["apigateway.stage"] and "iam.role" in needs["cloudfront.distribution"]
+
+
+def test_independent_changes_run_at_the_same_time_and_dependants_after() -> None:
+    changes = [ch("a.x", "1"), ch("d.w", "1"), ch("b.y", "1")]
+    together = threading.Barrier(2, timeout=5)  # breaks (and fails the run) unless both run at once
+    log: list[str] = []
+
+    def run(c: Change) -> None:
+        log.append(f"start {c.address}")
+        if c.resource != "b.y":
+            together.wait()
+        log.append(f"done {c.address}")
+
+    run_graph(changes, dependencies(changes, KINDS), run)
+    assert log.index("start b.y.1") > log.index("done a.x.1")
+
+
+def test_concurrency_stays_within_the_per_service_limit() -> None:
+    changes = [ch("apigateway.thing", str(i)) for i in range(6)] + [ch("logs.group", str(i)) for i in range(6)]
+    lock = threading.Lock()
+    now = {"apigateway": 0, "logs": 0, "all": 0}
+    peak = dict(now)
+
+    def run(c: Change) -> None:
+        svc = c.resource.split(".")[0]
+        with lock:
+            for k in (svc, "all"):
+                now[k] += 1
+                peak[k] = max(peak[k], now[k])
+        time.sleep(0.05)
+        with lock:
+            now[svc] -= 1
+            now["all"] -= 1
+
+    run_graph(changes, [set() for _ in changes], run, Limits(overall=5, per_service={"apigateway": 2}))
+    assert peak["apigateway"] == 2 and peak["logs"] >= 3
+    assert peak["all"] == 5
+
+
+def test_after_a_failure_nothing_new_starts_running_ones_finish_and_every_failure_is_reported() -> None:
+    # d.w.2 needs nothing, but only three changes may run at once: it would start once a slot frees.
+    changes = [ch("a.x", "1"), ch("a.x", "2"), ch("d.w", "1"), ch("b.y", "1"), ch("d.w", "2")]
+    both_running = threading.Barrier(3, timeout=5)
+    finished: list[str] = []
+
+    def run(c: Change) -> None:
+        if c.address in ("b.y.1", "d.w.2"):
+            finished.append(c.address)
+            return
+        both_running.wait()
+        if c.resource == "a.x":
+            raise ValueError(f"{c.name} broke")
+        time.sleep(0.1)  # still running when the failures arrive: it must be let finish
+        finished.append(c.address)
+
+    with pytest.raises(ChangesFailed) as info:
+        run_graph(changes, dependencies(changes, KINDS), run, Limits(overall=3))
+    assert [c.address for c, _ in info.value.failures] == ["a.x.1", "a.x.2"]
+    assert "a.x.1: 1 broke" in str(info.value) and "a.x.2: 2 broke" in str(info.value)
+    assert finished == ["d.w.1"]  # b.y needed a.x; d.w.2 was not started after the failure
+
+
+def test_a_single_failure_is_raised_as_itself() -> None:
+    def run(c: Change) -> None:
+        raise KeyError(c.name)
+
+    with pytest.raises(KeyError):
+        run_graph([ch("a.x", "1")], [set()], run)
+
+
+def test_two_concurrent_changes_fail_both_are_reported_and_the_next_apply_finishes(provider: AwsProvider) -> None:
+    deny = Deny("CreateRole")  # the functions' three roles and the API's log role start at once: all fail
+    provider.register("before-send.*.*", deny, first=True)
+    events: list[Any] = []
+    engine = make_engine(provider, emit=events.append)
+    with pytest.raises(ChangesFailed) as info:
+        engine.apply(engine.plan())
+    failed = sorted(c.address for c, _ in info.value.failures)
+    assert failed == ["apigateway.account.cloudwatch-role", "iam.role.liveinsight-event-collector-dev",
+                      "iam.role.liveinsight-realtime-api-dev", "iam.role.liveinsight-stats-api-dev"]
+    assert all(isinstance(e, AwsCallError) and e.operation == "CreateRole" for _, e in info.value.failures)
+    started = {e.change.address for e in events if e.type == "change-start"}
+    done = {e.change.address for e in events if e.type == "change-done"}
+    assert not any(a.startswith("lambda.function") for a in started)  # they need the roles
+    assert "logs.log_group./aws/lambda/liveinsight-stats-api-dev" in done  # ran alongside, and finished
+    assert started - done == set(failed)
+    deny.operation = "-"  # permission granted: the next apply finishes the stack
+    engine = make_engine(provider)
+    plan = engine.plan()
+    assert {c.resource for c in plan} >= {"iam.role", "lambda.function"}
+    assert "logs.log_group" not in {c.resource for c in plan}
+    engine.apply(plan)
+    assert make_engine(provider).plan().empty
+
+
+def test_progress_has_a_line_per_start_and_per_finish_naming_the_change_and_its_time() -> None:
+    from liveinsight_infra.engine import Event
+    from liveinsight_infra.render import Style, render_event
+
+    change = ch("lambda.function", "liveinsight-stats-api-dev")
+    start = render_event(Event("change-start", change=change), Style(colour=False))
+    done = render_event(Event("change-done", change=change, elapsed_s=0.42), Style(colour=False))
+    assert start == "  → lambda.function liveinsight-stats-api-dev creating…"
+    assert done == "  ✓ lambda.function liveinsight-stats-api-dev created (0.4s)"
+
+
+def test_events_from_concurrent_changes_reach_the_sink_one_at_a_time(provider: AwsProvider) -> None:
+    inside = {"now": 0, "peak": 0}
+
+    def sink(event: Any) -> None:
+        inside["now"] += 1
+        inside["peak"] = max(inside["peak"], inside["now"])
+        time.sleep(0.002)  # a slow terminal: overlapping calls would show here
+        inside["now"] -= 1
+
+    engine = make_engine(provider, emit=sink)
+    plan = engine.plan()
+    engine.apply(plan)
+    assert inside["peak"] == 1

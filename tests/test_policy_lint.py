@@ -1,0 +1,71 @@
+"""The deployer policy through the field's linters: parliament and cloudsplaining.
+
+parliament (https://github.com/duo-labs/parliament) must find nothing at MEDIUM or above.
+cloudsplaining (https://github.com/salesforce/cloudsplaining) finds nothing in its default scan
+(no risky action on an unconstrained resource); with every risky action flagged, even scoped or
+conditioned ones, it must report exactly the findings docs/security.md lists and justifies.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cloudsplaining.command.scan_policy_file import scan_policy
+from parliament import analyze_policy_string, enhance_finding
+
+from tests.conftest import ROOT
+
+TEXT = (ROOT / "docs" / "deployer-policy.json").read_text()
+POLICY: dict[str, Any] = json.loads(TEXT)
+SEVERE = {"MEDIUM", "HIGH", "CRITICAL"}
+
+# docs/security.md, "What cloudsplaining still reports": each is bounded by the stack's
+# permissions boundary, by a stack name prefix, or is what deploying the stack means.
+PRIVILEGE_ESCALATION = {
+    "CreateNewPolicyVersion", "CreatePolicyVersionThenUpdateAssumeRolePolicy", "PutRolePolicy",
+    "PutRolePolicyThenUpdateAssumeRolePolicy", "UpdateRolePolicyToAssumeIt", "EditExistingLambdaFunctionWithRole",
+    "UpdateLambdaFunctionAndAddPermission", "PassExistingRoleToNewLambdaThenAddPermission",
+}
+DATA_EXFILTRATION = {"s3:GetObject"}
+RESOURCE_EXPOSURE = {
+    "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+    "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PassRole",
+    "lambda:AddPermission", "lambda:RemovePermission", "sns:CreateTopic",
+    "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
+}
+
+
+def test_parliament_finds_nothing_at_medium_or_above() -> None:
+    findings = [enhance_finding(f) for f in analyze_policy_string(TEXT).findings]
+    severe = [(f.issue, f.detail) for f in findings if f.severity in SEVERE]
+    assert severe == []
+    # What is left is LOW: an ARN given to the string-typed key iam:PermissionsBoundary, as AWS documents it.
+    assert {f.issue for f in findings} <= {"MISMATCHED_TYPE_BUT_USABLE"}
+
+
+def test_parliament_would_catch_the_old_policy_faults() -> None:
+    """The linter is live: a statement with the old policy's missing scoping is reported."""
+    bad = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:DescribeLogGroups"], "Resource": "arn:aws:logs:*:*:log-group:x"},
+        {"Effect": "Allow", "Action": ["s3:PutBucketPolicy"], "Resource": "arn:aws:s3:::b"}]}
+    findings = [enhance_finding(f) for f in analyze_policy_string(json.dumps(bad)).findings]
+    assert any(f.severity in SEVERE for f in findings)
+
+
+def test_cloudsplaining_default_scan_reports_nothing() -> None:
+    results = scan_policy(POLICY)
+    assert {k: v for k, v in results.items() if v and (v.get("findings") if isinstance(v, dict) else v)} == {}
+
+
+def test_cloudsplaining_strict_scan_reports_exactly_the_documented_findings() -> None:
+    results = scan_policy(POLICY, flag_conditional_statements=True, flag_resource_arn_statements=True)
+    assert {f["type"] for f in results["PrivilegeEscalation"]["findings"]} == PRIVILEGE_ESCALATION
+    assert set(results["DataExfiltration"]["findings"]) == DATA_EXFILTRATION
+    assert set(results["ResourceExposure"]["findings"]) == RESOURCE_EXPOSURE
+    assert results["CredentialsExposure"]["findings"] == []
+    assert results["ServiceWildcard"]["findings"] == []
+    documented = (ROOT / "docs" / "security.md").read_text()
+    for name in sorted(PRIVILEGE_ESCALATION | DATA_EXFILTRATION | RESOURCE_EXPOSURE):
+        assert f"`{name}`" in documented, f"docs/security.md does not justify {name}"
