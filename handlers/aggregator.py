@@ -1,15 +1,17 @@
 """The aggregator of the stream ingest path (``ingest: stream``, docs/storage.md): fed batches of
 the Kinesis stream by an event source mapping, it sums the batch's events per counter in memory and
 writes each distinct counter once per batch (against one write per event and counter on the
-direct path). The counters, markers and keys are the direct path's, so the read functions see
-the same table.
+direct path). Each event is derived by the direct path's own function (``store._plan``): the same
+event id, raw item, counters, visitor markers and active-page entry, so whatever the direct path
+counts, this path counts too, into the same table the read functions query.
 
 Exactly once, for every way a record comes twice:
 * a request sent again by the browser puts the same events again, under the same event ids, on
-  the same shard (the partition key is derived from the id): ids already stored in this shard's
-  recent batches (``DEDUPE_WINDOW_S``) are skipped;
+  the same shard (the partition key is derived from the id). An event's raw key, and for an event
+  without ``ts`` its retry guard's key (``store._plan``), are kept in the batch item; an event whose
+  raw key is among this shard's recent batches' keys (``DEDUPE_WINDOW_S``) is skipped;
 * a batch delivered again (the function failed, timed out, or the batch was bisected) starts at
-  the same record: the batch item already written under that record's key (``B#{shard}`` /
+  the same record: the batch item already written under that record's key (``B#{stream}#{shard}`` /
   its sequence number) is taken as it is, and its counters are applied again, each guarded by the
   shard's mark on the counter (``attribute_not_exists(mark) OR mark < :last``), so a counter that
   was written before the failure is not written twice;
@@ -17,7 +19,7 @@ Exactly once, for every way a record comes twice:
   "new" again on a retry, and any other record does not.
 
 The order of the writes makes a crash at any point safe: markers, then the batch item (raw events,
-ids and the counters' increments), then the counters. Records that cannot be read are reported in
+keys and the counters' increments), then the counters. Records that cannot be read are reported in
 ``batchItemFailures``: the mapping retries them, bisects, and finally sends them to the failure queue,
 while the other records of the batch are written.
 """
@@ -30,26 +32,30 @@ import json
 import os
 import time
 from collections import Counter, defaultdict
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from shared import store
 from shared.stream import decode
-from shared.validate import Event
 
 DEDUPE_WINDOW_S = 600  # a browser's retries of one request arrive within minutes
 MAX_ITEM_BYTES = 300_000  # a batch item stays well under DynamoDB's 400 KB
-ACTIVE_PER_ITEM = 2_000  # visitor#path pairs per item: at most about 300 KB with the longest keys
-_recent: dict[str, dict[str, Any]] = {}  # shard -> {"ids": {id: arrival ms}, "last": newest batch key}
+MAX_ACTIVE_BYTES = 300_000
+_recent: dict[str, dict[str, Any]] = {}  # shard -> {"keys": {raw or guard key: arrival ms}, "last": newest batch key}
 _markers: dict[str, str] = {}  # markers known to be in the table -> the record that created them
 _MARKERS_MAX = 50_000
 
 
 class Rec(NamedTuple):  # not a dataclass: Lambda-style loaders run the module outside sys.modules
     seq: str
-    eid: str
-    ev: Event
-    visitor: str
+    planned: Any  # store._Planned
+
+    @property
+    def key(self) -> str:
+        return str(self.planned.raw["sk"])
+
+    @property
+    def guard(self) -> str | None:
+        return str(self.planned.guard["sk"]) if self.planned.guard else None
 
 
 def seq_key(seq: str) -> str:
@@ -64,6 +70,7 @@ def reset_for_tests() -> None:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
+    raw_ttl = store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
     by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in event.get("Records") or []:
         # A shard id is unique within its stream only: a stream deleted and made again reuses it.
@@ -76,12 +83,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         for r in records:
             seq = str(r["kinesis"]["sequenceNumber"])
             try:
-                eid, ev, visitor = decode(r["kinesis"]["data"])
-            except ValueError as exc:
+                rec = decode(r["kinesis"]["data"])
+                planned = store._plan(rec.event, rec.visitor, rec.occurrence, rec.received_ms, raw_ttl)
+            except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
                 failures.append(seq)
                 _log("poison-record", shard=shard, sequence=seq, error=str(exc))
                 continue
-            good.append(Rec(seq, eid, ev, visitor))
+            good.append(Rec(seq, planned))
         try:
             c, s = _process(shard, good)
             counted, skipped = counted + c, skipped + s
@@ -95,6 +103,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def _log(what: str, **fields: Any) -> None:
     print(json.dumps({"function": "aggregator", "event": what, **fields}, separators=(",", ":")), flush=True)
+
+
+def _size(r: Rec) -> int:
+    return len(json.dumps(r.planned.raw, default=str)) + 60
 
 
 def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
@@ -111,20 +123,22 @@ def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
             skipped += len(done)
             recs = recs[len(done):]
             continue
-        recent = _recent_ids(shard)
+        recent = _recent_keys(shard)
         chunk: list[Rec] = []
         new: list[Rec] = []
         size = 0
-        ids_here: set[str] = set()
+        here: set[str] = set()
         for r in recs:
-            size += len(r.ev.url) + len(r.ev.path) + len(r.ev.referrer) + len(json.dumps(r.ev.props)) + 160
+            size += _size(r)
             if chunk and size > MAX_ITEM_BYTES:
                 break
             chunk.append(r)
-            if r.eid in recent or r.eid in ids_here:
+            if r.key in recent or r.key in here:
                 skipped += 1
                 continue
-            ids_here.add(r.eid)
+            here.add(r.key)
+            if r.guard:
+                here.add(r.guard)
             new.append(r)
         item = _write_batch(shard, chunk, new)
         _remember_batch(shard, item)
@@ -133,15 +147,15 @@ def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
     return counted, skipped
 
 
-def _recent_ids(shard: str) -> dict[str, int]:
-    """The event ids of this shard's batches of the last DEDUPE_WINDOW_S: from memory, plus what
+def _recent_keys(shard: str) -> dict[str, int]:
+    """The event keys of this shard's batches of the last DEDUPE_WINDOW_S: from memory, plus what
     other containers wrote since (a Query of the newer batch items, usually empty)."""
     t = store.table()
     now_ms = int(time.time() * 1000)
     cutoff = now_ms - DEDUPE_WINDOW_S * 1000
-    state = _recent.setdefault(shard, {"ids": {}, "last": None})
-    kwargs: dict[str, Any] = {"ConsistentRead": True, "ProjectionExpression": "sk, ids, #at, #last",
-                              "ExpressionAttributeNames": {"#at": "at", "#last": "last"}}
+    state = _recent.setdefault(shard, {"keys": {}, "last": None})
+    kwargs: dict[str, Any] = {"ConsistentRead": True, "ProjectionExpression": "sk, #ev, guards, #at, #last",
+                              "ExpressionAttributeNames": {"#at": "at", "#last": "last", "#ev": "events"}}
     if state["last"] is None:
         kwargs.update(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"B#{shard}"},
                       ScanIndexForward=False)
@@ -159,17 +173,17 @@ def _recent_ids(shard: str) -> dict[str, int]:
         if old or "LastEvaluatedKey" not in page:
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    ids: dict[str, int] = state["ids"]
-    for eid in [e for e, at in ids.items() if at < cutoff]:
-        del ids[eid]
-    return ids
+    keys: dict[str, int] = state["keys"]
+    for k in [k for k, at in keys.items() if at < cutoff]:
+        del keys[k]
+    return keys
 
 
 def _remember_batch(shard: str, item: dict[str, Any]) -> None:
-    state = _recent.setdefault(shard, {"ids": {}, "last": None})
+    state = _recent.setdefault(shard, {"keys": {}, "last": None})
     at = int(item.get("at", 0))
-    for eid in item.get("ids", []):
-        state["ids"][str(eid)] = at
+    for key in [*(e["sk"] for e in item.get("events", [])), *item.get("guards", [])]:
+        state["keys"][str(key)] = at
     if state["last"] is None or str(item["sk"]) > state["last"]:
         state["last"] = str(item["sk"])
 
@@ -181,7 +195,8 @@ def _known(key: str, creator: str) -> None:
 
 
 def _new_marker(t: Any, pk: str, sk: str, creator: str, ttl: int) -> bool:
-    """A conditional put; True when this record created the marker (now, or on an earlier try)."""
+    """A conditional put; True when this record created the marker (now, or on an earlier try).
+    A marker the direct path wrote has no ``by``: it counts as there."""
     key = f"{pk}|{sk}"
     if key in _markers:
         return _markers[key] == creator
@@ -197,57 +212,58 @@ def _new_marker(t: Any, pk: str, sk: str, creator: str, ttl: int) -> bool:
 
 
 def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]:
-    """Markers, then the batch item, then the counters; the batch item as written."""
+    """Markers, then the who-is-on-which-page items, then the batch item, then the counters; the
+    batch item as written."""
     t = store.table()
-    counters: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    active: set[tuple[str, str]] = set()
-    marker_ttl = store.expiry(days=2)
+    counters: dict[tuple[str, str], tuple[Counter[str], str | None]] = {}
+    active: dict[str, set[str]] = defaultdict(set)
+
+    def count(prefix: str, sk: str, attr: str, whole: str | None) -> None:
+        values, had = counters.setdefault((prefix, sk), (Counter(), whole))
+        values[attr] += 1
+        if whole and not had:
+            counters[(prefix, sk)] = (values, whole)
+
     for r in new:
-        ev, visitor = r.ev, r.visitor
-        at = time.gmtime(ev.ts_ms / 1000)
-        day, hour, minute = time.strftime("%Y-%m-%d", at), time.strftime("%H", at), time.strftime("%H%M", at)
-        c = f"C#{ev.domain}#{day}#s"
-        if ev.name != "pageview":
-            counters[(c, "day")]["events"] += 1
-            continue
-        counters[(c, "day")]["pv"] += 1
-        counters[(c, f"h{hour}")]["pv"] += 1
-        counters[(c, f"page#{ev.path}")]["pv"] += 1
-        if ev.referrer:
-            counters[(c, f"ref#{ev.referrer}")]["pv"] += 1
-        counters[(f"M#{ev.domain}#{day}#s", f"m{minute}")]["pv"] += 1
-        k = store._marker_shard(visitor)
-        vpk = f"V#{ev.domain}#{day}#s{k}"
+        p = r.planned
+        for prefix, sk, attr, whole in p.counters:
+            count(prefix, sk, attr, whole)
         creator = f"{shard}#{r.seq}"
-        if _new_marker(t, vpk, f"d#{visitor}", creator, marker_ttl):
-            counters[(c, "day")]["uv"] += 1
-        if _new_marker(t, vpk, f"h{hour}#{visitor}", creator, marker_ttl):
-            counters[(c, f"h{hour}")]["uv"] += 1
-        active.add((f"A#{ev.domain}#{time.strftime('%Y%m%d%H%M', at)}#s{k}", f"{visitor}#{ev.path}"))
+        for pk, sk, cprefix, csk, ttl in p.markers:
+            if _new_marker(t, pk, sk, creator, ttl):
+                count(cprefix, csk, "uv", None)
+        if p.active:
+            pk, sk, whole = p.active
+            visitor, _, page = str(sk).partition("#")
+            active[pk].add(f"{visitor}#{whole or page}")
     key = seq_key(chunk[0].seq)
     if active:
         # Who was on which page: one item per minute partition and batch, listing the batch's
         # visitor#path pairs (one item per pair would cost a write unit per page view). A retry
-        # writes the same item again.
-        grouped: dict[str, list[str]] = defaultdict(list)
-        for pk, vp in sorted(active):
-            grouped[pk].append(vp)
+        # writes the same items again.
         with t.batch_writer() as batch:
-            for pk, entries in grouped.items():
-                for n in range(0, len(entries), ACTIVE_PER_ITEM):
-                    batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": entries[n:n + ACTIVE_PER_ITEM],
-                                         "expires_at": store.expiry(hours=1)})
+            for pk, entries in sorted(active.items()):
+                part: list[str] = []
+                size = n = 0
+                for entry in sorted(entries):
+                    if part and size + len(entry) > MAX_ACTIVE_BYTES:
+                        batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": part,
+                                             "expires_at": store.expiry(hours=1)})
+                        part, size, n = [], 0, n + 1
+                    part.append(entry)
+                    size += len(entry.encode()) + 3
+                batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": part,
+                                     "expires_at": store.expiry(hours=1)})
     shards = store.shards()
     planned = []
-    for (prefix, sk), values in counters.items():
+    for (prefix, sk), (values, whole) in counters.items():
         # The counter's shard is fixed by the batch, so a retry updates the same item.
         n = int(hashlib.sha256(f"{key}|{prefix}|{sk}".encode()).hexdigest()[:8], 16) % shards
-        planned.append({"pk": f"{prefix}{n}", "sk": sk, "add": {a: v for a, v in values.items()}})
+        planned.append({"prefix": prefix, "pk": f"{prefix}{n}", "sk": sk, "add": dict(values),
+                        **({"whole": whole} if whole else {})})
+    raw = [{k: v for k, v in r.planned.raw.items() if k not in ("pk", "expires_at")} for r in new]
     item = {"pk": f"B#{shard}", "sk": key, "last": seq_key(chunk[-1].seq), "at": int(time.time() * 1000),
-            "ids": [r.eid for r in new], "counters": planned,
-            "events": [{"id": r.eid, "site": r.ev.domain, "name": r.ev.name, "path": r.ev.path,
-                        "referrer": r.ev.referrer, "visitor": r.visitor, "ts": r.ev.ts_ms,
-                        "props": json.loads(json.dumps(r.ev.props), parse_float=Decimal)} for r in new],
+            "events": raw, "guards": [r.guard for r in new if r.guard], "counters": planned,
             "expires_at": store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))}
     t.put_item(Item=item)
     _apply_counters(item)
@@ -262,15 +278,10 @@ def _apply_counters(item: dict[str, Any]) -> None:
     mark_name = "q" + hashlib.sha256(shard.encode()).hexdigest()[:8]
     last = str(item["last"])
     for c in item.get("counters", []):
-        values = c["add"]
-        names = {f"#a{i}": name for i, name in enumerate(values)}
+        expr, names, vals = store.counter_update(str(c["prefix"]), c["add"], c.get("whole"))
         names["#q"] = mark_name
-        vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
         vals[":last"] = last
-        expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values))) + " SET #q = :last"
-        if str(c["pk"]).startswith("M#"):
-            expr += ", expires_at = if_not_exists(expires_at, :ttl)"
-            vals[":ttl"] = store.expiry(days=2)
+        expr += (", " if " SET " in expr else " SET ") + "#q = :last"
         # A refused update: already counted by an earlier try of this batch.
         with contextlib.suppress(t.meta.client.exceptions.ConditionalCheckFailedException):
             t.update_item(Key={"pk": c["pk"], "sk": c["sk"]}, UpdateExpression=expr,

@@ -27,6 +27,7 @@ import os
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -214,25 +215,33 @@ def _actions(chunk: list[_Planned], table_name: str) -> tuple[list[dict[str, Any
                             **({"whole": whole} if whole else {})}, False))
         owners.append(("", None))
     for (prefix, sk), (values, whole) in counters.items():
-        names = {f"#a{i}": name for i, name in enumerate(values)}
-        vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
-        expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
-        sets = []
-        if prefix.startswith("M#"):
-            sets.append("expires_at = if_not_exists(expires_at, :ttl)")
-            vals[":ttl"] = expiry(days=2)
-        if whole:
-            names["#w"] = "whole"
-            sets.append("#w = :w")
-            vals[":w"] = whole
-        if sets:
-            expr += " SET " + ", ".join(sets)
+        expr, names, vals = counter_update(prefix, values, whole)
         actions.append({"Update": {"TableName": table_name,
                                    "Key": item({"pk": f"{prefix}{random.randrange(shards())}", "sk": sk}),
                                    "UpdateExpression": expr, "ExpressionAttributeNames": names,
                                    "ExpressionAttributeValues": item(vals)}})
         owners.append(("", None))
     return actions, owners
+
+
+def counter_update(prefix: str, values: Mapping[str, Any], whole: str | None
+                   ) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The update expression, names and values that add ``values`` to a counter whose partition key
+    starts with ``prefix`` (the direct path's transactions and the stream path's aggregator)."""
+    names = {f"#a{i}": name for i, name in enumerate(values)}
+    vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
+    expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
+    sets = []
+    if prefix.startswith("M#"):
+        sets.append("expires_at = if_not_exists(expires_at, :ttl)")
+        vals[":ttl"] = expiry(days=2)
+    if whole:
+        names["#w"] = "whole"
+        sets.append("#w = :w")
+        vals[":w"] = whole
+    if sets:
+        expr += " SET " + ", ".join(sets)
+    return expr, names, vals
 
 
 def _chunks(planned: list[_Planned], table_name: str) -> list[list[_Planned]]:

@@ -1,8 +1,10 @@
 """The stream ingest path's records (``ingest: stream``, docs/storage.md): what the collector puts
 on the Kinesis stream and the aggregator reads back.
 
-One record per valid event: the event's fields, its visitor id (the collector has the IP and the
-User-Agent; the aggregator does not) and a deterministic event id, so that a request sent again,
+One record per valid event: every field of the event (numbers kept exact), its visitor id (the
+collector has the IP and the User-Agent; the aggregator does not), its occurrence in the request
+and the time the collector received it. From these the aggregator derives the event exactly as the
+direct path does (``store._plan``): the same event id, keys and counters, so a request sent again,
 or a record delivered twice, is recognised and counted once. The partition key is a digest of the
 site and the event id: a site's events spread evenly over the shards, and the same event always
 lands on the same shard, where the aggregator looks for it.
@@ -11,38 +13,71 @@ lands on the same shard, where the aggregator looks for it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
 import time
+from decimal import Decimal
 from typing import Any
 
+from . import store
 from .validate import Event
 
-VERSION = 1
+VERSION = 2
 PUT_ATTEMPTS = 3  # PutRecords answers which records failed (throttled shards); those are sent again
+_FIELDS = {f.name for f in dataclasses.fields(Event)}
 
 
-def event_id(ev: Event, visitor: str, occurrence: int) -> str:
-    """The same event from the same visitor always gets the same id. ``occurrence`` tells identical
-    events of one request apart, so each of them counts."""
-    content = [ev.domain, visitor, ev.name, ev.url, ev.path, ev.referrer, sorted(ev.props.items()), ev.ts_ms,
-               occurrence]
-    return hashlib.sha256(json.dumps(content, separators=(",", ":"), default=str).encode()).hexdigest()[:32]
+@dataclasses.dataclass
+class Record:
+    """A record as the aggregator reads it back."""
+
+    event: Event
+    visitor: str
+    occurrence: int
+    received_ms: int
 
 
 def partition_key(site: str, eid: str) -> str:
     return hashlib.sha256(f"{site}#{eid}".encode()).hexdigest()[:32]
 
 
-def encode(ev: Event, visitor: str, eid: str) -> bytes:
-    return json.dumps({"v": VERSION, "id": eid, "visitor": visitor, "name": ev.name, "url": ev.url,
-                       "path": ev.path, "domain": ev.domain, "referrer": ev.referrer, "props": ev.props,
-                       "ts": ev.ts_ms}, separators=(",", ":")).encode()
+def _tagged(value: Any) -> Any:
+    """JSON that gives back the same Python types (Decimal stays Decimal: the event id hashes types)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, Decimal):
+        return {"d": str(value)}
+    if isinstance(value, int):
+        return value
+    if isinstance(value, dict):
+        return {"o": [[str(k), _tagged(v)] for k, v in value.items()]}
+    if isinstance(value, list | tuple):
+        return {"l": [_tagged(v) for v in value]}
+    raise TypeError(f"cannot put a {type(value).__name__} on the stream")
 
 
-def decode(data: str) -> tuple[str, Event, str]:
-    """(event id, event, visitor) of a Kinesis record's base64 data, or ValueError (a poison record)."""
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "d" in value:
+            return Decimal(value["d"])
+        if "o" in value:
+            return {k: _untagged(v) for k, v in value["o"]}
+        if "l" in value:
+            return [_untagged(v) for v in value["l"]]
+        raise ValueError("an unknown value tag")
+    return value
+
+
+def encode(ev: Event, visitor: str, occurrence: int, received_ms: int) -> bytes:
+    fields = {f.name: _tagged(getattr(ev, f.name)) for f in dataclasses.fields(Event)}
+    return json.dumps({"v": VERSION, "e": fields, "visitor": visitor, "n": occurrence, "at": received_ms},
+                      separators=(",", ":")).encode()
+
+
+def decode(data: str) -> Record:
+    """A Kinesis record's base64 data, or ValueError (a poison record)."""
     try:
         raw = json.loads(base64.b64decode(data, validate=True))
     except (ValueError, TypeError) as exc:
@@ -50,14 +85,13 @@ def decode(data: str) -> tuple[str, Event, str]:
     if not isinstance(raw, dict) or raw.get("v") != VERSION:
         raise ValueError("not a record of this stack: unknown version")
     try:
-        ev = Event(str(raw["name"]), str(raw["url"]), str(raw["path"]), str(raw["domain"]), str(raw["referrer"]),
-                   dict(raw["props"]), int(raw["ts"]))
-        eid, visitor = str(raw["id"]), str(raw["visitor"])
-    except (KeyError, TypeError, ValueError) as exc:
+        fields = {k: _untagged(v) for k, v in dict(raw["e"]).items() if k in _FIELDS}
+        rec = Record(Event(**fields), str(raw["visitor"]), int(raw["n"]), int(raw["at"]))
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise ValueError(f"a record without its fields: {exc!r}") from None
-    if len(eid) != 32 or len(visitor) < 8:
-        raise ValueError("a record without a valid id or visitor")
-    return eid, ev, visitor
+    if len(rec.visitor) < 8 or rec.occurrence < 0:
+        raise ValueError("a record without a valid visitor")
+    return rec
 
 
 _kinesis: Any = None
@@ -77,18 +111,18 @@ def reset_for_tests() -> None:
     _kinesis = None
 
 
-def put_events(with_visitors: list[tuple[Event, str]], now_ms: int = 0, sleep: Any = time.sleep) -> None:
+def put_events(with_visitors: list[tuple[Event, str]], now_ms: int, sleep: Any = time.sleep) -> None:
     """One PutRecords for the request's events (at most 100: under the 500 records a call takes).
     Records that fail (``FailedRecordCount``) are sent again, twice at most; RuntimeError if some
-    still fail. A retry of the whole request is safe: the aggregator dedupes by event id."""
+    still fail. A retry of the whole request is safe: the events get the same ids."""
     stream = os.environ["LIVEINSIGHT_STREAM"]
     seen: dict[str, int] = {}
     records = []
     for ev, visitor in with_visitors:
-        first = event_id(ev, visitor, 0)
+        first = store.event_id(ev, visitor, 0)  # occurrences counted as store.store_events counts them
         occurrence = seen[first] = seen.get(first, -1) + 1
-        eid = event_id(ev, visitor, occurrence)
-        records.append({"Data": encode(ev, visitor, eid), "PartitionKey": partition_key(ev.domain, eid)})
+        eid = store.event_id(ev, visitor, occurrence)
+        records.append({"Data": encode(ev, visitor, occurrence, now_ms), "PartitionKey": partition_key(ev.domain, eid)})
     for attempt in range(PUT_ATTEMPTS):
         answer = kinesis().put_records(StreamName=stream, Records=records)
         if not answer.get("FailedRecordCount"):

@@ -39,6 +39,7 @@ class Path:
                                         window_s=1, max_retries=10, bisect=True,
                                         on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}")
         self.poller = StreamPoller(provider, self.settings, self.invoke)
+        self.delivered = []
         store.table().meta.client.meta.events.register("before-call.dynamodb.*", self._count)
 
     def _count(self, model: Any, **_: Any) -> None:
@@ -49,8 +50,10 @@ class Path:
                 raise ConnectionError(f"the aggregator lost DynamoDB at write {self.writes}")
 
     in_aggregator = False
+    delivered: list[dict[str, Any]]
 
     def invoke(self, event: dict[str, Any]) -> Any:
+        self.delivered.append(event)
         self.in_aggregator = True
         try:
             return aggregator.handler(event, None)
@@ -212,3 +215,104 @@ def test_records_still_refused_answer_503_and_a_retry_counts_once(path: Path, mo
     assert status == 202
     path.poller.drain()
     assert path.stats("e.example")["pageviews"] == 4, "the half that went through the first time counts once"
+
+
+def mixed(site: str) -> list[dict[str, Any]]:
+    """Page views with and without ts, a referrer, a path too long for a key, a custom event with props
+    and revenue: everything the direct path derives counters and markers from."""
+    now = int(time.time() * 1000)
+    long_path = "/" + "x" * 700
+    return [{"name": "pageview", "url": f"https://{site}/a", "domain": site, "ts": now - 5},
+            {"name": "pageview", "url": f"https://{site}/a", "domain": site, "referrer": "https://news.example/x"},
+            {"name": "pageview", "url": f"https://{site}{long_path}", "domain": site, "ts": now - 7},
+            {"name": "pageview", "url": f"https://{site}/b", "domain": site, "referrer": "https://news.example/y"},
+            {"name": "signup", "url": f"https://{site}/join", "domain": site, "props": {"plan": "pro", "seats": 3.5},
+             "revenue": {"amount": "9.90", "currency": "EUR"}}]
+
+
+def items(pk: str) -> list[dict[str, Any]]:
+    return list(store.table().query(KeyConditionExpression="pk = :pk",
+                                    ExpressionAttributeValues={":pk": pk}).get("Items", []))
+
+
+def counters_of(path: Path, site: str) -> dict[str, dict[str, int]]:
+    """Every counter of ``site`` today, summed over its shards, without the per-shard marks."""
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    out: dict[str, dict[str, int]] = {}
+    for prefix in ("C", "M"):
+        for k in range(4):
+            for item in items(f"{prefix}#{site}#{day}#s{k}"):
+                values = out.setdefault(f"{prefix}/{item['sk']}", {})
+                for attr, v in item.items():
+                    if attr in ("pv", "uv", "events"):
+                        values[attr] = values.get(attr, 0) + int(v)
+    return out
+
+
+def test_the_stream_path_counts_what_the_direct_path_counts(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIVEINSIGHT_INGEST")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        assert path.api.post(mixed("direct.example"), ip=ip)[0] == 202
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", "stream")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        assert path.api.post(mixed("streamed.example"), ip=ip)[0] == 202
+    path.poller.drain()
+    direct, streamed = counters_of(path, "direct.example"), counters_of(path, "streamed.example")
+    assert direct and streamed == direct
+    d, s = path.stats("direct.example"), path.stats("streamed.example")
+    assert {k: v for k, v in s.items() if k != "site"} == {k: v for k, v in d.items() if k != "site"}
+    assert s["pageviews"] == 8 and s["visitors"] == 2
+    rd, rs = path.api.realtime("direct.example"), path.api.realtime("streamed.example")
+    assert {k: v for k, v in rs.items() if k != "site"} == {k: v for k, v in rd.items() if k != "site"}
+    assert any(len(p["path"]) > 700 for p in rs["top_pages"]), "a cut page key reads as its whole path"
+
+
+def test_whatever_the_direct_path_derives_flows_into_the_stream_path(path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A counter or marker added to the per-event derivation (store._plan) is written by the aggregator too."""
+    real = store._plan
+
+    def plan_with_a_dimension(ev: Any, visitor: str, *args: Any) -> Any:
+        planned = real(ev, visitor, *args)
+        c = f"C#{ev.domain}#{store.day_of(ev.ts_ms)}#s"
+        planned.counters.append((c, "dim#test", "hits", None))
+        planned.markers.append((f"V#{ev.domain}#{store.day_of(ev.ts_ms)}#s0", f"dim#test#{visitor}", c, "dim#test",
+                                store.expiry(days=2)))
+        return planned
+
+    monkeypatch.setattr(store, "_plan", plan_with_a_dimension)
+    post_all(path, pageviews("dim.example", 7, ips=3))
+    path.poller.drain()
+    assert counters_of_dim(path, "dim.example") == (7, 3)
+
+
+def counters_of_dim(path: Path, site: str) -> tuple[int, int]:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    found = [i for k in range(4) for i in items(f"C#{site}#{day}#s{k}") if i["sk"] == "dim#test"]
+    return sum(int(i.get("hits", 0)) for i in found), sum(int(i.get("uv", 0)) for i in found)
+
+
+def test_a_batch_delivered_again_to_a_new_container_counts_once(path: Path) -> None:
+    post_all(path, pageviews("again.example", 9, ips=3))
+    path.poller.drain()
+    before = counters_of(path, "again.example")
+    assert before["C/day"] == {"pv": 9, "uv": 3}
+    aggregator.reset_for_tests()  # another container: nothing in memory
+    for event in list(path.delivered):  # the same batches once more (a checkpoint that was lost)
+        assert aggregator.handler(event, None) == {"batchItemFailures": []}
+    assert counters_of(path, "again.example") == before
+
+
+def test_an_event_without_ts_is_a_retry_within_the_window_and_a_new_view_after_it(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on the direct path (store._plan's retry guard): the same request again 31 s later counts
+    once; the same page view 5 minutes later is a new page view."""
+    body = {"name": "pageview", "url": "https://nots.example/a", "domain": "nots.example"}
+    real = time.time
+    start = (real() // 30) * 30 + 1  # early in a retry window
+    for offset, expected in ((0, 1), (31, 1), (300, 2)):
+        monkeypatch.setattr(time, "time", lambda o=offset: start + o)
+        assert path.api.post(body)[0] == 202
+        monkeypatch.setattr(time, "time", real)
+        path.poller.drain()
+        assert path.stats("nots.example")["pageviews"] == expected, f"after the post at +{offset} s"
