@@ -316,3 +316,63 @@ def test_an_event_without_ts_is_a_retry_within_the_window_and_a_new_view_after_i
         monkeypatch.setattr(time, "time", real)
         path.poller.drain()
         assert path.stats("nots.example")["pageviews"] == expected, f"after the post at +{offset} s"
+
+
+def test_each_role_and_the_boundary_allow_what_the_stream_path_calls_and_no_more(path: Path) -> None:
+    """Every table and stream call the collector and the aggregator make, and what the event source
+    mapping does with the aggregator's role, is allowed by the role's policy and by the stack's
+    permissions boundary (tests/iam_sim.py); the boundary allows nothing else of Kinesis and SQS."""
+    from liveinsight_infra.reconcilers.iam import RoleReconciler
+    from liveinsight_infra.reconcilers.iam_boundary import boundary_document
+    from tests.iam_actions import Recorder
+    from tests.iam_sim import Request, allowed, refused
+
+    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/liveinsight-events-stream"
+    stream_arn = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{STREAM}"
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}"
+    recorder = Recorder()
+    recorder.attach(store.table().meta.client)
+    recorder.attach(stream.kinesis())
+    post_all(path, pageviews("roles.example", 6, ips=2))
+    assert path.api.post({"name": "pageview", "url": "https://roles.example/", "domain": "roles.example"},
+                         ua="curl/8.0")[0] == 202  # a bot: counted on the collector
+    collected = list(recorder.calls)
+    recorder.calls.clear()
+    path.poller.drain()
+    aggregated = [c for c in recorder.calls if c.service == "dynamodb"]
+
+    def requests(calls: list[Any]) -> list[Request]:
+        out = []
+        for c in calls:
+            p = c.params
+            if c.service == "kinesis":
+                out.append(Request(f"kinesis:{c.operation}", stream_arn))
+                continue
+            if c.operation == "BatchWriteItem":
+                pks = [str(r["PutRequest"]["Item"]["pk"]) for v in p["RequestItems"].values() for r in v]
+            elif c.operation == "Query":
+                pks = [str(p["ExpressionAttributeValues"][":pk"])]
+            else:
+                pks = [str((p.get("Item") or p.get("Key"))["pk"])]
+            out.append(Request(f"dynamodb:{c.operation}", table_arn, {"dynamodb:LeadingKeys": pks}))
+        return out
+
+    ctx = make_engine(path.provider, SPEC).ctx
+    boundary = boundary_document(ctx.spec, "us-east-1", ACCOUNT)
+    mapping = [Request(f"kinesis:{a}", stream_arn) for a in
+               ("DescribeStream", "DescribeStreamSummary", "GetRecords", "GetShardIterator", "ListShards")]
+    mapping.append(Request("sqs:SendMessage", queue_arn))
+    assert {c.operation for c in aggregated} >= {"GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem"}
+    assert "PutRecords" in {c.operation for c in collected}
+    for key, reqs in (("event-collector", requests(collected)), ("aggregator", requests(aggregated) + mapping)):
+        policy = RoleReconciler(ctx).policy_for(key)
+        assert refused(policy, reqs) == [], key
+        assert refused(boundary, reqs) == [], key
+    # The collector cannot read the stream or write counters' neighbours; nobody may manage the stream.
+    collector = RoleReconciler(ctx).policy_for("event-collector")
+    assert not allowed(collector, Request("kinesis:GetRecords", stream_arn))
+    assert not allowed(collector, Request("dynamodb:PutItem", table_arn, {"dynamodb:LeadingKeys": ["B#x"]}))
+    for request in (Request("kinesis:DeleteStream", stream_arn), Request("kinesis:PutRecords", stream_arn + "x"),
+                    Request("sqs:ReceiveMessage", queue_arn), Request("sqs:SendMessage", queue_arn + "x"),
+                    Request("kinesis:CreateStream", stream_arn)):
+        assert not allowed(boundary, request), request
