@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.plan import Action, AdoptionRequired
 from tests.conftest import ROOT, apply_spec, make_engine
 from tests.reconcilers.test_drift import converge_after
 
@@ -170,3 +173,81 @@ def test_destroy_keeps_a_failure_queue_that_holds_records(provider: AwsProvider)
     engine.apply(plan)
     assert provider.client("kinesis").list_streams()["StreamNames"] == []
     assert [u.rsplit("/", 1)[-1] for u in sqs.list_queues()["QueueUrls"]] == [QUEUE]
+
+
+# -- adoption (docs/adoption.md): the stream path's resources under the stack's names, without its tag ------
+def foreign_stream(p: AwsProvider) -> None:
+    p.client("kinesis").create_stream(StreamName=STREAM_NAME, ShardCount=1)
+
+
+def foreign_queue(p: AwsProvider) -> None:
+    p.client("sqs").create_queue(QueueName=QUEUE)
+
+
+FOREIGN = {"kinesis.stream": (foreign_stream, STREAM_NAME), "sqs.queue": (foreign_queue, QUEUE)}
+
+
+def foreign_state(p: AwsProvider) -> dict[str, Any]:
+    kinesis, sqs = p.client("kinesis"), p.client("sqs")
+    out: dict[str, Any] = {}
+    if STREAM_NAME in kinesis.list_streams()["StreamNames"]:
+        out["stream_tags"] = kinesis.list_tags_for_stream(StreamName=STREAM_NAME)["Tags"]
+    urls = [u for u in sqs.list_queues().get("QueueUrls", []) if u.endswith(f"/{QUEUE}")]
+    if urls:
+        out["queue_tags"] = sqs.list_queue_tags(QueueUrl=urls[0]).get("Tags", {})
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_a_foreign_stream_resource_is_planned_as_adopt_and_refused_without_the_flag(
+        provider: AwsProvider, kind: str) -> None:
+    make, name = FOREIGN[kind]
+    make(provider)
+    before = foreign_state(provider)
+    engine = make_engine(provider, STREAM)
+    plan = engine.plan()
+    assert [(c.resource, c.name) for c in plan if c.action is Action.ADOPT] == [(kind, name)]
+    provider.counter.reset()
+    with pytest.raises(AdoptionRequired, match=f"{kind} {name}"):
+        engine.apply(plan)
+    assert provider.counter.writes == 0, provider.counter.write_calls()
+    assert foreign_state(provider) == before
+    assert make_engine(provider, STREAM).plan(destroy=True).empty, "destroy never deletes what is not the stack's"
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_apply_adopt_takes_over_a_stream_resource_and_destroy_then_removes_it(provider: AwsProvider, kind: str) -> None:
+    FOREIGN[kind][0](provider)
+    engine = make_engine(provider, STREAM, adopt=True)
+    engine.apply(engine.plan())
+    assert make_engine(provider, STREAM).plan().empty
+    tags = foreign_state(provider)["stream_tags" if kind == "kinesis.stream" else "queue_tags"]
+    tags = tags if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
+    assert tags["liveinsight:stack"] == "liveinsight-stream"
+    assert kind in {c.resource for c in make_engine(provider, STREAM).plan(destroy=True)}
+
+
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_a_stream_resource_that_appears_between_plan_and_apply_is_not_taken_over(
+        provider: AwsProvider, kind: str) -> None:
+    engine = make_engine(provider, STREAM)
+    plan = engine.plan()
+    FOREIGN[kind][0](provider)  # somebody else creates it meanwhile
+    before = foreign_state(provider)
+    with pytest.raises(AdoptionRequired, match=f"{kind} {FOREIGN[kind][1]}"):
+        engine.apply(plan)
+    key = "stream_tags" if kind == "kinesis.stream" else "queue_tags"
+    assert foreign_state(provider)[key] == before[key] == ([] if kind == "kinesis.stream" else {})
+
+
+def test_the_stacks_mapping_without_its_tag_is_adopted_only_on_purpose(provider: AwsProvider) -> None:
+    apply_spec(provider, STREAM)
+    lam = provider.client("lambda")
+    arn = mapping(provider)["EventSourceMappingArn"]
+    lam.untag_resource(Resource=arn, TagKeys=["liveinsight:stack"])
+    plan = make_engine(provider, STREAM).plan()
+    assert [(c.resource, c.action) for c in plan] == [("lambda.event_source_mapping", Action.ADOPT)]
+    adopting = make_engine(provider, STREAM, adopt=True)
+    adopting.apply(adopting.plan())
+    assert lam.list_tags(Resource=arn)["Tags"]["liveinsight:stack"] == "liveinsight-stream"
+    assert make_engine(provider, STREAM).plan().empty
