@@ -25,6 +25,7 @@ from ..aws.provider import AwsProvider
 from ..spec.model import StackSpec
 
 Invoke = Callable[[dict[str, Any]], Any]
+DISCOVER_EVERY_S = 5.0  # new shards (an on-demand stream scales) are looked for this often
 
 
 @dataclass
@@ -63,8 +64,12 @@ class StreamPoller:
     """Poll every shard, hand batches to ``invoke``; ``drain()`` for tests, ``start()`` for serve."""
 
     def __init__(self, aws: AwsProvider, settings: MappingSettings, invoke: Invoke,
-                 log: Callable[[str], None] = lambda _m: None, clock: Callable[[], float] = time.monotonic):
+                 log: Callable[[str], None] = lambda _m: None, clock: Callable[[], float] = time.time,
+                 warm: Callable[[], None] | None = None):
+        # ``clock`` is wall time: a batch's window counts from its first record's arrival on the stream.
         self.aws, self.settings, self.invoke, self.log, self.clock = aws, settings, invoke, log, clock
+        self.warm = warm
+        self._discovered_at: float | None = None
         self.kinesis = aws.client("kinesis")
         self.shards: dict[str, _Shard] = {}
         self._stop = threading.Event()
@@ -72,6 +77,10 @@ class StreamPoller:
         self.invocations = 0
 
     def _discover(self) -> None:
+        now = self.clock()
+        if self._discovered_at is not None and now - self._discovered_at < DISCOVER_EVERY_S:
+            return
+        self._discovered_at = now
         name = self.settings.stream_arn.rsplit("/", 1)[-1]
         for s in self.kinesis.list_shards(StreamName=name)["Shards"]:
             if s["ShardId"] not in self.shards:
@@ -89,7 +98,8 @@ class StreamPoller:
                 page = self.kinesis.get_records(ShardIterator=shard.iterator, Limit=10000)
                 shard.iterator = page.get("NextShardIterator")
                 if page["Records"] and shard.first_seen is None:
-                    shard.first_seen = self.clock()
+                    arrived = page["Records"][0].get("ApproximateArrivalTimestamp")
+                    shard.first_seen = arrived.timestamp() if arrived is not None else self.clock()
                 shard.pending += page["Records"]
             while shard.pending:
                 full = len(shard.pending) >= self.settings.batch_size
@@ -101,8 +111,14 @@ class StreamPoller:
                 shard.first_seen = None
         return sent
 
+    def next_due_s(self) -> float | None:
+        """Seconds until the oldest pending batch's window closes, or None when nothing waits."""
+        firsts = [s.first_seen for s in self.shards.values() if s.pending and s.first_seen is not None]
+        return min(firsts) + self.settings.window_s - self.clock() if firsts else None
+
     def drain(self, max_rounds: int = 1000) -> None:
         """Send everything on the stream now, retries and failures included (tests)."""
+        self._discovered_at = None
         for _ in range(max_rounds):
             if not self.poll_once(force=True) and not any(s.pending for s in self.shards.values()):
                 return
@@ -168,14 +184,21 @@ class StreamPoller:
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
 
     # -- serve -------------------------------------------------------------------------------
-    def start(self, interval_s: float = 0.25) -> None:
+    def start(self, interval_s: float = 0.2) -> None:
+        """Poll every ``interval_s``, and at the moment a pending batch's window closes."""
         def run() -> None:
+            if self.warm is not None:
+                try:
+                    self.warm()  # load the function before the first batch, not while it waits
+                except Exception as exc:
+                    self.log(f"stream poller: the aggregator did not load: {exc!r}")
             while not self._stop.is_set():
                 try:
                     self.poll_once()
                 except Exception as exc:  # keep polling: serve must not die with the stream
                     self.log(f"stream poller: {exc!r}")
-                self._stop.wait(interval_s)
+                due = self.next_due_s()
+                self._stop.wait(interval_s if due is None else min(interval_s, max(0.0, due)))
 
         self._thread = threading.Thread(target=run, name="stream-poller", daemon=True)
         self._thread.start()
@@ -213,4 +236,7 @@ def serve_poller(aws: AwsProvider, loaded: Any, gateway: Any, log: Callable[[str
         with gateway._environment(target), gateway._package(target):
             return fn(event, context)
 
-    return StreamPoller(aws, MappingSettings.read(aws, spec), invoke, log=log)
+    def warm() -> None:
+        invoke({"Records": []})  # Lambda never sends an empty batch: the aggregator only makes its client
+
+    return StreamPoller(aws, MappingSettings.read(aws, spec), invoke, log=log, warm=warm)
