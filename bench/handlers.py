@@ -93,7 +93,9 @@ def events(n: int, start: int, site: str, rate: float | None = None, total: int 
     now = int(time.time() * 1000)
 
     def ts(i: int) -> int:
-        return now - ((start + i) % 600) * 1000 if rate is None else now - int((total - start - i) / rate * 1000)
+        if rate is None:  # distinct: the same event (visitor, page, ts) again is a retry and is not counted twice
+            return now - ((start + i) % 600) * 1000 - ((start + i) // 600) % 1000
+        return now - int((total - start - i) / rate * 1000)
 
     return [{"name": "pageview", "url": f"https://{site}{PAGES[(start + i) % len(PAGES)]}", "domain": site,
              "ts": ts(i)} for i in range(n)]
