@@ -65,8 +65,16 @@ class QueueReconciler(Reconciler):
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         sqs = self.client("sqs")
         url = None
-        # CreateQueue returns the existing queue when its attributes are the same (an interrupted
-        # apply), and fails with QueueAlreadyExists when they differ: either way, read what is there.
+        # Look first: CreateQueue answers an existing queue with the same attributes as if it had
+        # made it (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html),
+        # so only a read tells an interrupted apply's queue from somebody else's.
+        with self.calling(name, "GetQueueUrl", ignore=_MISSING):
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        if url is not None:
+            current = self._read(name, url)
+            self.refuse_foreign(name, bool(current.owned))
+            return self.update(name, desired, current, ()) if current.state != desired else current
+        # It fails with QueueAlreadyExists when one with other attributes appeared meanwhile: read it.
         with self.calling(name, "CreateQueue", ignore=("QueueAlreadyExists", "QueueNameExists")):
             url = sqs.create_queue(QueueName=name, Attributes=self._attributes(desired),
                                    tags=desired["tags"])["QueueUrl"]
