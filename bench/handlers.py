@@ -1,5 +1,6 @@
 """The handlers' cost, in-process on moto: ingest throughput, DynamoDB calls and write units per
-event, query calls against the number of stored events (must be flat), package size, cold import.
+event, query calls against the number of stored events (must be flat), package size, cold import;
+write units per event of the direct and the stream ingest paths at 1, 10, 100 and 1,000 events/s.
 
     python bench/handlers.py            # stored events at 10^2, 10^4, 10^5
     python bench/handlers.py --quick    # 10^2 and 10^3 (what CI runs so the script never rots)
@@ -62,10 +63,15 @@ class Meter:
         self.calls[model.name] += 1
 
     def params(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        """API parameters (before serialisation): items written by this call."""
+        """API parameters (before serialisation): the write units of the items this call writes, one
+        per started KB of a put item (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+        read-write-operations.html); an update of a small counter is one."""
         if model.name == "BatchWriteItem":
-            self.units += sum(len(v) for v in params.get("RequestItems", {}).values())
-        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            self.units += sum(_units(r.get("PutRequest", {}).get("Item"))
+                              for v in params.get("RequestItems", {}).values() for r in v)
+        elif model.name == "PutItem":
+            self.units += _units(params.get("Item"))
+        elif model.name in ("UpdateItem", "DeleteItem"):
             self.units += 1
         elif model.name == "TransactWriteItems":  # 2 units per item: prepare and commit
             self.units += 2 * len(params.get("TransactItems", []))
@@ -79,6 +85,11 @@ class Meter:
         return sum(n for op, n in self.calls.items() if op in ("Query", "GetItem", "BatchGetItem", "Scan"))
 
 
+def _units(item: Any) -> int:
+    size = len(json.dumps(item, default=str)) if item else 0
+    return max(1, -(-size // 1024))
+
+
 def post(collector: Any, events: list[dict[str, Any]], visitor: int, mixed: bool = False) -> None:
     headers = {"Content-Type": "application/json", "User-Agent": f"Mozilla/5.0 v{visitor}"}
     if mixed:  # a real User-Agent per visitor (the address still tells visitors apart) and a country
@@ -90,11 +101,17 @@ def post(collector: Any, events: list[dict[str, Any]], visitor: int, mixed: bool
     assert result["statusCode"] == 202, result
 
 
-def events(n: int, start: int, site: str) -> list[dict[str, Any]]:
+def events(n: int, start: int, site: str, rate: float | None = None, total: int = 0) -> list[dict[str, Any]]:
+    """Page views over 10 minutes, or, with ``rate``, the ``total`` events of that many seconds."""
     now = int(time.time() * 1000)
+
+    def ts(i: int) -> int:
+        if rate is None:  # distinct: the same event (visitor, page, ts) again is a retry and is not counted twice
+            return now - ((start + i) % 600) * 1000 - ((start + i) // 600) % 1000
+        return now - int((total - start - i) / rate * 1000)
+
     return [{"name": "pageview", "url": f"https://{site}{PAGES[(start + i) % len(PAGES)]}", "domain": site,
-             # distinct: the same event (visitor, page, ts) again is a retry and is not counted twice
-             "ts": now - ((start + i) % 600) * 1000 - ((start + i) // 600) % 1000} for i in range(n)]
+             "ts": ts(i)} for i in range(n)]
 
 
 def mixed_events(n: int, start: int, site: str) -> list[dict[str, Any]]:
@@ -140,6 +157,48 @@ def tracker(collector: Any, meter: Meter, visitors: int, site: str) -> dict[str,
             "units_per_event": meter.units / sent}
 
 
+WINDOW_S = 1  # specs/stream.yaml: ingest.batching_window_s
+STREAM_SHARDS = 4  # an on-demand stream starts with 4 shards
+RATES = (1, 10, 100, 1_000)
+
+
+def ingest_paths(collector: Any, meter: Meter, total: int) -> dict[int, tuple[int, float, float]]:
+    """Write units per event of both paths at each rate: the direct path writes each request's
+    event at once (its cost does not depend on the rate); the stream path writes per aggregator
+    batch, and a batch holds what one shard receives in the batching window."""
+    import aggregator
+
+    from liveinsight_infra.local.stream import MappingSettings, StreamPoller
+    from shared import stream
+
+    out: dict[int, tuple[int, float, float]] = {}
+    provider = AwsProvider("us-east-1", session=boto3.Session())
+    kinesis = provider.client("kinesis")
+    for rate in RATES:
+        site = f"direct{rate}.example"
+        meter.reset()
+        for i in range(total):
+            post(collector, events(1, i, site, rate, total), visitor=i % 50)
+        direct = meter.units / total
+        name = f"bench-{rate}"
+        kinesis.create_stream(StreamName=name, ShardCount=STREAM_SHARDS)
+        os.environ.update(LIVEINSIGHT_INGEST="stream", LIVEINSIGHT_STREAM=name)
+        stream.reset_for_tests()
+        aggregator.reset_for_tests()
+        try:
+            for i in range(total):
+                post(collector, events(1, i, f"stream{rate}.example", rate, total), visitor=i % 50)
+        finally:
+            os.environ.pop("LIVEINSIGHT_INGEST")
+        per_batch = max(1, rate * WINDOW_S // STREAM_SHARDS)
+        settings = MappingSettings(f"arn:aws:kinesis:us-east-1:{provider.account_id()}:stream/{name}",
+                                   per_batch, WINDOW_S, 10, True, None)
+        meter.reset()
+        StreamPoller(provider, settings, lambda e: aggregator.handler(e, None)).drain(max_rounds=100_000)
+        out[rate] = (per_batch, direct, meter.units / total)
+    return out
+
+
 def cold_import(module: str, package_dir: Path, runs: int = 7) -> float:
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); "
             f"import {module}; print(time.perf_counter() - t)")
@@ -180,6 +239,10 @@ def main() -> None:
         mixed = {b: ingest(event_collector, meter, b, 300 if args.quick else 2_000, 50, f"mixed{b}.example", True)
                  for b in (1, 10, 100)}
         tracked = tracker(event_collector, meter, 20 if args.quick else 100, "tracker.example")
+
+
+        total_events = 400 if args.quick else 4_000
+        paths = ingest_paths(event_collector, meter, total_events)
         queries = {}
         stored = 0
         for size in sizes:
@@ -218,6 +281,17 @@ def main() -> None:
               "|---|---|---|---|"]
     for b, r in mixed.items():
         lines.append(f"| {b} | {r['events_per_s']:.0f} | {r['calls_per_event']:.2f} | {r['units_per_event']:.2f} |")
+
+
+    lines += ["", f"Ingest paths, one event per request (a browser tracker), {WINDOW_S} s batching window, "
+              f"{STREAM_SHARDS} stream shards, {total_events:,} page views per rate, timestamped as sent at that "
+              f"rate, 50 visitors over {len(PAGES)} pages; events per aggregator batch = "
+              "rate x window / shards. Cost per million events: write units x $0.625 per million "
+              "(DynamoDB on-demand, us-east-1); Kinesis and Lambda in docs/storage.md.", "",
+              "| events/s | events per batch | direct: write units per event | stream: write units per event "
+              "| stream: DynamoDB writes per million events, $ |", "|---|---|---|---|---|"]
+    for rate, (per_batch_n, direct_u, stream_u) in paths.items():
+        lines.append(f"| {rate:,} | {per_batch_n} | {direct_u:.2f} | {stream_u:.2f} | {stream_u * 0.625:.2f} |")
     lines += ["", "| stored events | realtime: DynamoDB calls | stats (30 days): DynamoDB calls |", "|---|---|---|"]
     lines += [f"| {size:,} | {rt} | {st} |" for size, (rt, st) in queries.items()]
     lines += ["", f"Query cost is {'flat' if flat else 'NOT flat'} in the number of stored events.", "",

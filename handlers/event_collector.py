@@ -2,7 +2,9 @@
 
 One event object or an array of up to 100, in LiveInsight's or Plausible's field names
 (docs/http-api.md). The whole request is validated before anything is written; each valid event
-is stored exactly once, even when others are rejected and however often it is retried.
+is stored exactly once, even when others are rejected and however often it is retried. With
+``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one PutRecords, and
+the aggregator function writes them (docs/storage.md).
 Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
 with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
@@ -81,7 +83,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         table = store.table()
         with_visitors = [(e, visitor_id(daily_salt(table, store.day_of(e.ts_ms)), e.domain, ip, user_agent))
                          for e in valid]
-        store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms)
+        if os.environ.get("LIVEINSIGHT_INGEST") == "stream":
+            from shared import stream  # the aggregator writes them (docs/storage.md)
+
+            stream.put_events(with_visitors, now_ms)
+        else:
+            store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms)
         log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
                     sites=sorted({e.domain for e in valid}))
         return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": 0})

@@ -317,6 +317,9 @@ class Cli:
             except OSError as exc:
                 raise LiveInsightError(f"cannot listen on 127.0.0.1:{self.args.port}: {exc.strerror}; "
                                        "choose another --port") from None
+            from .local.stream import serve_poller  # the stream path: the event source mapping, locally
+
+            poller = serve_poller(stack.context.aws, loaded, gateway, log=self.warn)
             stage = loaded.spec.api.stage
             demo = None
             if self.args.demo_traffic:
@@ -334,6 +337,8 @@ class Cli:
                 self.say(f"  demo traffic  page views for {DEMO_SITE}, through POST /api/events")
             self.say("Press Ctrl-C to stop.")
             try:
+                if poller is not None:
+                    poller.start()
                 if demo is not None:
                     demo.start()
                 server.serve_forever()
@@ -342,6 +347,8 @@ class Cli:
             finally:
                 if demo is not None:
                     demo.stop()
+                if poller is not None:
+                    poller.stop()
                 server.server_close()
         return 0
 

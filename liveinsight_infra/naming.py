@@ -103,4 +103,20 @@ def function_environment(spec: StackSpec, key: str) -> dict[str, str]:
             "LIVEINSIGHT_CORS_ALLOW_ORIGINS": ",".join(cors.allow_origins),
             "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
             "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
-            "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s)}
+            "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s),
+            **_ingest_environment(spec, key)}
+
+
+def _ingest_environment(spec: StackSpec, key: str) -> dict[str, str]:
+    """The collector of a stream stack puts events on the stream instead of writing them."""
+    if not spec.streamed or key != spec.ingest.collector:
+        return {}
+    return {"LIVEINSIGHT_INGEST": "stream", "LIVEINSIGHT_STREAM": stream_name(spec)}
+def stream_name(spec: StackSpec) -> str:
+    """The Kinesis stream of the stream ingest path (ingest: stream)."""
+    return f"{spec.project}-ingest-{spec.environment}"
+
+
+def failure_queue_name(spec: StackSpec) -> str:
+    """The SQS queue that receives the records the aggregator could not process."""
+    return f"{spec.project}-ingest-failures-{spec.environment}"

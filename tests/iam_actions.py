@@ -128,6 +128,8 @@ class Mapper:
 
     def _lambda(self, c: Call) -> list[Request]:
         p, op = c.params, c.operation
+        if "EventSourceMapping" in op or "Resource" in p:
+            return self._event_source_mapping(c)
         name = str(p["FunctionName"])
         arn = name if name.startswith("arn:") else self._arn("lambda", f"function:{name}")
         if p.get("Qualifier"):
@@ -137,6 +139,38 @@ class Mapper:
             reqs.append(Request("iam:PassRole", p["Role"], {"iam:PassedToService": "lambda.amazonaws.com"}))
         if op == "CreateFunction" and p.get("Tags"):
             reqs.append(Request("lambda:TagResource", arn))
+        return reqs
+
+    def _event_source_mapping(self, c: Call) -> list[Request]:
+        """Create and List have no resource type; all four are conditioned on ``lambda:FunctionArn``."""
+        p, op = c.params, c.operation
+        ctx: dict[str, str] = {}
+        if p.get("FunctionName"):
+            name = str(p["FunctionName"])
+            ctx["lambda:FunctionArn"] = name if name.startswith("arn:") else self._arn("lambda", f"function:{name}")
+        if op in ("CreateEventSourceMapping", "ListEventSourceMappings"):
+            reqs = [Request(f"lambda:{op}", "*", ctx)]
+            if op == "CreateEventSourceMapping" and p.get("Tags"):
+                reqs.append(Request("lambda:TagResource", self._arn("lambda", "event-source-mapping:*")))
+            return reqs
+        arn = str(p.get("Resource") or self._arn("lambda", f"event-source-mapping:{p['UUID']}"))
+        return [Request(f"lambda:{op}", arn, ctx)]
+
+    def _kinesis(self, c: Call) -> list[Request]:
+        p, op = c.params, c.operation
+        arn = str(p.get("StreamARN") or self._arn("kinesis", f"stream/{p['StreamName']}"))
+        reqs = [Request(f"kinesis:{op}", arn)]
+        if op == "CreateStream" and p.get("Tags"):  # tags at creation need the tagging action too
+            reqs.append(Request("kinesis:AddTagsToStream", arn))
+        return reqs
+
+    def _sqs(self, c: Call) -> list[Request]:
+        p, op = c.params, c.operation
+        name = str(p["QueueName"]) if "QueueName" in p else str(p["QueueUrl"]).rsplit("/", 1)[-1]
+        arn = self._arn("sqs", name)
+        reqs = [Request(f"sqs:{op}", arn)]
+        if op == "CreateQueue" and p.get("tags"):
+            reqs.append(Request("sqs:TagQueue", arn))
         return reqs
 
     def _logs(self, c: Call) -> list[Request]:

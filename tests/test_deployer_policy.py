@@ -97,7 +97,7 @@ def drift(env: str, site_dir: Path) -> None:
 
 
 def run_everything(project: Path) -> None:
-    for env in ("dev", "prod"):
+    for env in ("dev", "prod", "stream"):
         spec = str(project / "specs" / f"{env}.yaml")
         cli("plan", spec)
         cli("apply", spec, "--no-wait")
@@ -121,7 +121,9 @@ def test_the_policy_allows_every_call_of_plan_apply_rollback_outputs_destroy(
     for must in [("apigateway", "CreateUsagePlan"), ("apigateway", "GetApiKeys"), ("apigateway", "UpdateAccount"),
                  ("iam", "PutRolePermissionsBoundary"), ("iam", "CreatePolicy"), ("iam", "DeletePolicy"),
                  ("lambda", "UpdateAlias"), ("cloudfront", "CreateInvalidation"), ("dynamodb", "PutItem"),
-                 ("sns", "Subscribe"), ("dynamodb", "DeleteTable"), ("logs", "PutRetentionPolicy")]:
+                 ("sns", "Subscribe"), ("dynamodb", "DeleteTable"), ("logs", "PutRetentionPolicy"),
+                 ("kinesis", "CreateStream"), ("sqs", "CreateQueue"), ("lambda", "CreateEventSourceMapping"),
+                 ("lambda", "DeleteEventSourceMapping"), ("kinesis", "DeleteStream")]:
         assert must in operations, must
     assert len(operations) > 100
     assert refused(POLICY, requests_of(recorder.calls)) == []

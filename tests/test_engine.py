@@ -11,7 +11,9 @@ import pytest
 
 from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.plan import Action
-from tests.conftest import DEV, PROD, SESSION, apply_spec, make_engine
+from tests.conftest import DEV, PROD, ROOT, SESSION, apply_spec, make_engine
+
+STREAM = ROOT / "specs" / "stream.yaml"
 
 
 def inventory(p: AwsProvider) -> dict[str, Any]:
@@ -39,13 +41,18 @@ def inventory(p: AwsProvider) -> dict[str, Any]:
         "origin_request_policies": len(cf.list_origin_request_policies(Type="custom")
                                        ["OriginRequestPolicyList"].get("Items") or []),
         "buckets": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
+        "streams": sorted(p.client("kinesis").list_streams()["StreamNames"]),
+        "queues": sorted(u.rsplit("/", 1)[-1] for u in p.client("sqs").list_queues().get("QueueUrls", [])),
+        "mappings": sorted((m["EventSourceArn"].rsplit("/", 1)[-1], m["FunctionArn"].split(":")[6])
+                           for m in lam.list_event_source_mappings()["EventSourceMappings"]),
     }
 
 
-def test_second_apply_makes_zero_write_calls(provider: AwsProvider) -> None:
-    apply_spec(provider)
+@pytest.mark.parametrize("spec", [DEV, STREAM], ids=["direct", "stream"])
+def test_second_apply_makes_zero_write_calls(provider: AwsProvider, spec: Any) -> None:
+    apply_spec(provider, spec)
     provider.counter.reset()
-    engine = make_engine(provider)
+    engine = make_engine(provider, spec)
     plan = engine.plan()
     engine.apply(plan)
     assert plan.empty
@@ -134,54 +141,66 @@ class Crash(Exception):
     pass
 
 
-def count_cold_writes(provider: AwsProvider) -> int:
-    engine = make_engine(provider)
+def count_cold_writes(provider: AwsProvider, spec: Any = DEV) -> int:
+    engine = make_engine(provider, spec)
     provider.counter.reset()
     engine.apply(engine.plan())
     return provider.counter.writes
 
 
-def fault_then_apply_again(p: AwsProvider, event: str, fault: Any) -> AwsProvider:
+def fault_then_apply_again(p: AwsProvider, event: str, fault: Any, spec: Any = DEV) -> AwsProvider:
     """Apply with ``fault`` hooked on ``event`` (it must raise Crash), then apply again with a clean
     provider on the same moto state; returns that provider."""
     from tests.conftest import SESSION
 
     p.register(event, fault)
     with pytest.raises(Crash):
-        engine = make_engine(p)
+        engine = make_engine(p, spec)
         engine.apply(engine.plan())
     fresh = AwsProvider("us-east-1", session=SESSION)
-    engine = make_engine(fresh)
+    engine = make_engine(fresh, spec)
     engine.apply(engine.plan())
     return fresh
 
 
 @functools.cache
-def cold_apply() -> tuple[int, dict[str, Any]]:
-    """The number of writes and the inventory of a cold apply of the dev spec."""
+def cold_apply(spec: Any = DEV) -> tuple[int, dict[str, Any]]:
+    """The number of writes and the inventory of a cold apply of a spec (dev by default)."""
     from moto import mock_aws
 
     from tests.conftest import SESSION
 
     with mock_aws():
         cold = AwsProvider("us-east-1", session=SESSION)
-        return count_cold_writes(cold), inventory(cold)
+        return count_cold_writes(cold, spec), inventory(cold)
 
 
-def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
+@pytest.mark.parametrize("spec", [DEV, STREAM], ids=["direct", "stream"])
+def test_an_apply_interrupted_at_any_write_is_finished_by_the_next(spec: Any) -> None:
     """Crash at the k-th write of a cold apply, for every k; apply again must converge exactly."""
     from moto import mock_aws
 
     from tests.conftest import SESSION
 
-    total, expected = cold_apply()
+    total, expected = cold_apply(spec)
+    env = "dev" if spec == DEV else "stream"
     assert total > 20
-    assert expected["rest_apis"] == ["liveinsight-api-dev"] and expected["distributions"] == expected["oacs"] == 1
-    assert len(expected["buckets"]) == 1 and len(expected["functions"]) == 3 and len(expected["alarms"]) == 8
+    assert expected["rest_apis"] == [f"liveinsight-api-{env}"] and expected["distributions"] == expected["oacs"] == 1
+    assert len(expected["buckets"]) == 1
+    if spec == DEV:
+        assert len(expected["functions"]) == 3 and len(expected["alarms"]) == 8
+        assert expected["streams"] == expected["queues"] == expected["mappings"] == []
+    else:
+        assert len(expected["functions"]) == 4 and len(expected["alarms"]) == 11
+        assert expected["streams"] == ["liveinsight-ingest-stream"]
+        assert expected["queues"] == ["liveinsight-ingest-failures-stream"]
+        assert expected["mappings"] == [("liveinsight-ingest-stream", "liveinsight-aggregator-stream")]
     assert expected["response_headers_policies"] == expected["origin_request_policies"] == 1
-    # one statement per route: the event collector has two (/api/events and Plausible's /api/event)
-    assert expected["permissions"] == {"liveinsight-event-collector-dev": 2, "liveinsight-realtime-api-dev": 1,
-                                       "liveinsight-stats-api-dev": 1}
+    # one statement per route: the event collector has two (/api/events and Plausible's /api/event);
+    # the aggregator is fed by its event source mapping, not by the API
+    assert expected["permissions"] == {f"liveinsight-event-collector-{env}": 2, f"liveinsight-realtime-api-{env}": 1,
+                                       f"liveinsight-stats-api-{env}": 1,
+                                       **({} if spec == DEV else {"liveinsight-aggregator-stream": 0})}
     covered = 0
     for k in range(1, total + 1):
         with mock_aws():
@@ -195,22 +214,26 @@ def test_an_apply_interrupted_at_any_write_is_finished_by_the_next() -> None:
                     if seen["n"] == k:
                         raise Crash(f"crash at write {k}: {model.name}")
 
-            fresh = fault_then_apply_again(p, "before-call.*.*", crash_at_k)
-            assert make_engine(fresh).plan().empty, f"not converged after a crash at write {k}"
+            fresh = fault_then_apply_again(p, "before-call.*.*", crash_at_k, spec)
+            assert make_engine(fresh, spec).plan().empty, f"not converged after a crash at write {k}"
             assert inventory(fresh) == expected, f"duplicates or orphans after a crash at write {k}"
             covered += 1
     assert covered == total
     print(f"crash points covered: {covered} of {total} writes of a cold apply")
 
 
+STREAM_LOST_ANSWERS = ["CreateStream", "StartStreamEncryption", "CreateQueue", "CreateEventSourceMapping",
+                       "PutRolePolicy"]
 LOST_ANSWERS = ["CreateRole", "CreateFunction", "PublishVersion", "CreateAlias", "AddPermission", "CreateRestApi",
                 "CreateResource", "CreateDeployment", "CreateStage", "CreateTable", "CreateLogGroup", "PutMetricAlarm",
                 "CreateBucket", "CreateOriginAccessControl", "CreateResponseHeadersPolicy",
                 "CreateOriginRequestPolicy", "CreateDistributionWithTags", "PutObject", "TagResource"]
 
 
-@pytest.mark.parametrize("operation", LOST_ANSWERS)
-def test_a_lost_answer_is_finished_by_the_next_apply(operation: str) -> None:
+@pytest.mark.parametrize(("operation", "spec"), [*((o, DEV) for o in LOST_ANSWERS),
+                                                 *((o, STREAM) for o in STREAM_LOST_ANSWERS)],
+                         ids=[*LOST_ANSWERS, *(f"stream-{o}" for o in STREAM_LOST_ANSWERS)])
+def test_a_lost_answer_is_finished_by_the_next_apply(operation: str, spec: Any) -> None:
     """The call went through but its answer never came back (a timeout): no duplicates afterwards."""
     from moto import mock_aws
 
@@ -225,9 +248,10 @@ def test_a_lost_answer_is_finished_by_the_next_apply(operation: str) -> None:
                 lost["done"] = True
                 raise Crash(f"the answer of {operation} was lost")
 
-        fresh = fault_then_apply_again(p, "after-call.*.*", lose)
-        assert make_engine(fresh).plan().empty
-        assert inventory(fresh) == cold_apply()[1], f"duplicates or orphans after losing {operation}'s answer"
+        fresh = fault_then_apply_again(p, "after-call.*.*", lose, spec)
+        assert lost["done"], f"{operation} was never called"
+        assert make_engine(fresh, spec).plan().empty
+        assert inventory(fresh) == cold_apply(spec)[1], f"duplicates or orphans after losing {operation}'s answer"
 
 
 def test_a_lost_invalidation_answer_is_finished_and_each_batch_has_its_own_reference(

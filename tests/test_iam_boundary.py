@@ -142,3 +142,28 @@ def test_our_logging_role_deleted_while_the_account_names_it_is_made_again(provi
     apply_spec(provider)
     assert boundary_of(provider, "liveinsight-apigateway-logs") == LOGS_BOUNDARY
     assert make_engine(provider).plan().empty
+
+
+def test_on_the_stream_path_the_boundary_adds_only_the_stacks_stream_and_failure_queue(provider: AwsProvider) -> None:
+    from tests.conftest import ROOT
+
+    apply_spec(provider, ROOT / "specs" / "stream.yaml")
+    arn = f"arn:aws:iam::{ACCOUNT}:policy/liveinsight-stream/liveinsight-boundary-stream"
+    iam = provider.client("iam")
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    doc = doc if isinstance(doc, dict) else json.loads(doc)
+    by_resource = {s["Resource"]: sorted([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+                   for s in doc["Statement"]}
+    assert sorted(by_resource) == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/liveinsight-events-stream",
+        "arn:aws:kinesis:us-east-1:123456789012:stream/liveinsight-ingest-stream",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/liveinsight-*-stream:*",
+        "arn:aws:sqs:us-east-1:123456789012:liveinsight-ingest-failures-stream",
+    ]
+    assert by_resource["arn:aws:sqs:us-east-1:123456789012:liveinsight-ingest-failures-stream"] == ["sqs:SendMessage"]
+    assert by_resource["arn:aws:kinesis:us-east-1:123456789012:stream/liveinsight-ingest-stream"] == [
+        "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator",
+        "kinesis:ListShards", "kinesis:PutRecords"]
+    for key in ("event-collector", "aggregator"):
+        assert boundary_of(provider, f"liveinsight-{key}-stream") == arn

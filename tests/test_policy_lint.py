@@ -26,13 +26,15 @@ PRIVILEGE_ESCALATION = {
     "CreateNewPolicyVersion", "CreatePolicyVersionThenUpdateAssumeRolePolicy", "PutRolePolicy",
     "PutRolePolicyThenUpdateAssumeRolePolicy", "UpdateRolePolicyToAssumeIt", "EditExistingLambdaFunctionWithRole",
     "UpdateLambdaFunctionAndAddPermission", "PassExistingRoleToNewLambdaThenAddPermission",
+    # the stream path's event source mapping (lambda:CreateEventSourceMapping on liveinsight-* functions)
+    "PassExistingRoleToNewLambdaThenTriggerWithNewDynamo", "PassExistingRoleToNewLambdaThenTriggerWithExistingDynamo",
 }
 DATA_EXFILTRATION = {"s3:GetObject"}
 RESOURCE_EXPOSURE = {
     "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
     "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
     "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PassRole",
-    "lambda:AddPermission", "lambda:RemovePermission", "sns:CreateTopic",
+    "lambda:AddPermission", "lambda:RemovePermission", "sns:CreateTopic", "sqs:CreateQueue", "sqs:SetQueueAttributes",
     "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls",
 }
 

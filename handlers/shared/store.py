@@ -11,7 +11,9 @@ Keys (``S`` = counter shards, ``k`` = a shard):
 * ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``, and per value ``p#``, ``s#``, ``um#``, ``uc#``,
   ``g#`` + ``{value}#{visitor}``: distinct-visitor markers (conditional puts);
   ``visit#{visitor}``: the visitor's current visit (visits.py);
-* ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour.
+* ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour
+  (the stream path's aggregator writes one item per batch instead, listing them in ``vp``);
+* ``B#{stream}#{shard}`` / ``{sequence}``: the stream path's batches: raw events, ids, counter increments.
 
 Exactly once: an event's id is derived from what it says, its raw item is a conditional put, and
 its counters and visitor markers commit in the same transaction, so a retried event is found and
@@ -29,6 +31,7 @@ import os
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -239,25 +242,33 @@ def _actions(chunk: list[_Planned], table_name: str,
         values = Counter({k: n for k, n in all_values.items() if n})
         if not values:
             continue
-        names = {f"#a{i}": name for i, name in enumerate(values)}
-        vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
-        expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
-        sets = []
-        if prefix.startswith("M#"):
-            sets.append("expires_at = if_not_exists(expires_at, :ttl)")
-            vals[":ttl"] = expiry(days=2)
-        if whole:
-            names["#w"] = "whole"
-            sets.append("#w = :w")
-            vals[":w"] = whole
-        if sets:
-            expr += " SET " + ", ".join(sets)
+        expr, names, vals = counter_update(prefix, values, whole)
         actions.append({"Update": {"TableName": table_name,
                                    "Key": item({"pk": f"{prefix}{random.randrange(shards())}", "sk": sk}),
                                    "UpdateExpression": expr, "ExpressionAttributeNames": names,
                                    "ExpressionAttributeValues": item(vals)}})
         owners.append(("", None))
     return actions, owners
+
+
+def counter_update(prefix: str, values: Mapping[str, Any], whole: str | None
+                   ) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The update expression, names and values that add ``values`` to a counter whose partition key
+    starts with ``prefix`` (the direct path's transactions and the stream path's aggregator)."""
+    names = {f"#a{i}": name for i, name in enumerate(values)}
+    vals: dict[str, Any] = {f":v{i}": n for i, n in enumerate(values.values())}
+    expr = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values)))
+    sets = []
+    if prefix.startswith("M#"):
+        sets.append("expires_at = if_not_exists(expires_at, :ttl)")
+        vals[":ttl"] = expiry(days=2)
+    if whole:
+        names["#w"] = "whole"
+        sets.append("#w = :w")
+        vals[":w"] = whole
+    if sets:
+        expr += " SET " + ", ".join(sets)
+    return expr, names, vals
 
 
 def _chunks(planned: list[_Planned], table_name: str,
@@ -386,7 +397,7 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
     for m in active_minutes:
         for k in range(shards()):
             queries.append({**_key_eq(f"A#{site}#{m.strftime('%Y%m%d%H%M')}#s{k}"),
-                            "ProjectionExpression": "sk, #w", "ExpressionAttributeNames": {"#w": "whole"}})
+                            "ProjectionExpression": "sk, #w, vp", "ExpressionAttributeNames": {"#w": "whole"}})
     results = _parallel_queries(queries)
     per_minute: Counter[str] = Counter()
     visitors: set[str] = set()
@@ -399,10 +410,12 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
                 per_minute[f"{day}T{item['sk'][1:3]}:{item['sk'][3:5]}"] += int(item.get("pv", 0))
         else:
             for item in items:
-                visitor, _, path = item["sk"].partition("#")
-                path = str(item.get("whole", path))
-                visitors.add(visitor)
-                page_visitors[path].add(visitor)
+                # One marker per item (direct path), or a batch's "visitor#path" list in ``vp`` (stream path).
+                for entry in item.get("vp") or [item["sk"]]:
+                    visitor, _, path = str(entry).partition("#")
+                    path = str(item.get("whole", path))
+                    visitors.add(visitor)
+                    page_visitors[path].add(visitor)
     series = [{"minute": m.strftime("%Y-%m-%dT%H:%M:00Z"), "pageviews": per_minute[m.strftime("%Y-%m-%dT%H:%M")]}
               for m in minutes]
     top = sorted(((p, len(v)) for p, v in page_visitors.items()), key=lambda x: (-x[1], x[0]))[:10]

@@ -172,15 +172,21 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
     return out
 
 
-def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
-    """A transaction's Put of the new session, conditional on the version it replaces."""
+def session_fields(session: Session) -> dict[str, Any]:
+    """A session as the attributes of its item (its version included); ``session_of`` reads them back."""
     v = session.visit
-    item: dict[str, Any] = {"pk": key[0], "sk": key[1], "ver": session.version + 1, "n": v.n, "start": v.start,
-                            "last": v.last, "pv": v.pageviews, "engaged": v.engaged,
-                            "expires_at": store.expiry(days=SESSION_TTL_DAYS)}
+    item: dict[str, Any] = {"ver": session.version, "n": v.n, "start": v.start, "last": v.last, "pv": v.pageviews,
+                            "engaged": v.engaged}
     for name, page, ts in (("entry", v.entry, v.entry_ts), ("exit", v.exit, v.exit_ts)):
         if page is not None:
             item[name], item[f"{name}_ts"] = page, ts
+    return item
+
+
+def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
+    """A transaction's Put of the new session, conditional on the version it replaces."""
+    item: dict[str, Any] = {"pk": key[0], "sk": key[1], **session_fields(Session(session.visit, session.version + 1)),
+                            "expires_at": store.expiry(days=SESSION_TTL_DAYS)}
     body: dict[str, Any] = {"TableName": table_name, "Item": item}
     if session.version:
         body.update(ConditionExpression="ver = :ver", ExpressionAttributeValues={":ver": session.version})
@@ -189,7 +195,7 @@ def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
     return {"Put": body}
 
 
-def _session(item: dict[str, Any]) -> Session:
+def session_of(item: Mapping[str, Any]) -> Session:
     def page(name: str) -> tuple[str | None, int]:
         return (str(item[name]), int(item[f"{name}_ts"])) if name in item else (None, int(item["start"]))
 
@@ -204,7 +210,7 @@ def read_sessions(table: Any, keys: Iterable[Key], into: MutableMapping[Key, Ses
     for pk, sk in dict.fromkeys(keys):
         found = table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
         if found:
-            into[(pk, sk)] = _session(found)
+            into[(pk, sk)] = session_of(found)
         else:
             into.pop((pk, sk), None)
 

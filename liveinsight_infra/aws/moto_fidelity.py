@@ -18,6 +18,13 @@ patch backs up only the items a transaction names (``_one_table_copy_per_transac
 
 The product's policy stays the AWS-correct one. Applied by ``--moto``, ``serve``, the tests and
 ``python -m liveinsight_infra.aws.moto_server``.
+
+Two more gaps of the stream ingest path (docs/moto-gaps.md) are closed the same way:
+* ``CreateStream`` drops its ``Tags`` on moto; AWS tags the stream at creation
+  (https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html);
+* moto pushes every record put on a stream to the functions mapped to it, at once and through
+  Docker; on AWS, Lambda polls the stream and batches records (the event source mapping). Locally,
+  ``serve``'s poller does the polling (``local/stream.py``), so moto's push is switched off.
 """
 
 from __future__ import annotations
@@ -94,11 +101,32 @@ def apply_fidelity_patches() -> None:
         return original(stripped, action, resource, principal, incoming_condition_values)
 
     ac.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+    _patch_kinesis()
     from .moto_cloudfront_policies import apply_origin_request_policy_patch, apply_response_headers_policy_patch
     apply_response_headers_policy_patch()  # moto has no response headers policy API at all
     apply_origin_request_policy_patch()  # nor any origin request policy API
     _one_table_copy_per_transaction()
     _PATCHED = True
+
+
+def _patch_kinesis() -> None:
+    from moto.awslambda.models import LambdaBackend
+    from moto.kinesis.responses import KinesisResponse
+
+    create_stream = KinesisResponse.create_stream
+
+    def create_stream_with_tags(self: Any) -> Any:
+        result = create_stream(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+        return result
+
+    def no_push(self: Any, *args: Any, **kwargs: Any) -> None:
+        return None  # Lambda polls the stream on AWS; serve's poller does it locally
+
+    KinesisResponse.create_stream = create_stream_with_tags  # type: ignore[method-assign]
+    LambdaBackend.send_kinesis_message = no_push  # type: ignore[method-assign]
 
 
 class _NoTableCopy:

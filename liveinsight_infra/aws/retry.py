@@ -70,3 +70,13 @@ def with_retries(call: Callable[[], T], *rules: RetryRule, sleep: Sleep = time.s
                 on_retry(rule, attempt, delay)
             sleep(delay)
             slept += delay
+# A new event source mapping is checked against the function's role, which IAM may not show Lambda
+# yet: "Cannot access stream ... Please ensure the role can perform the GetRecords, ..." (the same
+# propagation delay as above).
+ESM_ROLE_PROPAGATION = RetryRule(
+    "iam-propagation", frozenset({"InvalidParameterValueException"}),
+    re.compile(r"ensure the role can perform|cannot access stream|role.*does not have permissions", re.I),
+    deadline_s=180.0)
+# A mapping that is Creating, Updating or Enabling refuses changes until it settles.
+ESM_IN_USE = RetryRule("event-source-mapping-in-use", frozenset({"ResourceInUseException"}), None,
+                       deadline_s=120.0)

@@ -34,6 +34,9 @@ class AlarmReconciler(Reconciler):
         if a.target == "api":
             namespace = "AWS/ApiGateway"
             dims = {"ApiName": naming.api_name(self.spec), "Stage": self.spec.api.stage}
+        elif a.target == "failure-queue":
+            namespace = "AWS/SQS"
+            dims = {"QueueName": naming.failure_queue_name(self.spec)}
         else:
             namespace = "AWS/Lambda"
             dims = {"FunctionName": naming.function_name(self.spec, a.target)}

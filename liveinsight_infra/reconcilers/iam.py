@@ -55,7 +55,28 @@ class RoleReconciler(Reconciler):
                 table["Condition"] = {"ForAllValues:StringLike": {
                     "dynamodb:LeadingKeys": [f"{p}*" for p in sorted(fn.table_key_prefixes)]}}
             statements.append(table)
+        statements += self._ingest_statements(key)
         return {"Version": "2012-10-17", "Statement": statements}
+
+    def _ingest_statements(self, key: str) -> list[dict[str, Any]]:
+        """The stream path (ingest: stream): the collector puts records on the stream; the aggregator's
+        event source mapping reads it with the aggregator's role and sends failed records to the queue
+        (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html)."""
+        ingest = self.spec.ingest
+        if not self.spec.streamed:
+            return []
+        region, account = self.ctx.region, self.ctx.account_id
+        stream = f"arn:aws:kinesis:{region}:{account}:stream/{naming.stream_name(self.spec)}"
+        if key == ingest.collector:
+            return [{"Sid": "PutOnStream", "Effect": "Allow", "Action": ["kinesis:PutRecords"], "Resource": stream}]
+        if key == ingest.aggregator:
+            return [{"Sid": "ReadStream", "Effect": "Allow",
+                     "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                                "kinesis:GetShardIterator", "kinesis:ListShards"],
+                     "Resource": stream},
+                    {"Sid": "FailedRecords", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                     "Resource": f"arn:aws:sqs:{region}:{account}:{naming.failure_queue_name(self.spec)}"}]
+        return []
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         key = self._key(name)

@@ -28,7 +28,8 @@ MAX_VERSIONS = 5  # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_i
 
 
 def boundary_document(spec: Any, region: str, account: str) -> dict[str, Any]:
-    """The most any function role of the stack may do: its own logs, the stack's table."""
+    """The most any function role of the stack may do: its own logs, the stack's table, and on the
+    stream path its stream and failure queue."""
     log_groups = f"/aws/lambda/{spec.project}-*-{spec.environment}"
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "FunctionLogs", "Effect": "Allow",
@@ -37,7 +38,24 @@ def boundary_document(spec: Any, region: str, account: str) -> dict[str, Any]:
         {"Sid": "StackTable", "Effect": "Allow",
          "Action": [f"dynamodb:{a}" for a in sorted(TABLE_ACTIONS)],
          "Resource": f"arn:aws:dynamodb:{region}:{account}:table/{naming.table_name(spec)}"},
+        *_stream_statements(spec, region, account),
     ]}
+
+
+# What the collector and the aggregator's event source mapping do with the stream path's stream and
+# failure queue (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-create.html); nothing
+# without ``ingest: stream``.
+STREAM_ACTIONS = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                  "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:PutRecords")
+
+
+def _stream_statements(spec: Any, region: str, account: str) -> list[dict[str, Any]]:
+    if not spec.streamed:
+        return []
+    return [{"Sid": "StackStream", "Effect": "Allow", "Action": list(STREAM_ACTIONS),
+             "Resource": f"arn:aws:kinesis:{region}:{account}:stream/{naming.stream_name(spec)}"},
+            {"Sid": "StackFailureQueue", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+             "Resource": f"arn:aws:sqs:{region}:{account}:{naming.failure_queue_name(spec)}"}]
 
 
 class BoundaryReconciler(Reconciler):

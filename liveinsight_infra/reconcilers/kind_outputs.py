@@ -64,6 +64,10 @@ class FunctionOutputs(TypedDict):
     live_version: Any
 
 
+class MappingOutputs(TypedDict):  # the stream's event source mapping
+    uuid: Any
+
+
 class BucketOutputs(TypedDict):
     name: str
     arn: str

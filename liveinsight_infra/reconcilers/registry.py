@@ -12,8 +12,10 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .apigateway_stage import StageReconciler
     from .cloudfront import DistributionReconciler, OacReconciler
     from .dynamodb import TableReconciler
+    from .event_source import EventSourceMappingReconciler
     from .iam import RoleReconciler
     from .iam_boundary import BoundaryReconciler
+    from .kinesis import StreamReconciler
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
     from .origin_request import OriginRequestPolicyReconciler
@@ -22,11 +24,12 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .s3_bucket import BucketReconciler
     from .s3_site import BucketPolicyReconciler, InvalidationReconciler, ObjectReconciler
     from .sns import TopicReconciler
+    from .sqs import QueueReconciler
     from .usage_plan import UsagePlanReconciler
 
-    kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, BoundaryReconciler,
-                                     RoleReconciler,
-                                     FunctionReconciler, RestApiReconciler, PermissionReconciler,
+    kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, StreamReconciler,
+                                     QueueReconciler, BoundaryReconciler, RoleReconciler, FunctionReconciler,
+                                     EventSourceMappingReconciler, RestApiReconciler, PermissionReconciler,
                                      AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
                                      OacReconciler, ResponseHeadersPolicyReconciler, OriginRequestPolicyReconciler,
                                      DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,

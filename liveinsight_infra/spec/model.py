@@ -43,7 +43,9 @@ EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_tag_text)]
 TagValue = Annotated[str, StringConstraints(max_length=256), AfterValidator(_tag_text)]
 
-LAMBDA_METRICS = ("Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions")
+LAMBDA_METRICS = ("Errors", "Throttles", "Duration", "Invocations", "ConcurrentExecutions", "IteratorAge")
+# The failure queue of the stream path (alarm target ``failure-queue``).
+QUEUE_METRICS = ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "NumberOfMessagesSent")
 API_METRICS = ("5XXError", "4XXError", "Latency", "IntegrationLatency", "Count")
 TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "BatchGetItem",
                  "Query", "ConditionCheckItem")
@@ -238,12 +240,52 @@ class AlertsSpec(Model):
     emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
 
 
+class IngestSpec(Model):
+    """How posted events reach the counters: ``direct`` (the collector writes them) or ``stream``
+    (the collector puts them on a Kinesis stream; an aggregator function sums each batch before
+    writing). Costs and when to switch: docs/storage.md. Written ``ingest: direct`` or
+    ``ingest: {mode: stream, ...}``."""
+
+    mode: Literal["direct", "stream"] = "direct"
+    shards: int | Literal["on_demand"] = Field(
+        default="on_demand", description="provisioned shards (≥ 1, each 1 MB/s or 1,000 records/s in) or "
+        "on_demand (Kinesis scales it)")
+    retention_hours: int = Field(default=24, ge=24, le=8760, description="how long the stream keeps records")
+    batch_size: int = Field(default=1000, ge=1, le=10000, description="records per aggregator invocation at most")
+    batching_window_s: int = Field(default=1, ge=0, le=300, description="seconds the event source mapping "
+                                   "gathers records before invoking the aggregator")
+    max_retries: int = Field(default=10, ge=0, le=10000, description="retries of a failing batch before its "
+                             "records go to the failure queue")
+    collector: Key = Field(default="event-collector", description="the function that puts events on the stream")
+    aggregator: Key = Field(default="aggregator", description="the function the stream feeds")
+
+    @field_validator("shards", mode="before")
+    @classmethod
+    def _shards(cls, v: object) -> object:
+        if v == "on_demand":
+            return v
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise ValueError(f"must be on_demand or a number of shards, at least 1 (got {v!r})")
+        return v
+
+    @model_validator(mode="after")
+    def _direct_has_no_settings(self) -> IngestSpec:
+        extra = sorted(self.model_fields_set - {"mode"})
+        if self.mode == "direct" and extra:
+            raise ValueError(f"{', '.join(extra)}: only with mode: stream")
+        return self
+
+
+def _ingest_shorthand(value: object) -> object:
+    return {"mode": value} if isinstance(value, str) else value
+
+
 ALARM_DOC = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"
 
 
 class AlarmSpec(Model):
     name: Key
-    target: str = Field(description="'api' or the key of a function")
+    target: str = Field(description="'api', 'failure-queue' (stream ingest) or the key of a function")
     metric: str
     statistic: str = "Sum"
     period_s: int = 300
@@ -280,7 +322,7 @@ class AlarmSpec(Model):
 
     @model_validator(mode="after")
     def _metric(self) -> AlarmSpec:
-        allowed = API_METRICS if self.target == "api" else LAMBDA_METRICS
+        allowed = {"api": API_METRICS, "failure-queue": QUEUE_METRICS}.get(self.target, LAMBDA_METRICS)
         if self.metric not in allowed:
             raise ValueError(f"metric {self.metric!r} does not exist for target {self.target!r}; "
                              f"use one of {', '.join(allowed)}")
@@ -306,6 +348,12 @@ class StackSpec(Model):
     distribution: DistributionSpec = DistributionSpec()
     alerts: AlertsSpec = AlertsSpec()
     alarms: tuple[AlarmSpec, ...] = ()
+    ingest: IngestSpec = Field(default=IngestSpec(), description="direct, or {mode: stream, ...}")
+
+    @field_validator("ingest", mode="before")
+    @classmethod
+    def _ingest(cls, v: object) -> object:
+        return _ingest_shorthand(v)
 
     @field_validator("tags")
     @classmethod
@@ -325,12 +373,38 @@ class StackSpec(Model):
                                  f"known: {', '.join(sorted(self.functions))}")
         names: set[str] = set()
         for i, alarm in enumerate(self.alarms):
-            if alarm.target != "api" and alarm.target not in self.functions:
+            if alarm.target == "failure-queue" and self.ingest.mode != "stream":
+                raise ValueError(f"alarms.{i}.target: the failure queue exists only with ingest: stream")
+            if alarm.target not in ("api", "failure-queue") and alarm.target not in self.functions:
                 raise ValueError(f"alarms.{i}.target: unknown function {alarm.target!r}; use 'api' or one "
                                  f"of {', '.join(sorted(self.functions))}")
             if alarm.name in names:
                 raise ValueError(f"alarms.{i}.name: {alarm.name!r} is used twice")
             names.add(alarm.name)
+        self._check_ingest()
         if self.alerts.emails and not self.alerts.topic:
             raise ValueError("alerts.emails: needs alerts.topic: true")
         return self
+
+    def _check_ingest(self) -> None:
+        ingest = self.ingest
+        if ingest.mode != "stream":
+            return
+        for field_name in ("collector", "aggregator"):
+            key = getattr(ingest, field_name)
+            if key not in self.functions:
+                raise ValueError(f"ingest.{field_name}: unknown function {key!r}; known: "
+                                 f"{', '.join(sorted(self.functions))}")
+        if ingest.collector == ingest.aggregator:
+            raise ValueError("ingest.aggregator: must be another function than the collector")
+        if any(r.function == ingest.aggregator for r in self.api.routes):
+            raise ValueError(f"ingest.aggregator: {ingest.aggregator!r} is fed by the stream; no route may call it")
+        timeout = self.functions[ingest.aggregator].timeout_s
+        if timeout < 10:
+            raise ValueError(f"functions.{ingest.aggregator}.timeout_s: an aggregator needs at least 10 s to "
+                             "write a batch")
+
+    @property
+    def streamed(self) -> bool:
+        """Whether events go through the Kinesis stream (ingest: stream)."""
+        return self.ingest.mode == "stream"

@@ -1,0 +1,343 @@
+"""The aggregator of the stream ingest path (``ingest: stream``, docs/storage.md): fed batches of
+the Kinesis stream by an event source mapping, it sums the batch's events per counter in memory and
+writes each distinct counter once per batch (against one write per event and counter on the
+direct path). Each event is derived by the direct path's own function (``store._plan``): the same
+event id, raw item, counters, visitor markers and active-page entry, so whatever the direct path
+counts, this path counts too, into the same table the read functions query.
+
+Exactly once, for every way a record comes twice:
+* a request sent again by the browser puts the same events again, under the same event ids, on
+  the same shard (the partition key is derived from the id). An event's raw key, and for an event
+  without ``ts`` its retry guard's key (``store._plan``), are kept in the batch item; an event whose
+  raw key is among this shard's recent batches' keys (``DEDUPE_WINDOW_S``) is skipped;
+* a batch delivered again (the function failed, timed out, or the batch was bisected) starts at
+  the same record: the batch item already written under that record's key (``B#{stream}#{shard}`` /
+  its sequence number) is taken as it is, and its counters are applied again, each guarded by the
+  shard's mark on the counter (``attribute_not_exists(mark) OR mark < :last``), so a counter that
+  was written before the failure is not written twice;
+* a distinct-visitor marker remembers the record that created it, so the same record finds it
+  "new" again on a retry, and any other record does not.
+
+The order of the writes makes a crash at any point safe: markers, then the batch item (raw events,
+keys and the counters' increments), then the counters. Records that cannot be read are reported in
+``batchItemFailures``: the mapping retries them, bisects, and finally sends them to the failure queue,
+while the other records of the batch are written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+from shared import store, visits
+from shared.stream import decode
+
+DEDUPE_WINDOW_S = 600  # a browser's retries of one request arrive within minutes
+MAX_ITEM_BYTES = 300_000  # a batch item stays well under DynamoDB's 400 KB
+MAX_ACTIVE_BYTES = 300_000
+_recent: dict[str, dict[str, Any]] = {}  # shard -> {"keys": {raw or guard key: arrival ms}, "last": newest batch key}
+_markers: dict[str, str] = {}  # markers known to be in the table -> the record that created them
+_MARKERS_MAX = 50_000
+
+
+class Rec(NamedTuple):  # not a dataclass: Lambda-style loaders run the module outside sys.modules
+    seq: str
+    planned: Any  # store._Planned
+
+    @property
+    def key(self) -> str:
+        return str(self.planned.raw["sk"])
+
+    @property
+    def guard(self) -> str | None:
+        return str(self.planned.guard["sk"]) if self.planned.guard else None
+
+
+def seq_key(seq: str) -> str:
+    """A sequence number as a string that sorts like the number (length first)."""
+    return f"{len(seq):03d}{seq}"
+
+
+def reset_for_tests() -> None:
+    _recent.clear()
+    _markers.clear()
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if not event.get("Records"):  # never from Lambda; serve's poller warms the function up with it
+        store.table()
+        return {"batchItemFailures": []}
+    started = time.monotonic()
+    raw_ttl = store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
+    by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in event.get("Records") or []:
+        # A shard id is unique within its stream only: a stream deleted and made again reuses it.
+        stream_name = str(r.get("eventSourceARN", "")).rsplit("/", 1)[-1]
+        by_shard[f"{stream_name}#{str(r.get('eventID', ':')).split(':')[0]}"].append(r)
+    failures: list[str] = []
+    counted = skipped = 0
+    for shard, records in by_shard.items():
+        good: list[Rec] = []
+        for r in records:
+            seq = str(r["kinesis"]["sequenceNumber"])
+            try:
+                rec = decode(r["kinesis"]["data"])
+                planned = store._plan(rec.event, rec.visitor, rec.occurrence, rec.received_ms, raw_ttl)
+                planned.visit = (rec.event, rec.visitor)
+            except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+                failures.append(seq)
+                _log("poison-record", shard=shard, sequence=seq, error=str(exc))
+                continue
+            good.append(Rec(seq, planned))
+        try:
+            c, s = _process(shard, good)
+            counted, skipped = counted + c, skipped + s
+        except Exception as exc:  # the mapping retries from the first record of this shard's part
+            _log("batch-failed", shard=shard, error=type(exc).__name__)
+            failures.append(good[0].seq if good else records[0]["kinesis"]["sequenceNumber"])
+    _log("batch", records=sum(len(v) for v in by_shard.values()), counted=counted, duplicates=skipped,
+         failed=len(failures), ms=round((time.monotonic() - started) * 1000, 1))
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in failures]}
+
+
+def _log(what: str, **fields: Any) -> None:
+    print(json.dumps({"function": "aggregator", "event": what, **fields}, separators=(",", ":")), flush=True)
+
+
+def _size(r: Rec) -> int:
+    return len(json.dumps(r.planned.raw, default=str)) + 60
+
+
+def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
+    """Write ``recs`` (one shard's, in order) in batch items that fit; (counted, duplicates)."""
+    counted = skipped = 0
+    while recs:
+        existing = store.table().get_item(Key={"pk": f"B#{shard}", "sk": seq_key(recs[0].seq)},
+                                          ConsistentRead=True).get("Item")
+        if existing is not None:  # written by an earlier try of this batch: finish it as it was
+            _apply_counters(existing)
+            _remember_batch(shard, existing)
+            last = str(existing["last"])
+            done = [r for r in recs if seq_key(r.seq) <= last]
+            skipped += len(done)
+            recs = recs[len(done):]
+            continue
+        recent = _recent_keys(shard)
+        chunk: list[Rec] = []
+        new: list[Rec] = []
+        size = 0
+        here: set[str] = set()
+        for r in recs:
+            size += _size(r)
+            if chunk and size > MAX_ITEM_BYTES:
+                break
+            chunk.append(r)
+            if r.key in recent or r.key in here:
+                skipped += 1
+                continue
+            here.add(r.key)
+            if r.guard:
+                here.add(r.guard)
+            new.append(r)
+        item = _write_batch(shard, chunk, new)
+        _remember_batch(shard, item)
+        counted += len(new)
+        recs = recs[len(chunk):]
+    return counted, skipped
+
+
+def _recent_keys(shard: str) -> dict[str, int]:
+    """The event keys of this shard's batches of the last DEDUPE_WINDOW_S: from memory, plus what
+    other containers wrote since (a Query of the newer batch items, usually empty)."""
+    t = store.table()
+    now_ms = int(time.time() * 1000)
+    cutoff = now_ms - DEDUPE_WINDOW_S * 1000
+    state = _recent.setdefault(shard, {"keys": {}, "last": None})
+    kwargs: dict[str, Any] = {"ConsistentRead": True, "ProjectionExpression": "sk, #ev, guards, #at, #last",
+                              "ExpressionAttributeNames": {"#at": "at", "#last": "last", "#ev": "events"}}
+    if state["last"] is None:
+        kwargs.update(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"B#{shard}"},
+                      ScanIndexForward=False)
+    else:
+        kwargs.update(KeyConditionExpression="pk = :pk AND sk > :sk",
+                      ExpressionAttributeValues={":pk": f"B#{shard}", ":sk": state["last"]})
+    while True:
+        page = t.query(**kwargs)
+        old = False
+        for item in page.get("Items", []):
+            if int(item.get("at", 0)) < cutoff:
+                old = True
+                break
+            _remember_batch(shard, item)
+        if old or "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    keys: dict[str, int] = state["keys"]
+    for k in [k for k, at in keys.items() if at < cutoff]:
+        del keys[k]
+    return keys
+
+
+def _remember_batch(shard: str, item: dict[str, Any]) -> None:
+    state = _recent.setdefault(shard, {"keys": {}, "last": None})
+    at = int(item.get("at", 0))
+    for key in [*(e["sk"] for e in item.get("events", [])), *item.get("guards", [])]:
+        state["keys"][str(key)] = at
+    if state["last"] is None or str(item["sk"]) > state["last"]:
+        state["last"] = str(item["sk"])
+
+
+def _known(key: str, creator: str) -> None:
+    if len(_markers) >= _MARKERS_MAX:
+        _markers.pop(next(iter(_markers)))
+    _markers[key] = creator
+
+
+def _new_marker(t: Any, pk: str, sk: str, creator: str, ttl: int) -> bool:
+    """A conditional put; True when this record created the marker (now, or on an earlier try).
+    A marker the direct path wrote has no ``by``: it counts as there."""
+    key = f"{pk}|{sk}"
+    if key in _markers:
+        return _markers[key] == creator
+    try:
+        t.put_item(Item={"pk": pk, "sk": sk, "expires_at": ttl, "by": creator},
+                   ConditionExpression="attribute_not_exists(pk) OR #by = :me",
+                   ExpressionAttributeNames={"#by": "by"}, ExpressionAttributeValues={":me": creator})
+        _known(key, creator)
+        return True
+    except t.meta.client.exceptions.ConditionalCheckFailedException:
+        _known(key, "")
+        return False
+
+
+def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]:
+    """Markers, then the who-is-on-which-page items, then the batch item, then the counters; the
+    batch item as written."""
+    t = store.table()
+    counters: dict[tuple[str, str], tuple[Counter[str], str | None]] = {}
+    active: dict[str, set[str]] = defaultdict(set)
+
+    def count(prefix: str, sk: str, attr: str, whole: str | None, n: int = 1) -> None:
+        values, had = counters.setdefault((prefix, sk), (Counter(), whole))
+        values[attr] += n
+        if whole and not had:
+            counters[(prefix, sk)] = (values, whole)
+
+    for r in new:
+        p = r.planned
+        for prefix, sk, attr, whole in p.counters:
+            count(prefix, sk, attr, whole)
+        creator = f"{shard}#{r.seq}"
+        for pk, sk, cprefix, csk, ttl in p.markers:
+            if _new_marker(t, pk, sk, creator, ttl):
+                count(cprefix, csk, "uv", None)
+        if p.active:
+            pk, sk, whole = p.active
+            visitor, _, page = str(sk).partition("#")
+            active[pk].add(f"{visitor}#{whole or page}")
+    key = seq_key(chunk[0].seq)
+    # Visits: the sessions are written before the batch item, each marked with this batch, so a
+    # retry of the batch folds its events into the same sessions as before and finds the same deltas.
+    for prefix, sk, attr, n, whole in _visit_deltas(t, [r.planned.visit for r in new if r.planned.visit],
+                                                    f"{shard}#{key}"):
+        count(prefix, sk, attr, whole, n)
+    if active:
+        # Who was on which page: one item per minute partition and batch, listing the batch's
+        # visitor#path pairs (one item per pair would cost a write unit per page view). A retry
+        # writes the same items again.
+        with t.batch_writer() as batch:
+            for pk, entries in sorted(active.items()):
+                part: list[str] = []
+                size = n = 0
+                for entry in sorted(entries):
+                    if part and size + len(entry) > MAX_ACTIVE_BYTES:
+                        batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": part,
+                                             "expires_at": store.expiry(hours=1)})
+                        part, size, n = [], 0, n + 1
+                    part.append(entry)
+                    size += len(entry.encode()) + 3
+                batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": part,
+                                     "expires_at": store.expiry(hours=1)})
+    shards = store.shards()
+    planned = []
+    for (prefix, sk), (all_values, whole) in counters.items():
+        values = Counter({a: n for a, n in all_values.items() if n})
+        if not values:
+            continue
+        # The counter's shard is fixed by the batch, so a retry updates the same item.
+        n = int(hashlib.sha256(f"{key}|{prefix}|{sk}".encode()).hexdigest()[:8], 16) % shards
+        planned.append({"prefix": prefix, "pk": f"{prefix}{n}", "sk": sk, "add": dict(values),
+                        **({"whole": whole} if whole else {})})
+    raw = [{k: v for k, v in r.planned.raw.items() if k not in ("pk", "expires_at")} for r in new]
+    item = {"pk": f"B#{shard}", "sk": key, "last": seq_key(chunk[-1].seq), "at": int(time.time() * 1000),
+            "events": raw, "guards": [r.guard for r in new if r.guard], "counters": planned,
+            "expires_at": store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))}
+    t.put_item(Item=item)
+    _apply_counters(item)
+    return item
+
+
+def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str) -> list[tuple[str, str, str, int, str | None]]:
+    """Fold the batch's events into their visitors' sessions (``visits.visit_updates``, as the direct
+    path does) and put the sessions; the visit counters' deltas.
+
+    Each session put is conditional on the version read, so a batch of another shard that changed
+    the same visitor's session meanwhile makes this one read it again and fold again. A session
+    put carries this batch's name (``by``) and the state it replaced (``prev``): a retry of the
+    batch that finds its own put folds from ``prev`` again, so it finds the same deltas, and the
+    batch item (written after the sessions) records them once.
+    """
+    for _ in range(store.CONFLICT_RETRIES + 1):
+        sessions: dict[visits.Key, visits.Session] = {}
+        for pk, sk in visits.keys_of(pairs):
+            item = t.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+            if item is not None and item.get("by") == batch:
+                item = item.get("prev")  # this batch's own put, from an earlier try: fold from before it
+            if item is not None:
+                sessions[(pk, sk)] = visits.session_of(item)
+        writes = visits.visit_updates(pairs, sessions)
+        try:
+            for key, session in writes.sessions.items():
+                put = visits.session_put(key, session, t.name)["Put"]
+                before = sessions.get(key)
+                item = {**put["Item"], "by": batch,
+                        **({"prev": visits.session_fields(before)} if before else {})}
+                again = "(#by = :me AND ver = :next)"
+                values = {**put.get("ExpressionAttributeValues", {}), ":me": batch, ":next": session.version + 1}
+                t.put_item(Item=item, ConditionExpression=f"{put['ConditionExpression']} OR {again}",
+                           ExpressionAttributeNames={"#by": "by"}, ExpressionAttributeValues=values)
+        except t.meta.client.exceptions.ConditionalCheckFailedException:
+            continue  # another shard's batch changed a session: read again
+        return writes.counters
+    raise RuntimeError("sessions kept changing under this batch")  # the mapping retries the batch
+
+
+def _apply_counters(item: dict[str, Any]) -> None:
+    """Each counter once, guarded by this shard's mark: a counter already written for this batch
+    (or a later one) refuses the update."""
+    t = store.table()
+    shard = str(item["pk"])[2:]
+    mark_name = "q" + hashlib.sha256(shard.encode()).hexdigest()[:8]
+    last = str(item["last"])
+
+    def apply(c: dict[str, Any]) -> None:
+        expr, names, vals = store.counter_update(str(c["prefix"]), c["add"], c.get("whole"))
+        names["#q"] = mark_name
+        vals[":last"] = last
+        expr += (", " if " SET " in expr else " SET ") + "#q = :last"
+        # A refused update: already counted by an earlier try of this batch.
+        with contextlib.suppress(t.meta.client.exceptions.ConditionalCheckFailedException):
+            t.update_item(Key={"pk": c["pk"], "sk": c["sk"]}, UpdateExpression=expr,
+                          ConditionExpression="attribute_not_exists(#q) OR #q < :last",
+                          ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
+
+    # Independent updates: side by side, so a batch's latency is not the sum of its counters'.
+    counters = list(item.get("counters", []))
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(counters)))) as pool:
+        list(pool.map(apply, counters))

@@ -1,0 +1,380 @@
+"""The stream ingest path end to end on moto: collector → Kinesis → the local event source mapping
+(liveinsight_infra/local/stream.py) → aggregator → the same counters the read functions query.
+
+No event lost or counted twice: a request sent again, a batch that fails at any write and is
+delivered again, a poison record, PutRecords answering that some records failed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import aggregator
+import pytest
+
+from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra.local.stream import MappingSettings, StreamPoller
+from liveinsight_infra.reconcilers.dynamodb import TableReconciler
+from liveinsight_infra.reconcilers.kinesis import StreamReconciler
+from liveinsight_infra.reconcilers.sqs import QueueReconciler
+from shared import store, stream, visitors
+from tests.conftest import ROOT, make_engine
+from tests.handlers.conftest import Api
+
+SPEC = ROOT / "specs" / "stream.yaml"
+STREAM = "liveinsight-ingest-stream"
+QUEUE = "liveinsight-ingest-failures-stream"
+ACCOUNT = "123456789012"
+WRITES = ("PutItem", "UpdateItem", "BatchWriteItem", "DeleteItem", "TransactWriteItems")
+
+
+class Path:
+    def __init__(self, provider: AwsProvider, api: Api):
+        self.provider, self.api = provider, api
+        self.fail_at: int | None = None  # make the aggregator fail at its n-th table write, once
+        self.writes = 0
+        self.settings = MappingSettings(f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{STREAM}", batch_size=1000,
+                                        window_s=1, max_retries=10, bisect=True,
+                                        on_failure=f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}")
+        self.poller = StreamPoller(provider, self.settings, self.invoke)
+        self.delivered = []
+        store.table().meta.client.meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        if model.name in WRITES and self.in_aggregator:
+            self.writes += 1
+            if self.fail_at is not None and self.writes == self.fail_at:
+                self.fail_at = None
+                raise ConnectionError(f"the aggregator lost DynamoDB at write {self.writes}")
+
+    in_aggregator = False
+    delivered: list[dict[str, Any]]
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        self.delivered.append(event)
+        self.in_aggregator = True
+        try:
+            return aggregator.handler(event, None)
+        finally:
+            self.in_aggregator = False
+
+    def stats(self, site: str) -> dict[str, Any]:
+        return self.api.stats(site, period="day", date=datetime.now(UTC).strftime("%Y-%m-%d"))
+
+    def failure_messages(self) -> list[str]:
+        sqs = self.provider.client("sqs")
+        url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+        return [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+
+
+@pytest.fixture
+def path(provider: AwsProvider, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    engine = make_engine(provider, SPEC)
+    engine.reconcilers = [cls(engine.ctx) for cls in (TableReconciler, StreamReconciler, QueueReconciler)]
+    engine.apply(engine.plan())
+    for k, v in {"LIVEINSIGHT_TABLE": "liveinsight-events-stream", "LIVEINSIGHT_COUNTER_SHARDS": "4",
+                 "AWS_DEFAULT_REGION": "us-east-1", "LIVEINSIGHT_INGEST": "stream",
+                 "LIVEINSIGHT_STREAM": STREAM}.items():
+        monkeypatch.setenv(k, v)
+    store.reset_for_tests()
+    stream.reset_for_tests()
+    aggregator.reset_for_tests()
+    visitors._salts.clear()
+    yield Path(provider, Api(provider, []))
+    store.reset_for_tests()
+    stream.reset_for_tests()
+    aggregator.reset_for_tests()
+
+
+def pageviews(site: str, n: int, ips: int = 1) -> list[tuple[dict[str, Any], str]]:
+    now = int(time.time() * 1000)
+    return [({"name": "pageview", "url": f"https://{site}/p{i % 5}", "domain": site, "ts": now - i},
+             f"203.0.113.{i % ips + 1}") for i in range(n)]
+
+
+def post_all(path: Path, events: list[tuple[dict[str, Any], str]]) -> None:
+    for body, ip in events:
+        status, answer, _ = path.api.post(body, ip=ip)
+        assert status == 202 and answer["accepted"] == 1, answer
+
+
+def test_events_go_through_the_stream_to_the_counters(path: Path) -> None:
+    post_all(path, pageviews("a.example", 6, ips=2))
+    status, _, _ = path.api.post({"name": "signup", "url": "https://a.example/join", "domain": "a.example"})
+    assert status == 202
+    assert path.stats("a.example")["pageviews"] == 0, "the collector must not write counters in stream mode"
+    path.poller.drain()
+    s = path.stats("a.example")
+    assert (s["pageviews"], s["visitors"]) == (6, 3)  # the goal's sender is a third visitor (another address)
+    assert sorted((p["path"], p["pageviews"]) for p in s["top_pages"]) == [
+        ("/p0", 2), ("/p1", 1), ("/p2", 1), ("/p3", 1), ("/p4", 1)]
+    assert path.api.realtime("a.example")["active_visitors"] == 2
+
+
+def test_a_request_sent_again_is_counted_once(path: Path) -> None:
+    events = pageviews("b.example", 3)
+    bodies = [e for e, _ in events]
+    for _ in range(2):  # the browser did not get the answer and sends the same request again
+        status, answer, _ = path.api.post(bodies)
+        assert status == 202 and answer["accepted"] == 3
+    path.poller.drain()
+    path.api.post(bodies)  # and once more, after the first ones were written
+    path.poller.drain()
+    s = path.stats("b.example")
+    assert (s["pageviews"], s["visitors"]) == (3, 1)
+
+
+def test_a_batch_failing_at_any_write_is_redelivered_without_loss_or_double_count(path: Path) -> None:
+    # How many table writes one clean batch takes, then a failure at each of them in turn.
+    post_all(path, pageviews("clean.example", 12, ips=3))
+    path.writes = 0
+    path.poller.drain()
+    total = path.writes
+    assert total >= 5
+    expected = path.stats("clean.example")
+    assert (expected["pageviews"], expected["visitors"]) == (12, 3)
+    # The writes of a batch depend on how the records spread over the shards: go on until a run
+    # has fewer writes than k.
+    covered = 0
+    for k in range(1, 3 * total):
+        site = f"k{k}.example"
+        post_all(path, pageviews(site, 12, ips=3))
+        path.writes, path.fail_at = 0, k
+        invocations = path.poller.invocations
+        path.poller.drain()
+        got = path.stats(site)
+        assert (got["pageviews"], got["visitors"], got["top_pages"]) == (
+            12, 3, expected["top_pages"]), f"after a failure at write {k}"
+        if path.fail_at is not None:  # this run had fewer than k writes: every point was covered
+            break
+        assert path.poller.invocations > invocations + 1, "the failed batch was delivered again"
+        covered += 1
+    assert covered >= min(10, total), (covered, total)
+    assert path.failure_messages() == []
+
+
+def test_a_poison_record_goes_to_the_failure_queue_without_blocking_the_others(path: Path) -> None:
+    kinesis = path.provider.client("kinesis")
+    post_all(path, pageviews("c.example", 3))
+    for i in range(8):  # garbage on every shard, between good records
+        kinesis.put_record(StreamName=STREAM, Data=b"not an event", PartitionKey=f"poison-{i}")
+    post_all(path, pageviews("c.example", 9, ips=3)[3:])
+    path.poller.drain()
+    s = path.stats("c.example")
+    assert (s["pageviews"], s["visitors"]) == (9, 3)
+    import json
+
+    messages = [json.loads(m) for m in path.failure_messages()]
+    assert messages and all(m["KinesisBatchInfo"]["batchSize"] == 1 for m in messages)
+    assert sum(m["KinesisBatchInfo"]["batchSize"] for m in messages) <= 8
+
+
+class FlakyKinesis:
+    """PutRecords whose first call stores every other record and refuses the rest; the following
+    ``failures - 1`` calls refuse everything."""
+
+    def __init__(self, real: Any, failures: int):
+        self.real, self.failures, self.calls = real, failures, []
+
+    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        self.calls.append(len(Records))
+        if self.failures > 0:
+            self.failures -= 1
+            keep = Records[::2] if len(self.calls) == 1 else []
+            answer = self.real.put_records(StreamName=StreamName, Records=keep) if keep else {"Records": []}
+            results: list[dict[str, Any]] = []
+            it = iter(answer["Records"])
+            for i in range(len(Records)):
+                refused = {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded"}
+                results.append(next(it) if keep and i % 2 == 0 else refused)
+            return {"FailedRecordCount": sum(1 for r in results if "ErrorCode" in r), "Records": results}
+        return dict(self.real.put_records(StreamName=StreamName, Records=Records))
+
+
+def test_records_that_put_records_refused_are_sent_again(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flaky = FlakyKinesis(path.provider.client("kinesis"), failures=1)
+    monkeypatch.setattr(stream, "kinesis", lambda: flaky)
+    monkeypatch.setattr(stream.time, "sleep", lambda _s: None)
+    status, answer, _ = path.api.post([e for e, _ in pageviews("d.example", 6)])
+    assert status == 202 and answer["accepted"] == 6
+    assert flaky.calls == [6, 3], "one PutRecords, then only the refused records"
+    path.poller.drain()
+    assert path.stats("d.example")["pageviews"] == 6
+
+
+def test_records_still_refused_answer_503_and_a_retry_counts_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flaky = FlakyKinesis(path.provider.client("kinesis"), failures=3)
+    monkeypatch.setattr(stream, "kinesis", lambda: flaky)
+    monkeypatch.setattr(stream.time, "sleep", lambda _s: None)
+    bodies = [e for e, _ in pageviews("e.example", 4)]
+    status, answer, _ = path.api.post(bodies)
+    assert status == 503 and "retry" in answer["error"]
+    status, _, _ = path.api.post(bodies)  # the browser retries the whole request
+    assert status == 202
+    path.poller.drain()
+    assert path.stats("e.example")["pageviews"] == 4, "the half that went through the first time counts once"
+
+
+def mixed(site: str) -> list[dict[str, Any]]:
+    """Page views with and without ts, a referrer, a path too long for a key, a custom event with props
+    and revenue: everything the direct path derives counters and markers from."""
+    now = int(time.time() * 1000)
+    long_path = "/" + "x" * 700
+    return [{"name": "pageview", "url": f"https://{site}/a", "domain": site, "ts": now - 5},
+            {"name": "pageview", "url": f"https://{site}/a", "domain": site, "referrer": "https://news.example/x"},
+            {"name": "pageview", "url": f"https://{site}{long_path}", "domain": site, "ts": now - 7},
+            {"name": "pageview", "url": f"https://{site}/b", "domain": site, "referrer": "https://news.example/y"},
+            {"name": "signup", "url": f"https://{site}/join", "domain": site, "props": {"plan": "pro", "seats": 3.5},
+             "revenue": {"amount": "9.90", "currency": "EUR"}}]
+
+
+def items(pk: str) -> list[dict[str, Any]]:
+    return list(store.table().query(KeyConditionExpression="pk = :pk",
+                                    ExpressionAttributeValues={":pk": pk}).get("Items", []))
+
+
+def counters_of(path: Path, site: str) -> dict[str, dict[str, int]]:
+    """Every counter of ``site`` today, summed over its shards, without the per-shard marks."""
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    out: dict[str, dict[str, int]] = {}
+    for prefix in ("C", "M"):
+        for k in range(4):
+            for item in items(f"{prefix}#{site}#{day}#s{k}"):
+                values = out.setdefault(f"{prefix}/{item['sk']}", {})
+                for attr, v in item.items():
+                    if attr in ("pv", "uv", "events", "visits", "bounces", "visit_pv", "visit_ms"):
+                        values[attr] = values.get(attr, 0) + int(v)
+    # the direct path may leave an item whose counts came to zero (an exit page moved on: -1 after +1)
+    return {k: {a: n for a, n in v.items() if n} for k, v in out.items() if any(v.values())}
+
+
+def test_the_stream_path_counts_what_the_direct_path_counts(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LIVEINSIGHT_INGEST")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        assert path.api.post(mixed("direct.example"), ip=ip)[0] == 202
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", "stream")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        assert path.api.post(mixed("streamed.example"), ip=ip)[0] == 202
+    path.poller.drain()
+    direct, streamed = counters_of(path, "direct.example"), counters_of(path, "streamed.example")
+    assert direct and streamed == direct
+    d, s = path.stats("direct.example"), path.stats("streamed.example")
+    assert {k: v for k, v in s.items() if k != "site"} == {k: v for k, v in d.items() if k != "site"}
+    assert s["pageviews"] == 8 and s["visitors"] == 2
+    rd, rs = path.api.realtime("direct.example"), path.api.realtime("streamed.example")
+    assert {k: v for k, v in rs.items() if k != "site"} == {k: v for k, v in rd.items() if k != "site"}
+    assert any(len(p["path"]) > 700 for p in rs["top_pages"]), "a cut page key reads as its whole path"
+
+
+def test_whatever_the_direct_path_derives_flows_into_the_stream_path(path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A counter or marker added to the per-event derivation (store._plan) is written by the aggregator too."""
+    real = store._plan
+
+    def plan_with_a_dimension(ev: Any, visitor: str, *args: Any) -> Any:
+        planned = real(ev, visitor, *args)
+        c = f"C#{ev.domain}#{store.day_of(ev.ts_ms)}#s"
+        planned.counters.append((c, "dim#test", "hits", None))
+        planned.markers.append((f"V#{ev.domain}#{store.day_of(ev.ts_ms)}#s0", f"dim#test#{visitor}", c, "dim#test",
+                                store.expiry(days=2)))
+        return planned
+
+    monkeypatch.setattr(store, "_plan", plan_with_a_dimension)
+    post_all(path, pageviews("dim.example", 7, ips=3))
+    path.poller.drain()
+    assert counters_of_dim(path, "dim.example") == (7, 3)
+
+
+def counters_of_dim(path: Path, site: str) -> tuple[int, int]:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    found = [i for k in range(4) for i in items(f"C#{site}#{day}#s{k}") if i["sk"] == "dim#test"]
+    return sum(int(i.get("hits", 0)) for i in found), sum(int(i.get("uv", 0)) for i in found)
+
+
+def test_a_batch_delivered_again_to_a_new_container_counts_once(path: Path) -> None:
+    post_all(path, pageviews("again.example", 9, ips=3))
+    path.poller.drain()
+    before = counters_of(path, "again.example")
+    # 3 visitors, each 3 views 3 ms apart: 3 visits of 6 ms
+    assert before["C/day"] == {"pv": 9, "uv": 3, "visits": 3, "visit_pv": 9, "visit_ms": 18}
+    aggregator.reset_for_tests()  # another container: nothing in memory
+    for event in list(path.delivered):  # the same batches once more (a checkpoint that was lost)
+        assert aggregator.handler(event, None) == {"batchItemFailures": []}
+    assert counters_of(path, "again.example") == before
+
+
+def test_an_event_without_ts_is_a_retry_within_the_window_and_a_new_view_after_it(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on the direct path (store._plan's retry guard): the same request again 31 s later counts
+    once; the same page view 5 minutes later is a new page view."""
+    body = {"name": "pageview", "url": "https://nots.example/a", "domain": "nots.example"}
+    real = time.time
+    start = (real() // 30) * 30 + 1  # early in a retry window
+    for offset, expected in ((0, 1), (31, 1), (300, 2)):
+        monkeypatch.setattr(time, "time", lambda o=offset: start + o)
+        assert path.api.post(body)[0] == 202
+        monkeypatch.setattr(time, "time", real)
+        path.poller.drain()
+        assert path.stats("nots.example")["pageviews"] == expected, f"after the post at +{offset} s"
+
+
+def test_each_role_and_the_boundary_allow_what_the_stream_path_calls_and_no_more(path: Path) -> None:
+    """Every table and stream call the collector and the aggregator make, and what the event source
+    mapping does with the aggregator's role, is allowed by the role's policy and by the stack's
+    permissions boundary (tests/iam_sim.py); the boundary allows nothing else of Kinesis and SQS."""
+    from liveinsight_infra.reconcilers.iam import RoleReconciler
+    from liveinsight_infra.reconcilers.iam_boundary import boundary_document
+    from tests.iam_actions import Recorder
+    from tests.iam_sim import Request, allowed, refused
+
+    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/liveinsight-events-stream"
+    stream_arn = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/{STREAM}"
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{QUEUE}"
+    recorder = Recorder()
+    recorder.attach(store.table().meta.client)
+    recorder.attach(stream.kinesis())
+    post_all(path, pageviews("roles.example", 6, ips=2))
+    assert path.api.post({"name": "pageview", "url": "https://roles.example/", "domain": "roles.example"},
+                         ua="curl/8.0")[0] == 202  # a bot: counted on the collector
+    collected = list(recorder.calls)
+    recorder.calls.clear()
+    path.poller.drain()
+    aggregated = [c for c in recorder.calls if c.service == "dynamodb"]
+
+    def requests(calls: list[Any]) -> list[Request]:
+        out = []
+        for c in calls:
+            p = c.params
+            if c.service == "kinesis":
+                out.append(Request(f"kinesis:{c.operation}", stream_arn))
+                continue
+            if c.operation == "BatchWriteItem":
+                pks = [str(r["PutRequest"]["Item"]["pk"]) for v in p["RequestItems"].values() for r in v]
+            elif c.operation == "Query":
+                pks = [str(p["ExpressionAttributeValues"][":pk"])]
+            else:
+                pks = [str((p.get("Item") or p.get("Key"))["pk"])]
+            out.append(Request(f"dynamodb:{c.operation}", table_arn, {"dynamodb:LeadingKeys": pks}))
+        return out
+
+    ctx = make_engine(path.provider, SPEC).ctx
+    boundary = boundary_document(ctx.spec, "us-east-1", ACCOUNT)
+    mapping = [Request(f"kinesis:{a}", stream_arn) for a in
+               ("DescribeStream", "DescribeStreamSummary", "GetRecords", "GetShardIterator", "ListShards")]
+    mapping.append(Request("sqs:SendMessage", queue_arn))
+    assert {c.operation for c in aggregated} >= {"GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem"}
+    assert "PutRecords" in {c.operation for c in collected}
+    for key, reqs in (("event-collector", requests(collected)), ("aggregator", requests(aggregated) + mapping)):
+        policy = RoleReconciler(ctx).policy_for(key)
+        assert refused(policy, reqs) == [], key
+        assert refused(boundary, reqs) == [], key
+    # The collector cannot read the stream or write counters' neighbours; nobody may manage the stream.
+    collector = RoleReconciler(ctx).policy_for("event-collector")
+    assert not allowed(collector, Request("kinesis:GetRecords", stream_arn))
+    assert not allowed(collector, Request("dynamodb:PutItem", table_arn, {"dynamodb:LeadingKeys": ["B#x"]}))
+    for request in (Request("kinesis:DeleteStream", stream_arn), Request("kinesis:PutRecords", stream_arn + "x"),
+                    Request("sqs:ReceiveMessage", queue_arn), Request("sqs:SendMessage", queue_arn + "x"),
+                    Request("kinesis:CreateStream", stream_arn)):
+        assert not allowed(boundary, request), request
