@@ -177,8 +177,8 @@ def ingest_paths(collector: Any, meter: Meter, total: int) -> dict[int, tuple[in
     for rate in RATES:
         site = f"direct{rate}.example"
         meter.reset()
-        for i in range(total):
-            post(collector, events(1, i, site, rate, total), visitor=i % 50)
+        for i in range(total):  # real User-Agents and a country: the breakdowns' counters are on
+            post(collector, events(1, i, site, rate, total), visitor=i % 50, mixed=True)
         direct = meter.units / total
         name = f"bench-{rate}"
         kinesis.create_stream(StreamName=name, ShardCount=STREAM_SHARDS)
@@ -187,7 +187,7 @@ def ingest_paths(collector: Any, meter: Meter, total: int) -> dict[int, tuple[in
         aggregator.reset_for_tests()
         try:
             for i in range(total):
-                post(collector, events(1, i, f"stream{rate}.example", rate, total), visitor=i % 50)
+                post(collector, events(1, i, f"stream{rate}.example", rate, total), visitor=i % 50, mixed=True)
         finally:
             os.environ.pop("LIVEINSIGHT_INGEST")
         per_batch = max(1, rate * WINDOW_S // STREAM_SHARDS)

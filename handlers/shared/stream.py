@@ -46,7 +46,7 @@ def partition_key(site: str, visitor: str) -> str:
     return hashlib.sha256(f"{site}#{visitor}".encode()).hexdigest()[:32]
 
 
-def _tagged(value: Any) -> Any:
+def tagged(value: Any) -> Any:
     """JSON that gives back the same Python types (Decimal stays Decimal: the event id hashes types)."""
     if value is None or isinstance(value, bool | str):
         return value
@@ -55,26 +55,26 @@ def _tagged(value: Any) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, dict):
-        return {"o": [[str(k), _tagged(v)] for k, v in value.items()]}
+        return {"o": [[str(k), tagged(v)] for k, v in value.items()]}
     if isinstance(value, list | tuple):
-        return {"l": [_tagged(v) for v in value]}
+        return {"l": [tagged(v) for v in value]}
     raise TypeError(f"cannot put a {type(value).__name__} on the stream")
 
 
-def _untagged(value: Any) -> Any:
+def untagged(value: Any) -> Any:
     if isinstance(value, dict):
         if "d" in value:
             return Decimal(value["d"])
         if "o" in value:
-            return {k: _untagged(v) for k, v in value["o"]}
+            return {k: untagged(v) for k, v in value["o"]}
         if "l" in value:
-            return [_untagged(v) for v in value["l"]]
+            return [untagged(v) for v in value["l"]]
         raise ValueError("an unknown value tag")
     return value
 
 
 def encode(ev: Event, visitor: str, occurrence: int, received_ms: int) -> bytes:
-    fields = {f.name: _tagged(getattr(ev, f.name)) for f in dataclasses.fields(Event)}
+    fields = {f.name: tagged(getattr(ev, f.name)) for f in dataclasses.fields(Event)}
     return json.dumps({"v": VERSION, "e": fields, "visitor": visitor, "n": occurrence, "at": received_ms},
                       separators=(",", ":")).encode()
 
@@ -88,7 +88,7 @@ def decode(data: str) -> Record:
     if not isinstance(raw, dict) or raw.get("v") != VERSION:
         raise ValueError("not a record of this stack: unknown version")
     try:
-        fields = {k: _untagged(v) for k, v in dict(raw["e"]).items() if k in _FIELDS}
+        fields = {k: untagged(v) for k, v in dict(raw["e"]).items() if k in _FIELDS}
         rec = Record(Event(**fields), str(raw["visitor"]), int(raw["n"]), int(raw["at"]))
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise ValueError(f"a record without its fields: {exc!r}") from None
