@@ -40,7 +40,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ANCHOR = ROOT.parent / "shared" / "anchors" / "terraform"
+# The Terraform reference stack: beside the checkout, or beside the folder of worktrees it is in.
+_ANCHORS = [p / "shared" / "anchors" / "terraform" for p in (ROOT.parent, ROOT.parent.parent)]
+ANCHOR = next((a for a in _ANCHORS if (a / "tf").is_dir()), _ANCHORS[0])
 PLUGINS = Path("/opt/tf-plugins")
 STEPS = ["cold apply", "converged plan", "converged apply", "one-field change (plan+apply)", "destroy"]
 REQUEST_LINE = re.compile(rb"^127\.0\.0\.1 - - \[", re.M)
