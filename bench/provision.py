@@ -21,6 +21,7 @@ docs/BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import http.client
 import http.server
 import os
@@ -40,7 +41,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ANCHOR = ROOT.parent / "shared" / "anchors" / "terraform"
+# The Terraform reference stack: beside the checkout, or beside the folder of worktrees it is in.
+_ANCHORS = [p / "shared" / "anchors" / "terraform" for p in (ROOT.parent, ROOT.parent.parent)]
+ANCHOR = next((a for a in _ANCHORS if (a / "tf").is_dir()), _ANCHORS[0])
 PLUGINS = Path("/opt/tf-plugins")
 STEPS = ["cold apply", "converged plan", "converged apply", "one-field change (plan+apply)", "destroy"]
 REQUEST_LINE = re.compile(rb"^127\.0\.0\.1 - - \[", re.M)
@@ -358,6 +361,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="liveinsight-bench-") as tmp:
         work = Path(tmp)
         prepare(work)
+        # Ours runs as an installed package does: pip compiles the bytecode at install
+        # (https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-compile). From a checkout under
+        # PYTHONDONTWRITEBYTECODE, every run would otherwise compile the package's modules again.
+        compileall.compile_dir(ROOT / "liveinsight_infra", quiet=1)
         moto = Moto(work / "moto.log")
         try:
             for setting in settings:

@@ -124,7 +124,13 @@ def services() -> list[str]:
     from .executor import slowest_first
     from .reconcilers.registry import ordered_kinds
 
-    return list(dict.fromkeys(k.kind.split(".", 1)[0] for k in slowest_first(ordered_kinds())))
+    names = list(dict.fromkeys(k.kind.split(".", 1)[0] for k in slowest_first(ordered_kinds())))
+    # The distribution's lookup starts with the bucket policy (the distribution id it names:
+    # reconcilers/bucket_policy_read.py), so S3's client is wanted right after CloudFront's.
+    if "cloudfront" in names and "s3" in names:
+        names.remove("s3")
+        names.insert(names.index("cloudfront") + 1, "s3")
+    return names
 
 
 

@@ -201,8 +201,13 @@ def unpack_wheel(path: Path) -> WheelFiles:
 def vendored_files(code_dir: Path, function: str, requirements: Sequence[str], runtime: str = "python3.12",
                    architecture: str = "arm64") -> dict[str, bytes]:
     """Every file the function's requirements put into its package, checked and keyed by path."""
+    return files_of_wheels(function, wheels_for(code_dir, requirements, runtime, architecture))
+
+
+def files_of_wheels(function: str, wheels: Sequence[Path]) -> dict[str, bytes]:
+    """Every file the verified ``wheels`` (from :func:`wheels_for`) put into the function's package."""
     out: dict[str, bytes] = {}
-    unpacked = [unpack_wheel(w) for w in wheels_for(code_dir, requirements, runtime, architecture)]
+    unpacked = [unpack_wheel(w) for w in wheels]
     present = {w.project for w in unpacked}
     for wheel in unpacked:
         lacking = [r for r in wheel.requires if r not in present]

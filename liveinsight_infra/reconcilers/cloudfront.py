@@ -32,6 +32,7 @@ from ..diff import user_tags
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
+from .bucket_policy_read import bucket_policy_text, distribution_arn_hint
 from .kind_outputs import DistributionOutputs, OacOutputs, keys
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
@@ -62,19 +63,38 @@ def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | 
     """This stack's distribution summary plus its tags (read once per run, shared by reconcilers)."""
     ctx = r.ctx
 
-    def read() -> dict[str, Any] | None:
+    def listed() -> list[dict[str, Any]]:
         with r.calling(marker(ctx.spec), "ListDistributions"):
             pages = r.client("cloudfront").get_paginator("list_distributions").paginate()
-            items = [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
+            return [d for p in pages for d in (p.get("DistributionList", {}).get("Items") or [])]
+
+    # A candidate's tags and its config are read at once (CloudFront answers in about 250 ms
+    # per call); the config is kept for the distribution's observe.
+    def both(arn: str, dist_id: str) -> list[Any]:
+        return r.concurrently([lambda: _tags_of(r, arn), lambda: _config_of(r, dist_id)])
+
+    def hinted() -> tuple[str, list[Any]] | None:
+        """The tags and config of the distribution the bucket policy names, read without waiting for
+        the list (bucket_policy_read.py); kept only if the list confirms that distribution."""
+        try:
+            arn = distribution_arn_hint(bucket_policy_text(r))
+            return (arn, both(arn, arn.rsplit("/", 1)[1])) if arn else None
+        except Exception:  # a stale or foreign id, or no access: the list decides as before
+            return None
+
+    def read() -> dict[str, Any] | None:
+        items: list[dict[str, Any]]
+        hint: tuple[str, list[Any]] | None
+        items, hint = r.concurrently([listed, hinted]) if not refresh else (listed(), None)
         candidates = [d for d in items if d.get("Comment") == marker(ctx.spec)]
         ours = []
 
-        # A candidate's tags and its config are read at once (CloudFront answers in about 250 ms
-        # per call); the config is kept for the distribution's observe.
-        def both(d: dict[str, Any]) -> list[Any]:
-            return r.concurrently([lambda: _tags_of(r, d["ARN"]), lambda: _config_of(r, d["Id"])])
+        hinted_arn, hinted_reads = hint if hint is not None else (None, [])
 
-        for d, (tags, config) in zip(candidates, r.parallel(both, candidates), strict=True):
+        def tags_and_config(d: dict[str, Any]) -> list[Any]:
+            return hinted_reads if d["ARN"] == hinted_arn else both(d["ARN"], d["Id"])
+
+        for d, (tags, config) in zip(candidates, r.parallel(tags_and_config, candidates), strict=True):
             if naming.is_owned(ctx.spec, tags):
                 ours.append({**d, "Tags": tags, "_config": config})
         if not ours and refresh:  # the Comment was changed out of band: confirm by tags alone

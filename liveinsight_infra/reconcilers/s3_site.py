@@ -30,6 +30,7 @@ from ..diff import normalize_policy
 from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler, error_code
+from .bucket_policy_read import bucket_policy_text
 from .cloudfront import TAG_SITE_VERSION, find_distribution
 from .kind_outputs import ObjectOutputs, keys
 
@@ -68,10 +69,9 @@ class BucketPolicyReconciler(Reconciler):
         if for_destroy:
             return {}  # deleted with the bucket
         name = self.names()[0]
-        with self.calling(name, "GetBucketPolicy", ignore=("NoSuchBucketPolicy", "NoSuchBucket")):
-            policy = self.client("s3").get_bucket_policy(Bucket=name)["Policy"]
-            return {name: Observed({"policy": normalize_policy(policy)}, {}, True)}
-        return {}
+        with self.calling(name, "GetBucketPolicy"):
+            policy = bucket_policy_text(self)  # read once, shared with the distribution lookup
+        return {} if policy is None else {name: Observed({"policy": normalize_policy(policy)}, {}, True)}
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         text = json.dumps(desired["policy"])

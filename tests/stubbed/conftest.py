@@ -21,6 +21,13 @@ def stubbed(reconciler: type[Any], service: str) -> Iterator[tuple[Any, Stubber,
     ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append)
     ctx.account_id = "123456789012"  # no STS call
     stub = Stubber(provider.client(service))
+    # Any other client answers nothing (an unstubbed call fails at once instead of reaching for AWS):
+    # the distribution lookup reads the bucket policy too, only as a hint (bucket_policy_read.py).
+    others = [Stubber(provider.client(s)) for s in ("s3",) if s != service]
+    for other in others:
+        other.activate()
     with stub:
         yield reconciler(ctx), stub, sleeps, events
+    for other in others:
+        other.deactivate()
     stub.assert_no_pending_responses()

@@ -259,3 +259,77 @@ def test_the_test_extras_install_the_versions_the_packages_vendor() -> None:
     pinned = {normalize(name): version for name, version in (line.split("==") for line in extras)}
     lock = read_lock(root / "handlers" / "requirements.lock")
     assert pinned == {name: pin.version for name, pin in lock.items()}
+
+
+# -- the package cache ------------------------------------------------------------------------------
+def _cache(code: Path) -> Path:
+    return code.parent / ".cache" / "packages"
+
+
+def test_a_second_build_is_read_from_the_package_cache(project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import liveinsight_infra.build.package as package
+
+    code = project_copy / "handlers"
+    first = build_package(code, "event-collector", "event_collector.handler", UA)
+    assert len(list(_cache(code).glob("*.zip"))) == 1
+
+    def unpack(*_: object) -> None:
+        raise AssertionError("unpacked the wheels again")
+
+    monkeypatch.setattr(package, "files_of_wheels", unpack)
+    again = build_package(code, "event-collector", "event_collector.handler", UA)
+    assert again.data == first.data and again.files == first.files and again.function == "event-collector"
+
+
+def test_cached_bytes_are_the_bytes_of_a_fresh_build(project_copy: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    code = project_copy / "handlers"
+    build_package(code, "event-collector", "event_collector.handler", UA)
+    cached = build_package(code, "event-collector", "event_collector.handler", UA)
+    monkeypatch.setenv("LIVEINSIGHT_PACKAGE_CACHE", str(tmp_path / "empty"))
+    fresh = build_package(code, "event-collector", "event_collector.handler", UA)
+    assert cached.data == fresh.data and cached.files == fresh.files
+
+
+@pytest.mark.parametrize("source", ["event_collector.py", "shared/http.py"])
+def test_changing_a_source_file_misses_the_cache(project_copy: Path, tmp_path: Path, source: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    code = project_copy / "handlers"
+    before = build_package(code, "event-collector", "event_collector.handler", UA)
+    (code / source).write_text((code / source).read_text() + "\n# changed\n")
+    after = build_package(code, "event-collector", "event_collector.handler", UA)
+    assert after.data != before.data
+    with zipfile.ZipFile(io.BytesIO(after.data)) as zf:
+        assert zf.read(source).endswith(b"# changed\n")
+    monkeypatch.setenv("LIVEINSIGHT_PACKAGE_CACHE", str(tmp_path / "empty"))
+    assert build_package(code, "event-collector", "event_collector.handler", UA).data == after.data
+
+
+def test_changing_the_lock_misses_the_cache(project_copy: Path, own_cache: Path) -> None:
+    code = project_copy / "handlers"
+    _lock(code, _wheel(own_cache, "tidy-1.0-py3-none-any.whl", {"tidy/__init__.py": "X = 1\n"}))
+    first = build_package(code, "f", "event_collector.handler", ["tidy"])
+    _lock(code, _wheel(own_cache, "tidy-1.1-py3-none-any.whl", {"tidy/__init__.py": "X = 2\n"}))
+    second = build_package(code, "f", "event_collector.handler", ["tidy"])
+    with zipfile.ZipFile(io.BytesIO(second.data)) as zf:
+        assert zf.read("tidy/__init__.py") == b"X = 2\n" and "tidy-1.1.dist-info/METADATA" in zf.namelist()
+    assert second.data != first.data
+
+
+def test_a_corrupt_cache_entry_is_built_again(project_copy: Path) -> None:
+    code = project_copy / "handlers"
+    good = build_package(code, "stats-api", "stats_api.handler")
+    (entry,) = _cache(code).glob("*.zip")
+    entry.write_bytes(b"not a zip")
+    assert build_package(code, "stats-api", "stats_api.handler").data == good.data
+    assert entry.read_bytes() == good.data
+
+
+def test_a_cache_that_cannot_be_written_is_skipped(project_copy: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("LIVEINSIGHT_PACKAGE_CACHE", str(blocked / "packages"))
+    code = project_copy / "handlers"
+    assert build_package(code, "stats-api", "stats_api.handler").data == \
+        build_package(code, "stats-api", "stats_api.handler").data
