@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -113,9 +114,22 @@ def test_a_single_failure_is_raised_as_itself() -> None:
         run_graph([ch("a.x", "1")], [set()], run)
 
 
-def test_two_concurrent_changes_fail_both_are_reported_and_the_next_apply_finishes(provider: AwsProvider) -> None:
-    deny = Deny("CreateRole")  # the functions' three roles and the API's log role start at once: all fail
-    provider.register("before-send.*.*", deny, first=True)
+def test_two_concurrent_changes_fail_both_are_reported_and_the_next_apply_finishes(moto_endpoint: str) -> None:
+    # Against the moto server calls really overlap (the embedded moto takes them one at a time).
+    provider = AwsProvider("us-east-1", endpoint_url=moto_endpoint)
+    deny = Deny("CreateRole")  # the functions' three roles and the API's log role: all fail
+    # The functions' roles wait for their permissions boundary; the API's log role does not. Hold
+    # each CreateRole until all four are in flight, so the failures are concurrent on a loaded
+    # machine too (otherwise the first may fail before the others start, and stop them starting).
+    together = threading.Barrier(4, timeout=30)
+
+    def deny_together(request: Any, event_name: str, **kwargs: Any) -> Any:
+        if event_name.endswith(".CreateRole") and deny.operation == "CreateRole":
+            with contextlib.suppress(threading.BrokenBarrierError):  # then the assertions below fail
+                together.wait()
+        return deny(request, event_name, **kwargs)
+
+    provider.register("before-send.*.*", deny_together, first=True)
     events: list[Any] = []
     engine = make_engine(provider, emit=events.append)
     with pytest.raises(ChangesFailed) as info:
