@@ -47,6 +47,17 @@ _markers: dict[str, str] = {}  # markers known to be in the table -> the record 
 _MARKERS_MAX = 50_000
 
 
+class Marker(NamedTuple):
+    """A distinct-visitor marker item, for a visitor whose session item has the earlier layout."""
+
+    pk: str
+    sk: str
+    cprefix: str
+    csk: str
+    ttl: int
+    creator: str
+
+
 class Rec(NamedTuple):  # not a dataclass: Lambda-style loaders run the module outside sys.modules
     seq: str
     planned: Any  # store._Planned
@@ -243,13 +254,17 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
         if whole and not had:
             counters[(prefix, sk)] = (values, whole)
 
-    for r in new:
+    marks: Marks = defaultdict(list)
+    for i, r in enumerate(new):
         p = r.planned
         for prefix, sk, attr, whole in p.counters:
             count(prefix, sk, attr, whole)
         creator = f"{shard}#{r.seq}"
         for pk, sk, cprefix, csk, ttl in p.markers:
-            if _new_marker(t, pk, sk, creator, ttl):
+            kept = store.session_marker(p, pk, sk)
+            if kept:  # kept in the visitor's session item (unless it has the earlier layout)
+                marks[kept[0]].append(((kept[1], cprefix, csk, i), Marker(pk, sk, cprefix, csk, ttl, creator)))
+            elif _new_marker(t, pk, sk, creator, ttl):
                 count(cprefix, csk, "uv", None)
         if p.active:
             pk, sk, whole = p.active
@@ -259,7 +274,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     # Visits: the sessions are written before the batch item, each marked with this batch, so a
     # retry of the batch folds its events into the same sessions as before and finds the same deltas.
     for prefix, sk, attr, n, whole in _visit_deltas(t, [r.planned.visit for r in new if r.planned.visit],
-                                                    f"{shard}#{key}"):
+                                                    f"{shard}#{key}", marks):
         count(prefix, sk, attr, whole, n)
     if active:
         # Who was on which page: one item per minute partition and batch, listing the batch's
@@ -298,9 +313,15 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     return item
 
 
-def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str) -> list[tuple[str, str, str, int, str | None]]:
-    """Fold the batch's events into their visitors' sessions (``visits.visit_updates``, as the direct
-    path does) and put the sessions; the visit counters' deltas.
+Marks = dict[visits.Key, list[tuple[visits.Mark, "Marker"]]]  # per session key: each value, and its marker item
+
+
+def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
+                  marks: Marks) -> list[tuple[str, str, str, int, str | None]]:
+    """Fold the batch's events and distinct values into their visitors' sessions
+    (``visits.visit_updates``, as the direct path does) and put the sessions; the deltas of the visit
+    counters and of the distinct-visitor counters (``uv``). A visitor whose session item has the
+    earlier layout keeps marker items (``visits.marks_item``).
 
     Each session put is conditional on the version read, so a batch of another shard that changed
     the same visitor's session meanwhile makes this one read it again and fold again. A session
@@ -310,13 +331,23 @@ def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str) -> list[tupl
     """
     for _ in range(store.CONFLICT_RETRIES + 1):
         sessions: dict[visits.Key, visits.Session] = {}
-        for pk, sk in visits.keys_of(pairs):
+        for pk, sk in dict.fromkeys([*visits.keys_of(pairs), *marks]):
             item = t.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
             if item is not None and item.get("by") == batch:
                 item = item.get("prev")  # this batch's own put, from an earlier try: fold from before it
             if item is not None:
                 sessions[(pk, sk)] = visits.session_of(item)
-        writes = visits.visit_updates(pairs, sessions)
+        in_sessions: dict[visits.Key, list[visits.Mark]] = {}
+        uv: Counter[tuple[str, str]] = Counter()
+        for key, listed in marks.items():
+            if not visits.marks_item(sessions, key):
+                in_sessions[key] = [mark for mark, _ in listed]
+                continue
+            for _, m in listed:  # the earlier layout: a marker item per value
+                if _new_marker(t, m.pk, m.sk, m.creator, m.ttl):
+                    uv[(m.cprefix, m.csk)] += 1
+        writes = visits.visit_updates(pairs, sessions, in_sessions)
+        writes.counters += [(cprefix, csk, "uv", n, None) for (cprefix, csk), n in uv.items()]
         try:
             for key, session in writes.sessions.items():
                 put = visits.session_put(key, session, t.name)["Put"]

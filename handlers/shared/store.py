@@ -183,6 +183,19 @@ def _plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> 
     return planned
 
 
+def session_marker(p: _Planned, pk: str, sk: str) -> tuple[visits.Key, str] | None:
+    """The session item that keeps the marker ``pk``/``sk`` of the event ``p``, and the value's name
+    there; None for a marker outside its visitor's session partition (an item of its own)."""
+    if not p.visit:
+        return None
+    ev, visitor = p.visit
+    key = visits.session_key(ev, visitor)
+    suffix = f"#{visitor}"
+    if key[0] != pk or not sk.endswith(suffix):
+        return None
+    return key, sk[: -len(suffix)]
+
+
 def _actions(chunk: list[_Planned], table_name: str,
              sessions: dict[visits.Key, visits.Session]) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
     """The transaction for ``chunk`` and, per action, what its failed condition would mean.
@@ -205,6 +218,11 @@ def _actions(chunk: list[_Planned], table_name: str,
     markers: dict[tuple[str, str], tuple[int, int]] = {}  # -> ttl, the event that creates it
     counted: set[tuple[str, str, str, str]] = set()
     active: dict[tuple[str, str], str | None] = {}
+    marks: dict[visits.Key, list[visits.Mark]] = defaultdict(list)
+
+    def in_session(p: _Planned, pk: str, sk: str) -> tuple[visits.Key, str] | None:
+        key = session_marker(p, pk, sk)
+        return None if key is None or visits.marks_item(sessions, key[0]) else key
 
     def count(prefix: str, sk: str, attr: str, whole: str | None, n: int = 1) -> None:
         counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += n
@@ -218,6 +236,10 @@ def _actions(chunk: list[_Planned], table_name: str,
         for prefix, sk, attr, whole in p.counters:
             count(prefix, sk, attr, whole)
         for pk, sk, cprefix, csk, ttl in p.markers:
+            kept = in_session(p, pk, sk)
+            if kept:
+                marks[kept[0]].append((kept[1], cprefix, csk, i))
+                continue
             if f"{pk}|{sk}" in _known or markers.setdefault((pk, sk), (ttl, i))[1] != i:
                 continue
             if (pk, sk, cprefix, csk) not in counted:
@@ -225,7 +247,7 @@ def _actions(chunk: list[_Planned], table_name: str,
                 count(cprefix, csk, "uv", None)
         if p.active:
             active[(p.active[0], p.active[1])] = p.active[2]
-    visit_writes = visits.visit_updates([p.visit for p in chunk if p.visit], sessions)
+    visit_writes = visits.visit_updates([p.visit for p in chunk if p.visit], sessions, marks)
     for prefix, sk, attr, n, whole in visit_writes.counters:
         count(prefix, sk, attr, whole, n)
     for key, session in visit_writes.sessions.items():  # conditional on the version read: no lost update
@@ -334,7 +356,7 @@ def _commit(chunk: list[_Planned], t: Any, sessions: dict[visits.Key, visits.Ses
             if kind == "marker":
                 _remember(what)
             elif kind == "session":
-                sessions[what[0]] = visits.Session(what[1].visit, what[1].version + 1)
+                sessions[what[0]] = visits.Session(what[1].visit, what[1].version + 1, what[1].seen)
         return
 
 

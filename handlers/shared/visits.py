@@ -9,6 +9,15 @@ writes the counter changes and the new sessions in the transaction that stores t
 (each session put conditional on the version it was read at), so the figures change exactly when
 the events are stored, once.
 
+Distinct values. The session item also keeps which of the day's distinct-visitor values the
+visitor has been counted for (``seen``: the day, the hour, each page, source, medium, campaign and
+goal; ``breakdowns.py``), as short digests. A value not yet in ``seen`` adds ``uv`` to its counters
+and joins ``seen`` in the same conditional put, so the visitor's state costs one write per batch of
+its events, however many values they carry (one item per value before: a write unit each).
+A session item without ``seen`` was written when each value had a marker item of its own: such a
+visitor keeps marker items for the rest of the day (``Session.seen`` is None), so it is not counted
+twice.
+
 Read side. ``Figures`` sums the counters of the days asked for into the API's visit fields.
 
 Rules (docs/analytics.md, "Visits"):
@@ -29,6 +38,7 @@ Rules (docs/analytics.md, "Visits"):
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -42,6 +52,8 @@ ENGAGED_MS = 10_000
 SESSION_TTL_DAYS = 2  # like the visitor markers: a visitor id lives one day
 TOP = 10
 SLACK_PER_SESSION = 2  # counter items a session read later may add to a planned transaction (old entry, exit)
+SEEN_ID_BYTES = 6  # a value's digest in ``seen``: 48 bits, so two of one visitor's values never share one
+SEEN_FORMAT = b"\x01"  # ``seen`` starts with its format byte (and is never empty)
 
 Key = tuple[str, str]  # the session item's pk, sk
 
@@ -63,10 +75,24 @@ class Visit(NamedTuple):
 
 @dataclass(frozen=True)
 class Session:
-    """A visitor's current visit and the version of its item (0: not in the table)."""
+    """A visitor's current visit, the version of its item (0: not in the table), and the digests of
+    the distinct values it was counted for today (None: an item of the earlier layout, whose values
+    are marker items)."""
 
-    visit: Visit
+    visit: Visit | None
     version: int
+    seen: frozenset[bytes] | None = frozenset()
+
+
+def seen_id(name: str) -> bytes:
+    """The digest of a distinct value's name (a marker's sort key without the visitor)."""
+    return hashlib.sha256(name.encode("utf-8")).digest()[:SEEN_ID_BYTES]
+
+
+def marks_item(sessions: Mapping[Key, Session], key: Key) -> bool:
+    """Whether the visitor of ``key`` keeps its distinct values in marker items (the earlier layout)."""
+    found = sessions.get(key)
+    return found is not None and found.seen is None
 
 
 @dataclass
@@ -76,6 +102,11 @@ class VisitWrites:
 
     counters: list[tuple[str, str, str, int, str | None]] = field(default_factory=list)
     sessions: dict[Key, Session] = field(default_factory=dict)
+
+
+# A distinct value's name, the counter (pk prefix, sk) its ``uv`` goes to, and which event of the
+# batch carries it (a number: the order of the events as given).
+Mark = tuple[str, str, str, int]
 
 
 @lru_cache(maxsize=16)
@@ -144,10 +175,13 @@ def _settle(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str, str],
         wholes[(prefix, sk)] = whole
 
 
-def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Mapping[Key, Session]) -> VisitWrites:
+def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Mapping[Key, Session],
+                  marks: Mapping[Key, Iterable[Mark]] | None = None) -> VisitWrites:
     """Fold events (validated, each with its daily visitor id) into the visitors' ``sessions``, as read
     from the table (a key that is absent: no visit yet). Events are taken in time order; ties keep
-    their order. Pure: nothing is read or written here."""
+    their order. ``marks`` are the distinct values the events carry, per session key (never for a
+    session whose values are marker items, ``marks_item``): each value not yet in the session's
+    ``seen`` adds 1 to ``uv`` of its counters, once. Pure: nothing is read or written here."""
     shards = store.shards()
     by_key: dict[Key, list[Any]] = {}
     for ev, visitor in events_with_visitors:
@@ -155,37 +189,60 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
     deltas: Counter[tuple[str, str, str]] = Counter()
     wholes: dict[tuple[str, str], str] = {}
     out = VisitWrites()
-    for key, evs in by_key.items():
-        prefix = f"C#{evs[0].domain}#{store.day_of(evs[0].ts_ms)}#s"
+    for key in dict.fromkeys([*by_key, *(marks or {})]):
+        evs = by_key.get(key, [])
         old = sessions.get(key)
         base = cur = old.visit if old else None
-        for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
-            nxt = fold(cur, ev)
-            if cur is not None and nxt is not None and nxt.n != cur.n:
-                _settle(deltas, wholes, prefix, cur, base)  # the visit ended: its figures are final
-                base = None
-            cur = nxt
-        if cur is not None and cur != base:
-            _settle(deltas, wholes, prefix, cur, base)
-            out.sessions[key] = Session(cur, old.version if old else 0)
+        if evs:
+            prefix = f"C#{evs[0].domain}#{store.day_of(evs[0].ts_ms)}#s"
+            for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
+                nxt = fold(cur, ev)
+                if cur is not None and nxt is not None and nxt.n != cur.n:
+                    _settle(deltas, wholes, prefix, cur, base)  # the visit ended: its figures are final
+                    base = None
+                cur = nxt
+            if cur is not None and cur != base:
+                _settle(deltas, wholes, prefix, cur, base)
+        seen = old.seen if old else frozenset()
+        grown = seen
+        if seen is not None:
+            added: set[bytes] = set()
+            counted: set[tuple[str, str, str]] = set()
+            owners: dict[str, int] = {}
+            for name, cprefix, csk, event in (marks or {}).get(key, ()):
+                mark = seen_id(name)
+                # A value new today counts the counters listed by the first event that carries it
+                # (the day's value carries the visitor's country, device, …: those of its first event).
+                if mark in seen or owners.setdefault(name, event) != event or (name, cprefix, csk) in counted:
+                    continue
+                counted.add((name, cprefix, csk))
+                deltas[(cprefix, csk, "uv")] += 1
+                added.add(mark)
+            grown = seen | added
+        if (cur is not None and cur != (old.visit if old else None)) or grown != seen:
+            out.sessions[key] = Session(cur, old.version if old else 0, grown)
     out.counters = [(p, sk, attr, n, wholes.get((p, sk))) for (p, sk, attr), n in deltas.items() if n]
     return out
 
 
 def session_fields(session: Session) -> dict[str, Any]:
     """A session as the attributes of its item (its version included); ``session_of`` reads them back."""
+    item: dict[str, Any] = {"ver": session.version}
     v = session.visit
-    item: dict[str, Any] = {"ver": session.version, "n": v.n, "start": v.start, "last": v.last, "pv": v.pageviews,
-                            "engaged": v.engaged}
-    for name, page, ts in (("entry", v.entry, v.entry_ts), ("exit", v.exit, v.exit_ts)):
-        if page is not None:
-            item[name], item[f"{name}_ts"] = page, ts
+    if v is not None:
+        item.update({"n": v.n, "start": v.start, "last": v.last, "pv": v.pageviews, "engaged": v.engaged})
+        for name, page, ts in (("entry", v.entry, v.entry_ts), ("exit", v.exit, v.exit_ts)):
+            if page is not None:
+                item[name], item[f"{name}_ts"] = page, ts
+    if session.seen is not None:
+        item["seen"] = SEEN_FORMAT + b"".join(sorted(session.seen))
     return item
 
 
 def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
     """A transaction's Put of the new session, conditional on the version it replaces."""
-    item: dict[str, Any] = {"pk": key[0], "sk": key[1], **session_fields(Session(session.visit, session.version + 1)),
+    item: dict[str, Any] = {"pk": key[0], "sk": key[1],
+                            **session_fields(Session(session.visit, session.version + 1, session.seen)),
                             "expires_at": store.expiry(days=SESSION_TTL_DAYS)}
     body: dict[str, Any] = {"TableName": table_name, "Item": item}
     if session.version:
@@ -195,14 +252,27 @@ def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
     return {"Put": body}
 
 
+def _seen_of(value: Any) -> frozenset[bytes] | None:
+    if value is None:
+        return None
+    data = bytes(value.value if hasattr(value, "value") else value)  # boto3's Binary, or bytes
+    if data[:1] != SEEN_FORMAT:
+        raise ValueError("a session's seen values are in an unknown format")
+    return frozenset(data[i:i + SEEN_ID_BYTES] for i in range(1, len(data), SEEN_ID_BYTES))
+
+
 def session_of(item: Mapping[str, Any]) -> Session:
+    seen = _seen_of(item.get("seen"))
+    if "n" not in item:
+        return Session(None, int(item["ver"]), seen)
+
     def page(name: str) -> tuple[str | None, int]:
         return (str(item[name]), int(item[f"{name}_ts"])) if name in item else (None, int(item["start"]))
 
     entry, entry_ts = page("entry")
     exit_, exit_ts = page("exit")
     return Session(Visit(int(item["n"]), int(item["start"]), int(item["last"]), int(item["pv"]),
-                         bool(item["engaged"]), entry, entry_ts, exit_, exit_ts), int(item["ver"]))
+                         bool(item["engaged"]), entry, entry_ts, exit_, exit_ts), int(item["ver"]), seen)
 
 
 def read_sessions(table: Any, keys: Iterable[Key], into: MutableMapping[Key, Session]) -> None:

@@ -397,3 +397,96 @@ def test_a_batch_keeps_its_raw_events_exactly_and_compressed(path: Path) -> None
     assert signup["revenue"] == {"amount": Decimal("9.90"), "currency": "EUR"}
     packed = sum(len(bytes(b["raw"].value)) for b in batches)
     assert packed < len(json.dumps(raw, default=str)) / 2, "the raw events are stored compressed"
+
+
+# -- a visitor's distinct values: one item per visitor and day, whatever the path -----------------------
+def v_items(site: str) -> list[dict[str, Any]]:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return [i for k in range(4) for i in items(f"V#{site}#{day}#s{k}")]
+
+
+def visitor_traffic(site: str) -> list[tuple[dict[str, Any], str]]:
+    """Two visitors: A views /a, /b, /a (from a campaign) and signs up; B views /a."""
+    now = int(time.time() * 1000)
+    a, b = "203.0.113.1", "203.0.113.2"
+    tagged = f"https://{site}/a?utm_source=news&utm_medium=email&utm_campaign=fall"
+    return [({"name": "pageview", "url": tagged, "domain": site, "ts": now - 50}, a),
+            ({"name": "pageview", "url": f"https://{site}/b", "domain": site, "ts": now - 40}, a),
+            ({"name": "pageview", "url": f"https://{site}/a", "domain": site, "ts": now - 30}, a),
+            ({"name": "signup", "url": f"https://{site}/b", "domain": site, "ts": now - 20}, a),
+            ({"name": "pageview", "url": f"https://{site}/a", "domain": site, "ts": now - 10}, b)]
+
+
+def check_visitor_counts(path: Path, site: str) -> None:
+    s = path.stats(site)
+    assert (s["visitors"], s["pageviews"]) == (2, 4)
+    assert sorted((p["path"], p["visitors"], p["pageviews"]) for p in s["pages"]) == [("/a", 2, 3), ("/b", 1, 1)]
+    assert [(g["goal"], g["visitors"], g["events"]) for g in s["goals"]] == [("signup", 1, 1)]
+    assert [(r["value"], r["visitors"]) for r in s["utm_campaigns"]] == [("fall", 1)]
+    assert sum(r["visitors"] for r in s["browsers"]) == 2
+
+
+@pytest.mark.parametrize("ingest", ["direct", "stream"])
+def test_a_visitors_distinct_values_are_kept_in_its_session_item_not_one_item_each(
+        path: Path, monkeypatch: pytest.MonkeyPatch, ingest: str) -> None:
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    post_all(path, visitor_traffic(f"{ingest}.example"))
+    path.poller.drain()
+    check_visitor_counts(path, f"{ingest}.example")
+    assert sorted(str(i["sk"]).split("#")[0] for i in v_items(f"{ingest}.example")) == ["visit", "visit"]
+
+
+def test_the_aggregator_writes_one_item_per_visitor_and_batch_for_its_distinct_values(path: Path) -> None:
+    puts: list[str] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        if path.in_aggregator:
+            puts.append(str(params["Item"]["pk"]))  # as the table resource gave it: plain values
+
+    store.table().meta.client.meta.events.register("provide-client-params.dynamodb.PutItem", record)
+    events = [(body, f"203.0.113.{i % 5 + 1}") for i, (body, _) in enumerate(pageviews("w.example", 100))]
+    post_all(path, events)
+    path.poller.drain()
+    assert path.stats("w.example")["visitors"] == 5
+    assert len([pk for pk in puts if pk.startswith("V#")]) == 5, puts
+
+
+@pytest.mark.parametrize("ingest", ["direct", "stream"])
+def test_visitors_counted_by_marker_items_are_not_counted_again(
+        path: Path, monkeypatch: pytest.MonkeyPatch, ingest: str) -> None:
+    """Marker items (one per visitor and value) are how a visitor's distinct values were kept before
+    they moved into the session item: a visitor counted that way today is not counted again."""
+    site = f"legacy-{ingest}.example"
+    traffic = visitor_traffic(site)
+    planned: list[Any] = []
+    real = store._plan
+
+    def keep(*args: Any) -> Any:
+        planned.append(real(*args))
+        return planned[-1]
+
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", "direct")
+    monkeypatch.setattr(store, "_plan", keep)
+    post_all(path, traffic[:2])  # A's first two page views, then their state as the earlier layout kept it
+    monkeypatch.setattr(store, "_plan", real)
+    t = store.table()
+    for p in planned:
+        for pk, sk, _c, _csk, ttl in p.markers:
+            t.put_item(Item={"pk": pk, "sk": sk, "expires_at": ttl})
+    for item in v_items(site):
+        if str(item["sk"]).startswith("visit#"):
+            t.update_item(Key={"pk": item["pk"], "sk": item["sk"]}, UpdateExpression="REMOVE seen")
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    post_all(path, traffic[2:])
+    path.poller.drain()
+    check_visitor_counts(path, site)
+
+
+def test_switching_the_ingest_path_within_a_day_counts_a_visitor_once(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    traffic = visitor_traffic("switch.example")
+    for i, pair in enumerate(traffic):  # each event by the other path than the one before
+        monkeypatch.setenv("LIVEINSIGHT_INGEST", ("direct", "stream")[i % 2])
+        post_all(path, [pair])
+        path.poller.drain()
+    check_visitor_counts(path, "switch.example")

@@ -365,3 +365,44 @@ def test_a_request_for_many_sites_counts_each_sites_visit(api: Api) -> None:
     for site in (sites[0], sites[-1]):
         assert figures(api, site) == {"visits": 1, "bounce_rate": 0, "views_per_visit": 2, "visit_duration_s": 60,
                                       "entry_pages": pages(("/in", 1)), "exit_pages": pages(("/out", 1))}
+
+
+# -- distinct values kept in the session item --------------------------------------------------------
+def _marks_fold(sessions: dict[Any, Any], marks: list[tuple[str, str, str, int]]) -> tuple[Counter[str], Any]:
+    from shared import visits
+
+    ev = _events(1)[0]
+    pairs = [(ev, "ab12cd34ef56ab12cd34")]
+    key = visits.session_key(ev, pairs[0][1])
+    writes = visits.visit_updates(pairs, sessions, {key: marks})
+    uv = Counter({sk: n for _p, sk, attr, n, _w in writes.counters if attr == "uv"})
+    return uv, writes.sessions.get(key)
+
+
+def test_a_value_new_today_counts_once_with_the_counters_of_the_first_event_carrying_it() -> None:
+    from shared import visits
+
+    c = "C#x#d#s"
+    uv, session = _marks_fold({}, [("d", c, "day", 0), ("d", c, "cty#FR", 0), ("p#/a", c, "page#/a", 0),
+                                   ("d", c, "day", 1), ("d", c, "cty#DE", 1), ("p#/a", c, "page#/a", 1),
+                                   ("p#/b", c, "page#/b", 1)])
+    assert uv == {"day": 1, "cty#FR": 1, "page#/a": 1, "page#/b": 1}
+    assert session is not None and session.seen == {visits.seen_id(n) for n in ("d", "p#/a", "p#/b")}
+
+
+def test_a_value_already_seen_counts_nothing_and_an_earlier_layout_session_is_left_to_its_marker_items() -> None:
+    from shared import visits
+
+    c = "C#x#d#s"
+    ev = _events(1)[0]
+    key = visits.session_key(ev, "ab12cd34ef56ab12cd34")
+    uv, first = _marks_fold({}, [("d", c, "day", 0), ("p#/a", c, "page#/a", 0)])
+    assert first is not None
+    stored = visits.session_of(visits.session_fields(visits.Session(first.visit, 1, first.seen)))
+    assert stored.seen == first.seen  # written and read back
+    uv, _ = _marks_fold({key: stored}, [("d", c, "day", 0), ("p#/a", c, "page#/a", 0), ("p#/b", c, "page#/b", 0)])
+    assert uv == {"page#/b": 1}
+    earlier = visits.session_of({k: v for k, v in visits.session_fields(stored).items() if k != "seen"})
+    assert earlier.seen is None and visits.marks_item({key: earlier}, key)
+    uv, _ = _marks_fold({key: earlier}, [("p#/c", c, "page#/c", 0)])
+    assert not uv
