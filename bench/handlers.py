@@ -162,10 +162,12 @@ STREAM_SHARDS = 4  # an on-demand stream starts with 4 shards
 RATES = (1, 10, 100, 1_000)
 
 
-def ingest_paths(collector: Any, meter: Meter, total: int) -> dict[int, tuple[int, float, float]]:
+def ingest_paths(collector: Any, meter: Meter, total: int, visitors: int = 50, rates: tuple[int, ...] = RATES,
+                 tag: str = "") -> dict[int, tuple[int, float, float]]:
     """Write units per event of both paths at each rate: the direct path writes each request's
     event at once (its cost does not depend on the rate); the stream path writes per aggregator
-    batch, and a batch holds what one shard receives in the batching window."""
+    batch, and a batch holds what one shard receives in the batching window. ``visitors`` share
+    the ``total`` events evenly (a visitor's state is written once per batch it has events in)."""
     import aggregator
 
     from liveinsight_infra.local.stream import MappingSettings, StreamPoller
@@ -174,20 +176,21 @@ def ingest_paths(collector: Any, meter: Meter, total: int) -> dict[int, tuple[in
     out: dict[int, tuple[int, float, float]] = {}
     provider = AwsProvider("us-east-1", session=boto3.Session())
     kinesis = provider.client("kinesis")
-    for rate in RATES:
-        site = f"direct{rate}.example"
+    for rate in rates:
+        site = f"direct{tag}{rate}.example"
         meter.reset()
         for i in range(total):  # real User-Agents and a country: the breakdowns' counters are on
-            post(collector, events(1, i, site, rate, total), visitor=i % 50, mixed=True)
+            post(collector, events(1, i, site, rate, total), visitor=i % visitors, mixed=True)
         direct = meter.units / total
-        name = f"bench-{rate}"
+        name = f"bench{tag}-{rate}"
         kinesis.create_stream(StreamName=name, ShardCount=STREAM_SHARDS)
         os.environ.update(LIVEINSIGHT_INGEST="stream", LIVEINSIGHT_STREAM=name)
         stream.reset_for_tests()
         aggregator.reset_for_tests()
         try:
             for i in range(total):
-                post(collector, events(1, i, f"stream{rate}.example", rate, total), visitor=i % 50, mixed=True)
+                post(collector, events(1, i, f"stream{tag}{rate}.example", rate, total), visitor=i % visitors,
+                     mixed=True)
         finally:
             os.environ.pop("LIVEINSIGHT_INGEST")
         per_batch = max(1, rate * WINDOW_S // STREAM_SHARDS)
@@ -243,6 +246,8 @@ def main() -> None:
 
         total_events = 400 if args.quick else 4_000
         paths = ingest_paths(event_collector, meter, total_events)
+        brief = ingest_paths(event_collector, meter, total_events, visitors=total_events // 4, rates=(1_000,),
+                             tag="brief")
         queries = {}
         stored = 0
         for size in sizes:
@@ -292,6 +297,9 @@ def main() -> None:
               "| stream: DynamoDB writes per million events, $ |", "|---|---|---|---|---|"]
     for rate, (per_batch_n, direct_u, stream_u) in paths.items():
         lines.append(f"| {rate:,} | {per_batch_n} | {direct_u:.2f} | {stream_u:.2f} | {stream_u * 0.625:.2f} |")
+    for rate, (per_batch_n, direct_u, stream_u) in brief.items():
+        lines.append(f"| {rate:,}, with {total_events // 4:,} visitors of 4 page views each | {per_batch_n} | "
+                     f"{direct_u:.2f} | {stream_u:.2f} | {stream_u * 0.625:.2f} |")
     lines += ["", "| stored events | realtime: DynamoDB calls | stats (30 days): DynamoDB calls |", "|---|---|---|"]
     lines += [f"| {size:,} | {rt} | {st} |" for size, (rt, st) in queries.items()]
     lines += ["", f"Query cost is {'flat' if flat else 'NOT flat'} in the number of stored events.", "",

@@ -2,7 +2,7 @@
 the Kinesis stream by an event source mapping, it sums the batch's events per counter in memory and
 writes each distinct counter once per batch (against one write per event and counter on the
 direct path). Each event is derived by the direct path's own function (``store._plan``): the same
-event id, raw item, counters, visitor markers and active-page entry, so whatever the direct path
+event id, raw item, counters, distinct-visitor values and active-page entry, so whatever the direct path
 counts, this path counts too, into the same table the read functions query.
 
 Exactly once, for every way a record comes twice:
@@ -15,11 +15,14 @@ Exactly once, for every way a record comes twice:
   its sequence number) is taken as it is, and its counters are applied again, each guarded by the
   shard's mark on the counter (``attribute_not_exists(mark) OR mark < :last``), so a counter that
   was written before the failure is not written twice;
-* a distinct-visitor marker remembers the record that created it, so the same record finds it
-  "new" again on a retry, and any other record does not.
+* a visitor's session item, which keeps its visit and the distinct values it was counted for
+  (visits.py), is put with the batch's name and the session it replaced, so a retry of the batch
+  folds from the same state and finds the same increments. (A visitor whose session item has the
+  earlier layout keeps marker items: each remembers the record that created it, so the same
+  record finds it "new" again on a retry, and any other record does not.)
 
-The order of the writes makes a crash at any point safe: markers, then the batch item (raw events,
-keys and the counters' increments), then the counters. Records that cannot be read are reported in
+The order of the writes makes a crash at any point safe: sessions (and markers), then the batch
+item (raw events, keys and the counters' increments), then the counters. Records that cannot be read are reported in
 ``batchItemFailures``: the mapping retries them, bisects, and finally sends them to the failure queue,
 while the other records of the batch are written.
 """

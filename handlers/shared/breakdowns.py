@@ -13,11 +13,11 @@ Every counter lives in the day's counter partition ``C#{site}#{day}#s{k}``, besi
   and ``#`` percent-encoded, so the parts split back).
 
 Unique visitors are exact. Visitor ids are daily, so a period's visitors per value are the sum of
-its days'. Country, device, browser and OS are fixed for a visitor id (its hash covers the address
-and the User-Agent), so their ``uv`` counts with the visitor's day marker ``d#{visitor}``: no extra
-write. A source, medium, campaign, page or goal can change within a day, so each has its own
-conditional marker in ``V#{site}#{day}#s{k}``: ``s#``, ``um#``, ``uc#``, ``p#``, ``g#`` +
-``{value}#{visitor}``. Both ingest paths add them through ``store._plan``.
+its days'. Each distinct value is a marker ``V#{site}#{day}#s{k}`` / ``{value}#{visitor}``: ``d``
+(the day), ``h{HH}``, ``s#``, ``um#``, ``uc#`` + value, ``p#{path}``, ``g#{goal}``. Country, device,
+browser and OS are fixed for a visitor id (its hash covers the address and the User-Agent), so their
+``uv`` counts with the day's marker ``d``. Both ingest paths keep a visitor's markers in its session
+item (``visits.py``, ``seen``), not as items, and add them through ``store._plan``.
 """
 
 from __future__ import annotations

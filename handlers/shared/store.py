@@ -8,18 +8,19 @@ Keys (``S`` = counter shards, ``k`` = a shard):
   ``src#``, ``med#``, ``cmp#``, ``cty#``, ``dev#``, ``br#``, ``os#``, ``goal#``, ``gp#``
   (shared/breakdowns.py): the day's counters;
 * ``M#{site}#{day}#s{k}`` / ``m{HHMM}``: pageviews per minute;
-* ``V#{site}#{day}#s{k}`` / ``d#{visitor}``, ``h{HH}#{visitor}``, and per value ``p#``, ``s#``, ``um#``, ``uc#``,
-  ``g#`` + ``{value}#{visitor}``: distinct-visitor markers (conditional puts);
-  ``visit#{visitor}``: the visitor's current visit (visits.py);
+* ``V#{site}#{day}#s{k}`` / ``visit#{visitor}``: the visitor's current visit and the distinct
+  values it was counted for today (visits.py); a session item of the earlier layout (no ``seen``)
+  has marker items beside it: ``d#{visitor}``, ``h{HH}#{visitor}``, and per value ``p#``, ``s#``,
+  ``um#``, ``uc#``, ``g#`` + ``{value}#{visitor}`` (conditional puts);
 * ``A#{site}#{minute}#s{k}`` / ``{visitor}#{path}``: who was on which page in that minute, for 1 hour
   (the stream path's aggregator writes one item per batch instead, listing them in ``vp``);
 * ``B#{stream}#{shard}`` / ``{sequence}``: the stream path's batches: raw events, ids, counter increments.
 
 Exactly once: an event's id is derived from what it says, its raw item is a conditional put, and
-its counters and visitor markers commit in the same transaction, so a retried event is found and
-skipped and a failed write leaves nothing half done. Hot counters are write-sharded: a write goes
-to a random shard, a read sums all shards. A marker's shard is fixed by the visitor's hash, so its
-conditional put still deduplicates. A read touches a number of partitions fixed by the time window
+its counters and its visitor's session commit in the same transaction, so a retried event is
+found and skipped and a failed write leaves nothing half done. Hot counters are write-sharded: a
+write goes to a random shard, a read sums all shards. A visitor's items have the shard of its hash,
+so their conditional puts still deduplicate. A read touches a number of partitions fixed by the time window
 and ``S``, never by how many events are stored.
 """
 
