@@ -276,8 +276,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     key = seq_key(chunk[0].seq)
     # Visits: the sessions are written before the batch item, each marked with this batch, so a
     # retry of the batch folds its events into the same sessions as before and finds the same deltas.
-    for prefix, sk, attr, n, whole in _visit_deltas(t, [r.planned.visit for r in new if r.planned.visit],
-                                                    f"{shard}#{key}", marks):
+    for prefix, sk, attr, n, whole in _visit_deltas(t, new, shard, f"{shard}#{key}", marks):
         count(prefix, sk, attr, whole, n)
     if active:
         # Who was on which page: one item per minute partition and batch, listing the batch's
@@ -319,7 +318,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
 Marks = dict[visits.Key, list[tuple[visits.Mark, "Marker"]]]  # per session key: each value, and its marker item
 
 
-def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
+def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
                   marks: Marks) -> list[tuple[str, str, str, int, str | None]]:
     """Fold the batch's events and distinct values into their visitors' sessions
     (``visits.visit_updates``, as the direct path does) and put the sessions; the deltas of the visit
@@ -330,15 +329,36 @@ def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
     the same visitor's session meanwhile makes this one read it again and fold again. A session
     put carries this batch's name (``by``) and the state it replaced (``prev``): a retry of the
     batch that finds its own put folds from ``prev`` again, so it finds the same deltas, and the
-    batch item (written after the sessions) records them once.
+    batch item (written after the sessions) records them once. A put also says the last record it
+    folded (``upto``): a batch bisected after a failure delivers the records of the failed try under
+    other first records, so any later batch of this shard that brings a record up to ``upto`` again
+    folds from ``prev`` too (the records of a shard are written in order: a put that folded a record
+    this batch brings as new was never followed by its batch item).
     """
+    pairs = [r.planned.visit for r in recs if r.planned.visit]
+    spans: dict[visits.Key, tuple[str, str]] = {}  # per session: the first and last record folded into it
+    for r in recs:
+        if r.planned.visit:
+            k, at = visits.session_key(*r.planned.visit), seq_key(r.seq)
+            spans[k] = (spans[k][0], at) if k in spans else (at, at)
+
+    def unwritten(item: dict[str, Any], key: visits.Key) -> bool:
+        """Whether ``item`` is a put of a try whose batch item was not written (this batch's, or
+        one of this shard that folded records this batch brings again)."""
+        by = str(item.get("by", ""))
+        return by == batch or (by.startswith(f"{shard}#") and key in spans
+                               and str(item.get("upto", "")) >= spans[key][0])
+
     for _ in range(store.CONFLICT_RETRIES + 1):
         sessions: dict[visits.Key, visits.Session] = {}
         for pk, sk in dict.fromkeys([*visits.keys_of(pairs), *marks]):
             item = t.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
-            if item is not None and item.get("by") == batch:
-                item = item.get("prev")  # this batch's own put, from an earlier try: fold from before it
-            if item is not None:
+            if item is not None and unwritten(item, (pk, sk)):
+                # Fold from the state before that put; the new put replaces it (its version).
+                before = item.get("prev")
+                was = visits.session_of(before) if before else visits.Session(None, 0)
+                sessions[(pk, sk)] = visits.Session(was.visit, int(item["ver"]), was.seen)
+            elif item is not None:
                 sessions[(pk, sk)] = visits.session_of(item)
         in_sessions: dict[visits.Key, list[visits.Mark]] = {}
         uv: Counter[tuple[str, str]] = Counter()
@@ -355,7 +375,7 @@ def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
             for key, session in writes.sessions.items():
                 put = visits.session_put(key, session, t.name)["Put"]
                 before = sessions.get(key)
-                item = {**put["Item"], "by": batch,
+                item = {**put["Item"], "by": batch, "upto": spans[key][1],
                         **({"prev": visits.session_fields(before)} if before else {})}
                 again = "(#by = :me AND ver = :next)"
                 values = {**put.get("ExpressionAttributeValues", {}), ":me": batch, ":next": session.version + 1}

@@ -490,3 +490,29 @@ def test_switching_the_ingest_path_within_a_day_counts_a_visitor_once(
         post_all(path, [pair])
         path.poller.drain()
     check_visitor_counts(path, "switch.example")
+
+
+def test_a_batch_bisected_after_its_session_puts_still_counts_the_visitors_of_its_second_half(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The aggregator fails after the sessions' puts, before the batch item; the mapping bisects the
+    batch, so the retry of the first half has the same first record and the second half is a batch
+    of its own: the visitor whose events are all in the second half still counts, once."""
+    monkeypatch.setattr(stream, "partition_key", lambda site, visitor: "one-shard")  # both on one shard
+    site = "halves.example"
+    now = int(time.time() * 1000)
+    post_all(path, [({"name": "pageview", "url": f"https://{site}/{p}", "domain": site, "ts": now - 50 + i}, ip)
+                    for i, (p, ip) in enumerate([("a", "203.0.113.1"), ("b", "203.0.113.1"),
+                                                 ("c", "203.0.113.2"), ("d", "203.0.113.2")])])
+    failed: list[str] = []
+
+    def fail_at_the_batch_item(params: dict[str, Any], **_: Any) -> None:
+        if path.in_aggregator and not failed and str(params["Item"]["pk"]).startswith("B#"):
+            failed.append(str(params["Item"]["sk"]))
+            raise ConnectionError("the aggregator lost DynamoDB before its batch item")
+
+    store.table().meta.client.meta.events.register("provide-client-params.dynamodb.PutItem", fail_at_the_batch_item)
+    path.poller.drain()
+    assert failed and len(path.delivered) >= 3, "one batch of four, then its halves"
+    s = path.stats(site)
+    assert (s["visitors"], s["pageviews"], s["visits"]) == (2, 4, 2)
+    assert sorted((p["path"], p["visitors"]) for p in s["pages"]) == [("/a", 1), ("/b", 1), ("/c", 1), ("/d", 1)]
