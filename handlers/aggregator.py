@@ -355,19 +355,17 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
             item = t.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
             if item is not None and unwritten(item, (pk, sk)):
                 # Fold from the state before that put; the new put replaces it (its version).
-                before = item.get("prev")
-                was = visits.session_of(before) if before else visits.Session(None, 0)
+                was = _prev_session(item)
                 sessions[(pk, sk)] = visits.Session(was.visit, int(item["ver"]), was.seen)
             elif item is not None:
                 sessions[(pk, sk)] = visits.session_of(item)
         in_sessions: dict[visits.Key, list[visits.Mark]] = {}
         uv: Counter[tuple[str, str]] = Counter()
         for key, listed in marks.items():
-            if not visits.marks_item(sessions, key):
-                in_sessions[key] = [mark for mark, _ in listed]
-                continue
-            for _, m in listed:  # the earlier layout: a marker item per value
-                if _new_marker(t, m.pk, m.sk, m.creator, m.ttl):
+            for mark, m in listed:
+                if not visits.marks_item(sessions, key, mark[0]):
+                    in_sessions.setdefault(key, []).append(mark)
+                elif _new_marker(t, m.pk, m.sk, m.creator, m.ttl):  # a marker item per value
                     uv[(m.cprefix, m.csk)] += 1
         writes = visits.visit_updates(pairs, sessions, in_sessions)
         writes.counters += [(cprefix, csk, "uv", n, None) for (cprefix, csk), n in uv.items()]
@@ -376,7 +374,7 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
                 put = visits.session_put(key, session, t.name)["Put"]
                 before = sessions.get(key)
                 item = {**put["Item"], "by": batch, "upto": spans[key][1],
-                        **({"prev": visits.session_fields(before)} if before else {})}
+                        **({"prev": _prev_fields(before, session)} if before else {})}
                 again = "(#by = :me AND ver = :next)"
                 values = {**put.get("ExpressionAttributeValues", {}), ":me": batch, ":next": session.version + 1}
                 t.put_item(Item=item, ConditionExpression=f"{put['ConditionExpression']} OR {again}",
@@ -385,6 +383,28 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
             continue  # another shard's batch changed a session: read again
         return writes.counters
     raise RuntimeError("sessions kept changing under this batch")  # the mapping retries the batch
+
+
+def _prev_fields(before: visits.Session, after: visits.Session) -> dict[str, Any]:
+    """The session a put replaces, as the put keeps it (``prev``). Its distinct values are the
+    item's ``seen`` without those the put added (``fresh``): ``seen`` twice would double the item,
+    which DynamoDB bills per KB and refuses over 400 KB."""
+    fields = visits.session_fields(visits.Session(before.visit, before.version, None))
+    if before.seen is not None:
+        fields["fresh"] = visits.SEEN_FORMAT + b"".join(sorted((after.seen or frozenset()) - before.seen))
+    return fields
+
+
+def _prev_session(item: dict[str, Any]) -> visits.Session:
+    """The session the put ``item`` replaced (``_prev_fields``; an empty one where it made the item)."""
+    before = item.get("prev")
+    if not before:
+        return visits.Session(None, 0)
+    was = visits.session_of(before)
+    if "fresh" in before:
+        seen, fresh = visits.seen_of(item.get("seen")), visits.seen_of(before["fresh"])
+        return visits.Session(was.visit, was.version, (seen or frozenset()) - (fresh or frozenset()))
+    return was  # written with its whole seen, or of the earlier layout (no seen)
 
 
 def _apply_counters(item: dict[str, Any]) -> None:

@@ -516,3 +516,60 @@ def test_a_batch_bisected_after_its_session_puts_still_counts_the_visitors_of_it
     s = path.stats(site)
     assert (s["visitors"], s["pageviews"], s["visits"]) == (2, 4, 2)
     assert sorted((p["path"], p["visitors"]) for p in s["pages"]) == [("/a", 1), ("/b", 1), ("/c", 1), ("/d", 1)]
+
+
+@pytest.mark.parametrize("ingest", ["direct", "stream"])
+def test_a_visitor_with_tens_of_thousands_of_distinct_values_still_counts_its_views_and_values(
+        path: Path, monkeypatch: pytest.MonkeyPatch, ingest: str) -> None:
+    """A client that sends 34,000 distinct pages in a day (a crawler running the tracker, or anyone
+    posting events) fills its session's ``seen`` with 204 KB of digests; the stream path's put
+    carries them twice (``seen`` and ``prev``), over DynamoDB's 400 KB item limit. Its later page
+    views must still count, and its new values once."""
+    from shared import visits
+
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    site = f"crawl-{ingest}.example"
+    now = int(time.time() * 1000)
+
+    def view(page: str, ms: int) -> tuple[dict[str, Any], str]:
+        return {"name": "pageview", "url": f"https://{site}{page}", "domain": site, "ts": now - 100 + ms}, "203.0.113.9"
+
+    post_all(path, [view("/first", 0)])
+    path.poller.drain()
+    # The state its earlier 34,000 distinct pages left (page views of /p0 ... /p33999).
+    (session,) = [i for i in v_items(site) if str(i["sk"]).startswith("visit#")]
+    digests = b"".join(sorted({visits.seen_id(f"p#/p{i}") for i in range(34_000)}
+                              | set(visits.session_of(session).seen or ())))
+    store.table().update_item(Key={"pk": session["pk"], "sk": session["sk"]}, UpdateExpression="SET seen = :s",
+                              ExpressionAttributeValues={":s": visits.SEEN_FORMAT + digests})
+    post_all(path, [view("/new", 10), view("/p7", 20), view("/new", 30)])
+    path.poller.drain()
+    s = path.stats(site)
+    assert s["pageviews"] == 4 and s["visitors"] == 1
+    assert sorted((p["path"], p["visitors"], p["pageviews"]) for p in s["pages"]) == [
+        ("/first", 1, 1), ("/new", 1, 2), ("/p7", 0, 1)], "/p7 was counted with the earlier views"
+    assert path.failure_messages() == []
+
+
+@pytest.mark.parametrize("ingest", ["direct", "stream"])
+def test_a_visitor_with_many_distinct_pages_keeps_a_small_session_item_and_counts_each_page_once(
+        path: Path, monkeypatch: pytest.MonkeyPatch, ingest: str) -> None:
+    """DynamoDB bills a put per KB of the item: a session item that grew with each of a visitor's
+    distinct values would make each of its later events cost more. Past a bound its values are
+    marker items; each page still counts the visitor once, a retry of everything counts nothing."""
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    site = f"many-{ingest}.example"
+    now = int(time.time() * 1000)
+    bodies = [{"name": "pageview", "url": f"https://{site}/p{i}", "domain": site, "ts": now - 3_000 + i}
+              for i in range(1_500)]
+    for _ in range(2):  # and every request once more
+        for i in range(0, len(bodies), 100):
+            status, answer, _ = path.api.post(bodies[i:i + 100], ip="203.0.113.9")
+            assert status == 202 and answer["accepted"] == 100, answer
+        path.poller.drain()
+    counts = counters_of(path, site)
+    pages = {k: v for k, v in counts.items() if k.startswith("C/page#")}
+    assert len(pages) == 1_500 and all(v == {"pv": 1, "uv": 1} for v in pages.values())
+    assert counts["C/day"]["uv"] == 1 and counts["C/day"]["pv"] == 1_500
+    (session,) = [i for i in v_items(site) if str(i["sk"]).startswith("visit#")]
+    assert len(bytes(session["seen"].value)) < 8 * 1024, "the session item stays a few KB"
