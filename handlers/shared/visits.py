@@ -16,7 +16,7 @@ and joins ``seen`` in the same conditional put, so the visitor's state costs one
 its events, however many values they carry (one item per value before: a write unit each).
 A session item without ``seen`` was written when each value had a marker item of its own: such a
 visitor keeps marker items for the rest of the day (``Session.seen`` is None), so it is not counted
-twice.
+twice. So do the values of a visitor past the first ``SEEN_MAX`` of its day (``marks_item``).
 
 Read side. ``Figures`` sums the counters of the days asked for into the API's visit fields.
 
