@@ -276,8 +276,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     key = seq_key(chunk[0].seq)
     # Visits: the sessions are written before the batch item, each marked with this batch, so a
     # retry of the batch folds its events into the same sessions as before and finds the same deltas.
-    for prefix, sk, attr, n, whole in _visit_deltas(t, [r.planned.visit for r in new if r.planned.visit],
-                                                    f"{shard}#{key}", marks):
+    for prefix, sk, attr, n, whole in _visit_deltas(t, new, shard, f"{shard}#{key}", marks):
         count(prefix, sk, attr, whole, n)
     if active:
         # Who was on which page: one item per minute partition and batch, listing the batch's
@@ -319,7 +318,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
 Marks = dict[visits.Key, list[tuple[visits.Mark, "Marker"]]]  # per session key: each value, and its marker item
 
 
-def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
+def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
                   marks: Marks) -> list[tuple[str, str, str, int, str | None]]:
     """Fold the batch's events and distinct values into their visitors' sessions
     (``visits.visit_updates``, as the direct path does) and put the sessions; the deltas of the visit
@@ -330,24 +329,43 @@ def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
     the same visitor's session meanwhile makes this one read it again and fold again. A session
     put carries this batch's name (``by``) and the state it replaced (``prev``): a retry of the
     batch that finds its own put folds from ``prev`` again, so it finds the same deltas, and the
-    batch item (written after the sessions) records them once.
+    batch item (written after the sessions) records them once. A put also says the last record it
+    folded (``upto``): a batch bisected after a failure delivers the records of the failed try under
+    other first records, so any later batch of this shard that brings a record up to ``upto`` again
+    folds from ``prev`` too (the records of a shard are written in order: a put that folded a record
+    this batch brings as new was never followed by its batch item).
     """
+    pairs = [r.planned.visit for r in recs if r.planned.visit]
+    spans: dict[visits.Key, tuple[str, str]] = {}  # per session: the first and last record folded into it
+    for r in recs:
+        if r.planned.visit:
+            k, at = visits.session_key(*r.planned.visit), seq_key(r.seq)
+            spans[k] = (spans[k][0], at) if k in spans else (at, at)
+
+    def unwritten(item: dict[str, Any], key: visits.Key) -> bool:
+        """Whether ``item`` is a put of a try whose batch item was not written (this batch's, or
+        one of this shard that folded records this batch brings again)."""
+        by = str(item.get("by", ""))
+        return by == batch or (by.startswith(f"{shard}#") and key in spans
+                               and str(item.get("upto", "")) >= spans[key][0])
+
     for _ in range(store.CONFLICT_RETRIES + 1):
         sessions: dict[visits.Key, visits.Session] = {}
         for pk, sk in dict.fromkeys([*visits.keys_of(pairs), *marks]):
             item = t.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
-            if item is not None and item.get("by") == batch:
-                item = item.get("prev")  # this batch's own put, from an earlier try: fold from before it
-            if item is not None:
+            if item is not None and unwritten(item, (pk, sk)):
+                # Fold from the state before that put; the new put replaces it (its version).
+                was = _prev_session(item)
+                sessions[(pk, sk)] = visits.Session(was.visit, int(item["ver"]), was.seen)
+            elif item is not None:
                 sessions[(pk, sk)] = visits.session_of(item)
         in_sessions: dict[visits.Key, list[visits.Mark]] = {}
         uv: Counter[tuple[str, str]] = Counter()
         for key, listed in marks.items():
-            if not visits.marks_item(sessions, key):
-                in_sessions[key] = [mark for mark, _ in listed]
-                continue
-            for _, m in listed:  # the earlier layout: a marker item per value
-                if _new_marker(t, m.pk, m.sk, m.creator, m.ttl):
+            for mark, m in listed:
+                if not visits.marks_item(sessions, key, mark[0]):
+                    in_sessions.setdefault(key, []).append(mark)
+                elif _new_marker(t, m.pk, m.sk, m.creator, m.ttl):  # a marker item per value
                     uv[(m.cprefix, m.csk)] += 1
         writes = visits.visit_updates(pairs, sessions, in_sessions)
         writes.counters += [(cprefix, csk, "uv", n, None) for (cprefix, csk), n in uv.items()]
@@ -355,8 +373,8 @@ def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
             for key, session in writes.sessions.items():
                 put = visits.session_put(key, session, t.name)["Put"]
                 before = sessions.get(key)
-                item = {**put["Item"], "by": batch,
-                        **({"prev": visits.session_fields(before)} if before else {})}
+                item = {**put["Item"], "by": batch, "upto": spans[key][1],
+                        **({"prev": _prev_fields(before, session)} if before else {})}
                 again = "(#by = :me AND ver = :next)"
                 values = {**put.get("ExpressionAttributeValues", {}), ":me": batch, ":next": session.version + 1}
                 t.put_item(Item=item, ConditionExpression=f"{put['ConditionExpression']} OR {again}",
@@ -365,6 +383,28 @@ def _visit_deltas(t: Any, pairs: list[tuple[Any, str]], batch: str,
             continue  # another shard's batch changed a session: read again
         return writes.counters
     raise RuntimeError("sessions kept changing under this batch")  # the mapping retries the batch
+
+
+def _prev_fields(before: visits.Session, after: visits.Session) -> dict[str, Any]:
+    """The session a put replaces, as the put keeps it (``prev``). Its distinct values are the
+    item's ``seen`` without those the put added (``fresh``): ``seen`` twice would double the item,
+    which DynamoDB bills per KB and refuses over 400 KB."""
+    fields = visits.session_fields(visits.Session(before.visit, before.version, None))
+    if before.seen is not None:
+        fields["fresh"] = visits.SEEN_FORMAT + b"".join(sorted((after.seen or frozenset()) - before.seen))
+    return fields
+
+
+def _prev_session(item: dict[str, Any]) -> visits.Session:
+    """The session the put ``item`` replaced (``_prev_fields``; an empty one where it made the item)."""
+    before = item.get("prev")
+    if not before:
+        return visits.Session(None, 0)
+    was = visits.session_of(before)
+    if "fresh" in before:
+        seen, fresh = visits.seen_of(item.get("seen")), visits.seen_of(before["fresh"])
+        return visits.Session(was.visit, was.version, (seen or frozenset()) - (fresh or frozenset()))
+    return was  # written with its whole seen, or of the earlier layout (no seen)
 
 
 def _apply_counters(item: dict[str, Any]) -> None:

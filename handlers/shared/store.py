@@ -223,7 +223,7 @@ def _actions(chunk: list[_Planned], table_name: str,
 
     def in_session(p: _Planned, pk: str, sk: str) -> tuple[visits.Key, str] | None:
         key = session_marker(p, pk, sk)
-        return None if key is None or visits.marks_item(sessions, key[0]) else key
+        return None if key is None or visits.marks_item(sessions, *key) else key
 
     def count(prefix: str, sk: str, attr: str, whole: str | None, n: int = 1) -> None:
         counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += n

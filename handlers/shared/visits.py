@@ -16,7 +16,7 @@ and joins ``seen`` in the same conditional put, so the visitor's state costs one
 its events, however many values they carry (one item per value before: a write unit each).
 A session item without ``seen`` was written when each value had a marker item of its own: such a
 visitor keeps marker items for the rest of the day (``Session.seen`` is None), so it is not counted
-twice.
+twice. So do the values of a visitor past the first ``SEEN_MAX`` of its day (``marks_item``).
 
 Read side. ``Figures`` sums the counters of the days asked for into the API's visit fields.
 
@@ -54,6 +54,11 @@ TOP = 10
 SLACK_PER_SESSION = 2  # counter items a session read later may add to a planned transaction (old entry, exit)
 SEEN_ID_BYTES = 6  # a value's digest in ``seen``: 48 bits, so two of one visitor's values never share one
 SEEN_FORMAT = b"\x01"  # ``seen`` starts with its format byte (and is never empty)
+# ``seen`` stops growing at 1,000 values (6 KB): every put of the session rewrites it, and DynamoDB
+# bills a put per KB of the item and refuses items over 400 KB
+# (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html). A full
+# session's other values are marker items, as in the earlier layout.
+SEEN_MAX = 1_000
 
 Key = tuple[str, str]  # the session item's pk, sk
 
@@ -89,10 +94,14 @@ def seen_id(name: str) -> bytes:
     return hashlib.sha256(name.encode("utf-8")).digest()[:SEEN_ID_BYTES]
 
 
-def marks_item(sessions: Mapping[Key, Session], key: Key) -> bool:
-    """Whether the visitor of ``key`` keeps its distinct values in marker items (the earlier layout)."""
+def marks_item(sessions: Mapping[Key, Session], key: Key, name: str) -> bool:
+    """Whether the visitor of ``key`` keeps its distinct value ``name`` in a marker item: its session
+    has the earlier layout, or its ``seen`` is full (``SEEN_MAX``) without the value. A full ``seen``
+    never grows, so a value is never both in it and a marker item."""
     found = sessions.get(key)
-    return found is not None and found.seen is None
+    if found is None:
+        return False
+    return found.seen is None or (len(found.seen) >= SEEN_MAX and seen_id(name) not in found.seen)
 
 
 @dataclass
@@ -179,8 +188,8 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
                   marks: Mapping[Key, Iterable[Mark]] | None = None) -> VisitWrites:
     """Fold events (validated, each with its daily visitor id) into the visitors' ``sessions``, as read
     from the table (a key that is absent: no visit yet). Events are taken in time order; ties keep
-    their order. ``marks`` are the distinct values the events carry, per session key (never for a
-    session whose values are marker items, ``marks_item``): each value not yet in the session's
+    their order. ``marks`` are the distinct values the events carry, per session key (never a value
+    kept in a marker item, ``marks_item``): each value not yet in the session's
     ``seen`` adds 1 to ``uv`` of its counters, once. Pure: nothing is read or written here."""
     shards = store.shards()
     by_key: dict[Key, list[Any]] = {}
@@ -252,7 +261,8 @@ def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
     return {"Put": body}
 
 
-def _seen_of(value: Any) -> frozenset[bytes] | None:
+def seen_of(value: Any) -> frozenset[bytes] | None:
+    """The digests of a ``seen`` attribute (None: no such attribute, the earlier layout)."""
     if value is None:
         return None
     data = bytes(value.value if hasattr(value, "value") else value)  # boto3's Binary, or bytes
@@ -262,7 +272,7 @@ def _seen_of(value: Any) -> frozenset[bytes] | None:
 
 
 def session_of(item: Mapping[str, Any]) -> Session:
-    seen = _seen_of(item.get("seen"))
+    seen = seen_of(item.get("seen"))
     if "n" not in item:
         return Session(None, int(item["ver"]), seen)
 

@@ -490,3 +490,195 @@ def test_switching_the_ingest_path_within_a_day_counts_a_visitor_once(
         post_all(path, [pair])
         path.poller.drain()
     check_visitor_counts(path, "switch.example")
+
+
+def test_a_batch_bisected_after_its_session_puts_still_counts_the_visitors_of_its_second_half(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The aggregator fails after the sessions' puts, before the batch item; the mapping bisects the
+    batch, so the retry of the first half has the same first record and the second half is a batch
+    of its own: the visitor whose events are all in the second half still counts, once."""
+    monkeypatch.setattr(stream, "partition_key", lambda site, visitor: "one-shard")  # both on one shard
+    site = "halves.example"
+    now = int(time.time() * 1000)
+    post_all(path, [({"name": "pageview", "url": f"https://{site}/{p}", "domain": site, "ts": now - 50 + i}, ip)
+                    for i, (p, ip) in enumerate([("a", "203.0.113.1"), ("b", "203.0.113.1"),
+                                                 ("c", "203.0.113.2"), ("d", "203.0.113.2")])])
+    failed: list[str] = []
+
+    def fail_at_the_batch_item(params: dict[str, Any], **_: Any) -> None:
+        if path.in_aggregator and not failed and str(params["Item"]["pk"]).startswith("B#"):
+            failed.append(str(params["Item"]["sk"]))
+            raise ConnectionError("the aggregator lost DynamoDB before its batch item")
+
+    store.table().meta.client.meta.events.register("provide-client-params.dynamodb.PutItem", fail_at_the_batch_item)
+    path.poller.drain()
+    assert failed and len(path.delivered) >= 3, "one batch of four, then its halves"
+    s = path.stats(site)
+    assert (s["visitors"], s["pageviews"], s["visits"]) == (2, 4, 2)
+    assert sorted((p["path"], p["visitors"]) for p in s["pages"]) == [("/a", 1), ("/b", 1), ("/c", 1), ("/d", 1)]
+
+
+@pytest.mark.parametrize("ingest", ["direct", "stream"])
+def test_a_visitor_with_tens_of_thousands_of_distinct_values_still_counts_its_views_and_values(
+        path: Path, monkeypatch: pytest.MonkeyPatch, ingest: str) -> None:
+    """A client that sends 34,000 distinct pages in a day (a crawler running the tracker, or anyone
+    posting events) fills its session's ``seen`` with 204 KB of digests; the stream path's put
+    carries them twice (``seen`` and ``prev``), over DynamoDB's 400 KB item limit. Its later page
+    views must still count, and its new values once."""
+    from shared import visits
+
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    site = f"crawl-{ingest}.example"
+    now = int(time.time() * 1000)
+
+    def view(page: str, ms: int) -> tuple[dict[str, Any], str]:
+        return {"name": "pageview", "url": f"https://{site}{page}", "domain": site, "ts": now - 100 + ms}, "203.0.113.9"
+
+    post_all(path, [view("/first", 0)])
+    path.poller.drain()
+    # The state its earlier 34,000 distinct pages left (page views of /p0 ... /p33999).
+    (session,) = [i for i in v_items(site) if str(i["sk"]).startswith("visit#")]
+    digests = b"".join(sorted({visits.seen_id(f"p#/p{i}") for i in range(34_000)}
+                              | set(visits.session_of(session).seen or ())))
+    store.table().update_item(Key={"pk": session["pk"], "sk": session["sk"]}, UpdateExpression="SET seen = :s",
+                              ExpressionAttributeValues={":s": visits.SEEN_FORMAT + digests})
+    post_all(path, [view("/new", 10), view("/p7", 20), view("/new", 30)])
+    path.poller.drain()
+    s = path.stats(site)
+    assert s["pageviews"] == 4 and s["visitors"] == 1
+    assert sorted((p["path"], p["visitors"], p["pageviews"]) for p in s["pages"]) == [
+        ("/first", 1, 1), ("/new", 1, 2), ("/p7", 0, 1)], "/p7 was counted with the earlier views"
+    assert path.failure_messages() == []
+
+
+@pytest.mark.parametrize("ingest", ["direct", "stream"])
+def test_a_visitor_with_many_distinct_pages_keeps_a_small_session_item_and_counts_each_page_once(
+        path: Path, monkeypatch: pytest.MonkeyPatch, ingest: str) -> None:
+    """DynamoDB bills a put per KB of the item: a session item that grew with each of a visitor's
+    distinct values would make each of its later events cost more. Past a bound its values are
+    marker items; each page still counts the visitor once, a retry of everything counts nothing."""
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    site = f"many-{ingest}.example"
+    now = int(time.time() * 1000)
+    bodies = [{"name": "pageview", "url": f"https://{site}/p{i}", "domain": site, "ts": now - 3_000 + i}
+              for i in range(1_500)]
+    for _ in range(2):  # and every request once more
+        for i in range(0, len(bodies), 100):
+            status, answer, _ = path.api.post(bodies[i:i + 100], ip="203.0.113.9")
+            assert status == 202 and answer["accepted"] == 100, answer
+        path.poller.drain()
+    counts = counters_of(path, site)
+    pages = {k: v for k, v in counts.items() if k.startswith("C/page#")}
+    assert len(pages) == 1_500 and all(v == {"pv": 1, "uv": 1} for v in pages.values())
+    assert counts["C/day"]["uv"] == 1 and counts["C/day"]["pv"] == 1_500
+    (session,) = [i for i in v_items(site) if str(i["sk"]).startswith("visit#")]
+    assert len(bytes(session["seen"].value)) < 8 * 1024, "the session item stays a few KB"
+
+
+def as_earlier_layout(path: Path, monkeypatch: pytest.MonkeyPatch, traffic: list[tuple[dict[str, Any], str]]) -> None:
+    """Post ``traffic`` on the direct path, then leave its visitors as the earlier layout kept them:
+    a marker item per value, sessions without ``seen``."""
+    planned: list[Any] = []
+    real = store._plan
+
+    def keep(*args: Any) -> Any:
+        planned.append(real(*args))
+        return planned[-1]
+
+    monkeypatch.setenv("LIVEINSIGHT_INGEST", "direct")
+    monkeypatch.setattr(store, "_plan", keep)
+    post_all(path, traffic)
+    monkeypatch.setattr(store, "_plan", real)
+    t = store.table()
+    for p in planned:
+        for pk, sk, _c, _csk, ttl in p.markers:
+            t.put_item(Item={"pk": pk, "sk": sk, "expires_at": ttl})
+    sites = {body["domain"] for body, _ in traffic}
+    for item in [i for site in sites for i in v_items(site)]:
+        if str(item["sk"]).startswith("visit#"):
+            t.update_item(Key={"pk": item["pk"], "sk": item["sk"]}, UpdateExpression="REMOVE seen")
+    store._known.clear()
+
+
+def page_visitors(path: Path, site: str) -> tuple[int, int, dict[str, int]]:
+    c = counters_of(path, site)
+    return c["C/day"]["uv"], c["C/day"]["pv"], {k[7:]: v.get("uv", 0) for k, v in c.items() if k.startswith("C/page#")}
+
+
+def test_a_visitor_of_the_earlier_layout_meets_a_failure_at_each_write_of_a_batch(
+        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch with a visitor of the earlier layout (marker items) and a new one, failing at each of
+    its writes in turn and delivered again: each visitor and page counts once."""
+    now = int(time.time() * 1000)
+    a, b = "203.0.113.1", "203.0.113.2"
+    for k in range(1, 40):
+        site = f"layout{k}.example"
+
+        def view(page: str, ms: int, ip: str, s: str = site) -> tuple[dict[str, Any], str]:
+            return {"name": "pageview", "url": f"https://{s}{page}", "domain": s, "ts": now - 100 + ms}, ip
+
+        as_earlier_layout(path, monkeypatch, [view("/a", 0, a), view("/b", 1, a)])
+        monkeypatch.setenv("LIVEINSIGHT_INGEST", "stream")
+        post_all(path, [view("/a", 10, a), view("/c", 11, a), view("/a", 12, b), view("/d", 13, a)])
+        path.writes, path.fail_at = 0, k
+        path.poller.drain()
+        assert page_visitors(path, site) == (2, 6, {"/a": 2, "/b": 1, "/c": 1, "/d": 1}), f"failed at write {k}"
+        if path.fail_at is not None:  # fewer than k writes: every one was covered
+            break
+    assert k > 3
+    assert path.failure_messages() == []
+
+
+@pytest.mark.parametrize("mode", ["before", "after"])
+def test_a_visitor_of_the_earlier_layout_meets_a_fault_at_each_write_of_a_request(
+        path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """The direct path: a request failing at each of its writes (before it applies, or after), then
+    sent again."""
+    from tests.handlers.test_exactly_once import Faults
+
+    now = int(time.time() * 1000)
+    faults = Faults()
+    for n in range(1, 20):
+        site = f"layout{n}-{mode}.example"
+        bodies = [{"name": "pageview", "url": f"https://{site}{p}", "domain": site, "ts": now - 100 + i}
+                  for i, p in enumerate(["/a", "/b", "/a", "/c", "/b", "/d"])]
+        as_earlier_layout(path, monkeypatch, [(body, "203.0.113.5") for body in bodies[:2]])
+        faults.arm(n, mode)
+        path.api.post(bodies[2:], ip="203.0.113.5")
+        reached = faults.writes >= n
+        faults.arm(None)
+        assert path.api.post(bodies[2:], ip="203.0.113.5")[0] == 202
+        assert page_visitors(path, site) == (1, 6, {"/a": 1, "/b": 1, "/c": 1, "/d": 1}), f"fault at write {n}"
+        if not reached:
+            break
+    assert n > 2
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["seen", "marker items"])
+def test_a_request_of_the_same_visitor_in_between_counts_shared_values_once(
+        path: Path, monkeypatch: pytest.MonkeyPatch, earlier: bool) -> None:
+    """Another request of the visitor, with values in common, commits between this request's read
+    of the session and its transaction."""
+    site = "between.example"
+    now = int(time.time() * 1000)
+
+    def view(page: str, ms: int) -> dict[str, Any]:
+        return {"name": "pageview", "url": f"https://{site}{page}", "domain": site, "ts": now - 1_000 + ms}
+
+    if earlier:
+        as_earlier_layout(path, monkeypatch, [(view("/a", 0), "203.0.113.5")])
+    else:
+        monkeypatch.setenv("LIVEINSIGHT_INGEST", "direct")
+        post_all(path, [(view("/a", 0), "203.0.113.5")])
+    done: list[bool] = []
+
+    def meanwhile(model: Any, **_: Any) -> None:
+        if model.name == "TransactWriteItems" and not done:
+            done.append(True)
+            assert path.api.post([view("/y", 500), view("/shared", 600), view("/a", 700)], ip="203.0.113.5")[0] == 202
+
+    store.table().meta.client.meta.events.register("before-call.dynamodb.TransactWriteItems", meanwhile)
+    assert path.api.post([view("/x", 550), view("/shared", 650)], ip="203.0.113.5")[0] == 202
+    assert done
+    assert page_visitors(path, site) == (1, 6, {"/a": 1, "/x": 1, "/y": 1, "/shared": 1})
+    assert path.stats(site)["visits"] == 1

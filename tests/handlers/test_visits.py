@@ -403,6 +403,6 @@ def test_a_value_already_seen_counts_nothing_and_an_earlier_layout_session_is_le
     uv, _ = _marks_fold({key: stored}, [("d", c, "day", 0), ("p#/a", c, "page#/a", 0), ("p#/b", c, "page#/b", 0)])
     assert uv == {"page#/b": 1}
     earlier = visits.session_of({k: v for k, v in visits.session_fields(stored).items() if k != "seen"})
-    assert earlier.seen is None and visits.marks_item({key: earlier}, key)
+    assert earlier.seen is None and visits.marks_item({key: earlier}, key, "p#/a")
     uv, _ = _marks_fold({key: earlier}, [("p#/c", c, "page#/c", 0)])
     assert not uv
