@@ -32,7 +32,7 @@ TRIES = 3
 
 
 def request(port: int, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # only against a hang
     headers = {"Content-Type": "application/json", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"}
     conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
     resp = conn.getresponse()
@@ -55,7 +55,7 @@ def post_and_wait(port: int, url: str, total: int) -> tuple[float, float]:
         if sum(m["pageviews"] for m in rt["pageviews_per_minute"]) == total:
             return missing_at, time.monotonic() - posted
         missing_at = sent
-        assert time.monotonic() - posted < 15, f"page view {total} never reached the realtime figures"
+        assert time.monotonic() - posted < 60, f"page view {total} never reached the realtime figures"
         time.sleep(0.05)
 
 
@@ -67,14 +67,15 @@ def test_serve_runs_the_stream_path_and_the_figures_follow_within_the_window() -
     lags: list[float] = []  # each page view's lag, its last try's
     measured: list[tuple[float, float]] = []  # every try's, the last query without it and the first with it
     try:
-        deadline = time.monotonic() + 90
+        # Only against a hang: serve applies the whole stack first (30 s and more with the 2 cores busy).
+        deadline = time.monotonic() + 180
         while True:
             try:
                 request(port, "OPTIONS", "/api/events")
                 break
             except ConnectionRefusedError:
                 assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "serve did not start in 90 s"
+                assert time.monotonic() < deadline, "serve did not start in 180 s"
                 time.sleep(0.2)
         total = 0
         for n in range(1, 4):
@@ -87,7 +88,7 @@ def test_serve_runs_the_stream_path_and_the_figures_follow_within_the_window() -
             lags.append(lag)
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "aggregator failed" not in err and "failure queue" not in err, err
     assert max(lags) <= LAG_BOUND_S, measured
