@@ -23,8 +23,13 @@ from tests.conftest import ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 try:
-    import playwright  # noqa: F401
+    from playwright.sync_api import expect
+
     HAVE_PLAYWRIGHT = True
+    # Waits in these tests only bound a hang: each returns as soon as the page shows what it waits for.
+    # Playwright's default of 5 s is short for a page on a loaded 2-core machine (the dashboard's own
+    # refresh is 5 s, site/dashboard.js); the explicit ones are 60 s for the same reason.
+    expect.set_options(timeout=30_000)
 except ImportError:
     HAVE_PLAYWRIGHT = False
 collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard*.py", "test_plausible.py"]
