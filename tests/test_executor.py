@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from liveinsight_infra import executor
 from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.executor import ChangesFailed, Limits, closure, dependencies, run_graph
@@ -48,7 +49,8 @@ def test_the_registry_kinds_form_no_cycle() -> None:
 
 def test_independent_changes_run_at_the_same_time_and_dependants_after() -> None:
     changes = [ch("a.x", "1"), ch("d.w", "1"), ch("b.y", "1")]
-    together = threading.Barrier(2, timeout=5)  # breaks (and fails the run) unless both run at once
+    # Breaks (and fails the run) unless both run at once; 30 s only bounds the wait on a loaded machine.
+    together = threading.Barrier(2, timeout=30)
     log: list[str] = []
 
     def run(c: Change) -> None:
@@ -66,6 +68,10 @@ def test_concurrency_stays_within_the_per_service_limit() -> None:
     lock = threading.Lock()
     now = {"apigateway": 0, "logs": 0, "all": 0}
     peak = dict(now)
+    # The first changes hold on until five run at once, so the peaks are reached however slowly the
+    # threads start (with a sleep alone, a loaded machine can let one finish before the fifth starts); the
+    # wait only bounds a hang: an executor that never runs five at once fails the peak check below.
+    five_running = threading.Event()
 
     def run(c: Change) -> None:
         svc = c.resource.split(".")[0]
@@ -73,7 +79,11 @@ def test_concurrency_stays_within_the_per_service_limit() -> None:
             for k in (svc, "all"):
                 now[k] += 1
                 peak[k] = max(peak[k], now[k])
-        time.sleep(0.05)
+            if now["all"] == 5:
+                five_running.set()
+        if not five_running.wait(30):
+            five_running.set()  # report the missing peak once, not after every change's wait
+        time.sleep(0.05)  # the later changes overlap too: the limits are checked on them as well
         with lock:
             now[svc] -= 1
             now["all"] -= 1
@@ -83,11 +93,24 @@ def test_concurrency_stays_within_the_per_service_limit() -> None:
     assert peak["all"] == 5
 
 
-def test_after_a_failure_nothing_new_starts_running_ones_finish_and_every_failure_is_reported() -> None:
+def test_after_a_failure_nothing_new_starts_running_ones_finish_and_every_failure_is_reported(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # d.w.2 needs nothing, but only three changes may run at once: it would start once a slot frees.
     changes = [ch("a.x", "1"), ch("a.x", "2"), ch("d.w", "1"), ch("b.y", "1"), ch("d.w", "2")]
-    both_running = threading.Barrier(3, timeout=5)
+    both_running = threading.Barrier(3, timeout=30)  # 30 s only bounds the wait on a loaded machine
     finished: list[str] = []
+    # d.w.1 finishes only once the executor has been handed a failure. A fixed sleep here could lose the
+    # race when a loaded machine stalled a.x: d.w.1 finished first, and d.w.2 rightly took its slot.
+    failure_seen = threading.Event()
+    real_wait = executor.wait
+
+    def wait_noting_failures(fs: Any, **kwargs: Any) -> Any:
+        finished_futures, rest = real_wait(fs, **kwargs)
+        if any(f.exception() is not None for f in finished_futures):
+            failure_seen.set()
+        return finished_futures, rest
+
+    monkeypatch.setattr(executor, "wait", wait_noting_failures)
 
     def run(c: Change) -> None:
         if c.address in ("b.y.1", "d.w.2"):
@@ -96,7 +119,7 @@ def test_after_a_failure_nothing_new_starts_running_ones_finish_and_every_failur
         both_running.wait()
         if c.resource == "a.x":
             raise ValueError(f"{c.name} broke")
-        time.sleep(0.1)  # still running when the failures arrive: it must be let finish
+        assert failure_seen.wait(30)  # still running when the failures arrive: it must be let finish
         finished.append(c.address)
 
     with pytest.raises(ChangesFailed) as info:

@@ -153,7 +153,12 @@ def test_a_lock_taken_over_after_expiry_is_not_overwritten_by_the_old_holders_re
     with pytest.raises(StackLocked, match="taken over by another process"), old.held("apply"):
         now[0] += LEASE_S + 1  # the old holder paused longer than its lease
         new.acquire("destroy")
-        time.sleep(0.3)  # several renewals of the old holder
+        # Wait for the old holder's renewal to have run and found the lock gone (a fixed sleep let a
+        # loaded machine check before any renewal ran); the deadline only bounds a hang.
+        deadline = time.monotonic() + 30
+        while not any("lost" in w for w in warnings):
+            assert time.monotonic() < deadline, "the old holder never tried to renew"
+            time.sleep(0.01)
         holder = new._read()
         assert holder is not None and holder.command == "destroy", "the old holder's renewal overwrote the lock"
     holder = new._read()

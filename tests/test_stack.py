@@ -170,7 +170,9 @@ def test_one_stack_runs_one_call_at_a_time(moto_env: None) -> None:
     def pause(event: Event) -> None:
         if event.type == "change-start" and not started.is_set():
             started.set()
-            release.wait(30)
+            # Released in the test's finally, so this never hangs; a short timeout would let the apply
+            # go on while a slow (loaded) machine is still checking that the second call is refused.
+            release.wait(600)
 
     stack = Stack.from_file(DEV, events=pause)
     worker = threading.Thread(target=stack.apply)
@@ -232,7 +234,9 @@ def test_two_stacks_applying_at_once_the_second_is_refused_naming_the_first(moto
     def pause(event: Event) -> None:
         if event.type == "change-start" and not started.is_set():
             started.set()
-            release.wait(30)
+            # Released in the test's finally, so this never hangs; a short timeout would let the apply
+            # go on while a slow (loaded) machine is still checking that the second call is refused.
+            release.wait(600)
 
     first, second = Stack.from_file(DEV, events=pause), Stack.from_file(DEV)
     done: list[object] = []

@@ -23,8 +23,13 @@ from tests.conftest import ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 try:
-    import playwright  # noqa: F401
+    from playwright.sync_api import expect
+
     HAVE_PLAYWRIGHT = True
+    # Waits in these tests only bound a hang: each returns as soon as the page shows what it waits for.
+    # Playwright's default of 5 s is short for a page on a loaded 2-core machine (the dashboard's own
+    # refresh is 5 s, site/dashboard.js); the explicit ones are 60 s for the same reason.
+    expect.set_options(timeout=30_000)
 except ImportError:
     HAVE_PLAYWRIGHT = False
 collect_ignore_glob = [] if HAVE_PLAYWRIGHT else ["test_dashboard*.py", "test_plausible.py"]
@@ -55,7 +60,8 @@ def server() -> Iterator[int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra", "serve", "specs/dev.yaml", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+    # Only against a hang: serve applies the whole stack first (30 s and more with the 2 cores busy).
+    deadline = time.monotonic() + 180
     while True:
         try:
             http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("HEAD", "/")
@@ -66,7 +72,7 @@ def server() -> Iterator[int]:
             time.sleep(0.2)
     yield port
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)  # generous: a loaded 2-core machine is slow to unwind
+    proc.wait(timeout=120)  # generous: a loaded 2-core machine is slow to unwind
 
 
 def post(port: int, events: list[dict[str, Any]], ua: str, headers: dict[str, str] | None = None) -> None:

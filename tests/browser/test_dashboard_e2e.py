@@ -105,7 +105,7 @@ def test_posted_events_fill_every_panel(server: int, browser: Browser, tmp_path:
     figures = {"visitors": "4", "visits": "4", "pageviews": "5", "views_per_visit": "1.25", "bounce_rate": "25%",
                "visit_duration_s": "40s"}
     for key, value in figures.items():
-        expect(page.locator(f"[data-metric={key}] .num")).to_have_text(value, timeout=15000)
+        expect(page.locator(f"[data-metric={key}] .num")).to_have_text(value, timeout=60_000)
         # Counts rise from nothing; averages over no visits have no direction.
         delta = "▲ new" if key in ("visitors", "visits", "pageviews") else "new"
         expect(page.locator(f"[data-metric={key}] .delta")).to_have_text(delta)
@@ -156,7 +156,7 @@ def test_posted_events_fill_every_panel(server: int, browser: Browser, tmp_path:
     phone = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="en-US")
     page = phone.new_page()
     page.goto(f"http://127.0.0.1:{server}/?site={SITE}")
-    expect(page.locator("[data-metric=visits] .num")).to_have_text("4", timeout=15000)
+    expect(page.locator("[data-metric=visits] .num")).to_have_text("4", timeout=60_000)
     page.get_by_test_id("goals").locator("summary", has_text="Signup").click()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways on a 360 px phone ({width}px)"

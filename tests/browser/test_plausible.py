@@ -88,13 +88,13 @@ def test_plausibles_tracker_counts_a_page_view_and_a_custom_event_with_props(
     def posted(r: Any) -> bool:
         return r.url.startswith(f"{stack.server.url}/api/event") and r.request.method == "POST"
 
-    with page.expect_response(posted, timeout=15000) as pageview:
+    with page.expect_response(posted, timeout=60_000) as pageview:
         page.goto(f"{shop}/pricing")
     assert pageview.value.status == 202, (stack.logs, logs)  # (a keepalive answer has no readable body)
     sent = json.loads(pageview.value.request.post_data or "{}")
     assert sent["n"] == "pageview" and sent["u"] == f"{shop}/pricing"  # Plausible's short names, unchanged
 
-    with page.expect_response(posted, timeout=15000) as signup:
+    with page.expect_response(posted, timeout=60_000) as signup:
         page.evaluate("plausibleTrack('Signup', {props: {plan: 'pro', seats: '3'}})")
     assert signup.value.status == 202, (stack.logs, logs)
     page.close()

@@ -26,12 +26,13 @@ OTHER = f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOTHER2"
 
 
 class FakeCloudFront:
-    """Answers ListDistributions only once a config read has been sent (or after 3 s)."""
+    """Answers ListDistributions only once a config read has been sent (or after ``list_waits_s``)."""
 
-    def __init__(self, listed: list[dict[str, Any]], tags: dict[str, dict[str, str]]):
+    def __init__(self, listed: list[dict[str, Any]], tags: dict[str, dict[str, str]], list_waits_s: float):
         self.listed, self.tags, self.calls = listed, tags, []  # type: ignore[var-annotated]
         self.config_sent = threading.Event()
         self.list_waited_for_config: bool | None = None
+        self.list_waits_s = list_waits_s
 
     def get_paginator(self, _name: str) -> Any:
         fake = self
@@ -39,7 +40,7 @@ class FakeCloudFront:
         class Pages:
             def paginate(self) -> list[dict[str, Any]]:
                 fake.calls.append(("ListDistributions",))
-                fake.list_waited_for_config = fake.config_sent.wait(3)
+                fake.list_waited_for_config = fake.config_sent.wait(fake.list_waits_s)
                 return [{"DistributionList": {"Items": fake.listed}}]
         return Pages()
 
@@ -87,8 +88,10 @@ def policy_naming(arn: str) -> str:
 def setup(policy_arn: str | None, listed: list[tuple[str, str | None]],
           owned: tuple[str, ...]) -> tuple[DistributionReconciler, FakeCloudFront]:
     spec = load_spec(DEV).spec
+    # With a policy, the config read is expected while the list waits: 30 s only bounds that wait on a
+    # loaded machine (3 s could run out before the other thread sent it). Without one, none is expected.
     cf = FakeCloudFront([], {arn: naming.resource_tags(spec) if arn in owned else {"team": "other"}
-                             for arn, _ in listed})
+                             for arn, _ in listed}, list_waits_s=30 if policy_arn else 0)
     r = reconciler(cf, FakeS3(policy_naming(policy_arn) if policy_arn else None))
     cf.listed = [summary(r, arn, comment) for arn, comment in listed]
     return r, cf
