@@ -458,24 +458,7 @@ def test_visitors_counted_by_marker_items_are_not_counted_again(
     they moved into the session item: a visitor counted that way today is not counted again."""
     site = f"legacy-{ingest}.example"
     traffic = visitor_traffic(site)
-    planned: list[Any] = []
-    real = store._plan
-
-    def keep(*args: Any) -> Any:
-        planned.append(real(*args))
-        return planned[-1]
-
-    monkeypatch.setenv("LIVEINSIGHT_INGEST", "direct")
-    monkeypatch.setattr(store, "_plan", keep)
-    post_all(path, traffic[:2])  # A's first two page views, then their state as the earlier layout kept it
-    monkeypatch.setattr(store, "_plan", real)
-    t = store.table()
-    for p in planned:
-        for pk, sk, _c, _csk, ttl in p.markers:
-            t.put_item(Item={"pk": pk, "sk": sk, "expires_at": ttl})
-    for item in v_items(site):
-        if str(item["sk"]).startswith("visit#"):
-            t.update_item(Key={"pk": item["pk"], "sk": item["sk"]}, UpdateExpression="REMOVE seen")
+    as_earlier_layout(path, monkeypatch, traffic[:2])  # A's first two page views
     monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
     post_all(path, traffic[2:])
     path.poller.drain()
