@@ -6,6 +6,12 @@ an explicit Deny wins, otherwise some Allow must match, otherwise the request is
 Action and Resource (and NotAction / NotResource) match with ``*`` and ``?`` wildcards; the
 condition operators below are the ones our policies use, and any other operator is an error
 (so a policy never passes a test by using something this evaluator does not understand).
+
+Requests are checked against AWS's Service Authorization Reference (tests/iam_reference.py) before
+they are evaluated, so the simulator never invents what AWS would not send: an action the reference
+does not define is an error, as is a context key it does not define for the action (besides the
+global keys); an action with no resource type is evaluated on ``*`` whatever resource the call names,
+as AWS does (a statement scoped to an ARN does not grant it).
 """
 
 from __future__ import annotations
@@ -115,8 +121,23 @@ def _matches(statement: Mapping[str, Any], request: Request) -> bool:
     return resource_ok and _conditions_hold(statement, request)
 
 
+def as_aws_sends(request: Request) -> Request:
+    """The request as AWS evaluates it (see the module docstring); raises for invented context."""
+    from tests import iam_reference
+
+    action = iam_reference.action(request.action)  # KeyError: not an action AWS defines
+    invented = sorted(k for k in request.context if not iam_reference.key_defined(action, k))
+    if invented:
+        raise ValueError(f"{request}: AWS sends no {', '.join(invented)} with {action.full} (it defines "
+                         f"{', '.join(action.condition_keys) or 'no key'} besides the global keys)")
+    if not action.resource_arns and request.resource != "*":
+        return Request(request.action, "*", request.context)
+    return request
+
+
 def decide(policy: Mapping[str, Any], request: Request) -> str:
     """"deny" (explicit), "allow", or "implicit-deny"."""
+    request = as_aws_sends(request)
     statements = _as_list(policy["Statement"])
     if any(s["Effect"] == "Deny" and _matches(s, request) for s in statements):
         return "deny"
@@ -131,4 +152,4 @@ def allowed(policy: Mapping[str, Any], request: Request) -> bool:
 
 def refused(policy: Mapping[str, Any], requests: Iterable[Request]) -> list[str]:
     """The requests the policy does not allow, as readable lines (empty when all are allowed)."""
-    return sorted({str(r) for r in requests if not allowed(policy, r)})
+    return sorted({str(as_aws_sends(r)) for r in requests if not allowed(policy, r)})

@@ -214,3 +214,22 @@ def test_every_operation_in_the_code_has_an_allowing_statement() -> None:
     granted = [a for s in POLICY["Statement"] if s["Effect"] == "Allow" for a in s["Action"]]
     missing = sorted(a for a in actions if not any(g.lower() == a.lower() for g in granted))
     assert missing == [], missing
+
+
+def test_the_stack_stream_can_be_rescaled_with_the_context_aws_sends() -> None:
+    """kinesis:UpdateShardCount and UpdateStreamMode take no resource type and no condition key in
+    AWS's reference: the request carries neither the stream's ARN nor its tags, so a statement that
+    needs either never grants them (apply could not change the stream's capacity)."""
+    stream = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/liveinsight-ingest-stream"
+    for action in ("kinesis:UpdateShardCount", "kinesis:UpdateStreamMode"):
+        assert allow(Request(action, stream)), action
+
+
+def test_the_simulator_refuses_context_aws_does_not_send() -> None:
+    import pytest
+
+    stream = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/liveinsight-ingest-stream"
+    with pytest.raises(ValueError, match="AWS sends no aws:ResourceTag/liveinsight:stack"):
+        allow(Request("kinesis:UpdateShardCount", stream, {"aws:ResourceTag/liveinsight:stack": "liveinsight-dev"}))
+    with pytest.raises(KeyError, match="not an action"):
+        allow(Request("kinesis:ResizeStream", stream))
