@@ -8,9 +8,13 @@ is account-wide, shared by every stack and environment. So:
 * otherwise a project-level role ``{project}-apigateway-logs`` is created and the account is
   pointed at it.
 
-The role: API Gateway may assume it only for this account (``aws:SourceAccount`` in the trust
-policy, against the confused deputy:
-https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). Its permissions are the
+The role: API Gateway may assume it; should API Gateway pass ``aws:SourceAccount``, only for this
+account (against the confused deputy: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html).
+The condition is ``StringEqualsIfExists``: AWS documents this role's trust without any condition
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), and the key is
+in a request only when the calling service passes it
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceaccount),
+so requiring it could make the role unassumable (docs/aws-fidelity.md). Its permissions are the
 actions AWS documents for API Gateway logging (those of the managed policy
 AmazonAPIGatewayPushToCloudWatchLogs:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html), but on this
@@ -22,7 +26,7 @@ The role carries the stack tag ``{project}-account``, not an environment's, so d
 prod never removes what the other still needs. The role is account setup, kept like the account
 setting itself. When the account names *our* role (``{project}-apigateway-logs``), its trust
 policy, inline policy and boundary are compared with the definition below and brought up to date
-(a role made by an earlier version of the tool had no ``aws:SourceAccount`` and no boundary).
+(a role made by an earlier version of the tool had no boundary, or required ``aws:SourceAccount``).
 """
 
 from __future__ import annotations
@@ -45,19 +49,25 @@ POLICY_NAME = "push-to-cloudwatch-logs"
 LOGS_BOUNDARY = "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 LOGGING_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups",
                    "logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:PutLogEvents"]
+# Takes no resource type in AWS's Service Authorization Reference: granted on a log group's ARN it is
+# not granted at all (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+UNSCOPED_ACTIONS = ["logs:DescribeLogGroups"]
 
 
 def push_to_cloudwatch(account: str) -> dict[str, Any]:
-    """API Gateway's logging actions, on this account's log groups and their streams."""
-    return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "ApiGatewayLogging", "Effect": "Allow", "Action": LOGGING_ACTIONS,
-        "Resource": [f"arn:aws:logs:*:{account}:log-group:*", f"arn:aws:logs:*:{account}:log-group:*:log-stream:*"]}]}
+    """API Gateway's logging actions, on this account's log groups and their streams (the list
+    action, which takes no resource, on ``*``)."""
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ApiGatewayLogging", "Effect": "Allow",
+         "Action": [a for a in LOGGING_ACTIONS if a not in UNSCOPED_ACTIONS],
+         "Resource": [f"arn:aws:logs:*:{account}:log-group:*", f"arn:aws:logs:*:{account}:log-group:*:log-stream:*"]},
+        {"Sid": "ListLogGroups", "Effect": "Allow", "Action": UNSCOPED_ACTIONS, "Resource": "*"}]}
 
 
 def assume_role(account: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account}}}]}
+        "Condition": {"StringEqualsIfExists": {"aws:SourceAccount": account}}}]}
 
 
 class AccountReconciler(Reconciler):
