@@ -165,3 +165,23 @@ def test_apply_waits_for_deployed_with_progress_and_no_wait_skips(setup: Any) ->
     assert sleeps == [15.0] and len(events) == 2
     r.ctx.wait = False
     r._wait("liveinsight-dev", DIST)  # no call at all: the stub would complain
+
+
+def test_each_creation_sends_a_new_caller_reference(setup: Any) -> None:
+    """CloudFront remembers a CallerReference: sent again, it answers with the distribution first made
+    with it (same config) or DistributionAlreadyExists (another config), even after that one was
+    deleted (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateDistribution.html,
+    CallerReference). A create after a destroy must therefore never reuse the first one's reference:
+    that answer is not a path the tool takes."""
+    r, stub, _sleeps, _events = setup
+    r.ctx.wait = False
+    sent: list[str] = []
+    r.client("cloudfront").meta.events.register(
+        "provide-client-params.cloudfront.CreateDistributionWithTags",
+        lambda params, **_: sent.append(params["DistributionConfigWithTags"]["DistributionConfig"]["CallerReference"]))
+    want = desired(r)
+    for _ in range(2):  # create, (destroy,) create again: each answered with a new distribution
+        stub.add_response("create_distribution_with_tags", {**distribution("InProgress"), "ETag": "E1"})
+        r.create("liveinsight-dev", want)
+    assert len(sent) == 2 and sent[0] != sent[1], sent
+    assert all(ref.startswith("liveinsight-infra:liveinsight-dev:") for ref in sent), sent
