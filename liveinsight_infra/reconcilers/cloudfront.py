@@ -5,8 +5,14 @@ The default (dashboard) behavior carries the security-headers response headers p
 request policy is the stack's own (``origin_request.py``), or a managed one the spec names.
 
 The distribution is found by a Comment marker (``liveinsight-infra:{stack}``), confirmed by the
-stack's tag. It is created with a deterministic CallerReference, so a create whose answer was lost
-ends in ``DistributionAlreadyExists`` and discovery, never a second distribution. Updates read the
+stack's tag, never by its CallerReference. Each creation sends a new CallerReference (the stack's
+name plus a random part): CloudFront remembers references, and answers a reused one with the
+distribution first made with it or ``DistributionAlreadyExists``, even after that distribution was
+deleted (https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateDistribution.html), so
+a fixed reference would break the first apply after a destroy. botocore's own retries of one create
+resend the same reference, which CloudFront answers with the same distribution; a create whose
+answer was lost altogether is found by the next run's lookup, because the distribution is created
+with its marker and tags in one call. Updates read the
 config with its ETag and change only the fields managed here. Legacy ``ForwardedValues``/TTL
 fields beside a cache policy are stripped: moto adds them, and AWS refuses them. The config is sent
 with ``IfMatch``, and re-read once on ``PreconditionFailed``. Destroy disables, waits until
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import time
+import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -45,7 +52,8 @@ def marker(spec: Any) -> str:
 
 
 def caller_reference(spec: Any) -> str:
-    return f"liveinsight-infra:{naming.stack_id(spec)}:{spec.region}"
+    """A new reference for each creation (see the module docstring)."""
+    return f"liveinsight-infra:{naming.stack_id(spec)}:{uuid.uuid4().hex}"
 
 
 def _tags_of(r: Reconciler, arn: str) -> dict[str, str]:
@@ -302,11 +310,12 @@ class DistributionReconciler(Reconciler):
             self._wait(name, dist["Id"])
             meta = {"id": dist["Id"], "arn": dist["ARN"], "domain": dist["DomainName"], "site_version": None}
             return Observed(dict(desired), meta, True)
-        # DistributionAlreadyExists: an earlier create went through and its answer was lost.
+        # DistributionAlreadyExists for a reference made just now: a retry of this very create whose
+        # first answer was lost. It is found by its tag, like any distribution of the stack.
         found = find_distribution(self, refresh=True)
         if found is None:
-            raise LiveInsightError(f"{self.kind} {name}: CloudFront says a distribution with CallerReference "
-                                   f"{caller_reference(self.spec)} exists, but none carries this stack's tag")
+            raise LiveInsightError(f"{self.kind} {name}: CloudFront says the distribution this apply just created "
+                                   "exists, but none carries this stack's tag: run apply again")
         self.observed = self.observe()
         return self.update(name, desired, self.observed[name], ())
 
