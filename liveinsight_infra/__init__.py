@@ -30,6 +30,7 @@ from .errors import (
     StackClosed,
     StackLocked,
     StackNotFound,
+    WrongRegion,
 )
 
 __version__ = "0.1.0"
@@ -89,4 +90,4 @@ __all__ = ["Action", "AdoptionRequired", "AlarmReconciler", "Applied", "ApplyRes
            "LiveInsightError", "LoadedSpec", "LockLost", "LogGroupReconciler", "Outputs", "Plan", "PlanJson",
            "Reconciler", "Release", "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackBusy", "StackClosed",
            "StackLocked", "StackNotFound", "StackOutputs", "StackSpec", "TableReconciler", "TopicReconciler",
-           "__version__", "load_spec"]
+           "WrongRegion", "__version__", "load_spec"]

@@ -50,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--moto", action="store_true",
                         help="run against an embedded, in-process moto (a dry run: touches nothing real)")
     common.add_argument("--profile", help="AWS profile from ~/.aws/config")
-    common.add_argument("--region", help="override the spec's region")
+    common.add_argument("--region", help="override the spec's region (another region than the stack's home "
+                                         "stops, unless --move-region)")
+    common.add_argument("--move-region", action="store_true",
+                        help="let this run move the stack to the region it targets: its global CloudFront "
+                             "distribution and IAM roles are repointed there (without it, a run for another "
+                             "region than the stack's home stops)")
     common.add_argument("-v", "--verbose", action="store_true", help="show AWS call counts and retries")
     common.add_argument("--no-color", action="store_true", help="never colour the output")
     common.add_argument("--force-unlock", action="store_true",
@@ -146,7 +151,8 @@ class Cli:
         """The spec's stack (on the embedded moto with --moto); AWS call counts on stderr with -v."""
         with Stack.from_file(self.args.spec, region=self.args.region, profile=self.args.profile,
                              moto=self.args.moto if moto is None else moto, events=self.show,
-                             wait=not getattr(self.args, "no_wait", False)) as stack:
+                             wait=not getattr(self.args, "no_wait", False),
+                             move_region=self.args.move_region) as stack:
             try:
                 yield stack
             finally:

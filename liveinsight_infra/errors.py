@@ -49,6 +49,10 @@ class StackBusy(LiveInsightError):
     """Another thread is running a call on this same ``Stack`` object."""
 
 
+class WrongRegion(LiveInsightError):
+    """The run targets another region than the stack's home region (``home_region.py``)."""
+
+
 class AwsCallError(LiveInsightError):
     """An AWS call failed for a resource; ``hint`` says what to do."""
 

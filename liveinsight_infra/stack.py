@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from . import naming
+from . import home_region, naming
 from .aws.provider import AwsProvider
 from .contract import Context, Event, EventSink
 from .engine import Engine
@@ -137,6 +137,8 @@ def services() -> list[str]:
 class Stack:
     """One stack, from one thread at a time (another thread's call raises :class:`StackBusy`)."""
 
+    move_region = False  # may this run repoint the stack's global resources to its region (home_region.py)
+
     def __init__(self, loaded: LoadedSpec, aws: AwsProvider, events: EventSink | None = None, wait: bool = True,
                  resources: contextlib.ExitStack | None = None):
         self._callback = _Callback(events)
@@ -153,10 +155,14 @@ class Stack:
 
     @classmethod
     def from_file(cls, path: str | Path, region: str | None = None, profile: str | None = None,
-                  moto: bool = False, events: EventSink | None = None, wait: bool = True) -> Stack:
+                  moto: bool = False, events: EventSink | None = None, wait: bool = True,
+                  move_region: bool = False) -> Stack:
         """Load a spec. ``region`` overrides the spec's; ``moto`` runs on an embedded, in-process moto
-        (a dry run: touches nothing real) until :meth:`close`."""
+        (a dry run: touches nothing real) until :meth:`close`. A region other than the stack's home
+        raises :class:`~liveinsight_infra.errors.WrongRegion` unless ``move_region``."""
         loaded = load_spec(path, region=region)  # a region override is validated like the spec's
+        if region is not None and not move_region:
+            home_region.check_override(naming.stack_id(loaded.spec), load_spec(path).spec.region, region, False)
         resources = contextlib.ExitStack()
         if moto:
             resources.enter_context(_SharedMoto.use())
@@ -165,7 +171,9 @@ class Stack:
             # Credentials, profile and endpoint mistakes: one line, in seconds. The reads' clients are
             # made while that first call is in flight, the slowest services' first.
             aws.check_access(prepare=services())
-            return cls(loaded, aws, events, wait=wait, resources=resources)
+            stack = cls(loaded, aws, events, wait=wait, resources=resources)
+            stack.move_region = move_region
+            return stack
         except BaseException:
             resources.close()
             raise
@@ -237,7 +245,10 @@ class Stack:
     def plan(self, destroy: bool = False) -> Plan:
         """What apply (or destroy) would change. Reads only."""
         with self._call("plan"):
-            return self._engine().plan(destroy=destroy)
+            engine = self._engine()
+            plan = engine.plan(destroy=destroy)
+            self._check_home(engine)
+            return plan
 
     def outputs(self, show_secrets: bool = False) -> StackOutputs:
         """Names, URLs and ids read from AWS; the API key's value only with ``show_secrets``."""
@@ -265,6 +276,10 @@ class Stack:
             _, releases, _ = Releases(self._engine()).list()
             return releases
 
+    def _check_home(self, engine: Engine) -> None:
+        """Before anything is written: the stack's global resources point at this run's region."""
+        home_region.check_observed(self.name, self.context.region, engine.reconcilers, self.move_region)
+
     # -- writes (each under the stack lock) ---------------------------------------------------
     def _lock(self, force_unlock: bool) -> StackLock:
         lock = StackLock(self.context.aws, self.name, lambda m: self.context.emit(Event("warning", m)))
@@ -282,6 +297,7 @@ class Stack:
             self.context.adopt = adopt
             engine = self._engine()
             plan = engine.plan()
+            self._check_home(engine)
             if plan.empty:
                 self.context.emit(Event("plan", plan=plan))
             else:
@@ -303,7 +319,9 @@ class Stack:
                 # Nothing to delete and nobody holding the lock (a stack that does not exist, a mistyped
                 # region): done without writing anything, not even the lock table. With a holder, an
                 # apply may be creating the stack right now: take the lock, which names it.
-                plan = self._engine().plan(destroy=True)
+                engine = self._engine()
+                plan = engine.plan(destroy=True)
+                self._check_home(engine)
                 lock = self._lock(force_unlock)
                 if plan.empty and lock.holder() is None:
                     self.context.emit(Event("plan", plan=plan))
