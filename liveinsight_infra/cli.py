@@ -1,7 +1,7 @@
 """The command line: verbs and options. The only module that prints.
 
 Exit codes: 0 success; 1 error (message on stderr, no traceback for user errors); 2 changes present
-(``plan --detailed-exitcode`` only); 130 interrupted.
+(``plan --detailed-exitcode`` only); 130 interrupted by SIGINT, 143 by SIGTERM (saying what was done).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import __version__
+from . import __version__, interrupt
 from .contract import Event
 from .errors import LiveInsightError, SpecError
 from .outputs import flatten
@@ -33,7 +33,8 @@ examples:
 
 AWS access uses the standard credential chain (environment, --profile, SSO, instance role).
 AWS_ENDPOINT_URL points every call at another endpoint, e.g. a moto server.
-exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode)."""
+exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 130/143 stopped by
+SIGINT/SIGTERM (the changes in flight finish, or are abandoned on a second signal; the lock is released)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -375,13 +376,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     args = _parser().parse_args(argv)
     cli = Cli(args, out, err)
     try:
-        return int(args.run(cli))
+        with interrupt.handlers():  # SIGINT/SIGTERM: finish or abandon what is in flight (interrupt.py)
+            return int(args.run(cli))
     except SpecError as exc:
         for problem in exc.problems:
             cli.warn(f"error: {problem}")
         return 1
     except LiveInsightError as exc:
         cli.warn(f"error: {exc}")
+        return exc.exit_code
+    except interrupt.Interrupted as exc:
+        cli.warn(f"error: {interrupt.describe(exc, args.verb)}")
+        if exc.abandoned and interrupt.abandoned_work():
+            out.flush()
+            err.flush()
+            os._exit(exc.exit_code)  # abandoned calls still run in worker threads: do not wait for them
         return exc.exit_code
     except KeyboardInterrupt:
         cli.warn("interrupted: run the same command again to finish; nothing is left half-done")

@@ -15,6 +15,10 @@ two get small limits. botocore's own throttling retries stay in force for whatev
 On the first failure no new change starts; the ones running finish; then every failure is raised:
 the failure itself when there is one, :class:`ChangesFailed` listing them when there are several.
 Whatever was not started is left for the next apply, which plans it again from what AWS shows.
+
+SIGINT and SIGTERM (:mod:`.interrupt`): the first one stops new changes from starting, the ones
+running finish, then :class:`~.interrupt.Interrupted` is raised; a second one abandons the ones still
+running (the pool is left without waiting for them). What was done is kept in ``interrupt.progress()``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from . import interrupt
 from .errors import LiveInsightError
 from .plan import Change
 
@@ -122,32 +127,52 @@ def run_graph(changes: Sequence[Change], deps: Sequence[set[int]], run: Callable
     done: set[int] = set()
     busy: dict[str, int] = {}
     failures: list[tuple[int, BaseException]] = []
-    with ThreadPoolExecutor(max_workers=max(1, limits.overall), thread_name_prefix="change") as pool:
-        running: dict[Future[None], int] = {}
-        while True:
-            if not failures:
-                for i in list(pending):
-                    if len(running) >= limits.overall:
-                        break
+    running: dict[Future[None], int] = {}
+    progress = interrupt.track(len(changes))
+
+    def record() -> None:
+        interrupt.update(progress, [changes[i].address for i in sorted(done)],
+                         [changes[i].address for i, _ in failures], [changes[i].address for i in running.values()])
+
+    pool = ThreadPoolExecutor(max_workers=max(1, limits.overall), thread_name_prefix="change")
+    abandon = False
+    try:
+        with interrupt.deferred():
+            while True:
+                if not failures and not interrupt.requested():
+                    for i in list(pending):
+                        if len(running) >= limits.overall:
+                            break
+                        svc = service(changes[i])
+                        if deps[i] <= done and busy.get(svc, 0) < limits.of(svc):
+                            pending.remove(i)
+                            busy[svc] = busy.get(svc, 0) + 1
+                            running[pool.submit(run, changes[i])] = i
+                record()
+                if not running:
+                    break
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    i = running.pop(fut)
                     svc = service(changes[i])
-                    if deps[i] <= done and busy.get(svc, 0) < limits.of(svc):
-                        pending.remove(i)
-                        busy[svc] = busy.get(svc, 0) + 1
-                        running[pool.submit(run, changes[i])] = i
-            if not running:
-                break
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in finished:
-                i = running.pop(fut)
-                svc = service(changes[i])
-                busy[svc] -= 1
-                exc = fut.exception()  # only this thread touches done/failures/busy
-                if exc is None:
-                    done.add(i)
-                else:
-                    failures.append((i, exc))
-        if not failures and pending:  # cannot happen with an acyclic graph; never skip silently
-            raise RuntimeError(f"changes never became ready: {[changes[i].address for i in pending]}")
+                    busy[svc] -= 1
+                    exc = fut.exception()  # only this thread touches done/failures/busy
+                    if exc is None:
+                        done.add(i)
+                    else:
+                        failures.append((i, exc))
+            record()
+    except BaseException:  # a second signal (interrupt.Interrupted): leave the running changes behind
+        abandon = True
+        record()
+        raise
+    finally:
+        pool.shutdown(wait=not abandon, cancel_futures=abandon)
+    signame = interrupt.requested()
+    if signame is not None and not failures:
+        raise interrupt.Interrupted(signame)
+    if not failures and pending:  # cannot happen with an acyclic graph; never skip silently
+        raise RuntimeError(f"changes never became ready: {[changes[i].address for i in pending]}")
     if len(failures) == 1:
         raise failures[0][1]
     if failures:

@@ -37,7 +37,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import naming
+from . import interrupt, naming
 from .aws.provider import AwsProvider
 from .errors import LiveInsightError, from_client_error
 from .errors import LockLost as LockLost  # raised here; defined with the other errors (a light import)
@@ -244,6 +244,8 @@ class StackLock:
             stop.set()
             thread.join(timeout=5)
             self.release(me)
+            if not self.lost.is_set():
+                interrupt.note_lock_released()  # reported if a signal stopped the run
         if self.lost.is_set() and not failed:
             raise LockLost("the stack lock was taken over by another process while this command ran (its lease "
                            f"of {LEASE_S:.0f}s expired without renewal): run plan to see where the stack stands")
