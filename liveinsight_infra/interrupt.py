@@ -9,8 +9,8 @@ changes still in flight: it raises at once, the lock is released while they run 
 outcome is unknown until the next ``plan``. Outside a plan's changes a signal raises at once (reads
 only, or waiting for the lock: nothing is half-done).
 
-:data:`progress` is what the CLI reports: changes completed, in flight, not started, whether the lock
-was released. Nothing here prints.
+:func:`describe` is what the CLI reports: changes completed, failed, in flight, not started, and
+whether the lock was released. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ class Progress:
     completed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
-    lock_released: bool = False
 
     @property
     def not_started(self) -> int:
@@ -59,6 +58,7 @@ class _State:
     count: int = 0
     deferring: int = 0
     progress: Progress | None = None
+    lock_released: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -124,8 +124,7 @@ def update(p: Progress, completed: Sequence[str], failed: Sequence[str], in_flig
 
 
 def note_lock_released() -> None:
-    if _state.progress is not None:
-        _state.progress.lock_released = True
+    _state.lock_released = True
 
 
 def describe(exc: Interrupted, verb: str = "apply") -> str:
@@ -143,7 +142,7 @@ def describe(exc: Interrupted, verb: str = "apply") -> str:
             lines.append(f"{len(p.in_flight)} abandoned in flight, their outcome unknown: {', '.join(p.in_flight)}.")
         if p.not_started:
             lines.append(f"{p.not_started} not started.")
-    if p is not None and p.lock_released:
+    if _state.lock_released:
         lines.append("The stack lock was released.")
     lines.append(f"Run {verb} again to finish: it plans from what AWS shows.")
     return " ".join(lines)
