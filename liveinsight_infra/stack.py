@@ -161,8 +161,9 @@ class Stack:
         (a dry run: touches nothing real) until :meth:`close`. A region other than the stack's home
         raises :class:`~liveinsight_infra.errors.WrongRegion` unless ``move_region``."""
         loaded = load_spec(path, region=region)  # a region override is validated like the spec's
-        if region is not None and not move_region:
-            home_region.check_override(naming.stack_id(loaded.spec), load_spec(path).spec.region, region, False)
+        if region is not None and not move_region:  # before any AWS call: the spec names the home region
+            home_region.check_override(naming.stack_id(loaded.spec), load_spec(path).spec.region, region,
+                                       move_region)
         resources = contextlib.ExitStack()
         if moto:
             resources.enter_context(_SharedMoto.use())
