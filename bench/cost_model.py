@@ -71,6 +71,7 @@ class Front:
     access_log_bytes: int = 0  # the front's own log line per request (API Gateway's access log)
     edge_ms: int = 0  # a Lambda@Edge function per request, billed ms at 128 MB
     edge_log_bytes: int = 0  # that function's log lines per request
+    loses: str = ""  # what of the event API's promises the front gives up (docs/cost.md); "" for none
 
 
 @dataclass(frozen=True)
@@ -107,9 +108,11 @@ def fronts(access_log_bytes: int, edge_log_bytes: int) -> list[Front]:
         Front("url-oac", "CloudFront + Lambda@Edge (body hash) -> function URL with OAC",
               ("cloudfront_request", "lambda_edge_request"), edge_ms=5, edge_log_bytes=edge_log_bytes),
         Front("url-header", "CloudFront -> function URL, secret origin header", ("cloudfront_request",)),
-        Front("url", "function URL alone, no CloudFront", (), cloudfront=False),
+        Front("url", "function URL alone, no CloudFront", (), cloudfront=False,
+              loses="countries, the dashboard's domain for the trackers, AWS WAF"),
         Front("http-kinesis", "CloudFront -> HTTP API -> Kinesis, no collector",
-              ("cloudfront_request", "apigw_http_request"), collector=False, access_log_bytes=access_log_bytes),
+              ("cloudfront_request", "apigw_http_request"), collector=False, access_log_bytes=access_log_bytes,
+              loses="validation and 4xx answers, exactly-once, the IP kept off the stream"),
     ]
 
 

@@ -1,0 +1,756 @@
+"""What the running product costs: the all-in price per million events of each ingest path, batching
+setting and front, of a dashboard view, and of a month for sites of 10 thousand, 1 million and 100
+million page views; from counts measured by running the real handlers on moto, as bench/handlers.py
+runs them, times the list prices of bench/prices.py (the arithmetic: bench/cost_model.py).
+
+    python bench/cost.py             # 200 to 1,200 visitors (6.4 events each) per path and setting
+    python bench/cost.py --quick     # 30 visitors (what CI runs so the script never rots)
+    python bench/cost.py --front edge=cloudfront_request+lambda_edge_request --price cloudfront_request=1.20
+
+What is measured, per path: requests, invocations per function and each invocation's time, DynamoDB
+read and write units (items sized by DynamoDB's rules; projected reads billed on the whole item),
+Kinesis records and bytes, the handlers' log lines, request and answer bytes, the bytes the table
+keeps. What is assumed (the ASSUMED table below, docs/cost.md): AWS round trips, Lambda's CPU at
+the configured memory, header bytes, Lambda's own log lines (their sizes are computed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import platform
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from unittest import mock
+
+import boto3
+from cost_model import (
+    COLLECTOR,
+    LOG_EVENT_OVERHEAD,
+    MILLION,
+    SECONDS_PER_MONTH,
+    Front,
+    FunctionUse,
+    Options,
+    Usage,
+    costs,
+    flat_rate_plan,
+    fronts,
+    item_read_units,
+    lambda_ms,
+    month,
+    override_prices,
+    parse_front,
+    platform_lines,
+    query_read_units,
+)
+from item_size import item_size
+from prices import CHECKED, PRICES, REGION, Price
+
+import handlers as bench  # bench/handlers.py: the environment, the write-unit meter, the traffic's mix
+
+ROOT = bench.ROOT
+ASSUMED = {
+    "dynamodb_ms": 6.0,  # a DynamoDB call from Lambda in the same region (single-digit ms)
+    "transaction_ms": 12.0,  # TransactWriteItems: prepare and commit
+    "kinesis_ms": 15.0,  # PutRecords
+    "core_ratio": 1.0,  # a second of this machine's core is a second of a Lambda (Graviton2) core
+    "request_header_bytes": 900,  # a browser's POST headers, with CloudFront's viewer headers added
+    "response_extra_bytes": 250,  # status line, Date, Content-Length, Via, X-Cache, X-Amz-Cf-* headers
+    "edge_ms": 5,  # a Lambda@Edge function that hashes the body (url-oac)
+}
+EVENTS_PER_PAGEVIEW_NOTE = "as the tracker sends them: a page view, then an engagement event when it is left"
+SITES = (10_000, 1_000_000, 100_000_000)  # page views a month
+DASHBOARD_HOURS = 30  # a month's dashboard use: open an hour a day, realtime every 5 s, stats every minute
+
+
+@dataclass
+class Sample:
+    """What one function used over a run."""
+
+    invocations: int = 0
+    cpu_ms: float = 0.0  # the handler's own CPU time here (moto's answers left out)
+    lambda_ms: int = 0  # estimated on Lambda (cost_model.lambda_ms), each rounded up to 1 ms
+    log_lines: int = 0
+    log_bytes: int = 0
+
+
+def _guarded(hook: Callable[..., None]) -> Callable[..., None]:
+    """A meter hook that never raises into the handler (which would take it for an AWS failure and
+    answer 503): its error is kept, and ``Runner.invoke`` raises it after the invocation."""
+    def run(self: CostMeter, *args: Any, **kw: Any) -> None:
+        try:
+            hook(self, *args, **kw)
+        except Exception as exc:
+            self.errors.append(exc)
+
+    return run
+
+
+class CostMeter(bench.Meter):
+    """bench/handlers.py's write-unit meter, plus read units, the time spent in AWS calls and the
+    Kinesis records the collector puts."""
+
+    def __init__(self, raw: Any, table_name: str) -> None:
+        super().__init__()
+        self.raw, self.table_name = raw, table_name  # an unmetered client: the whole size of projected items
+        self.read_units = 0.0
+        # (start, end, assumed round trip ms, CPU seconds of the calling thread): one per AWS call
+        self.spans: list[tuple[float, float, float, float]] = []
+        self.records = self.record_kb = self.record_bytes = self.put_units = 0
+        self.errors: list[Exception] = []
+        self._local = threading.local()
+
+    def reset(self) -> None:
+        super().reset()
+        self.read_units = 0.0
+        self.spans.clear()
+        self.records = self.record_kb = self.record_bytes = self.put_units = 0
+
+    @_guarded
+    def params(self, params: dict[str, Any], model: Any, **kw: Any) -> None:
+        super().params(params, model, **kw)
+        # what the read units need, before boto3's own handlers turn the values into wire types in place
+        key = (params.get("ExpressionAttributeValues") or {}).get(":pk")
+        self._local.read = {"consistent": bool(params.get("ConsistentRead")), "pk": key,
+                            "projected": bool(params.get("ProjectionExpression")),
+                            "strong": {name: bool(r.get("ConsistentRead"))
+                                       for name, r in (params.get("RequestItems") or {}).items()
+                                       if model.name == "BatchGetItem"}}
+
+    @_guarded
+    def put_records(self, params: dict[str, Any], **_: Any) -> None:
+        for r in params.get("Records", []):
+            size = len(r["Data"]) + len(str(r["PartitionKey"]).encode())
+            self.records += 1
+            self.record_bytes += size
+            self.record_kb += math.ceil(size / 1024)
+            self.put_units += math.ceil(size / (25 * 1024))
+
+    @_guarded
+    def started(self, **_: Any) -> None:
+        self._local.start = time.perf_counter(), time.thread_time()
+
+    @_guarded
+    def ended(self, model: Any, **_: Any) -> None:
+        rtt = ASSUMED["transaction_ms"] if model.name == "TransactWriteItems" else (
+            ASSUMED["kinesis_ms"] if model.service_model.service_name == "kinesis" else ASSUMED["dynamodb_ms"])
+        wall, cpu = self._local.start
+        self.spans.append((wall, time.perf_counter(), rtt, time.thread_time() - cpu))
+
+    @_guarded
+    def read(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        asked = self._local.read
+        consistent = asked["consistent"]
+        if model.name == "Query":
+            items = parsed.get("Items", [])
+            if asked["projected"]:  # billed on the whole items, not the projection
+                key = {"pk": {"S": asked["pk"]}}
+                items = [self.raw.get_item(TableName=self.table_name, Key={**key, "sk": i["sk"]})["Item"]
+                         for i in items]
+            self.read_units += query_read_units([_size(i) for i in items], consistent)
+        elif model.name == "GetItem":
+            self.read_units += item_read_units(_size(parsed["Item"]) if parsed.get("Item") else None, consistent)
+        elif model.name == "BatchGetItem":
+            for name, items in parsed.get("Responses", {}).items():
+                self.read_units += sum(item_read_units(_size(i), asked["strong"].get(name, False)) for i in items)
+
+
+def _size(wire_item: dict[str, Any]) -> int:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    d = TypeDeserializer()
+    return item_size({k: d.deserialize(v) for k, v in wire_item.items()})
+
+
+def _union_ms(spans: list[tuple[float, float, float, float]]) -> float:
+    total, end = 0.0, -math.inf
+    for s, e, *_ in sorted(spans):
+        if e > end:
+            total += e - max(s, end)
+            end = e
+    return total * 1000
+
+
+class Runner:
+    """Invokes a handler as Lambda would, once per request or batch, and keeps its Sample."""
+
+    def __init__(self, meter: CostMeter) -> None:
+        self.meter = meter
+        self.samples: dict[str, Sample] = defaultdict(Sample)
+
+    def invoke(self, name: str, memory_mb: int, fn: Callable[[dict[str, Any], Any], Any],
+               event: dict[str, Any]) -> Any:
+        """``fn(event)``, measured: the CPU time the handler spends itself (CPU time, not wall time,
+        so that a loaded machine does not inflate it; the CPU moto spends answering is left out),
+        and the AWS calls it waits for."""
+        self.meter.spans.clear()
+        out = io.StringIO()
+        started = time.process_time()
+        with contextlib.redirect_stdout(out):
+            result = fn(event, None)
+        cpu_ms = (time.process_time() - started) * 1000
+        if self.meter.errors:
+            raise RuntimeError(f"the meter failed during {name}") from self.meter.errors[0]
+        spans = list(self.meter.spans)
+        own_ms = max(0.0, cpu_ms - sum(c for *_, c in spans) * 1000)
+        union = _union_ms(spans)
+        busy = sum(e - s for s, e, *_ in spans) * 1000
+        # the calls' round trips, overlapping as much as the handler's calls overlapped here
+        waits = sum(rtt for _, _, rtt, _ in spans) * (union / busy if busy else 1.0)
+        lines = out.getvalue().splitlines()
+        s = self.samples[name]
+        s.invocations += 1
+        s.cpu_ms += own_ms
+        s.lambda_ms += lambda_ms(own_ms, waits, memory_mb, ASSUMED["core_ratio"])
+        s.log_lines += len(lines)
+        s.log_bytes += sum(len(line.encode()) + 1 for line in lines)
+        return result
+
+
+# -- the traffic ------------------------------------------------------------------------------------
+def visits(visitors: int, site: str) -> list[list[dict[str, Any]]]:
+    """Each visitor's events as Plausible's tracker posts them: three page views, each followed by
+    an ``engagement`` event when it is left; the entry comes from a campaign for one visitor in
+    three and from a referrer for one in three; one in five signs up (a goal with two props)."""
+    out = []
+    for v in range(visitors):
+        events: list[dict[str, Any]] = []
+        for k in range(3):
+            url = f"https://{site}{bench.PAGES[(v + k) % len(bench.PAGES)]}"
+            view: dict[str, Any] = {"n": "pageview", "u": url, "d": site, "r": None, "w": 1440}
+            if k == 0 and v % 3 == 0:
+                view["u"] = f"{url}?utm_source=newsletter&utm_medium=email&utm_campaign=c{v % 4}"
+            elif k == 0 and v % 3 == 1:
+                view["r"] = ["https://www.google.com/", "https://news.ycombinator.com/item"][v % 2]
+            events.append(view)
+            if k == 2 and v % 5 == 4:
+                events.append({"n": "signup", "u": url, "d": site, "w": 1440,
+                               "p": {"plan": ["free", "pro"][v % 2], "seats": v % 7}})
+            events.append({"n": "engagement", "u": url, "d": site, "e": 12_000 + v % 5_000, "sd": 60, "w": 1440})
+        out.append(events)
+    return out
+
+
+def interleaved(per_visitor: list[list[dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Round by round: a visitor's next event comes after every other visitor's, as on a site whose
+    visitors' events are tens of seconds apart."""
+    for k in range(max(len(e) for e in per_visitor)):
+        for v, events in enumerate(per_visitor):
+            if k < len(events):
+                yield v, events[k]
+
+
+def whole_visits(per_visitor: list[list[dict[str, Any]]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for v, events in enumerate(per_visitor):
+        for e in events:
+            yield v, e
+
+
+def request(body: Any, visitor: int) -> dict[str, Any]:
+    agent = bench.AGENTS[visitor % len(bench.AGENTS)].replace("126.0.0.0", f"126.0.{visitor % 40}.{visitor % 7}")
+    ip = f"198.51.{visitor // 250 % 250}.{visitor % 250}"
+    headers = {"Content-Type": "text/plain", "User-Agent": agent, "CloudFront-Viewer-Address": f"{ip}:51234",
+               "CloudFront-Viewer-Country": bench.COUNTRIES[visitor % len(bench.COUNTRIES)],
+               "Origin": "https://www.example.com"}
+    return {"httpMethod": "POST", "path": "/api/event", "body": json.dumps(body, separators=(",", ":")),
+            "headers": headers, "requestContext": {"identity": {"sourceIp": "130.176.0.1"}}}
+
+
+@dataclass
+class Traffic:
+    events: int = 0
+    pageviews: int = 0
+    request_bytes: int = 0
+    response_bytes: int = 0
+
+
+def answer_bytes(result: dict[str, Any]) -> int:
+    headers = sum(len(k) + len(str(v)) + 4 for k, v in (result.get("headers") or {}).items())
+    return len(str(result.get("body", "")).encode()) + headers + int(ASSUMED["response_extra_bytes"])
+
+
+def post_all(runner: Runner, collector: Any, memory_mb: int,
+             ordered: Iterator[tuple[int, dict[str, Any]]]) -> Traffic:
+    t = Traffic()
+    for v, event in ordered:
+        req = request(event, v)
+        result = runner.invoke(COLLECTOR, memory_mb, collector.handler, req)
+        assert result["statusCode"] == 202, result
+        t.events += 1
+        t.pageviews += event["n"] == "pageview"
+        t.request_bytes += len(req["body"].encode()) + int(ASSUMED["request_header_bytes"])
+        t.response_bytes += answer_bytes(result)
+    return t
+
+
+# -- the measurements -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    title: str
+    per_batch: int  # records per aggregator batch (per shard)
+    rate: float  # the events per second that fill such batches with a 1 s window and 4 shards
+    whole: bool = False  # a visitor's visit in one batch
+    visitors: int = 200  # enough for the batches (a full run): each of a batch's events from another visitor
+
+
+
+@dataclass
+class Measured:
+    title: str
+    usage: Usage
+    rate: float
+    samples: dict[str, Sample]
+    memory: dict[str, int]
+    kept_bytes: int  # items without an expiry (counters): kept for good
+    per_batch: int = 0
+    stream: bool = False
+    pageviews: int = 0
+    visitors: int = 0
+
+
+@dataclass
+class Context:
+    specs: dict[str, Any]
+    meter: CostMeter
+    raw: Any
+    table_name: str
+
+
+def _functions(samples: dict[str, Sample], memory: dict[str, int], arch: dict[str, str]) -> dict[str, FunctionUse]:
+    return {k: FunctionUse(s.invocations, s.lambda_ms / s.invocations, memory[k], arch[k], s.log_lines, s.log_bytes)
+            for k, s in samples.items() if s.invocations}
+
+
+def stored(ctx: Context, marker: str, ttl_days: int) -> tuple[int, int]:
+    """(bytes kept until the event TTL, weighted by each item's own expiry; bytes kept for good) of
+    the items whose key holds ``marker``; 100 bytes of overhead per item."""
+    now = time.time()
+    weighted, kept = 0.0, 0
+    for page in ctx.raw.get_paginator("scan").paginate(TableName=ctx.table_name):
+        for item in page["Items"]:
+            if marker not in item["pk"]["S"]:
+                continue
+            size = _size(item) + 100
+            if "expires_at" in item:
+                days = max(0.0, (float(item["expires_at"]["N"]) - now) / 86400)
+                weighted += size * min(1.0, days / ttl_days)
+            else:
+                kept += size
+    return int(weighted), kept
+
+
+def measure_direct(ctx: Context, visitors: int) -> Measured:
+    import event_collector
+
+    spec = ctx.specs["direct"]
+    memory = {k: f.memory_mb for k, f in spec.functions.items()}
+    arch = {k: f.architecture for k, f in spec.functions.items()}
+    runner = Runner(ctx.meter)
+    site = "direct.example"
+    ctx.meter.reset()
+    t = post_all(runner, event_collector, memory[COLLECTOR], interleaved(visits(visitors, site)))
+    m = ctx.meter
+    weighted, kept = stored(ctx, f"#{site}#", spec.table.event_ttl_days)
+    usage = Usage(t.events, t.events, _functions(runner.samples, memory, arch), m.units, m.read_units,
+                  request_bytes=t.request_bytes, response_bytes=t.response_bytes, stored_bytes=weighted)
+    return Measured("direct", usage, 0.0, dict(runner.samples), memory, kept, pageviews=t.pageviews,
+                    visitors=visitors)
+
+
+def measure_stream(ctx: Context, visitors: int, setting: Setting) -> Measured:
+    import aggregator
+    import event_collector
+
+    from liveinsight_infra.aws.provider import AwsProvider
+    from liveinsight_infra.local.stream import MappingSettings, StreamPoller
+    from shared import stream
+
+    spec = ctx.specs["stream"]
+    memory = {k: f.memory_mb for k, f in spec.functions.items()}
+    arch = {k: f.architecture for k, f in spec.functions.items()}
+    provider = AwsProvider("us-east-1", session=boto3.Session())
+    name = f"cost-{setting.key}"
+    provider.client("kinesis").create_stream(StreamName=name, ShardCount=bench.STREAM_SHARDS)
+    site = f"{setting.key}.example"
+    runner = Runner(ctx.meter)
+    os.environ.update(LIVEINSIGHT_INGEST="stream", LIVEINSIGHT_STREAM=name)
+    stream.reset_for_tests()
+    aggregator.reset_for_tests()
+    ctx.meter.reset()
+    per_visitor = visits(visitors, site)
+    try:
+        t = post_all(runner, event_collector, memory[COLLECTOR],
+                     whole_visits(per_visitor) if setting.whole else interleaved(per_visitor))
+    finally:
+        os.environ.pop("LIVEINSIGHT_INGEST")
+    m = ctx.meter
+    settings = MappingSettings(f"arn:aws:kinesis:us-east-1:{provider.account_id()}:stream/{name}",
+                               setting.per_batch, 1, 10, True, None)
+    failed: list[Any] = []
+
+    def aggregate(event: dict[str, Any]) -> Any:
+        result = runner.invoke("aggregator", memory["aggregator"], aggregator.handler, event)
+        failed.extend(result["batchItemFailures"])
+        return result
+
+    StreamPoller(provider, settings, aggregate).drain(max_rounds=1_000_000)
+    if failed:  # the bench prices batches that work the first time; a retry would be counted as use
+        raise SystemExit(f"the aggregator failed {len(failed)} record(s) of {name}: see its log lines")
+    weighted, kept = stored(ctx, f"#{site}#", spec.table.event_ttl_days)
+    batches, _ = stored(ctx, f"B#{name}#", spec.table.event_ttl_days)
+    usage = Usage(t.events, t.events, _functions(runner.samples, memory, arch), m.units, m.read_units,
+                  m.records, m.record_kb, m.record_bytes, m.put_units, t.request_bytes, t.response_bytes,
+                  weighted + batches)
+    return Measured(setting.title, usage, setting.rate, dict(runner.samples), memory, kept, setting.per_batch, True,
+                    t.pageviews, visitors)
+
+
+def fill_days(ctx: Context, site: str, days: int, visitors_per_day: int) -> None:
+    """Earlier days of ``site``, for the dashboard's 30 days and their comparison: each visitor's
+    visit posted in one request, on a collector whose clock says that day."""
+    import event_collector
+
+    now = time.time()
+    for d in range(1, days + 1):
+        clock = SimpleNamespace(time=lambda d=d: now - d * 86400, monotonic=time.monotonic)
+        with mock.patch.object(event_collector, "time", clock), contextlib.redirect_stdout(io.StringIO()):
+            for v, events in enumerate(visits(visitors_per_day, site)):
+                assert event_collector.handler(request(events, v), None)["statusCode"] == 202
+
+
+def measure_dashboard(ctx: Context, site: str, repeat: int) -> dict[str, Measured]:
+    """The read functions' use for one request of each kind a dashboard makes."""
+    import realtime_api
+    import stats_api
+
+    spec = ctx.specs["direct"]
+    memory = {k: f.memory_mb for k, f in spec.functions.items()}
+    arch = {k: f.architecture for k, f in spec.functions.items()}
+    kinds = {"realtime": ("realtime-api", realtime_api.handler, {"site": site}),
+             "stats, today": ("stats-api", stats_api.handler, {"site": site, "period": "day",
+                                                               "compare": "previous_period"}),
+             "stats, 30 days": ("stats-api", stats_api.handler, {"site": site, "period": "30d",
+                                                                 "compare": "previous_period"})}
+    out = {}
+    for kind, (fn_name, handler, query) in kinds.items():
+        runner = Runner(ctx.meter)
+        ctx.meter.reset()
+        answered = 0
+        for _ in range(repeat):
+            result = runner.invoke(fn_name, memory[fn_name], handler,
+                                   {"httpMethod": "GET", "path": f"/api/{fn_name.split('-')[0]}",
+                                    "queryStringParameters": query, "headers": {}})
+            assert result["statusCode"] == 200, result
+            answered += answer_bytes(result)
+        usage = Usage(repeat, repeat, _functions(runner.samples, memory, arch), 0, ctx.meter.read_units,
+                      request_bytes=repeat * int(ASSUMED["request_header_bytes"]), response_bytes=answered)
+        out[kind] = Measured(kind, usage, 0.0, dict(runner.samples), memory, 0)
+    return out
+
+
+# -- the tables -------------------------------------------------------------------------------------
+SETTINGS = (Setting("b1", "stream, 1 event per batch (up to 4 events/s)", 1, 4),
+            Setting("b20", "stream, 20 per batch (80 events/s)", 20, 80),
+            # 4 shards x 250 distinct visitors a batch, and some to spare
+            Setting("b250", "stream, 250 per batch (1,000 events/s)", 250, 1_000, visitors=1_200),
+            Setting("b250v", "stream, 250 per batch, each visit in one batch (1,000 events/s)", 250, 1_000, True,
+                    visitors=400))
+DIRECT_VISITORS = 400
+QUICK_VISITORS = 30
+GROUPS = {"requests": ("requests",), "Lambda": ("lambda requests", "lambda duration"),
+          "DynamoDB": ("dynamodb writes", "dynamodb reads", "dynamodb storage"), "stream": ("kinesis", "stream hours"),
+          "logs": ("logs",), "transfer, fixed": ("data transfer", "fixed")}
+
+
+def _usd(x: float) -> str:
+    return f"{x:.2f}" if x >= 0.095 else f"{x:.3f}"
+
+
+def access_log_bytes() -> int:
+    """An API Gateway access log line in the stage's format, with typical values."""
+    from liveinsight_infra.reconcilers.apigateway_stage import ACCESS_LOG_FORMAT
+
+    values = {"$context.requestId": "6f2a8f0e-3b7c-4d8a-9b1e-2c4d5e6f7a8b",
+              "$context.requestTime": "06/Dec/2026:20:26:23 +0000", "$context.httpMethod": "POST",
+              "$context.path": "/api/event", "$context.status": "202", "$context.responseLatency": "38",
+              "$context.integrationLatency": "35", "$context.responseLength": "44", "$context.error.message": "-"}
+    line = ACCESS_LOG_FORMAT
+    for k in sorted(values, key=len, reverse=True):
+        line = line.replace(k, values[k])
+    return len(line.encode()) + 1
+
+
+def options_for(spec: Any, rate: float, **kw: Any) -> Options:
+    return Options(rate=rate, alarms=len(spec.alarms), log_retention_days=spec.logs.retention_days,
+                   event_ttl_days=spec.table.event_ttl_days, pitr=spec.table.point_in_time_recovery, **kw)
+
+
+def total(c: dict[str, float]) -> float:
+    return sum(c.values())
+
+
+def render(direct: Measured, streams: list[Measured], board: dict[str, Measured], specs: dict[str, Any],
+           all_fronts: list[Front], prices: dict[str, Price], rate: float, quick: bool, measured: str) -> str:
+    rest = all_fronts[0]
+    runs = [direct, *streams]
+    events, views = direct.usage.events, direct.pageviews
+    lines = ["## Cost: `python bench/cost.py`", "",
+             f"Measured {measured}, the handlers on moto in-process{' (--quick)' if quick else ''}. "
+             f"Traffic: {events / views:.2f} events per page view ("
+             f"{EVENTS_PER_PAGEVIEW_NOTE}), one event per request as Plausible's trackers send them, "
+             f"without `ts`; real User-Agents in {len(bench.AGENTS) * 40} variants, a country, campaign or "
+             "referrer entries, one visitor in five signing up. Stream rows: 4 shards; a batch holds what one shard "
+             "gets in the 1 s window; each event of a batch comes from a different visitor, except in the "
+             f"\"each visit\" row. Prices: {REGION} list prices checked {CHECKED} (bench/prices.py, with their "
+             "pages); the study and the assumptions are in docs/cost.md.", "",
+             "Measured per event (Lambda time: the handler's own CPU time here, moto's answers left out, stretched "
+             "by Lambda's share of a vCPU at the function's memory, plus an assumed round trip per AWS call; each "
+             "invocation rounded up to 1 ms):", "",
+             "| path | visitors, events | collector: ms of CPU here / billed ms on Lambda | aggregator: invocations "
+             "per 1,000 events, ms each on Lambda | write units | read units | stream bytes (KB billed) | log bytes "
+             "(handlers' lines) |", "|---|---|---|---|---|---|---|---|"]
+    for r in runs:
+        u, col, a = r.usage, r.samples[COLLECTOR], r.samples.get("aggregator")
+        agg = f"{1000 * a.invocations / u.events:.1f}, {a.lambda_ms / a.invocations:.0f}" if a else "-"
+        stream = f"{u.stream_bytes / u.events:.0f} ({u.stream_kb / u.events:.1f})" if u.stream_records else "-"
+        logs = sum(s.log_bytes for s in r.samples.values()) / u.events
+        lines.append(f"| {r.title} | {r.visitors:,}, {u.events:,} | "
+                     f"{col.cpu_ms / col.invocations:.1f} / {col.lambda_ms / col.invocations:.1f} | "
+                     f"{agg} | "
+                     f"{u.write_units / u.events:.2f} | {u.read_units / u.events:.2f} | {stream} | {logs:.0f} |")
+    lines += ["", f"Per million events, today's front ({rest.title}), Lambda's text logs with START, END and REPORT "
+              "lines, the API's access log, Standard log class; fixed fees (alarms, WAF) spread over the month's "
+              "events:", "",
+              "| path | events/s | " + " | ".join(GROUPS) + " | **total, $** | with AWS WAF |",
+              "|---|---|" + "---|" * len(GROUPS) + "---|---|"]
+    for r in runs:
+        spec = specs["stream" if r.stream else "direct"]
+        at = r.rate or rate
+        c = costs(r.usage, rest, options_for(spec, at), prices)
+        w = costs(r.usage, rest, options_for(spec, at, waf=True), prices)
+        groups = " | ".join(_usd(sum(c[k] for k in keys)) for keys in GROUPS.values())
+        lines.append(f"| {r.title} | {at:,.0f} | {groups} | **{_usd(total(c))}** | {_usd(total(w))} |")
+    top = next(s for s in streams if s.per_batch == 250 and "each visit" not in s.title)
+    visit = next((s for s in streams if "each visit" in s.title), top)
+    levers: dict[str, Any] = {"platform_logs": False, "app_logs": False, "log_class": "ia", "access_logs": False}
+    columns: list[tuple[str, Measured, dict[str, Any]]] = [("direct", direct, {}), ("stream, on-demand", top, {}),
+               ("stream, provisioned", top, {"stream": "provisioned"}),
+               ("provisioned, log levers", top, {"stream": "provisioned", **levers}),
+               ("provisioned, log levers, each visit in a batch", visit, {"stream": "provisioned", **levers})]
+    lines += ["", f"Each front at {rate:,.0f} events/s, $ per million events, all-in (without AWS WAF: add "
+              f"{_usd(prices['waf_request'].usd)} per million requests). *Log levers*: Lambda's JSON log format "
+              "with system log level WARN (no START/REPORT lines), the handlers' line only for errors, no access "
+              "log line, the Infrequent Access log class:", "",
+              "| front | gives up | " + " | ".join(c[0] for c in columns) + " |",
+              "|---|---|" + "---|" * len(columns)]
+    cheapest: tuple[float, str] = (math.inf, "")
+    keeping: tuple[float, str, Front, Measured, dict[str, Any]] | None = None
+    for f in all_fronts:
+        cells = []
+        for title, r, kw in columns:
+            if not f.collector and not r.stream:
+                cells.append("-")
+                continue
+            spec = specs["stream" if r.stream else "direct"]
+            v = total(costs(r.usage, f, options_for(spec, rate, **kw), prices))
+            cells.append(_usd(v))
+            cheapest = min(cheapest, (v, f"`{f.key}`, {title}"))
+            if not f.loses and (keeping is None or v < keeping[0]):
+                keeping = (v, f"`{f.key}`, {title}", f, r, kw)
+        lines.append(f"| `{f.key}`: {f.title} | {f.loses or 'nothing'} | " + " | ".join(cells) + " |")
+    lines += ["", f"Cheapest at {rate:,.0f} events/s: **${cheapest[0]:.2f}** per million events ({cheapest[1]})."]
+    if keeping is not None:
+        v, title, f, r, kw = keeping
+        c = costs(r.usage, f, options_for(specs["stream" if r.stream else "direct"], rate, **kw), prices)
+        lines += [f"Cheapest that keeps the event API's promises: **${v:.2f}** ({title}); the target of $2.00 "
+                  f"is {'met' if v <= 2.0 else 'NOT met'}. Its parts, $ per million events:", "",
+                  "| " + " | ".join(k for k in c) + " |", "|" + "---|" * len(c),
+                  "| " + " | ".join(_usd(x) for x in c.values()) + " |"]
+    lines += dashboard_lines(board, rest, specs, prices)
+    lines += month_lines(direct, streams, board, specs, all_fronts, prices)
+    return "\n".join(lines)
+
+
+def per_request(m: Measured, front: Front, specs: dict[str, Any], prices: dict[str, Price]) -> float:
+    return total(costs(m.usage, front, options_for(specs["direct"], 1e12), prices)) / MILLION
+
+
+def dashboard_lines(board: dict[str, Measured], rest: Front, specs: dict[str, Any],
+                    prices: dict[str, Price]) -> list[str]:
+    out = ["", "The dashboard's requests (through the same front, 30 days of stored traffic; `compare` as the "
+           "dashboard asks):", "", "| request | Lambda ms (est.) | read units | answer bytes | $ per 1,000 |",
+           "|---|---|---|---|---|"]
+    each = {k: per_request(m, rest, specs, prices) for k, m in board.items()}
+    for k, m in board.items():
+        s = next(iter(m.samples.values()))
+        out.append(f"| {k} | {s.lambda_ms / s.invocations:.0f} | {m.usage.read_units / m.usage.events:.1f} | "
+                   f"{m.usage.response_bytes / m.usage.events:,.0f} | {each[k] * 1000:.4f} |")
+    hour = 720 * each["realtime"] + 60 * each["stats, today"]
+    out += ["", f"One view: today ${each['realtime'] + each['stats, today']:.6f}, 30 days "
+            f"${each['realtime'] + each['stats, 30 days']:.6f}; an hour with the dashboard open (realtime every "
+            f"5 s, stats every minute): ${hour:.4f}."]
+    return out
+
+
+def month_lines(direct: Measured, streams: list[Measured], board: dict[str, Measured], specs: dict[str, Any],
+                all_fronts: list[Front], prices: dict[str, Price]) -> list[str]:
+    by_key = {f.key: f for f in all_fronts}
+    each = {k: per_request(m, by_key["rest"], specs, prices) for k, m in board.items()}
+    dashboard = DASHBOARD_HOURS * (720 * each["realtime"] + 60 * each["stats, today"])
+    per_view = direct.usage.events / direct.pageviews
+    cols = [("today: `rest`, direct", "rest", None, {}), ("`rest`, stream", "rest", "on_demand", {}),
+            ("`url-header`, direct", "url-header", None, {}),
+            ("`url-header`, stream, provisioned", "url-header", "provisioned", {}),
+            ("`url-header`, direct, log levers", "url-header", None,
+             {"platform_logs": False, "app_logs": False, "log_class": "ia"})]
+    out = ["", f"A month, $, for a site of N page views ({per_view:.2f} events each), with the dashboard open "
+           f"{DASHBOARD_HOURS} hours (${dashboard:.2f}) and the fixed fees (alarms; a stream's hours or shards); "
+           "without AWS WAF and without free tiers. A stream row uses the measured batch size nearest below the "
+           "one the site's average rate fills:", "",
+           "| page views a month | events/s | " + " | ".join(c[0] for c in cols) + " | CloudFront flat-rate plan |",
+           "|---|---|" + "---|" * len(cols) + "---|"]
+    for pv in SITES:
+        events = pv * per_view
+        rate = events / SECONDS_PER_MONTH
+        fill = max(1.0, rate / 4)
+        near = max((s for s in streams if s.per_batch <= fill and "each visit" not in s.title),
+                   key=lambda s: s.per_batch)
+        cells = []
+        for _, key, mode, kw in cols:
+            r, spec = (near, specs["stream"]) if mode else (direct, specs["direct"])
+            settings: dict[str, Any] = {**kw, **({"stream": mode} if mode else {})}
+            o = options_for(spec, rate, **settings)
+            cells.append(f"{month(r.usage, by_key[key], o, events, prices) + dashboard:,.2f}")
+        plan = flat_rate_plan(events + 780 * DASHBOARD_HOURS)
+        lines_plan = f"{plan[0]}, ${plan[1]:,.0f}" if plan else "none"
+        out.append(f"| {pv:,} | {rate:.3f} | " + " | ".join(cells) + f" | {lines_plan} |")
+    kept = max(r.kept_bytes / r.usage.events for r in [direct, *streams])
+    out += ["", f"Counters have no expiry: up to {kept:.0f} bytes per event stay in the table for good "
+            f"(${kept * MILLION / (1 << 30) * prices['dynamodb_storage_gb_month'].usd:.3f} a month per million "
+            "events ever counted, before point-in-time recovery); they are shared by a day's events, so a busier "
+            "site keeps fewer per event."]
+    return out
+
+
+def measure_all(quick: bool) -> tuple[Measured, list[Measured], dict[str, Measured]]:
+    from moto import mock_aws
+
+    from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
+    from liveinsight_infra.aws.provider import AwsProvider
+    from liveinsight_infra.engine import Context as EngineContext
+    from liveinsight_infra.engine import Engine
+    from liveinsight_infra.reconcilers.dynamodb import TableReconciler
+    from liveinsight_infra.spec import load_spec
+
+    apply_fidelity_patches()
+    with mock_aws():
+        loaded = load_spec(ROOT / "specs" / "dev.yaml")
+        engine = Engine(EngineContext(loaded, AwsProvider("us-east-1", session=boto3.Session())),
+                        kinds=[TableReconciler])
+        engine.apply(engine.plan())
+        table_name = os.environ["LIVEINSIGHT_TABLE"]
+        raw = boto3.Session().client("dynamodb")
+        meter = CostMeter(raw, table_name)
+        session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        assert session is not None
+        # on the default session, before the handlers make their clients from it
+        session.events.register("before-parameter-build.dynamodb.*", meter.params)
+        session.events.register("before-call.dynamodb.*", meter.call)
+        session.events.register("after-call.dynamodb.*", meter.read)
+        session.events.register("before-parameter-build.kinesis.PutRecords", meter.put_records)
+        for service in ("dynamodb", "kinesis"):
+            session.events.register(f"before-call.{service}.*", meter.started)
+            session.events.register(f"after-call.{service}.*", meter.ended)
+        ctx = Context(specs(), meter, raw, table_name)
+        with contextlib.redirect_stdout(io.StringIO()):  # warm up: imports, the day's salt, ua-parser's rules
+            measure_direct(ctx, 8)
+        direct = measure_direct(ctx, QUICK_VISITORS if quick else DIRECT_VISITORS)
+        streams = [measure_stream(ctx, QUICK_VISITORS if quick else s.visitors, s) for s in SETTINGS]
+        fill_days(ctx, "direct.example", 60, 1 if quick else 20)
+        board = measure_dashboard(ctx, "direct.example", 2 if quick else 10)
+    return direct, streams, board
+
+
+def specs() -> dict[str, Any]:
+    from liveinsight_infra.spec import load_spec
+
+    return {"direct": load_spec(ROOT / "specs" / "dev.yaml").spec,
+            "stream": load_spec(ROOT / "specs" / "stream.yaml").spec}
+
+
+def when() -> str:
+    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
+
+
+def save(path: Path, direct: Measured, streams: list[Measured], board: dict[str, Measured], quick: bool) -> None:
+    data = {"quick": quick, "measured": when(), "direct": asdict(direct),
+            "streams": [asdict(s) for s in streams], "board": {k: asdict(m) for k, m in board.items()}}
+    path.write_text(json.dumps(data, indent=1))
+
+
+def load(path: Path) -> tuple[Measured, list[Measured], dict[str, Measured], bool, str]:
+    def measured(d: dict[str, Any]) -> Measured:
+        u = dict(d["usage"])
+        u["functions"] = {k: FunctionUse(**f) for k, f in u["functions"].items()}
+        return Measured(**{**d, "usage": Usage(**u), "samples": {k: Sample(**x) for k, x in d["samples"].items()}})
+
+    data = json.loads(path.read_text())
+    return (measured(data["direct"]), [measured(s) for s in data["streams"]],
+            {k: measured(m) for k, m in data["board"].items()}, bool(data["quick"]), str(data["measured"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help=f"{QUICK_VISITORS} visitors per path: a smoke run")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md", help="the file whose section to write")
+    ap.add_argument("--rate", type=float, default=1_000.0, help="events per second for the fronts' table")
+    ap.add_argument("--front", action="append", default=[], metavar="NAME=FEE+FEE",
+                    help="one more front: the price keys each request pays (bench/prices.py)")
+    ap.add_argument("--price", action="append", default=[], metavar="KEY=USD", help="another price for a key")
+    ap.add_argument("--save", type=Path, metavar="FILE", help="also write the measured counts to FILE (JSON)")
+    ap.add_argument("--load", type=Path, metavar="FILE",
+                    help="price the counts of an earlier --save instead of measuring (new fronts, other prices)")
+    args = ap.parse_args()
+    try:
+        prices = override_prices(PRICES, args.price)
+        extra = [parse_front(f, prices) for f in args.front]
+    except ValueError as exc:
+        ap.error(str(exc))
+    if args.rate <= 0:
+        ap.error("--rate: a positive number of events per second")
+    edge = sum(n + LOG_EVENT_OVERHEAD for n in platform_lines(ASSUMED["edge_ms"], 128))
+    all_fronts = [replace(f, edge_ms=int(ASSUMED["edge_ms"])) if f.edge_ms else f
+                  for f in fronts(access_log_bytes(), edge)] + extra
+    if args.load:
+        try:
+            direct, streams, board, quick, measured = load(args.load)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            ap.error(f"--load {args.load}: not the counts of a --save ({exc})")
+    else:
+        direct, streams, board = measure_all(args.quick)
+        quick, measured = args.quick, when()
+        if args.save:
+            save(args.save, direct, streams, board, quick)
+    body = render(direct, streams, board, specs(), all_fronts, prices, args.rate, quick, measured)
+    print(body)
+    from provision import write_section
+
+    write_section(args.out, "cost", body)
+
+
+if __name__ == "__main__":
+    main()
