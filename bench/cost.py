@@ -88,12 +88,17 @@ class Sample:
 
 def _guarded(hook: Callable[..., None]) -> Callable[..., None]:
     """A meter hook that never raises into the handler (which would take it for an AWS failure and
-    answer 503): its error is kept, and ``Runner.invoke`` raises it after the invocation."""
+    answer 503): its error is kept, and ``Runner.invoke`` raises it after the invocation. Its CPU
+    time is kept too, and left out of the handler's."""
     def run(self: CostMeter, *args: Any, **kw: Any) -> None:
+        started = time.thread_time()
         try:
             hook(self, *args, **kw)
         except Exception as exc:
             self.errors.append(exc)
+        finally:
+            if hook.__name__ in ("params", "put_records"):  # before a call's span; the others run in it
+                self.overhead.append(time.thread_time() - started)
 
     return run
 
@@ -110,6 +115,7 @@ class CostMeter(bench.Meter):
         self.spans: list[tuple[float, float, float, float]] = []
         self.records = self.record_kb = self.record_bytes = self.put_units = 0
         self.errors: list[Exception] = []
+        self.overhead: list[float] = []  # CPU seconds the meter's hooks spend outside the calls' spans
         self._local = threading.local()
 
     def reset(self) -> None:
@@ -196,6 +202,7 @@ class Runner:
         so that a loaded machine does not inflate it; the CPU moto spends answering is left out),
         and the AWS calls it waits for."""
         self.meter.spans.clear()
+        self.meter.overhead.clear()
         out = io.StringIO()
         started = time.process_time()
         with contextlib.redirect_stdout(out):
@@ -204,7 +211,7 @@ class Runner:
         if self.meter.errors:
             raise RuntimeError(f"the meter failed during {name}") from self.meter.errors[0]
         spans = list(self.meter.spans)
-        own_ms = max(0.0, cpu_ms - sum(c for *_, c in spans) * 1000)
+        own_ms = max(0.0, cpu_ms - (sum(c for *_, c in spans) + sum(self.meter.overhead)) * 1000)
         union = _union_ms(spans)
         busy = sum(e - s for s, e, *_ in spans) * 1000
         # the calls' round trips, overlapping as much as the handler's calls overlapped here
@@ -319,6 +326,7 @@ class Measured:
     stream: bool = False
     pageviews: int = 0
     visitors: int = 0
+    note: str = ""
 
 
 @dataclass
@@ -326,12 +334,28 @@ class Context:
     specs: dict[str, Any]
     meter: CostMeter
     raw: Any
-    table_name: str
+    base_table: str
+    table_name: str = ""
 
 
 def _functions(samples: dict[str, Sample], memory: dict[str, int], arch: dict[str, str]) -> dict[str, FunctionUse]:
     return {k: FunctionUse(s.invocations, s.lambda_ms / s.invocations, memory[k], arch[k], s.log_lines, s.log_bytes)
             for k, s in samples.items() if s.invocations}
+
+
+def fresh_table(ctx: Context, key: str) -> None:
+    """A table of its own for the next measurement, with the stack table's keys: moto's Query reads
+    every item of a table, so one shared table would slow each run down as the runs fill it (the
+    counts do not change)."""
+    from shared import store
+
+    base = ctx.raw.describe_table(TableName=ctx.base_table)["Table"]
+    name = f"{ctx.base_table}-{key}"
+    ctx.raw.create_table(TableName=name, KeySchema=base["KeySchema"],
+                         AttributeDefinitions=base["AttributeDefinitions"], BillingMode="PAY_PER_REQUEST")
+    os.environ["LIVEINSIGHT_TABLE"] = name
+    store.reset_for_tests()
+    ctx.table_name = ctx.meter.table_name = name
 
 
 def stored(ctx: Context, marker: str, ttl_days: int) -> tuple[int, int]:
@@ -352,14 +376,13 @@ def stored(ctx: Context, marker: str, ttl_days: int) -> tuple[int, int]:
     return int(weighted), kept
 
 
-def measure_direct(ctx: Context, visitors: int) -> Measured:
+def measure_direct(ctx: Context, visitors: int, site: str = "direct.example") -> Measured:
     import event_collector
 
     spec = ctx.specs["direct"]
     memory = {k: f.memory_mb for k, f in spec.functions.items()}
     arch = {k: f.architecture for k, f in spec.functions.items()}
     runner = Runner(ctx.meter)
-    site = "direct.example"
     ctx.meter.reset()
     t = post_all(runner, event_collector, memory[COLLECTOR], interleaved(visits(visitors, site)))
     m = ctx.meter
@@ -431,7 +454,7 @@ def fill_days(ctx: Context, site: str, days: int, visitors_per_day: int) -> None
                 assert event_collector.handler(request(events, v), None)["statusCode"] == 202
 
 
-def measure_dashboard(ctx: Context, site: str, repeat: int) -> dict[str, Measured]:
+def measure_dashboard(ctx: Context, site: str, repeat: int, note: str) -> dict[str, Measured]:
     """The read functions' use for one request of each kind a dashboard makes."""
     import realtime_api
     import stats_api
@@ -457,7 +480,7 @@ def measure_dashboard(ctx: Context, site: str, repeat: int) -> dict[str, Measure
             answered += answer_bytes(result)
         usage = Usage(repeat, repeat, _functions(runner.samples, memory, arch), 0, ctx.meter.read_units,
                       request_bytes=repeat * int(ASSUMED["request_header_bytes"]), response_bytes=answered)
-        out[kind] = Measured(kind, usage, 0.0, dict(runner.samples), memory, 0)
+        out[kind] = Measured(kind, usage, 0.0, dict(runner.samples), memory, 0, note=note)
     return out
 
 
@@ -469,6 +492,7 @@ SETTINGS = (Setting("b1", "stream, 1 event per batch (up to 4 events/s)", 1, 4),
             Setting("b250v", "stream, 250 per batch, each visit in one batch (1,000 events/s)", 250, 1_000, True,
                     visitors=400))
 DIRECT_VISITORS = 400
+DASHBOARD_VISITORS = 100  # today's, and a fifth of them on each of the 60 days before
 QUICK_VISITORS = 30
 GROUPS = {"requests": ("requests",), "Lambda": ("lambda requests", "lambda duration"),
           "DynamoDB": ("dynamodb writes", "dynamodb reads", "dynamodb storage"), "stream": ("kinesis", "stream hours"),
@@ -581,6 +605,9 @@ def render(direct: Measured, streams: list[Measured], board: dict[str, Measured]
                   "| " + " | ".join(_usd(x) for x in c.values()) + " |"]
     lines += dashboard_lines(board, rest, specs, prices)
     lines += month_lines(direct, streams, board, specs, all_fronts, prices)
+    lines += ["", f"The prices ({REGION}, checked {CHECKED}; bench/prices.py, `--price KEY=USD` for another):", "",
+              "| key | $ | per | source |", "|---|---|---|---|"]
+    lines += [f"| `{k}` | {p.usd:g} | {p.per} | {p.source} |" for k, p in prices.items()]
     return "\n".join(lines)
 
 
@@ -590,8 +617,8 @@ def per_request(m: Measured, front: Front, specs: dict[str, Any], prices: dict[s
 
 def dashboard_lines(board: dict[str, Measured], rest: Front, specs: dict[str, Any],
                     prices: dict[str, Price]) -> list[str]:
-    out = ["", "The dashboard's requests (through the same front, 30 days of stored traffic; `compare` as the "
-           "dashboard asks):", "", "| request | Lambda ms (est.) | read units | answer bytes | $ per 1,000 |",
+    out = ["", f"The dashboard's requests (through the same front; {next(iter(board.values())).note}; `compare` as "
+           "the dashboard asks):", "", "| request | Lambda ms (est.) | read units | answer bytes | $ per 1,000 |",
            "|---|---|---|---|---|"]
     each = {k: per_request(m, rest, specs, prices) for k, m in board.items()}
     for k, m in board.items():
@@ -674,13 +701,22 @@ def measure_all(quick: bool) -> tuple[Measured, list[Measured], dict[str, Measur
         for service in ("dynamodb", "kinesis"):
             session.events.register(f"before-call.{service}.*", meter.started)
             session.events.register(f"after-call.{service}.*", meter.ended)
-        ctx = Context(specs(), meter, raw, table_name)
+        ctx = Context(specs(), meter, raw, table_name, table_name)
         with contextlib.redirect_stdout(io.StringIO()):  # warm up: imports, the day's salt, ua-parser's rules
             measure_direct(ctx, 8)
+        fresh_table(ctx, "direct")
         direct = measure_direct(ctx, QUICK_VISITORS if quick else DIRECT_VISITORS)
-        streams = [measure_stream(ctx, QUICK_VISITORS if quick else s.visitors, s) for s in SETTINGS]
-        fill_days(ctx, "direct.example", 60, 1 if quick else 20)
-        board = measure_dashboard(ctx, "direct.example", 2 if quick else 10)
+        streams = []
+        for s in SETTINGS:
+            fresh_table(ctx, s.key)
+            streams.append(measure_stream(ctx, QUICK_VISITORS if quick else s.visitors, s))
+        fresh_table(ctx, "dashboard")  # today's traffic and 60 days before it
+        today, before = (QUICK_VISITORS, 1) if quick else (DASHBOARD_VISITORS, DASHBOARD_VISITORS // 5)
+        with contextlib.redirect_stdout(io.StringIO()):
+            measure_direct(ctx, today, "dashboard.example")
+        fill_days(ctx, "dashboard.example", 60, before)
+        board = measure_dashboard(ctx, "dashboard.example", 2 if quick else 10,
+                                  f"a site of {today} visitors today and {before} on each of the 60 days before")
     return direct, streams, board
 
 
