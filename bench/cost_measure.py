@@ -519,7 +519,7 @@ def measure_all(quick: bool) -> tuple[Measured, list[Measured], dict[str, Measur
         with contextlib.redirect_stdout(io.StringIO()):
             measure_direct(ctx, today, "dashboard.example")
         fill_days(ctx, "dashboard.example", 60, before)
-        board = measure_dashboard(ctx, "dashboard.example", 2 if quick else 10,
+        board = measure_dashboard(ctx, "dashboard.example", 2 if quick else 3,
                                   f"a site of {today} visitors today and {before} on each of the 60 days before")
     return direct, streams, board
 
