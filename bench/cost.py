@@ -5,13 +5,15 @@ runs them, times the list prices of bench/prices.py (the arithmetic: bench/cost_
 
     python bench/cost.py             # 200 to 1,200 visitors (6.4 events each) per path and setting
     python bench/cost.py --quick     # 30 visitors (what CI runs so the script never rots)
-    python bench/cost.py --front edge=cloudfront_request+lambda_edge_request --price cloudfront_request=1.20
+    python bench/cost.py --save run.json                 # keep the counts, to price them again:
+    python bench/cost.py --load run.json --front edge=cloudfront_request+lambda_edge_request \
+        --price cloudfront_request=1.20
 
 What is measured, per path: requests, invocations per function and each invocation's time, DynamoDB
 read and write units (items sized by DynamoDB's rules; projected reads billed on the whole item),
 Kinesis records and bytes, the handlers' log lines, request and answer bytes, the bytes the table
-keeps. What is assumed (ASSUMED in bench/cost_measure.py, docs/cost.md): AWS round trips, Lambda's CPU at
-the configured memory, header bytes, Lambda's own log lines (their sizes are computed).
+keeps. What is assumed (ASSUMED in bench/cost_measure.py, docs/cost.md): AWS round trips, Lambda's
+CPU at the configured memory, header bytes, Lambda's own log lines (their sizes are computed).
 """
 
 from __future__ import annotations
@@ -245,7 +247,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_VISITORS} visitors per path: a smoke run")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md", help="the file whose section to write")
-    ap.add_argument("--rate", type=float, default=1_000.0, help="events per second for the fronts' table")
+    ap.add_argument("--rate", type=float, default=1_000.0,
+                    help="events per second the fronts' table spreads fixed fees and stream hours over (its stream "
+                         "columns keep their measured batches of 250)")
     ap.add_argument("--front", action="append", default=[], metavar="NAME=FEE+FEE",
                     help="one more front: the price keys each request pays (bench/prices.py)")
     ap.add_argument("--price", action="append", default=[], metavar="KEY=USD", help="another price for a key")
