@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from shared import visitors
+from tests.handlers.conftest import Api
+from tests.handlers.test_input import GOOD
 
 SECRET, OLD = "s3cr3t-value-from-cloudfront", "the-one-before"
 
@@ -63,3 +65,12 @@ def test_the_country_is_dropped_without_the_secret() -> None:
     dropped = visitors.viewer_headers(event({**VIEWER, "cloudfront-viewer-country": "NZ", "User-Agent": "ua"},
                                             [digest(SECRET)]))
     assert dropped == {"User-Agent": "ua"}
+
+
+def test_forged_viewer_addresses_on_the_execute_api_url_make_one_visitor(api: Api) -> None:
+    for i in range(20):
+        forged = {"CloudFront-Viewer-Address": f"198.51.100.{i + 1}:443", "CloudFront-Viewer-Country": "NZ"}
+        status, body, _ = api.post(GOOD, ip="203.0.113.7", headers=forged, cloudfront=False)
+        assert status == 202 and body["accepted"] == 1, body
+    answer = api.stats("example.com")
+    assert answer["visitors"] == 1 and answer["countries"] == []
