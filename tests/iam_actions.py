@@ -212,7 +212,14 @@ class Mapper:
         return reqs
 
     def _ssm(self, c: Call) -> list[Request]:
-        return [Request(f"ssm:{c.operation}", self._arn("ssm", f"parameter{c.params['Name']}"))]
+        """Parameters by name (``Name``, or ``ResourceId`` for the tagging calls); a name with a leading
+        slash has none in its ARN. Creating with tags needs the tagging action too."""
+        name = str(c.params.get("Name") or c.params["ResourceId"])
+        arn = self._arn("ssm", f"parameter/{name.lstrip('/')}")
+        reqs = [Request(f"ssm:{c.operation}", arn)]
+        if c.operation == "PutParameter" and c.params.get("Tags"):
+            reqs.append(Request("ssm:AddTagsToResource", arn))
+        return reqs
 
     def _s3(self, c: Call) -> list[Request]:
         p, op = c.params, c.operation

@@ -3,9 +3,11 @@
 
 It plays CloudFront's part where the handlers depend on it: on ``/api/...`` it sets
 ``CloudFront-Viewer-Address`` to the peer's ``ip:port``, replacing any value the client sent
-(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html);
-a client's ``CloudFront-Viewer-Country`` passes, so tests and demos can set countries. On
-``/{stage}/api/...`` a client can send any header, as on execute-api. The site's files carry the
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html),
+and adds the distribution's origin custom headers (the origin secret, read from the distribution
+in moto), replacing any value the client sent; a client's ``CloudFront-Viewer-Country`` passes, so
+tests and demos can set countries. On ``/{stage}/api/...`` a client can send any header, as on
+execute-api, and nothing is added: the functions believe no viewer header there. The site's files carry the
 security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
 the server keeps serving.
 
@@ -161,9 +163,10 @@ class _Handler(BaseHTTPRequestHandler):
             api = True
         else:
             api = path == "/api" or path.startswith("/api/")
-            if api:  # through CloudFront, which sets the viewer's address itself
-                headers = [(k, v) for k, v in headers if k.lower() != VIEWER_ADDRESS.lower()]
-                headers.append((VIEWER_ADDRESS, f"{peer_ip}:{peer_port}"))
+            if api:  # through CloudFront, which sets the viewer's address and its origin headers itself
+                added = {VIEWER_ADDRESS: f"{peer_ip}:{peer_port}", **self.server.gateway.d.origin_headers}
+                names = {k.lower() for k in added}
+                headers = [(k, v) for k, v in headers if k.lower() not in names] + list(added.items())
         if api:
             req = Request(self.command, path, headers, parts.query, body, str(peer_ip), stage,
                           port=int(self.server.server_address[1]))

@@ -74,3 +74,10 @@ def test_forged_viewer_addresses_on_the_execute_api_url_make_one_visitor(api: Ap
         assert status == 202 and body["accepted"] == 1, body
     answer = api.stats("example.com")
     assert answer["visitors"] == 1 and answer["countries"] == []
+
+
+def test_the_tool_and_the_functions_use_the_same_names() -> None:
+    from liveinsight_infra import constants
+
+    assert (visitors.ORIGIN_HEADER, visitors.ORIGIN_DIGESTS) == (constants.ORIGIN_HEADER,
+                                                                 constants.ORIGIN_DIGESTS_VARIABLE)
