@@ -221,6 +221,22 @@ class Mapper:
             reqs.append(Request("ssm:AddTagsToResource", arn))
         return reqs
 
+    def _wafv2(self, c: Call) -> list[Request]:
+        """Web ACLs for CloudFront (scope CLOUDFRONT) are ``global`` resources in us-east-1; a new one's
+        id is AWS's choice (any id matches the policy's ``*``). Tags at creation need TagResource."""
+        p, op = c.params, c.operation
+        if op == "ListWebACLs":
+            return [Request("wafv2:ListWebACLs", "*")]
+        scope = "global" if p.get("Scope", "CLOUDFRONT") == "CLOUDFRONT" else "regional"
+        region = "us-east-1" if scope == "global" else self.region
+        arn = str(p.get("ResourceARN") or
+                  f"arn:aws:wafv2:{region}:{self.account}:{scope}/webacl/{p['Name']}/{p.get('Id', 'new-id')}")
+        ctx = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in p.get("Tags") or []} if op == "CreateWebACL" else {}
+        reqs = [Request(f"wafv2:{op}", arn, ctx)]
+        if op == "CreateWebACL" and p.get("Tags"):
+            reqs.append(Request("wafv2:TagResource", arn, ctx))
+        return reqs
+
     def _s3(self, c: Call) -> list[Request]:
         p, op = c.params, c.operation
         bucket = f"arn:aws:s3:::{p['Bucket']}"

@@ -27,12 +27,13 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .sns import TopicReconciler
     from .sqs import QueueReconciler
     from .usage_plan import UsagePlanReconciler
+    from .waf import WebAclReconciler
 
     kinds: list[type[Reconciler]] = [OriginSecretReconciler, TopicReconciler, LogGroupReconciler, TableReconciler,
                                      StreamReconciler, QueueReconciler, BoundaryReconciler, RoleReconciler,
                                      FunctionReconciler, EventSourceMappingReconciler, RestApiReconciler,
                                      PermissionReconciler, AccountReconciler, StageReconciler, UsagePlanReconciler,
-                                     BucketReconciler, OacReconciler, ResponseHeadersPolicyReconciler,
+                                     BucketReconciler, OacReconciler, ResponseHeadersPolicyReconciler, WebAclReconciler,
                                      OriginRequestPolicyReconciler, DistributionReconciler, BucketPolicyReconciler,
                                      ObjectReconciler, InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)
