@@ -1,6 +1,7 @@
 """What moto's WAF does not model: a web ACL still associated with a distribution cannot be deleted
-(WAFAssociatedItemException, until CloudFront has deployed the change that let go of it), and a
-write with a stale LockToken is refused (WAFOptimisticLockException)."""
+(WAFAssociatedItemException, until CloudFront has deployed the change that let go of it). And what
+a test on moto cannot arrange: someone else's change between the tool's read and its write (a
+stale LockToken, WAFOptimisticLockException)."""
 
 from __future__ import annotations
 
