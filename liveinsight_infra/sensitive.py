@@ -39,7 +39,7 @@ class Sensitive:
         return digest(self._value)
 
     def __repr__(self) -> str:
-        return f"(sensitive value, sha256 {self.digest[:8]}…)"
+        return f"(sensitive value, sha256 {self.digest[:8]}...)"
 
     __str__ = __repr__
 
