@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from .. import naming
@@ -74,6 +75,7 @@ class OriginSecretReconciler(Reconciler):
         self._stored: tuple[Sensitive | None, Sensitive | None] = (None, None)  # as read, never overwritten
         self._cloudfront: tuple[str | None, bool] | None = None
         self._new: Sensitive | None = None  # generated once per run
+        self._new_lock = threading.Lock()  # dependants' changes may ask for it from several threads
 
     def names(self) -> list[str]:
         return [naming.origin_secret_parameter(self.spec)]
@@ -81,14 +83,14 @@ class OriginSecretReconciler(Reconciler):
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         name = self.names()[0]
         ssm = self.client("ssm")
-        if not for_destroy:
-            self._cloudfront = origin_secret_sent(self)
         param = None
         with self.calling(name, "GetParameter", ignore=("ParameterNotFound",)):
             param = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        tags = self._tags(name) if param is not None else {}
+        if not for_destroy:  # after the parameter's reads: the distribution's lookup is the longer chain
+            self._cloudfront = origin_secret_sent(self)
         if param is None:
             return {}
-        tags = self._tags(name)
         self._stored = parse_value(str(param.get("Value", "")))
         current, previous = self._stored
         state = {"type": param.get("Type"), "current": current, "previous": previous, "tags": user_tags(tags)}
@@ -100,9 +102,10 @@ class OriginSecretReconciler(Reconciler):
         return tag_list_to_dict(listed.get("TagList"))
 
     def _generated(self) -> Sensitive:
-        if self._new is None:
-            self._new = Sensitive.generate()
-        return self._new
+        with self._new_lock:
+            if self._new is None:
+                self._new = Sensitive.generate()
+            return self._new
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         stored_current, stored_previous = self._stored
