@@ -1,8 +1,8 @@
 """Values that are never printed: what ``sensitive = true`` is to Terraform.
 
 A :class:`Sensitive` compares by its value, so a plan still sees that a secret changed, but it
-shows as a mask everywhere a value is shown: the text plan, ``plan --json`` (which serialises
-unknown types with ``str``), ``-v`` and error messages. The mask names a short SHA-256 fingerprint,
+shows as a mask everywhere a value is shown: the text plan, ``Plan.to_json`` (``plan --json``),
+``-v`` and error messages. The mask names a short SHA-256 fingerprint,
 which tells two secrets apart without revealing either (the secrets here are 256-bit random
 values). ``json.dumps`` without a ``default`` refuses it: nothing turns it into its value by
 accident. Only :meth:`Sensitive.reveal` gives the value, at the one place that sends it to AWS.
