@@ -21,7 +21,7 @@ from typing import Any
 from shared.http import respond
 from shared.log import error_text, log_request
 from shared.validate import ALIASES, BodyError, parse_body, validate_event
-from shared.visitors import client_ip, daily_salt, is_bot, visitor_id
+from shared.visitors import client_ip, daily_salt, is_bot, viewer_headers, visitor_id
 
 NAME = "event-collector"
 
@@ -76,7 +76,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
-        headers = event.get("headers") or {}
+        headers = viewer_headers(event)  # CloudFront's country only on requests CloudFront sent
         valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]
         ip = client_ip(event)

@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--adopt", action="store_true",
                     help="take over resources that exist under the stack's names without its ownership tag "
                          "(the plan marks them <-): tag them as this stack's, then make them match the spec")
+    sp.add_argument("--rotate-origin-secret", action="store_true",
+                    help="give CloudFront a new secret to send the API; the old one stays accepted until "
+                         "CloudFront has deployed the new one, then apply retires it (docs/security.md)")
     sp = verb("destroy", "remove every resource this stack owns (ownership tags)")
     sp.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sp.add_argument("--force", action="store_true",
@@ -192,7 +195,8 @@ class Cli:
 
         with self.stack() as stack:
             stack.context.emit = show
-            result = stack.apply(force_unlock=self.args.force_unlock, adopt=self.args.adopt)
+            result = stack.apply(force_unlock=self.args.force_unlock, adopt=self.args.adopt,
+                                 rotate_origin_secret=self.args.rotate_origin_secret)
         if self.args.json:
             self.say(json.dumps({"plan": result.plan.to_json(), "outputs": result.outputs}, indent=2, default=str))
             return 0

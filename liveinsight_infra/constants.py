@@ -23,3 +23,9 @@ ALL_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE")
 CACHED_METHODS = ("GET", "HEAD")
 # At most 15 wildcard paths may be in progress; past that many paths one "/*" is cheaper anyway.
 MAX_INVALIDATION_PATHS = 15
+# The origin secret: CloudFront adds it to every request for the API (an origin custom header), and
+# the functions believe CloudFront's viewer headers only with it. The stage variable lists the
+# SHA-256 digests of the secrets accepted now. handlers/shared/visitors.py uses the same two names.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html
+ORIGIN_HEADER = "X-Origin-Verify"
+ORIGIN_DIGESTS_VARIABLE = "liveinsightOriginVerify"

@@ -55,6 +55,7 @@ class Context:
     force: bool = False
     wait: bool = True  # wait for CloudFront to be deployed (apply --no-wait skips it)
     adopt: bool = False  # take over resources without the stack's ownership tag (apply --adopt)
+    rotate_origin_secret: bool = False  # a new origin secret for CloudFront (apply --rotate-origin-secret)
     # Reads shared between reconcilers in one run (the REST API and distribution lookups); see shared_read.
     reads: dict[str, Any] = field(default_factory=dict, repr=False)
     _read_locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)

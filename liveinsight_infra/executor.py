@@ -2,8 +2,11 @@
 
 Dependencies come from the kinds' ``depends_on``, taken transitively and conservatively: a change of
 kind B waits for *every* change of each kind B needs (directly or through another kind), not only
-for the resource it refers to. For a destroy the edges are reversed (dependants go first). Changes
-of one kind do not wait for each other.
+for the resource it refers to. For a destroy the edges are reversed (dependants go first). In an
+apply, a delete goes the destroy way too: it waits for the changes of the kinds that use its kind
+(a web ACL the spec dropped is deleted once the distribution no longer names it), and no other
+change waits for a delete, so the graph stays acyclic. Changes of one kind do not wait for each
+other.
 
 Concurrency is bounded overall and per AWS service, so a plan does not turn into a burst that the
 control plane throttles. API Gateway's control plane allows few requests per second per account
@@ -30,7 +33,7 @@ from typing import Protocol, TypeVar
 
 from . import interrupt
 from .errors import LiveInsightError
-from .plan import Change
+from .plan import Action, Change
 
 MAX_CONCURRENT = 10
 # Changes in flight at once per service (the part of the kind before the dot).
@@ -100,9 +103,14 @@ def dependencies(changes: Sequence[Change], depends_on: Mapping[str, Iterable[st
         by_kind.setdefault(c.resource, []).append(i)
     deps: list[set[int]] = []
     for c in changes:
-        # destroy: wait for every change of a kind that needs this one; else for what this one needs
-        kinds = [k for k, ks in needs.items() if c.resource in ks] if reverse else list(needs.get(c.resource, ()))
-        deps.append({j for k in kinds for j in by_kind.get(k, ())})
+        # destroy, and a delete in an apply: after every change of a kind that needs this one; else
+        # after the changes (deletes excepted) of what this one needs
+        if reverse or c.action is Action.DELETE:
+            kinds = [k for k, ks in needs.items() if c.resource in ks]
+            deps.append({j for k in kinds for j in by_kind.get(k, ())})
+        else:
+            deps.append({j for k in needs.get(c.resource, ()) for j in by_kind.get(k, ())
+                         if changes[j].action is not Action.DELETE})
     return deps
 
 

@@ -117,6 +117,16 @@ def stream_name(spec: StackSpec) -> str:
     return f"{spec.project}-ingest-{spec.environment}"
 
 
+def origin_secret_parameter(spec: StackSpec) -> str:
+    """The SSM SecureString that holds the origin secret CloudFront sends the API (X-Origin-Verify)."""
+    return f"/{stack_id(spec)}/origin-secret"
+
+
+def web_acl_name(spec: StackSpec) -> str:
+    """The WAF web ACL of the distribution (distribution.waf)."""
+    return f"{stack_id(spec)}-edge"
+
+
 def failure_queue_name(spec: StackSpec) -> str:
     """The SQS queue that receives the records the aggregator could not process."""
     return f"{spec.project}-ingest-failures-{spec.environment}"

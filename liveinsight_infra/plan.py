@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
 from .errors import LiveInsightError
+from .sensitive import Sensitive
 
 
 class _Unknown:
@@ -180,6 +181,8 @@ class Plan:
 def _jsonable(value: Any) -> Any:
     if value is UNKNOWN:
         return "(known after apply)"
+    if isinstance(value, Sensitive):  # its mask, never its value (sensitive.py)
+        return repr(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -134,6 +134,12 @@ def services() -> list[str]:
 
 
 
+def _retirement_pending(engine: Engine) -> bool:
+    """Whether the origin secret still lists a previous secret after an apply (origin_secret.py)."""
+    secret = next((r for r in engine.reconcilers if r.kind == "ssm.parameter"), None)
+    return secret is not None and any(o.state.get("previous") is not None for o in secret.observed.values())
+
+
 class Stack:
     """One stack, from one thread at a time (another thread's call raises :class:`StackBusy`)."""
 
@@ -288,27 +294,50 @@ class Stack:
             lock.break_lock()
         return lock
 
-    def apply(self, force_unlock: bool = False, adopt: bool = False) -> Applied:
+    def apply(self, force_unlock: bool = False, adopt: bool = False, rotate_origin_secret: bool = False) -> Applied:
         """Make AWS match the spec. Takes the lock only when there is something to write, and plans
         again under it (another apply may have finished meanwhile). Resources under the stack's names
         without its ownership tag are refused (:class:`AdoptionRequired`) unless ``adopt``
-        (docs/adoption.md)."""
+        (docs/adoption.md). ``rotate_origin_secret``: a new secret for CloudFront to send the API; the
+        old one stays accepted until CloudFront has deployed the new one, which this apply waits for
+        (unless ``wait`` is off), then retires it (docs/security.md, "Rotating the origin secret")."""
         with self._call("apply"):
             start = time.monotonic()
             self.context.adopt = adopt
-            engine = self._engine()
-            plan = engine.plan()
-            self._check_home(engine)
-            if plan.empty:
-                self.context.emit(Event("plan", plan=plan))
-            else:
-                with self._lock(force_unlock).held("apply"):
-                    engine = engine.fresh()
-                    plan = engine.plan()
+            self.context.rotate_origin_secret = rotate_origin_secret
+            try:
+                engine = self._engine()
+                plan = engine.plan()
+                self._check_home(engine)
+                if plan.empty:
                     self.context.emit(Event("plan", plan=plan))
-                    engine.apply(plan)
+                else:
+                    with self._lock(force_unlock).held("apply"):
+                        engine = engine.fresh()
+                        plan = engine.plan()
+                        self.context.emit(Event("plan", plan=plan))
+                        engine.apply(plan)
+                        self.context.rotate_origin_secret = False
+                        if _retirement_pending(engine):
+                            engine, plan = self._retire_previous_secret(engine, plan)
+            finally:
+                self.context.rotate_origin_secret = False
             outputs = stack_outputs(self.context.spec, engine.current_outputs())
             return Applied(plan, outputs, time.monotonic() - start)
+
+    def _retire_previous_secret(self, engine: Engine, applied: Plan) -> tuple[Engine, Plan]:
+        """After an apply that left a previous origin secret accepted: plan again from what AWS shows
+        now and apply that (it retires the previous secret once the distribution is deployed with the
+        current one; otherwise it is empty and the plan's note says so). Under the caller's lock."""
+        engine = engine.fresh()
+        plan = engine.plan()
+        if plan.empty:
+            for note in plan.notes:
+                self.context.emit(Event("note", note))
+            return engine, Plan(applied.changes, applied.stack, applied.destroy, applied.notes + plan.notes)
+        self.context.emit(Event("plan", "\nRetiring the previous origin secret:", plan=plan))
+        engine.apply(plan)
+        return engine, Plan(applied.changes + plan.changes, applied.stack, applied.destroy, plan.notes)
 
     def destroy(self, force: bool = False, confirm: Confirm | None = None, force_unlock: bool = False) -> Applied:
         """Remove every resource this stack owns. A table that holds data (or is protected) is kept

@@ -212,7 +212,30 @@ class Mapper:
         return reqs
 
     def _ssm(self, c: Call) -> list[Request]:
-        return [Request(f"ssm:{c.operation}", self._arn("ssm", f"parameter{c.params['Name']}"))]
+        """Parameters by name (``Name``, or ``ResourceId`` for the tagging calls); a name with a leading
+        slash has none in its ARN. Creating with tags needs the tagging action too."""
+        name = str(c.params.get("Name") or c.params["ResourceId"])
+        arn = self._arn("ssm", f"parameter/{name.lstrip('/')}")
+        reqs = [Request(f"ssm:{c.operation}", arn)]
+        if c.operation == "PutParameter" and c.params.get("Tags"):
+            reqs.append(Request("ssm:AddTagsToResource", arn))
+        return reqs
+
+    def _wafv2(self, c: Call) -> list[Request]:
+        """Web ACLs for CloudFront (scope CLOUDFRONT) are ``global`` resources in us-east-1; a new one's
+        id is AWS's choice (any id matches the policy's ``*``). Tags at creation need TagResource."""
+        p, op = c.params, c.operation
+        if op == "ListWebACLs":
+            return [Request("wafv2:ListWebACLs", "*")]
+        scope = "global" if p.get("Scope", "CLOUDFRONT") == "CLOUDFRONT" else "regional"
+        region = "us-east-1" if scope == "global" else self.region
+        arn = str(p.get("ResourceARN") or
+                  f"arn:aws:wafv2:{region}:{self.account}:{scope}/webacl/{p['Name']}/{p.get('Id', 'new-id')}")
+        ctx = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in p.get("Tags") or []} if op == "CreateWebACL" else {}
+        reqs = [Request(f"wafv2:{op}", arn, ctx)]
+        if op == "CreateWebACL" and p.get("Tags"):
+            reqs.append(Request("wafv2:TagResource", arn, ctx))
+        return reqs
 
     def _s3(self, c: Call) -> list[Request]:
         p, op = c.params, c.operation

@@ -123,7 +123,9 @@ def test_the_policy_allows_every_call_of_plan_apply_rollback_outputs_destroy(
                  ("lambda", "UpdateAlias"), ("cloudfront", "CreateInvalidation"), ("dynamodb", "PutItem"),
                  ("sns", "Subscribe"), ("dynamodb", "DeleteTable"), ("logs", "PutRetentionPolicy"),
                  ("kinesis", "CreateStream"), ("sqs", "CreateQueue"), ("lambda", "CreateEventSourceMapping"),
-                 ("lambda", "DeleteEventSourceMapping"), ("kinesis", "DeleteStream")]:
+                 ("lambda", "DeleteEventSourceMapping"), ("kinesis", "DeleteStream"),
+                 ("ssm", "PutParameter"), ("ssm", "DeleteParameter"), ("wafv2", "CreateWebACL"),
+                 ("wafv2", "DeleteWebACL")]:
         assert must in operations, must
     assert len(operations) > 100
     assert refused(POLICY, requests_of(recorder.calls)) == []
@@ -177,6 +179,22 @@ def test_api_gateway_usage_plans_and_keys_are_reachable_and_new_apis_must_be_tag
     assert not allow(Request("apigateway:POST", f"{ag}/restapis"))
     assert not allow(Request("apigateway:POST", f"{ag}/domainnames"))
     assert not allow(Request("apigateway:POST", f"{ag}/vpclinks"))
+
+
+def test_web_acls_are_reachable_only_under_the_stack_names_and_created_only_tagged() -> None:
+    acl = f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/liveinsight-prod-edge/0a1b"
+    tagged = {"aws:RequestTag/liveinsight:stack": "liveinsight-prod"}
+    assert allow(Request("wafv2:CreateWebACL", acl, tagged))
+    assert not allow(Request("wafv2:CreateWebACL", acl))
+    assert allow(Request("wafv2:UpdateWebACL", acl)) and allow(Request("wafv2:DeleteWebACL", acl))
+    for other in (f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/corporate-edge/9f",
+                  f"arn:aws:wafv2:eu-west-1:{ACCOUNT}:regional/webacl/liveinsight-prod-edge/0a1b"):
+        for action in ("wafv2:UpdateWebACL", "wafv2:DeleteWebACL", "wafv2:GetWebACL"):
+            assert not allow(Request(action, other)), (action, other)
+    assert not allow(Request("wafv2:CreateIPSet", f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/ipset/liveinsight-x/1"))
+    secret = f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/liveinsight-prod/origin-secret"
+    assert allow(Request("ssm:GetParameter", secret))
+    assert not allow(Request("ssm:GetParameter", f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/liveinsight-prod/db"))
 
 
 def test_every_operation_in_the_code_has_an_allowing_statement() -> None:

@@ -37,6 +37,16 @@ def test_destroy_reverses_the_edges() -> None:
     assert dependencies(changes, KINDS, reverse=True) == [set(), {0}, {0, 1}]
 
 
+def test_a_delete_in_an_apply_waits_for_the_changes_of_the_kinds_that_use_it() -> None:
+    """A web ACL the spec no longer wants is deleted only after the distribution that names it has
+    been updated to let go of it: AWS refuses to delete what is still in use."""
+    changes = [ch("a.x", "old", Action.DELETE), ch("a.x", "new"), ch("b.y", "1", Action.UPDATE),
+               ch("c.z", "1", Action.UPDATE)]
+    deps = dependencies(changes, KINDS)
+    assert deps[0] == {2, 3}  # after every change of the kinds that need a.x, directly or not
+    assert deps[1] == set() and deps[2] == {1} and deps[3] == {1, 2}  # the others wait for no delete
+
+
 def test_a_cycle_is_refused() -> None:
     with pytest.raises(RuntimeError, match="cycle"):
         closure({"a": ["b"], "b": ["a"]})

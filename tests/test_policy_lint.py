@@ -30,7 +30,7 @@ PRIVILEGE_ESCALATION = {
     # the stream path's event source mapping (lambda:CreateEventSourceMapping on liveinsight-* functions)
     "PassExistingRoleToNewLambdaThenTriggerWithNewDynamo", "PassExistingRoleToNewLambdaThenTriggerWithExistingDynamo",
 }
-DATA_EXFILTRATION = {"s3:GetObject"}
+DATA_EXFILTRATION = {"s3:GetObject", "ssm:GetParameter"}
 RESOURCE_EXPOSURE = {
     "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
     "iam:CreateRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",

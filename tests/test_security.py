@@ -78,8 +78,9 @@ def test_prod_cors_is_an_origin_list_and_the_stage_is_throttled(provider: AwsPro
         "https://app.liveinsight.example,https://www.liveinsight.example"
 
 
-def stack_as_deployed(p: AwsProvider) -> str:
-    """Everything the deployed stack shows a reader of the account, as one text."""
+def stack_as_deployed(p: AwsProvider, distribution: bool = True) -> str:
+    """Everything the deployed stack shows a reader of the account, as one text (without the
+    distribution's configuration when not ``distribution``)."""
     lam, s3, ag, cf = (p.client(s) for s in ("lambda", "s3", "apigateway", "cloudfront"))
     seen: list[Any] = []
     for fn in lam.list_functions()["Functions"]:
@@ -98,7 +99,7 @@ def stack_as_deployed(p: AwsProvider) -> str:
         seen += ag.get_resources(restApiId=api["id"], embed=["methods"])["items"]
     seen += ag.get_usage_plans()["items"]
     seen += ag.get_api_keys()["items"]  # without includeValue: names, ids and descriptions
-    for dist in cf.list_distributions()["DistributionList"]["Items"]:
+    for dist in cf.list_distributions()["DistributionList"]["Items"] if distribution else []:
         seen.append(cf.get_distribution_config(Id=dist["Id"])["DistributionConfig"])
     seen += p.client("cloudwatch").describe_alarms()["MetricAlarms"]
     seen += p.client("iam").list_roles()["Roles"]
@@ -116,8 +117,14 @@ def test_no_secret_is_written_into_the_stack(moto_env: None) -> None:
     result = engine.apply(plan)
     (key,) = p.client("apigateway").get_api_keys(includeValues=True)["items"]
     assert len(key["value"]) >= 20
-    shown = stack_as_deployed(p) + json.dumps(result.outputs, default=str) + json.dumps(plan.to_json())
-    shown += json.dumps(make_engine(p, PROD).plan().to_json()) + json.dumps(engine.current_outputs(), default=str)
+    told = json.dumps(result.outputs, default=str) + json.dumps(plan.to_json())
+    told += json.dumps(make_engine(p, PROD).plan().to_json()) + json.dumps(engine.current_outputs(), default=str)
+    shown = stack_as_deployed(p) + told
     assert "liveinsight-prod-dashboard-key" in shown  # the key is there by name
     for value in (key["value"], secret):
         assert value not in shown
+    # The origin secret: CloudFront must hold it to send it (docs/security.md), and nothing else shows it.
+    origin = json.loads(p.client("ssm").get_parameter(Name="/liveinsight-prod/origin-secret",
+                                                      WithDecryption=True)["Parameter"]["Value"])["current"]
+    assert origin in stack_as_deployed(p)
+    assert origin not in stack_as_deployed(p, distribution=False) + told

@@ -3,11 +3,19 @@
 The salt is random, kept in the table for one day (created on first use, with a conditional
 write so concurrent containers agree), and removed by TTL after two, so yesterday's hashes cannot
 be linked to today's. The IP is used for the hash only and never stored.
+
+CloudFront's viewer headers (``CloudFront-Viewer-Address``, ``CloudFront-Viewer-Country``) are
+believed only on requests that carry the stack's origin secret in ``X-Origin-Verify``: CloudFront
+adds it to every request it sends to the API (an origin custom header), and a client that calls
+the execute-api URL directly does not know it. The functions never see the secret's value in their
+configuration: the stage variable ``liveinsightOriginVerify`` lists the SHA-256 digests of the
+secrets accepted now, two while a rotation is under way (docs/security.md, "Threat model: the edge").
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -50,6 +58,30 @@ def _viewer_address(value: str) -> str | None:
         return None
 
 
+ORIGIN_HEADER = "X-Origin-Verify"  # added by CloudFront to each request for the API
+ORIGIN_DIGESTS = "liveinsightOriginVerify"  # stage variable: digests of the accepted secrets, comma-separated
+_VIEWER_HEADERS = frozenset({"cloudfront-viewer-address", "cloudfront-viewer-country"})
+
+
+def from_cloudfront(event: dict[str, Any]) -> bool:
+    """Whether the request carries an origin secret the stage accepts (compared in constant time)."""
+    sent = next((str(v) for k, v in (event.get("headers") or {}).items() if str(k).lower() == ORIGIN_HEADER.lower()),
+                "")
+    accepted = [d for d in str((event.get("stageVariables") or {}).get(ORIGIN_DIGESTS) or "").split(",") if d]
+    if not sent or not accepted:
+        return False
+    digest = hashlib.sha256(sent.encode("utf-8", "surrogatepass")).hexdigest()
+    return any([hmac.compare_digest(digest, a) for a in accepted])  # a list: every one is compared
+
+
+def viewer_headers(event: dict[str, Any]) -> dict[str, str]:
+    """The request's headers, without CloudFront's viewer headers unless CloudFront sent them."""
+    headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
+    if from_cloudfront(event):
+        return headers
+    return {k: v for k, v in headers.items() if k.lower() not in _VIEWER_HEADERS}
+
+
 def trust_forwarded_for() -> bool:
     """The spec's ``api.trust_forwarded_for``, handed over as LIVEINSIGHT_TRUST_FORWARDED_FOR."""
     return os.environ.get("LIVEINSIGHT_TRUST_FORWARDED_FOR", "false").lower() == "true"
@@ -60,12 +92,14 @@ def client_ip(event: dict[str, Any]) -> str:
 
     1. With ``trust_forwarded_for``: the first valid address in ``X-Forwarded-For`` (for senders
        that post on their visitors' behalf; anyone can then claim any address).
-    2. Through CloudFront: ``CloudFront-Viewer-Address``, which CloudFront sets from the connection.
+    2. Through CloudFront (the request carries the origin secret): ``CloudFront-Viewer-Address``,
+       which CloudFront sets from the connection.
     3. Otherwise API Gateway's ``sourceIp``: the address that connected to it.
 
-    ``X-Forwarded-For`` and ``Via`` are otherwise ignored: a client sets them as it likes.
+    ``X-Forwarded-For`` and ``Via`` are otherwise ignored: a client sets them as it likes, and so
+    ``CloudFront-Viewer-Address`` on a request that did not come through CloudFront.
     """
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    headers = {k.lower(): v for k, v in viewer_headers(event).items()}
     if trust_forwarded_for():
         for part in headers.get("x-forwarded-for", "").split(","):
             found = _address(part)

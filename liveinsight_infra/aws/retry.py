@@ -80,3 +80,10 @@ ESM_ROLE_PROPAGATION = RetryRule(
 # A mapping that is Creating, Updating or Enabling refuses changes until it settles.
 ESM_IN_USE = RetryRule("event-source-mapping-in-use", frozenset({"ResourceInUseException"}), None,
                        deadline_s=120.0)
+# A web ACL that a distribution has just let go of is refused for deletion until CloudFront has
+# deployed that change (minutes; apply waits for it unless --no-wait).
+WAF_ASSOCIATED = RetryRule("web-acl-still-associated", frozenset({"WAFAssociatedItemException"}), None,
+                           deadline_s=1500.0, first_delay_s=5.0, max_delay_s=30.0)
+# Someone changed the web ACL between our read (its LockToken) and our write: read again.
+WAF_LOCK = RetryRule("web-acl-changed-meanwhile", frozenset({"WAFOptimisticLockException"}), None,
+                     deadline_s=30.0)

@@ -12,6 +12,10 @@ and executes it as API Gateway does:
   502. A package whose SHA-256 differs from the sources here cannot be run, and is also a 502.
 * Unknown path or method: 403 ``{"message":"Missing Authentication Token"}``.
 
+Proxy events carry the stage's variables, as API Gateway's do. The custom headers of the
+distribution's API origin (the origin secret) are read too, for the local server, which plays
+CloudFront on ``/api/...`` and adds them there.
+
 Errors go through the gateway responses (DEFAULT_4XX / DEFAULT_5XX), so they carry their CORS
 headers. This module makes AWS reads only; it never prints (``log`` receives messages).
 """
@@ -101,6 +105,9 @@ class ApiDefinition:
     gateway_responses: dict[str, dict[str, Any]]
     functions: dict[str, FunctionTarget]  # by invoked ARN
     api_keys: frozenset[str] = frozenset()  # enabled keys of the usage plans of this stage
+    stage_variables: dict[str, str] = field(default_factory=dict)
+    # What CloudFront adds to each request for the API (its origin custom headers); secret values.
+    origin_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def read_definition(aws: AwsProvider, loaded: LoadedSpec) -> ApiDefinition:
@@ -129,8 +136,23 @@ def read_definition(aws: AwsProvider, loaded: LoadedSpec) -> ApiDefinition:
                                     cfg["CodeSha256"], cfg.get("Timeout", 3), cfg.get("MemorySize", 128))
             _attach_package(target, loaded)
             functions[arn] = target
+    variables = dict(ag.get_stage(restApiId=api_id, stageName=spec.api.stage).get("variables") or {})
     return ApiDefinition(api_id, spec.api.stage, spec.region, aws.account_id(), methods, gateway, functions,
-                         _stage_keys(ag, api_id, spec.api.stage))
+                         _stage_keys(ag, api_id, spec.api.stage), variables, _origin_headers(aws, loaded))
+
+
+def _origin_headers(aws: AwsProvider, loaded: LoadedSpec) -> dict[str, str]:
+    """The custom headers of the API origin of this stack's distribution (none without one)."""
+    from ..reconcilers.cloudfront import API_ORIGIN, marker
+
+    cf = aws.client("cloudfront")
+    ours = [d for p in cf.get_paginator("list_distributions").paginate()
+            for d in (p.get("DistributionList", {}).get("Items") or []) if d.get("Comment") == marker(loaded.spec)]
+    if len(ours) != 1:
+        return {}
+    config = cf.get_distribution_config(Id=ours[0]["Id"])["DistributionConfig"]
+    api: dict[str, Any] = next((o for o in config["Origins"].get("Items") or [] if o.get("Id") == API_ORIGIN), {})
+    return {h["HeaderName"]: h["HeaderValue"] for h in (api.get("CustomHeaders") or {}).get("Items") or []}
 
 
 def _stage_keys(ag: Any, api_id: str, stage: str) -> frozenset[str]:
@@ -277,7 +299,8 @@ class LocalGateway:
             "headers": {k: v[-1] for k, v in multi.items()} or None, "multiValueHeaders": multi or None,
             "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
             "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": is_b64,
+            "pathParameters": None, "stageVariables": dict(self.d.stage_variables) or None, "body": body,
+            "isBase64Encoded": is_b64,
             "requestContext": {
                 "resourcePath": resource, "httpMethod": req.method.upper(), "path": f"/{self.d.stage}{resource}",
                 "stage": self.d.stage, "requestId": request_id, "extendedRequestId": request_id,

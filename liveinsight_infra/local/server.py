@@ -3,31 +3,39 @@
 
 It plays CloudFront's part where the handlers depend on it: on ``/api/...`` it sets
 ``CloudFront-Viewer-Address`` to the peer's ``ip:port``, replacing any value the client sent
-(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html);
-a client's ``CloudFront-Viewer-Country`` passes, so tests and demos can set countries. On
-``/{stage}/api/...`` a client can send any header, as on execute-api. The site's files carry the
+(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html),
+and adds the distribution's origin custom headers (the origin secret, read from the distribution
+in moto), replacing any value the client sent; a client's ``CloudFront-Viewer-Country`` passes, so
+tests and demos can set countries. On ``/{stage}/api/...`` a client can send any header, as on
+execute-api, and nothing is added: the functions believe no viewer header there. The site's files carry the
 security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
 the server keeps serving.
 
 Framing is read strictly (RFC 9112 §6): a body has a Content-Length, a Transfer-Encoding is refused
 (411) rather than left for the next request to read, and a request line without a version or a
 header line the parser cannot read is a 400. After any of these the connection is closed, so no
-bytes of one request are taken for another. An idle connection is closed after
-``request_timeout`` seconds.
+bytes of one request are taken for another.
+
+Connections (``connections.py``): one loop reads requests as they come, a pool of ``max_workers``
+threads answers complete ones, and a request must arrive whole within ``request_timeout`` seconds
+(else 408 and the connection is closed), so slow clients hold no thread and delay no one.
 """
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import re
-import threading
+import socket
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..reconcilers.response_headers import SECURITY_HEADERS
+from .connections import Request as Received
+from .connections import SelectorServer, SocketWriter, complete
 from .gateway import LocalGateway, Request, Response
 
 VIEWER_ADDRESS = "CloudFront-Viewer-Address"  # the viewer's ip:port, set by CloudFront only
@@ -35,11 +43,7 @@ MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
 _BAD_FIELD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-class LocalServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the listen backlog; socketserver's default of 5 refuses bursts
-    request_timeout = 15.0  # seconds a connection may stay silent (a slow client holds a thread)
-
+class LocalServer(SelectorServer):
     def __init__(self, gateway: LocalGateway, site_dir: Path | None, host: str = "127.0.0.1", port: int = 0,
                  root_object: str = "dashboard.html", log: Callable[[str], None] = lambda _m: None,
                  extra_files: dict[str, bytes] | None = None):
@@ -52,10 +56,16 @@ class LocalServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="liveinsight-local", daemon=True)
-        thread.start()
-        return thread
+    def frame(self, data: bytearray) -> int | None:
+        return complete(data, MAX_BODY, _content_length)
+
+    def handle_request_bytes(self, sock: socket.socket, address: Any, data: bytes) -> bytes | None:
+        """Answer the first request in ``data``; the bytes after it, or None to close the connection."""
+        handler = _Handler(Received(sock, data), address, self)  # type: ignore[arg-type]  # our setup() reads it
+        return None if handler.close_connection else data[handler.consumed:]
+
+    def on_error(self, address: Any, exc: Exception) -> None:
+        self.log(f"{address}: {type(exc).__name__}: {exc}")
 
     def static(self, path: str) -> Response:
         name = path.lstrip("/") or self.root_object
@@ -96,10 +106,19 @@ class _Handler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.1"  # an error before the version is read still gets a status line
 
     raw_requestline: bytes  # set by BaseHTTPRequestHandler.handle_one_request
+    request: Received
+    consumed = 0  # bytes of the received data this request took
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.request_timeout)
+    def setup(self) -> None:  # the request is already read (connections.py): answer on the socket
+        self.connection = self.request.sock
+        self.rfile = io.BytesIO(self.request.data)
+        self.wfile = SocketWriter(self.connection)
+
+    def handle(self) -> None:
+        """One request per call: the connection goes back to the loop between requests."""
+        self.close_connection = True
+        self.handle_one_request()
+        self.consumed = self.rfile.tell()
 
     def parse_request(self) -> bool:
         # http.server takes "GET /path" for HTTP/0.9 and answers without a status line: refused here.
@@ -139,11 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY:
             self.close_connection = True
             return _plain(413, "Request Entity Too Large")
-        try:
-            body = self.rfile.read(length) if length else b""
-        except TimeoutError:
-            self.close_connection = True
-            return _plain(408, "Request Timeout")
+        body = self.rfile.read(length) if length else b""
         if len(body) < length:  # the client closed its side before sending the whole body
             self.close_connection = True
             return _plain(400, "Bad Request: the body is shorter than its Content-Length")
@@ -161,9 +176,10 @@ class _Handler(BaseHTTPRequestHandler):
             api = True
         else:
             api = path == "/api" or path.startswith("/api/")
-            if api:  # through CloudFront, which sets the viewer's address itself
-                headers = [(k, v) for k, v in headers if k.lower() != VIEWER_ADDRESS.lower()]
-                headers.append((VIEWER_ADDRESS, f"{peer_ip}:{peer_port}"))
+            if api:  # through CloudFront, which sets the viewer's address and its origin headers itself
+                added = {VIEWER_ADDRESS: f"{peer_ip}:{peer_port}", **self.server.gateway.d.origin_headers}
+                names = {k.lower() for k in added}
+                headers = [(k, v) for k, v in headers if k.lower() not in names] + list(added.items())
         if api:
             req = Request(self.command, path, headers, parts.query, body, str(peer_ip), stage,
                           port=int(self.server.server_address[1]))

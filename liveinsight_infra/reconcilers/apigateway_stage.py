@@ -1,5 +1,10 @@
 """The API's stage: which deployment it serves, and its throttling, metrics and access logs.
 
+Its variable ``liveinsightOriginVerify`` lists the SHA-256 digests of the origin secrets the functions
+accept (``origin_secret.py``). Stage variables reach the functions in every proxy event and belong
+to the stage, not to a deployment: changing them needs no redeployment, and a rollback (which
+points the stage at an older deployment) keeps them.
+
 A deployment is created only when the API's definition changed. The definition's canonical hash
 is recorded in the deployment's description. A stage whose deployment carries the desired hash
 is left alone, so re-applying an unchanged spec creates no deployment. Deployments are never
@@ -13,6 +18,7 @@ import re
 from typing import Any
 
 from .. import naming
+from ..constants import ORIGIN_DIGESTS_VARIABLE
 from ..plan import UNKNOWN, FieldDiff
 from .apigateway import find_rest_api
 from .base import Observed, Outputs, Reconciler
@@ -45,7 +51,7 @@ def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
 class StageReconciler(Reconciler):
     kind = "apigateway.stage"
     output_keys = keys(StageOutputs)
-    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account", "lambda.function")
+    depends_on = ("apigateway.rest_api", "logs.log_group", "apigateway.account", "lambda.function", "ssm.parameter")
 
     def names(self) -> list[str]:
         return [self.spec.api.stage]
@@ -59,12 +65,13 @@ class StageReconciler(Reconciler):
                     for k in self.spec.functions}
         release: Any = dict(sorted(versions.items())) if not any(v is UNKNOWN for v in versions.values()) \
             else UNKNOWN
+        secret = next(iter(self.upstream(outputs, "ssm.parameter").values()), {})
         return {"api_id": api.get("id", UNKNOWN), "deployment": api.get("revision", UNKNOWN),
                 "functions": release,
                 "throttling_rate": float(t.rate_limit), "throttling_burst": t.burst_limit,
                 "metrics": self.spec.api.metrics_enabled,
                 "access_log_arn": group.get("arn", UNKNOWN), "access_log_format": ACCESS_LOG_FORMAT,
-                "rolled_back_from": None}
+                "origin_verify": secret.get("digests", UNKNOWN), "rolled_back_from": None}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         api = find_rest_api(self)
@@ -89,6 +96,7 @@ class StageReconciler(Reconciler):
                  "throttling_burst": settings.get("throttlingBurstLimit"),
                  "metrics": bool(settings.get("metricsEnabled", False)),
                  "access_log_arn": logs.get("destinationArn"), "access_log_format": logs.get("format"),
+                 "origin_verify": (stage.get("variables") or {}).get(ORIGIN_DIGESTS_VARIABLE),
                  "rolled_back_from": (stage.get("variables") or {}).get(ROLLED_BACK_FROM)}
         return {name: Observed(state, {"deployment_id": stage["deploymentId"]}, True)}
 
@@ -107,7 +115,8 @@ class StageReconciler(Reconciler):
                   ("throttling_burst", "/*/*/throttling/burstLimit", str(d["throttling_burst"])),
                   ("metrics", "/*/*/metrics/enabled", str(d["metrics"]).lower()),
                   ("access_log_arn", "/accessLogSettings/destinationArn", d["access_log_arn"]),
-                  ("access_log_format", "/accessLogSettings/format", d["access_log_format"])]
+                  ("access_log_format", "/accessLogSettings/format", d["access_log_format"]),
+                  ("origin_verify", f"/variables/{ORIGIN_DIGESTS_VARIABLE}", d["origin_verify"])]
         for field, path, value in fields:
             if have.get(field) != d[field]:
                 ops.append({"op": "replace", "path": path, "value": value})

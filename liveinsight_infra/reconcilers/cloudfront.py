@@ -1,5 +1,10 @@
 """CloudFront: the Origin Access Control and the distribution in front of the bucket and the API.
 
+The API origin carries the origin secret as a custom header (``X-Origin-Verify``,
+``origin_secret.py``): CloudFront adds it to every request it sends the API. Its value is a
+``Sensitive`` in desired and observed state, so plans show a mask. ``WebACLId`` names the WAF web ACL
+of ``distribution.waf`` (``waf.py``), or is empty.
+
 The default (dashboard) behavior carries the security-headers response headers policy
 (``response_headers.py``); the ``/api/*`` behavior does not. The ``/api/*`` behavior's origin
 request policy is the stack's own (``origin_request.py``), or a managed one the spec names.
@@ -33,11 +38,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from .. import naming
-from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_REQUEST_POLICIES
+from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_HEADER, ORIGIN_REQUEST_POLICIES
 from ..contract import Event
 from ..diff import user_tags
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Action, Change, FieldDiff
+from ..sensitive import Sensitive
 from .base import Observed, Outputs, Reconciler, error_code
 from .bucket_policy_read import bucket_policy_text, distribution_arn_hint
 from .kind_outputs import DistributionOutputs, OacOutputs, keys
@@ -118,6 +124,20 @@ def find_distribution(r: Reconciler, refresh: bool = False) -> dict[str, Any] | 
         return ours[0] if ours else None
 
     return ctx.shared_read("distribution", read, refresh=refresh)
+
+
+def origin_secret_sent(r: Reconciler) -> tuple[str | None, bool] | None:
+    """What this stack's distribution sends the API in ``X-Origin-Verify``, and whether that config is
+    deployed to every edge (``Status``); None when there is no distribution. Reads are shared."""
+    found = find_distribution(r)
+    if found is None:
+        return None
+    config = (found.get("_config") or _config_of(r, found["Id"]))["DistributionConfig"]
+    origins = {o["Id"]: o for o in (config.get("Origins") or {}).get("Items") or []}
+    headers = ((origins.get(API_ORIGIN) or {}).get("CustomHeaders") or {}).get("Items") or []
+    sent = next((h.get("HeaderValue") for h in headers if str(h.get("HeaderName", "")).lower()
+                 == ORIGIN_HEADER.lower()), None)
+    return sent, found.get("Status") == "Deployed"
 
 
 class OacReconciler(Reconciler):
@@ -207,7 +227,7 @@ class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
     output_keys = keys(DistributionOutputs)
     depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy",
-                  "cloudfront.origin_request_policy", "apigateway.stage")
+                  "cloudfront.origin_request_policy", "apigateway.stage", "ssm.parameter", "wafv2.web_acl")
     poll_s = 15.0
     deadline_s = 40 * 60.0
 
@@ -224,11 +244,15 @@ class DistributionReconciler(Reconciler):
         stage = self.upstream(outputs, "apigateway.stage").get(self.spec.api.stage, {})
         api_id = stage.get("api_id", UNKNOWN)
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
+        secret = next(iter(self.upstream(outputs, "ssm.parameter").values()), {})
+        acl = next(iter(self.upstream(outputs, "wafv2.web_acl").values()), {"arn": ""})  # none: WAF is off
         return {
             "enabled": d.enabled, "comment": marker(self.spec), "root_object": d.default_root_object,
             "price_class": d.price_class, "http_version": "http2and3", "ipv6": True,
             "site_origin": {"domain": bucket.get("regional_domain", UNKNOWN), "oac": oac.get("id", UNKNOWN)},
-            "api_origin": {"domain": api_domain, "path": f"/{self.spec.api.stage}", "protocol": "https-only"},
+            "api_origin": {"domain": api_domain, "path": f"/{self.spec.api.stage}", "protocol": "https-only",
+                           "origin_secret": secret.get("value", UNKNOWN)},
+            "web_acl": acl.get("arn", UNKNOWN),
             "default_behavior": {"origin": SITE_ORIGIN, "viewer": "redirect-to-https", "compress": True,
                                  "cache_policy": CACHE_POLICIES[d.cache_policy], "methods": sorted(CACHED_METHODS),
                                  "response_headers_policy": headers.get("id", UNKNOWN)},
@@ -271,8 +295,10 @@ class DistributionReconciler(Reconciler):
         site = {"Id": SITE_ORIGIN, "DomainName": d["site_origin"]["domain"], "OriginPath": "",
                 "CustomHeaders": {"Quantity": 0}, "S3OriginConfig": {"OriginAccessIdentity": ""},
                 "OriginAccessControlId": d["site_origin"]["oac"]}
+        secret: Sensitive = d["api_origin"]["origin_secret"]
         api = {"Id": API_ORIGIN, "DomainName": d["api_origin"]["domain"], "OriginPath": d["api_origin"]["path"],
-               "CustomHeaders": {"Quantity": 0},
+               "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": ORIGIN_HEADER,
+                                                          "HeaderValue": secret.reveal()}]},
                "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443,
                                       "OriginProtocolPolicy": d["api_origin"]["protocol"],
                                       "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
@@ -280,6 +306,7 @@ class DistributionReconciler(Reconciler):
         others = [o for o in (cfg.get("Origins") or {}).get("Items") or []
                   if o.get("Id") not in (SITE_ORIGIN, API_ORIGIN)]
         cfg["Origins"] = {"Quantity": 2 + len(others), "Items": [site, api, *others]}
+        cfg["WebACLId"] = d["web_acl"]
         cfg["DefaultCacheBehavior"] = _behavior(cfg.get("DefaultCacheBehavior") or {}, d["default_behavior"])
         cfg["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = d["default_behavior"]["response_headers_policy"]
         behaviors = [b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []
@@ -414,6 +441,14 @@ def _behavior(existing: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _origin_secret(origin: dict[str, Any]) -> Sensitive | None:
+    """The origin secret the API origin sends (a Sensitive), or None; other custom headers count as drift."""
+    items = (origin.get("CustomHeaders") or {}).get("Items") or []
+    if len(items) != 1 or str(items[0].get("HeaderName", "")).lower() != ORIGIN_HEADER.lower():
+        return None
+    return Sensitive(str(items[0].get("HeaderValue", "")))
+
+
 def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     origins = {o["Id"]: o for o in (cfg.get("Origins") or {}).get("Items") or []}
     site = origins.get(SITE_ORIGIN) or {}
@@ -439,7 +474,9 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "site_origin": {"domain": site.get("DomainName"),
                         "oac": (site.get("OriginAccessControlId") or None) if reported else NOT_REPORTED},
         "api_origin": {"domain": api.get("DomainName"), "path": api.get("OriginPath"),
-                       "protocol": (api.get("CustomOriginConfig") or {}).get("OriginProtocolPolicy")},
+                       "protocol": (api.get("CustomOriginConfig") or {}).get("OriginProtocolPolicy"),
+                       "origin_secret": _origin_secret(api)},
+        "web_acl": cfg.get("WebACLId") or "",
         "default_behavior": behavior(cfg.get("DefaultCacheBehavior"), False),
         "api_behavior": behavior(behaviors.get(API_PATTERN), True),
     }

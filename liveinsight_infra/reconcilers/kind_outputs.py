@@ -84,6 +84,15 @@ class ObjectOutputs(TypedDict):
     deleted: bool  # no longer in the site: this run deletes it
 
 
+class OriginSecretOutputs(TypedDict):
+    value: Any  # a Sensitive: the secret CloudFront sends (liveinsight_infra/sensitive.py)
+    digests: str  # the SHA-256 digests of the secrets the functions accept, comma-separated
+
+
+class WebAclOutputs(TypedDict):
+    arn: Any  # what the distribution's WebACLId names
+
+
 class UsagePlanOutputs(TypedDict):
     usage_plan_id: Any
     api_key_id: Any

@@ -19,6 +19,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .lambda_ import FunctionReconciler
     from .logs import LogGroupReconciler
     from .origin_request import OriginRequestPolicyReconciler
+    from .origin_secret import OriginSecretReconciler
     from .permissions import PermissionReconciler
     from .response_headers import ResponseHeadersPolicyReconciler
     from .s3_bucket import BucketReconciler
@@ -26,14 +27,15 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .sns import TopicReconciler
     from .sqs import QueueReconciler
     from .usage_plan import UsagePlanReconciler
+    from .waf import WebAclReconciler
 
-    kinds: list[type[Reconciler]] = [TopicReconciler, LogGroupReconciler, TableReconciler, StreamReconciler,
-                                     QueueReconciler, BoundaryReconciler, RoleReconciler, FunctionReconciler,
-                                     EventSourceMappingReconciler, RestApiReconciler, PermissionReconciler,
-                                     AccountReconciler, StageReconciler, UsagePlanReconciler, BucketReconciler,
-                                     OacReconciler, ResponseHeadersPolicyReconciler, OriginRequestPolicyReconciler,
-                                     DistributionReconciler, BucketPolicyReconciler, ObjectReconciler,
-                                     InvalidationReconciler, AlarmReconciler]
+    kinds: list[type[Reconciler]] = [OriginSecretReconciler, TopicReconciler, LogGroupReconciler, TableReconciler,
+                                     StreamReconciler, QueueReconciler, BoundaryReconciler, RoleReconciler,
+                                     FunctionReconciler, EventSourceMappingReconciler, RestApiReconciler,
+                                     PermissionReconciler, AccountReconciler, StageReconciler, UsagePlanReconciler,
+                                     BucketReconciler, OacReconciler, ResponseHeadersPolicyReconciler, WebAclReconciler,
+                                     OriginRequestPolicyReconciler, DistributionReconciler, BucketPolicyReconciler,
+                                     ObjectReconciler, InvalidationReconciler, AlarmReconciler]
     _check_order(kinds)
     return kinds
 

@@ -220,6 +220,21 @@ class BucketSpec(Model):
 
 
 CachePolicyName = Literal["CachingOptimized", "CachingDisabled"]
+WAF_RATE_DOC = "https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html"
+
+
+class WafSpec(Model):
+    """An AWS WAF web ACL on the distribution with one rate-based rule: a viewer address that sends
+    more than ``rate_limit`` requests to ``/api/*`` within ``evaluation_window_s`` gets 429 until its
+    rate falls. About 6 USD a month plus 0.60 USD per million requests (docs/security.md)."""
+
+    enabled: bool = Field(default=False, description="create the web ACL (scope CLOUDFRONT, in us-east-1) and "
+                          "associate it with the distribution; off, the API's stage throttling is the only limit")
+    rate_limit: int = Field(default=2000, ge=10, le=2_000_000_000,
+                            description=f"requests to /api/* per viewer IP address in one evaluation window "
+                                        f"(AWS WAF allows 10 at least: {WAF_RATE_DOC})")
+    evaluation_window_s: Literal[60, 120, 300, 600] = Field(
+        default=300, description="how far back AWS WAF counts each address's requests, in seconds")
 
 
 class DistributionSpec(Model):
@@ -233,6 +248,8 @@ class DistributionSpec(Model):
         "lists the headers the API needs plus CloudFront-Viewer-Address and CloudFront-Viewer-Country; the "
         "managed AllViewerExceptHostHeader sends the viewer's headers but not those two (docs/architecture.md, "
         "\"Viewer headers through CloudFront\")")
+    waf: WafSpec = Field(default=WafSpec(), description="an optional AWS WAF rate-based rule per viewer address "
+                         "(docs/security.md, \"Threat model: the edge\")")
 
 
 class AlertsSpec(Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -23,6 +24,8 @@ import stats_api
 from shared import store
 
 TABLE = "liveinsight-events-dev"
+# What CloudFront adds to each request for the API; the stage lists its digest (docs/security.md).
+ORIGIN_SECRET = "origin-secret-of-the-tests"
 
 
 @dataclass
@@ -32,11 +35,17 @@ class Api:
 
     def post(self, body: Any, ua: str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", ip: str = "203.0.113.7",
              content_type: str | None = "application/json", raw: bytes | str | None = None,
-             headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any], dict[str, str]]:
+             headers: dict[str, str] | None = None, cloudfront: bool = True
+             ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """``cloudfront``: as CloudFront sends it, with the origin secret (False: the execute-api URL)."""
         text = raw if raw is not None else json.dumps(body)
         hdrs = {"User-Agent": ua, **({"Content-Type": content_type} if content_type else {}), **(headers or {})}
+        if cloudfront:
+            hdrs.setdefault("X-Origin-Verify", ORIGIN_SECRET)
         event: dict[str, Any] = {"httpMethod": "POST", "path": "/api/events", "headers": hdrs,
-                                 "requestContext": {"identity": {"sourceIp": ip}}}
+                                 "requestContext": {"identity": {"sourceIp": ip}},
+                                 "stageVariables": {"liveinsightOriginVerify": hashlib.sha256(
+                                     ORIGIN_SECRET.encode()).hexdigest()}}
         if isinstance(text, bytes):
             import base64
             event.update(body=base64.b64encode(text).decode(), isBase64Encoded=True)

@@ -9,10 +9,12 @@ import pytest
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.reconcilers.base import Observed
 from liveinsight_infra.reconcilers.cloudfront import DistributionReconciler
+from liveinsight_infra.sensitive import Sensitive
 from tests.stubbed.conftest import stubbed
 
 DIST = "E2EXAMPLE"
 ARN = f"arn:aws:cloudfront::123456789012:distribution/{DIST}"
+SECRET = "origin-secret-0123456789-abcdefghijklmnopqrstuv"
 
 
 @pytest.fixture
@@ -24,7 +26,8 @@ def desired(r: DistributionReconciler) -> dict[str, Any]:
     outputs = {"s3.bucket": {"b": {"regional_domain": "b.s3.us-east-1.amazonaws.com"}},
                "cloudfront.oac": {"o": {"id": "OAC1"}}, "apigateway.stage": {"dev": {"api_id": "abc123"}},
                "cloudfront.response_headers_policy": {"h": {"id": "RHP1"}},
-               "cloudfront.origin_request_policy": {"o": {"id": "ORP1"}}}
+               "cloudfront.origin_request_policy": {"o": {"id": "ORP1"}},
+               "ssm.parameter": {"/liveinsight-dev/origin-secret": {"value": Sensitive(SECRET), "digests": "d"}}}
     return r.desired("liveinsight-dev", outputs)
 
 
@@ -81,7 +84,7 @@ UPDATE: dict[str, Any] = {
     "Origins": {"Quantity": 3, "Items": [
         LIVE["Origins"]["Items"][0],
         {"Id": "api", "DomainName": "abc123.execute-api.us-east-1.amazonaws.com", "OriginPath": "/dev",
-         "CustomHeaders": {"Quantity": 0},
+         "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": "X-Origin-Verify", "HeaderValue": SECRET}]},
          "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only",
                                 "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
                                 "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5}},

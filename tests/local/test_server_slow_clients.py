@@ -1,0 +1,74 @@
+"""Slow clients cannot hold ``serve``: a bounded worker pool, and a deadline for a whole request.
+
+A slow client (slowloris: a request sent a few bytes at a time, each in time for a per-read
+timeout) must neither cost a thread for as long as it likes nor keep others from being answered.
+Only hangs are bounded here (generous timeouts); no success is timed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+from tests.local.conftest import Site
+
+SLOW = 100  # far more than the worker pool
+
+
+def connect(site: Site) -> socket.socket:
+    host, port = site.server.server_address[:2]
+    return socket.create_connection((str(host), int(port)), timeout=30)
+
+
+@contextlib.contextmanager
+def slow_clients(site: Site, n: int) -> Iterator[list[socket.socket]]:
+    """``n`` connections, each with an unfinished request (a request line and one header)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = connect(site)
+            s.sendall(b"POST /api/events HTTP/1.1\r\nHost: x\r\n")
+            socks.append(s)
+        yield socks
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_normal_client_is_answered_while_many_slow_ones_hold_connections(site: Site) -> None:
+    site.server.request_timeout = 120.0  # the slow ones stay within it for the whole test
+    baseline = threading.active_count()
+    with slow_clients(site, SLOW) as slow:
+        answer = site.request("GET", "/")  # bounded by the client's own 10 s timeout: a hang fails
+        assert answer.status == 200
+        # Answered after the server had accepted all of them (the listen queue is first in, first out):
+        # they hold no thread each.
+        assert threading.active_count() - baseline <= site.server.max_workers + 2
+        for s in slow:  # still open: nobody was cut off to make room (nothing to read, no end of stream)
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                assert s.recv(1) != b""
+
+
+def test_a_request_trickling_in_is_cut_off_at_the_deadline(site: Site) -> None:
+    """Each byte comes well within any per-read timeout; the whole request never does."""
+    site.server.request_timeout = 1.0
+    with connect(site) as s:
+        s.sendall(b"POST /api/events HTTP/1.1\r\nX-Slow: ")
+        s.settimeout(0.2)
+        closed = False
+        until = time.monotonic() + 60  # a bound on a hang, far above the 1 s deadline
+        while time.monotonic() < until and not closed:
+            try:
+                s.sendall(b"a")  # one byte of one header line at a time
+                data = s.recv(65536)
+                closed = data == b"" or data.startswith(b"HTTP/1.1 408")
+            except TimeoutError:
+                continue
+            except OSError:  # reset by the server
+                closed = True
+        assert closed, "the server kept a trickling request open"
+    assert site.request("GET", "/").status == 200
