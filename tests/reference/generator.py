@@ -139,7 +139,7 @@ def generate(seed: int, start_ms: int, midnight_ms: int, end_ms: int, visitors_p
             agent = rng.choices(HUMANS, WEIGHTS)[0]
             host = f"www.{site.domain}" if rng.random() < 0.35 else site.domain
             base: dict[str, Any] = {"ip": ip, "ua": agent.ua, "country": country}
-            crosses = rng.random() < 0.06 and midnight_ms - start_ms > 20 * MIN and end_ms - midnight_ms > 45 * MIN
+            crosses = rng.random() < 0.06 and midnight_ms - start_ms > 20 * MIN and end_ms - midnight_ms > 30 * MIN
             t = (midnight_ms - rng.randint(2, 15) * MIN if crosses
                  else rng.randrange(start_ms, max(start_ms + S, end_ms - 10 * MIN), S))
             visits = rng.choices((1, 2, 3), (70, 22, 8))[0]
