@@ -8,9 +8,11 @@ It generates the reference traffic (tests/reference/generator.py: 5,000+ events,
 last 24 hours with a midnight UTC inside), serves a copy of the project with
 ``python -m liveinsight_infra serve`` on the direct path (specs/dev.yaml) and on the stream path
 (specs/stream.yaml), posts every hit to ``/api/events``, and compares with the reference
-(tests/reference/plausible.py), for each site, each of the two days and both together: every field
-of ``/api/stats`` (with ``compare=previous_period``) and every CSV panel. It also compares the two
-paths with each other. A failure lists how many fields differ and the first differences;
+(tests/reference/plausible.py): every field of ``/api/stats`` for each site, each of the two days
+and both together, with ``compare=previous_period``; every CSV panel of ``CSV_SITE`` over both days.
+It also compares the two paths with each other. Both paths are served at once, so that each gets
+every event within the 24 hours ``ts`` allows; between 23:15 and 00:36 UTC it waits for a window
+with a midnight inside. A failure lists how many fields differ and the first differences;
 docs/metrics.md explains each rule.
 
 The copy sets ``api.trust_forwarded_for: true`` and sends each visitor's address in
