@@ -87,21 +87,48 @@ def test_distribution_config_reads_back(provider: AwsProvider) -> None:
                                                               "DELETE"])
 
 
-def test_the_oac_and_s3_origin_config_are_sent(provider: AwsProvider) -> None:
-    """moto drops them on read-back (docs/moto-gaps.md): assert the request the tool sent."""
+def test_the_site_origin_has_its_oac_and_the_request_no_legacy_fields(provider: AwsProvider) -> None:
+    """The OAC and S3 origin config read back as sent; the request carries no ``ForwardedValues``
+    (AWS refuses them beside a cache policy; moto adds them on read-back, so the request is checked)."""
     sent: list[dict[str, Any]] = []
     provider.register("provide-client-params.cloudfront.CreateDistributionWithTags",
                       lambda params, **_: sent.append(params))
     apply_spec(provider)
     (params,) = sent
-    cfg = params["DistributionConfigWithTags"]["DistributionConfig"]
+    request = params["DistributionConfigWithTags"]["DistributionConfig"]
+    assert request["CallerReference"].startswith("liveinsight-infra:liveinsight-dev:")  # new per creation
+    assert "ForwardedValues" not in request["DefaultCacheBehavior"]
+    cloudfront = provider.client("cloudfront")
+    cfg = cloudfront.get_distribution_config(Id=dist_of(provider)["Id"])["DistributionConfig"]
     site = next(o for o in cfg["Origins"]["Items"] if o["Id"] == "site")
-    (oac,) = provider.client("cloudfront").list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    (oac,) = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
     assert site["OriginAccessControlId"] == oac["Id"]
     assert site["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     assert oac["SigningProtocol"] == "sigv4" and oac["SigningBehavior"] == "always"
-    assert cfg["CallerReference"].startswith("liveinsight-infra:liveinsight-dev:")  # new per creation
-    assert "ForwardedValues" not in cfg["DefaultCacheBehavior"]
+
+
+def test_an_oac_taken_off_the_site_origin_is_drift_that_apply_puts_back(provider: AwsProvider) -> None:
+    """Without its OAC, CloudFront reads the bucket anonymously and the bucket policy refuses it: the
+    dashboard is down. The read-back reports the OAC (moto 5.2.6+, as AWS), so this is plain drift."""
+    apply_spec(provider)
+    cloudfront = provider.client("cloudfront")
+    dist_id = dist_of(provider)["Id"]
+    got = cloudfront.get_distribution_config(Id=dist_id)
+    cfg = got["DistributionConfig"]
+    oac_id = next(o for o in cfg["Origins"]["Items"] if o["Id"] == "site")["OriginAccessControlId"]
+    for origin in cfg["Origins"]["Items"]:
+        if origin["Id"] == "site":
+            origin["OriginAccessControlId"] = ""
+    cloudfront.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=cfg)
+
+    engine = make_engine(provider)
+    plan = engine.plan()
+    (change,) = [c for c in plan if c.resource == "cloudfront.distribution"]
+    assert change.action is Action.UPDATE
+    assert [(d.path, d.before, d.after) for d in change.diffs] == [("site_origin.oac", None, oac_id)]
+    engine.apply(plan)
+    cfg = cloudfront.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    assert next(o for o in cfg["Origins"]["Items"] if o["Id"] == "site")["OriginAccessControlId"] == oac_id
 
 
 def test_unchanged_reapply_uploads_nothing_and_invalidates_nothing(provider: AwsProvider) -> None:
