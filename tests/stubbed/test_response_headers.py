@@ -1,5 +1,5 @@
 """The response headers policy's AWS flow, with botocore's Stubber (moto has no such API; the
-embedded backend gets one from ``aws/moto_cloudfront_policies.py``, which these tests do not use)."""
+embedded backend gets one from ``liveinsight_infra_moto/cloudfront_policies.py``, which these tests do not use)."""
 
 from __future__ import annotations
 

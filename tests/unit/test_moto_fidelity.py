@@ -7,8 +7,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from liveinsight_infra.aws.moto_fidelity import conditions_hold
 from liveinsight_infra.aws.provider import AwsProvider
+from liveinsight_infra_moto.fidelity import conditions_hold
 
 
 def tls_only(bucket: str, secure: str) -> str:
