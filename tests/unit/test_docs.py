@@ -30,6 +30,19 @@ def test_deployer_policy_names_every_service_the_reconcilers_call() -> None:
     assert "iam:PassRole" in actions and "*" not in actions
 
 
+def test_the_architecture_lists_every_kind_in_the_registry_order() -> None:
+    """docs/architecture.md names the kinds and their count; both must be the registry's."""
+    from liveinsight_infra.reconcilers.registry import ordered_kinds
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("## Dependency order", 1)[1].split("\n## ", 1)[0]
+    count = re.search(r"The stack has (\d+) resource kinds", section)
+    order = section.split("(destroy reverses it):", 1)[1].split("\n\n", 2)[1]
+    kinds = [k.kind for k in ordered_kinds()]
+    assert count is not None and int(count.group(1)) == len(kinds)
+    assert re.findall(r"`([a-z0-9_]+\.[a-z0-9_]+)`", order) == kinds
+
+
 def test_the_readme_python_example_runs() -> None:
     """The "Use it from Python" example, run as a user would (a fresh process, embedded moto)."""
     import os
