@@ -20,7 +20,7 @@ def gateway() -> LocalGateway:
 
 
 def test_a_function_without_a_package_is_an_import_error_not_a_crash() -> None:
-    with pytest.raises(ImportError, match="Runtime.ImportModuleError"):
+    with pytest.raises(ImportError, match=r"Runtime\.ImportModuleError"):
         gateway()._load(target(None))
 
 
