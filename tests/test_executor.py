@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -209,17 +208,3 @@ def test_events_from_concurrent_changes_reach_the_sink_one_at_a_time(provider: A
     plan = engine.plan()
     engine.apply(plan)
     assert inside["peak"] == 1
-
-
-def test_reads_start_with_the_slowest_services_and_their_longest_chain() -> None:
-    from liveinsight_infra.executor import slowest_first
-
-    @dataclass
-    class K:
-        kind: str
-
-    kinds = [K(k) for k in ("sns.topic", "iam.role", "cloudfront.oac", "cloudfront.response_headers_policy",
-                            "cloudfront.distribution", "lambda.function", "iam.boundary")]
-    assert [k.kind for k in slowest_first(kinds)] == [
-        "cloudfront.distribution", "cloudfront.oac", "cloudfront.response_headers_policy",
-        "iam.role", "iam.boundary", "sns.topic", "lambda.function"]
