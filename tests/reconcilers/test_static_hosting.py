@@ -60,6 +60,28 @@ def test_bucket_policy_admits_only_this_distribution_and_denies_plain_http(provi
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_the_bucket_policy_admits_this_distribution_over_tls_and_nothing_else(provider: AwsProvider) -> None:
+    """The applied policy, evaluated with AWS's rules (tests/iam_sim.py, not moto's evaluator): the
+    distribution reads over TLS; another distribution, and any request without TLS, do not."""
+    from tests.iam_sim import Request, decide
+
+    apply_spec(provider)
+    name = bucket_of(provider)
+    policy = json.loads(provider.client("s3").get_bucket_policy(Bucket=name)["Policy"])
+    ours = dist_of(provider)["ARN"]
+    other = ours.rsplit("/", 1)[0] + "/EOTHERDISTRIBUTION"
+    obj = f"arn:aws:s3:::{name}/dashboard.html"
+
+    def read(source: str, tls: bool) -> str:
+        return decide(policy, Request("s3:GetObject", obj, {"aws:SourceArn": source,
+                                                            "aws:SecureTransport": str(tls).lower()}))
+
+    assert read(ours, tls=True) == "allow"
+    assert read(other, tls=True) == "implicit-deny"
+    assert read(ours, tls=False) == "deny"
+    assert decide(policy, Request("s3:PutObject", obj, {"aws:SecureTransport": "false"})) == "deny"
+
+
 def test_distribution_config_reads_back(provider: AwsProvider) -> None:
     apply_spec(provider)
     d = dist_of(provider)
