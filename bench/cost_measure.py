@@ -479,12 +479,12 @@ QUICK_VISITORS = 30
 def measure_all(quick: bool) -> tuple[Measured, list[Measured], dict[str, Measured]]:
     from moto import mock_aws
 
-    from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
     from liveinsight_infra.aws.provider import AwsProvider
     from liveinsight_infra.engine import Context as EngineContext
     from liveinsight_infra.engine import Engine
     from liveinsight_infra.reconcilers.dynamodb import TableReconciler
     from liveinsight_infra.spec import load_spec
+    from liveinsight_infra_moto.fidelity import apply_fidelity_patches
 
     apply_fidelity_patches()
     with mock_aws():

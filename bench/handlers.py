@@ -231,7 +231,7 @@ def main() -> None:
 
     from moto import mock_aws
 
-    from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
+    from liveinsight_infra_moto.fidelity import apply_fidelity_patches
 
     apply_fidelity_patches()  # includes one table backup per transaction instead of one per action
     with mock_aws(), open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the handlers' log lines

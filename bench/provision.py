@@ -73,7 +73,7 @@ class Moto:
         self.endpoint = self.url  # where the tools send their calls (the latency proxy, under the model)
         self.log = log
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # Terraform attaches a managed policy
-        self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra.aws.moto_server", "-H", "127.0.0.1",
+        self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra_moto.server", "-H", "127.0.0.1",
                                       "-p", str(self.port)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
         for _ in range(200):
             try:

@@ -72,8 +72,6 @@ _HINTS = {
     "InvalidClientTokenId": "the credentials are not valid for this account or endpoint",
     "ExpiredToken": "the session credentials expired; refresh them and run again",
     "ExpiredTokenException": "the session credentials expired; refresh them and run again",
-    "ThrottlingException": "AWS throttled the calls beyond the retry budget; run again in a minute",
-    "TooManyRequestsException": "AWS throttled the calls beyond the retry budget; run again in a minute",
     "LimitExceededException": "an account quota is reached; raise it in Service Quotas or free capacity",
     "NoCredentialsError": "no AWS credentials found: set a profile (--profile) or the AWS_* variables",
 }
@@ -83,7 +81,14 @@ _HINTS = {
 # is idempotent (a create finds what an earlier attempt made), so running again is safe.
 _TRANSIENT = frozenset({"InternalError", "InternalFailure", "InternalServerError", "InternalServerErrorException",
                         "ServiceUnavailable", "ServiceUnavailableException", "ServiceException",
-                        "RequestTimeout", "RequestTimeoutException"})
+                        "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"})
+# Throttling, as botocore's standard retry mode names it (ThrottledRetryableChecker), save
+# LimitExceededException, which many services also answer for a quota (its hint above).
+_THROTTLED = frozenset({"Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+                        "TooManyRequestsException", "ProvisionedThroughputExceededException",
+                        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+                        "RequestThrottled", "SlowDown", "EC2ThrottledException"})
+_THROTTLE = "AWS throttled the calls beyond the retry budget; run again in a minute"
 _RETRY = "a failure on AWS's side: the change is safe to retry (run apply again; nothing is left half-done)"
 # Anything else is a refusal: the same request would be refused the same way.
 _REFUSED = "AWS refused the request as sent: the message says why; fix that before the next apply"
@@ -96,5 +101,6 @@ def from_client_error(resource: str, operation: str, exc: Any) -> AwsCallError:
     code = str(err.get("Code") or type(exc).__name__)
     message = str(err.get("Message") or exc)
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    hint = _HINTS.get(code) or (_RETRY if code in _TRANSIENT or status >= 500 else _REFUSED)
+    hint = _HINTS.get(code) or (_THROTTLE if code in _THROTTLED else
+                                _RETRY if code in _TRANSIENT or status >= 500 else _REFUSED)
     return AwsCallError(resource, operation, code, message, hint)

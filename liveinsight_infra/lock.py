@@ -249,7 +249,3 @@ class StackLock:
         if self.lost.is_set() and not failed:
             raise LockLost("the stack lock was taken over by another process while this command ran (its lease "
                            f"of {LEASE_S:.0f}s expired without renewal): run plan to see where the stack stands")
-
-
-def lock_for(engine: Any, warn: Callable[[str], None]) -> StackLock:
-    return StackLock(engine.ctx.aws, naming.stack_id(engine.ctx.spec), warn)

@@ -60,38 +60,6 @@ class RolledBack:
         return self.rollback.target
 
 
-class _SharedMoto:
-    """One embedded moto for every ``moto=True`` stack open in the process. moto patches the whole
-    process (botocore and the AWS_* variables: https://docs.getmoto.org/en/latest/docs/getting_started.html),
-    so stacks that overlap share it: the first opens it, the last to close gives the process back
-    its own endpoint and credentials, whatever the order they close in."""
-
-    _lock = threading.Lock()
-    _users = 0
-    _open: contextlib.ExitStack | None = None
-
-    @classmethod
-    @contextlib.contextmanager
-    def use(cls) -> Iterator[None]:
-        from .aws.moto_backend import embedded_moto
-
-        with cls._lock:
-            if cls._users == 0:
-                opened = contextlib.ExitStack()
-                opened.enter_context(embedded_moto())
-                cls._open = opened
-            cls._users += 1
-        try:
-            yield
-        finally:
-            with cls._lock:
-                cls._users -= 1
-                closing = cls._open if cls._users == 0 else None
-                if closing is not None:
-                    cls._open = None
-                    closing.close()
-
-
 class _Callback:
     """The caller's ``events`` callback, kept from changing the run: an exception it raises is held
     (the first one) and raised by the method once its run is done, and the callback gets no further
@@ -172,7 +140,9 @@ class Stack:
                                        move_region)
         resources = contextlib.ExitStack()
         if moto:
-            resources.enter_context(_SharedMoto.use())
+            from liveinsight_infra_moto.backend import SharedMoto  # the one door to moto (.importlinter)
+
+            resources.enter_context(SharedMoto.use())
         try:
             aws = AwsProvider(loaded.spec.region, profile=None if moto else profile)
             # Credentials, profile and endpoint mistakes: one line, in seconds. The reads' clients are

@@ -20,10 +20,10 @@ import moto  # noqa: F401  (imported before the Session, so the Session's client
 import pytest
 from moto import mock_aws
 
-from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
 from liveinsight_infra.aws.provider import AwsProvider
 from liveinsight_infra.engine import Context, Engine
 from liveinsight_infra.spec.loader import LoadedSpec, load_spec
+from liveinsight_infra_moto.fidelity import apply_fidelity_patches
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "specs" / "dev.yaml"

@@ -207,7 +207,7 @@ def test_every_operation_in_the_code_has_an_allowing_statement() -> None:
 
     from tests.iam_actions import CLOUDFRONT_ACTIONS, S3_ACTIONS
 
-    skip = ("local", "moto_backend.py", "moto_fidelity.py", "moto_server.py")
+    skip = ("local",)
     session = botocore.session.get_session()
     actions: set[str] = set()
     for path in (ROOT / "liveinsight_infra").rglob("*.py"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -185,15 +184,30 @@ def test_two_concurrent_changes_fail_both_are_reported_and_the_next_apply_finish
     assert make_engine(provider).plan().empty
 
 
-def test_progress_has_a_line_per_start_and_per_finish_naming_the_change_and_its_time() -> None:
+def test_progress_has_a_line_per_start_and_per_finish_naming_the_change_and_its_time(
+        provider: AwsProvider) -> None:
     from liveinsight_infra.engine import Event
     from liveinsight_infra.render import Style, render_event
 
-    change = ch("lambda.function", "liveinsight-stats-api-dev")
-    start = render_event(Event("change-start", change=change), Style(colour=False))
-    done = render_event(Event("change-done", change=change, elapsed_s=0.42), Style(colour=False))
-    assert start == "  → lambda.function liveinsight-stats-api-dev creating…"
-    assert done == "  ✓ lambda.function liveinsight-stats-api-dev created (0.4s)"
+    events: list[Any] = []
+    engine = make_engine(provider, emit=events.append)
+    plan = engine.plan()
+    engine.apply(plan)
+    started = [e.change for e in events if e.type == "change-start"]
+    done = [e for e in events if e.type == "change-done"]
+    assert sorted(c.address for c in started) == sorted(c.address for c in plan) == \
+        sorted(e.change.address for e in done)
+    for event in done:
+        start_line = render_event(Event("change-start", change=event.change), Style(colour=False))
+        done_line = render_event(event, Style(colour=False))
+        assert start_line is not None and done_line is not None and start_line != done_line
+        for line in (start_line, done_line):
+            assert "\n" not in line and f" {event.change.resource} {event.change.name} " in line
+        assert f"{event.elapsed_s:.1f}s" in done_line
+    # The line says what happened: each action reads differently.
+    lines = {render_event(Event("change-done", change=ch("a.b", "n", a), elapsed_s=1.0), Style(colour=False))
+             for a in Action}
+    assert len(lines) == len(Action)
 
 
 def test_events_from_concurrent_changes_reach_the_sink_one_at_a_time(provider: AwsProvider) -> None:
@@ -209,17 +223,3 @@ def test_events_from_concurrent_changes_reach_the_sink_one_at_a_time(provider: A
     plan = engine.plan()
     engine.apply(plan)
     assert inside["peak"] == 1
-
-
-def test_reads_start_with_the_slowest_services_and_their_longest_chain() -> None:
-    from liveinsight_infra.executor import slowest_first
-
-    @dataclass
-    class K:
-        kind: str
-
-    kinds = [K(k) for k in ("sns.topic", "iam.role", "cloudfront.oac", "cloudfront.response_headers_policy",
-                            "cloudfront.distribution", "lambda.function", "iam.boundary")]
-    assert [k.kind for k in slowest_first(kinds)] == [
-        "cloudfront.distribution", "cloudfront.oac", "cloudfront.response_headers_policy",
-        "iam.role", "iam.boundary", "sns.topic", "lambda.function"]

@@ -251,11 +251,3 @@ def test_two_stacks_applying_at_once_the_second_is_refused_naming_the_first(moto
         release.set()
         worker.join(120)
     assert len(done) == 1 and second.plan().empty  # the first ran to the end, untouched by the second
-
-
-def test_the_clients_of_the_longest_read_chain_are_made_first() -> None:
-    # A plan's longest chain: the bucket policy (S3), then the distribution it names (CloudFront);
-    # IAM's reads come next. The clients are made in this order while GetCallerIdentity is in flight.
-    from liveinsight_infra.stack import services
-
-    assert services()[:3] == ["cloudfront", "s3", "iam"]

@@ -46,7 +46,7 @@ def respond(event: dict[str, Any], status: int, body: Any) -> dict[str, Any]:
     """A version 1.0 proxy response: status, string body, CORS headers.
 
     ``nosniff`` is sent by the functions themselves: CloudFront's response headers policy is on the
-    dashboard's files only, not on ``/api/*`` (README.md, "Security headers"), so the answer
+    dashboard's files only, not on ``/api/*`` (docs/resources.md, "Security headers"), so the answer
     carries it the same way through CloudFront, on execute-api and under ``serve``.
     """
     headers = {"Content-Type": JSON, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",

@@ -1,4 +1,5 @@
-"""AWS access: the client provider, call counting, named retries and the embedded moto backend."""
+"""AWS access: the client provider, call counting and named retries (the embedded moto backend is
+liveinsight_infra_moto, outside the library)."""
 
 from .provider import AwsProvider, CallCounter, is_read
 from .retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries

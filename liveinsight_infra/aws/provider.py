@@ -12,7 +12,6 @@ refused credentials) become one-line :class:`LiveInsightError` messages that say
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -96,30 +95,6 @@ class CallCounter:
 Listener = Callable[..., Any]
 
 
-# moto's in-process backend is not thread-safe (its request routing builds operation models lazily,
-# and its backends mutate shared dicts), while the engine reads and writes concurrently. Under the
-# embedded moto (``--moto``, ``serve``, the tests) calls go through one at a time; against AWS or a
-# moto server they run concurrently.
-_EMBEDDED = threading.RLock()
-
-
-def _embedded_moto_active() -> bool:
-    models = sys.modules.get("moto.core.models")  # never imported unless moto is in use
-    return bool(models is not None and models.botocore_stubber.enabled)
-
-
-def _serialise_under_embedded_moto(client: Any) -> None:
-    call = client._make_api_call
-
-    def make_api_call(operation: str, params: dict[str, Any]) -> Any:
-        if not _embedded_moto_active():
-            return call(operation, params)
-        with _EMBEDDED:
-            return call(operation, params)
-
-    client._make_api_call = make_api_call
-
-
 def _session(profile: str | None, region: str) -> boto3.Session:
     """A boto3 session whose botocore data (endpoints, service models) comes from the process's one
     loader (``botocore_data``): each file is parsed once, however many sessions and checks read it."""
@@ -168,7 +143,6 @@ class AwsProvider:
                 if self._endpoint_url:
                     kwargs["endpoint_url"] = self._endpoint_url
                 client = self._session.client(service, **kwargs)
-                _serialise_under_embedded_moto(client)
                 events = client.meta.events
                 events.register("before-call.*.*", self._count)
                 events.register("needs-retry.*.*", self._count_retry)

@@ -198,12 +198,6 @@ def unpack_wheel(path: Path) -> WheelFiles:
     return WheelFiles(normalize(parts[0]), files, requires)
 
 
-def vendored_files(code_dir: Path, function: str, requirements: Sequence[str], runtime: str = "python3.12",
-                   architecture: str = "arm64") -> dict[str, bytes]:
-    """Every file the function's requirements put into its package, checked and keyed by path."""
-    return files_of_wheels(function, wheels_for(code_dir, requirements, runtime, architecture))
-
-
 def files_of_wheels(function: str, wheels: Sequence[Path]) -> dict[str, bytes]:
     """Every file the verified ``wheels`` (from :func:`wheels_for`) put into the function's package."""
     out: dict[str, bytes] = {}

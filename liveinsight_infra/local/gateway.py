@@ -316,14 +316,17 @@ class LocalGateway:
     def _load(self, target: FunctionTarget) -> Callable[..., Any]:
         if target._callable is not None:
             return target._callable
-        assert target.package_dir is not None
         module_name, _, func = target.handler.rpartition(".")
+        if target.package_dir is None:  # no package to run (target.problem says why)
+            raise ImportError(f"Runtime.ImportModuleError: Unable to import module '{module_name}': "
+                              f"{target.problem or 'no package'}")
         path = target.package_dir / f"{module_name.replace('.', '/')}.py"
         if not path.is_file():
             raise ImportError(f"Runtime.ImportModuleError: Unable to import module '{module_name}'")
         with self._environment(target), self._package(target):
             spec = importlib.util.spec_from_file_location(f"_liveinsight_{uuid.uuid4().hex}", path)
-            assert spec is not None and spec.loader is not None
+            if spec is None or spec.loader is None:
+                raise ImportError(f"Runtime.ImportModuleError: Unable to import module '{module_name}'")
             module: ModuleType = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         fn: Callable[..., Any] | None = getattr(module, func, None)

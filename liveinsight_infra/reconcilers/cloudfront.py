@@ -22,10 +22,6 @@ config with its ETag and change only the fields managed here. Legacy ``Forwarded
 fields beside a cache policy are stripped: moto adds them, and AWS refuses them. The config is sent
 with ``IfMatch``, and re-read once on ``PreconditionFailed``. Destroy disables, waits until
 deployed, then deletes with the fresh ETag.
-
-moto drops ``OriginAccessControlId`` and ``S3OriginConfig`` on read-back (docs/moto-gaps.md). An
-S3 origin whose read-back carries neither origin config cannot happen on AWS, so the OAC id is
-then treated as "not reported", not as drift. Tests assert what the tool sends instead.
 """
 
 from __future__ import annotations
@@ -42,7 +38,7 @@ from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_HEAD
 from ..contract import Event
 from ..diff import user_tags
 from ..errors import LiveInsightError
-from ..plan import UNKNOWN, Action, Change, FieldDiff
+from ..plan import UNKNOWN, FieldDiff
 from ..sensitive import Sensitive
 from .base import Observed, Outputs, Reconciler, error_code
 from .bucket_policy_read import bucket_policy_text, distribution_arn_hint
@@ -50,7 +46,6 @@ from .kind_outputs import DistributionOutputs, OacOutputs, keys
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
-NOT_REPORTED = "(not reported by this endpoint)"
 
 
 def marker(spec: Any) -> str:
@@ -275,17 +270,6 @@ class DistributionReconciler(Reconciler):
                 "site_version": found["Tags"].get(TAG_SITE_VERSION)}
         return {self.names()[0]: Observed(state, meta, True)}
 
-    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
-        changes = []
-        for c in super().plan(outputs, destroy):
-            diffs = tuple(d for d in c.diffs if not (d.path == "site_origin.oac" and d.before == NOT_REPORTED))
-            if c.action is Action.UPDATE and not diffs:
-                continue
-            changes.append(Change(c.action, c.resource, c.name, diffs if c.action is Action.UPDATE else c.diffs,
-                                  c.reason, c.forces_replace))
-        self.planned = {c.name for c in changes}
-        return changes
-
     # -- writes ----------------------------------------------------------------------------------
     def _apply_managed(self, cfg: dict[str, Any], d: dict[str, Any]) -> dict[str, Any]:
         """The full config with the managed fields set from ``d``; everything else kept."""
@@ -453,7 +437,6 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     origins = {o["Id"]: o for o in (cfg.get("Origins") or {}).get("Items") or []}
     site = origins.get(SITE_ORIGIN) or {}
     api = origins.get(API_ORIGIN) or {}
-    reported = bool(site.get("S3OriginConfig") or site.get("CustomOriginConfig"))
     behaviors = {b.get("PathPattern"): b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []}
 
     def behavior(b: dict[str, Any] | None, api: bool) -> dict[str, Any] | None:
@@ -472,7 +455,7 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "enabled": cfg.get("Enabled"), "comment": cfg.get("Comment"), "root_object": cfg.get("DefaultRootObject"),
         "price_class": cfg.get("PriceClass"), "http_version": cfg.get("HttpVersion"), "ipv6": cfg.get("IsIPV6Enabled"),
         "site_origin": {"domain": site.get("DomainName"),
-                        "oac": (site.get("OriginAccessControlId") or None) if reported else NOT_REPORTED},
+                        "oac": site.get("OriginAccessControlId") or None},
         "api_origin": {"domain": api.get("DomainName"), "path": api.get("OriginPath"),
                        "protocol": (api.get("CustomOriginConfig") or {}).get("OriginProtocolPolicy"),
                        "origin_secret": _origin_secret(api)},

@@ -32,6 +32,7 @@ from typing import Any
 
 from .. import naming
 from ..constants import MAX_ORIGIN_REQUEST_POLICY_HEADERS
+from ..errors import AwsCallError
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .cloudfront import find_distribution
@@ -159,7 +160,11 @@ class OriginRequestPolicyReconciler(Reconciler):
                 OriginRequestPolicyConfig=to_config(name, desired))
         if created is None:  # an interrupted apply made it (the marker proves it), or somebody else did
             current = self.observe().get(name)
-            assert current is not None
+            if current is None:  # the name is taken, yet the list does not show it (yet)
+                raise AwsCallError(f"{self.kind} {name}",
+                                   "CreateOriginRequestPolicy", "OriginRequestPolicyAlreadyExists",
+                                   "CloudFront says a policy of this name exists, but does not list it",
+                                   hint="CloudFront's list lags behind its writes: run apply again in a minute")
             self.refuse_foreign(name, bool(current.owned))
             return self.update(name, desired, current, ())
         return Observed(dict(desired), {"id": created["OriginRequestPolicy"]["Id"]}, True)

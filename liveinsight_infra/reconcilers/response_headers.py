@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
+from ..errors import AwsCallError
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .cloudfront import find_distribution
@@ -164,7 +165,11 @@ class ResponseHeadersPolicyReconciler(Reconciler):
                 ResponseHeadersPolicyConfig=to_config(name, desired["comment"], desired["headers"]))
         if created is None:  # an interrupted apply made it (the marker proves it), or somebody else did
             current = self.observe().get(name)
-            assert current is not None
+            if current is None:  # the name is taken, yet the list does not show it (yet)
+                raise AwsCallError(f"{self.kind} {name}",
+                                   "CreateResponseHeadersPolicy", "ResponseHeadersPolicyAlreadyExists",
+                                   "CloudFront says a policy of this name exists, but does not list it",
+                                   hint="CloudFront's list lags behind its writes: run apply again in a minute")
             self.refuse_foreign(name, bool(current.owned))
             return self.update(name, desired, current, ())
         return Observed(dict(desired), {"id": created["ResponseHeadersPolicy"]["Id"]}, True)

@@ -87,7 +87,8 @@ class _Composer(yaml.SafeLoader):
             node: yaml.Node | None = super().compose_node(parent, index)
         finally:
             self.depth -= 1
-        assert node is not None  # a node event always composes a node
+        if node is None:  # a node event always composes a node; PyYAML types it as optional
+            raise SpecYamlError(YamlProblem(line, (), "the YAML parser composed no node here"))
         if tag not in (None, "!"):
             self.explicit_tags[id(node)] = str(tag)
         return node

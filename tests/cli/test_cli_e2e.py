@@ -117,13 +117,42 @@ def test_embedded_moto_apply() -> None:
     assert len([k for k in outputs if k.startswith("alarms.")]) == 8
 
 
-def test_help_schema_and_build(tmp_path: Path) -> None:
+def test_every_verb_the_help_lists_answers_its_own_help_and_is_in_the_readme(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The help's list is the parser's (each verb it names runs), and the README's command list
+    names each of them."""
+    from liveinsight_infra.cli import main
+
     help_ = run("--help")
     assert help_.returncode == 0
-    for verb in ("plan", "apply", "destroy", "outputs", "build", "schema"):
-        assert verb in help_.stdout
+    listed = re.findall(r"^    ([a-z]+)\b", help_.stdout.split("positional arguments:", 1)[1].split("options:", 1)[0],
+                        re.M)
+    assert len(listed) >= 10, help_.stdout
+    readme = (ROOT / "README.md").read_text().split("## The commands", 1)[1].split("\n## ", 1)[0]
+    for verb in listed:
+        with pytest.raises(SystemExit) as done:
+            main([verb, "--help"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: liveinsight-infra {verb} ")
+        assert f"liveinsight-infra {verb}" in readme, verb
+
+
+def test_the_schema_accepts_the_shipped_specs_and_refuses_a_misspelt_field() -> None:
+    """What `schema` prints is what editors and CI validate specs with: it must agree with the loader."""
+    import jsonschema
+    import yaml
+
     schema = json.loads(run("schema").stdout)
-    assert "environment" in schema["properties"] and "functions" in schema["required"]
+    validator = jsonschema.Draft202012Validator(schema)
+    for spec in sorted((ROOT / "specs").glob("*.yaml")):
+        assert not list(validator.iter_errors(yaml.safe_load(spec.read_text()))), spec.name
+    misspelt = yaml.safe_load((ROOT / "specs" / "dev.yaml").read_text())
+    misspelt["enviroment"] = misspelt.pop("environment")
+    messages = [e.message for e in validator.iter_errors(misspelt)]
+    assert any("'enviroment' was unexpected" in m for m in messages), messages
+
+
+def test_build_writes_one_package_per_function(tmp_path: Path) -> None:
     build = run("build", "specs/dev.yaml", "--out", str(tmp_path))
     assert build.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["event-collector.zip", "realtime-api.zip",

@@ -86,9 +86,9 @@ def proxy(upstream_port: int, gate: Gate) -> ThreadingHTTPServer:
 
 @pytest.fixture
 def moto_process() -> Iterator[int]:
-    """``python -m liveinsight_infra.aws.moto_server`` in its own process (the fidelity-patched moto)."""
+    """``python -m liveinsight_infra_moto.server`` in its own process (the fidelity-patched moto)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra.aws.moto_server", "-H", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra_moto.server", "-H", "127.0.0.1",
                              "-p", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def up() -> bool:

@@ -239,17 +239,20 @@ def test_the_previous_period_has_the_same_length(api: Api) -> None:
     assert week["comparison"]["from"] == (first - timedelta(days=7)).strftime("%Y-%m-%d")
 
 
-def test_comparison_takes_every_headline_figure_stats_returns(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared import store
-
-    real = store.stats
-
-    def with_visits(site: str, first: datetime, last: datetime) -> dict[str, Any]:
-        return {**real(site, first, last), "visits": 5, "bounce_rate": 40.0}
-
-    monkeypatch.setattr(store, "stats", with_visits)
-    got = api.stats(SITE, compare="previous_period")
-    assert got["comparison"]["visits"] == 5 and got["comparison"]["bounce_rate"] == 40.0
+def test_the_comparison_is_the_headline_of_the_period_before_asked_on_its_own(api: Api) -> None:
+    """Every single figure of an answer (visits, bounce rate, durations, whatever stats returns) is
+    compared: the comparison equals the figures of the previous period asked for directly."""
+    now = int(time.time() * 1000)
+    post_all(api, now - 23 * 3600 * 1000)  # yesterday, unless it is after 23:00 UTC now
+    post_all(api, now)
+    assert api.post([pv("/new", now)], ip="192.0.2.9")[0] == 202  # today has one visitor more
+    got = api.stats(SITE, period="day", compare="previous_period")
+    before = api.stats(SITE, **{"from": got["comparison"]["from"], "to": got["comparison"]["to"]})
+    figures = {k for k, v in before.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    assert {"visitors", "pageviews", "visits", "bounce_rate"} <= figures
+    assert set(got["comparison"]) == figures | {"from", "to"}
+    assert {k: got["comparison"][k] for k in figures} == {k: before[k] for k in figures}
+    assert {k: got[k] for k in figures} != {k: before[k] for k in figures}  # two periods, not one twice
 
 
 def test_goal_names_keys_and_values_with_separators_split_back(api: Api) -> None:

@@ -1,6 +1,6 @@
 """The /api/* behavior's origin request policy: the stack's own whitelist of the headers the API needs.
 
-moto has no origin request policy API; ``aws/moto_cloudfront_policies.py`` adds it to the embedded
+moto has no origin request policy API; ``liveinsight_infra_moto/cloudfront_policies.py`` adds it to the embedded
 backend (AWS's flow is tested with Stubber in ``tests/stubbed/test_origin_request.py``).
 """
 

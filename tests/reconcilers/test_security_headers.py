@@ -1,6 +1,6 @@
 """The dashboard's security headers: a CloudFront response headers policy on the default behavior.
 
-moto has no response headers policy API; ``aws/moto_cloudfront_policies.py`` adds it to the
+moto has no response headers policy API; ``liveinsight_infra_moto/cloudfront_policies.py`` adds it to the
 embedded backend (AWS's flow is tested with Stubber in ``tests/stubbed/test_response_headers.py``).
 """
 

@@ -60,6 +60,28 @@ def test_bucket_policy_admits_only_this_distribution_and_denies_plain_http(provi
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+def test_the_bucket_policy_admits_this_distribution_over_tls_and_nothing_else(provider: AwsProvider) -> None:
+    """The applied policy, evaluated with AWS's rules (tests/iam_sim.py, not moto's evaluator): the
+    distribution reads over TLS; another distribution, and any request without TLS, do not."""
+    from tests.iam_sim import Request, decide
+
+    apply_spec(provider)
+    name = bucket_of(provider)
+    policy = json.loads(provider.client("s3").get_bucket_policy(Bucket=name)["Policy"])
+    ours = dist_of(provider)["ARN"]
+    other = ours.rsplit("/", 1)[0] + "/EOTHERDISTRIBUTION"
+    obj = f"arn:aws:s3:::{name}/dashboard.html"
+
+    def read(source: str, tls: bool) -> str:
+        return decide(policy, Request("s3:GetObject", obj, {"aws:SourceArn": source,
+                                                            "aws:SecureTransport": str(tls).lower()}))
+
+    assert read(ours, tls=True) == "allow"
+    assert read(other, tls=True) == "implicit-deny"
+    assert read(ours, tls=False) == "deny"
+    assert decide(policy, Request("s3:PutObject", obj, {"aws:SecureTransport": "false"})) == "deny"
+
+
 def test_distribution_config_reads_back(provider: AwsProvider) -> None:
     apply_spec(provider)
     d = dist_of(provider)
@@ -87,21 +109,48 @@ def test_distribution_config_reads_back(provider: AwsProvider) -> None:
                                                               "DELETE"])
 
 
-def test_the_oac_and_s3_origin_config_are_sent(provider: AwsProvider) -> None:
-    """moto drops them on read-back (docs/moto-gaps.md): assert the request the tool sent."""
+def test_the_site_origin_has_its_oac_and_the_request_no_legacy_fields(provider: AwsProvider) -> None:
+    """The OAC and S3 origin config read back as sent; the request carries no ``ForwardedValues``
+    (AWS refuses them beside a cache policy; moto adds them on read-back, so the request is checked)."""
     sent: list[dict[str, Any]] = []
     provider.register("provide-client-params.cloudfront.CreateDistributionWithTags",
                       lambda params, **_: sent.append(params))
     apply_spec(provider)
     (params,) = sent
-    cfg = params["DistributionConfigWithTags"]["DistributionConfig"]
+    request = params["DistributionConfigWithTags"]["DistributionConfig"]
+    assert request["CallerReference"].startswith("liveinsight-infra:liveinsight-dev:")  # new per creation
+    assert "ForwardedValues" not in request["DefaultCacheBehavior"]
+    cloudfront = provider.client("cloudfront")
+    cfg = cloudfront.get_distribution_config(Id=dist_of(provider)["Id"])["DistributionConfig"]
     site = next(o for o in cfg["Origins"]["Items"] if o["Id"] == "site")
-    (oac,) = provider.client("cloudfront").list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    (oac,) = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
     assert site["OriginAccessControlId"] == oac["Id"]
     assert site["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     assert oac["SigningProtocol"] == "sigv4" and oac["SigningBehavior"] == "always"
-    assert cfg["CallerReference"].startswith("liveinsight-infra:liveinsight-dev:")  # new per creation
-    assert "ForwardedValues" not in cfg["DefaultCacheBehavior"]
+
+
+def test_an_oac_taken_off_the_site_origin_is_drift_that_apply_puts_back(provider: AwsProvider) -> None:
+    """Without its OAC, CloudFront reads the bucket anonymously and the bucket policy refuses it: the
+    dashboard is down. The read-back reports the OAC (moto 5.2.6+, as AWS), so this is plain drift."""
+    apply_spec(provider)
+    cloudfront = provider.client("cloudfront")
+    dist_id = dist_of(provider)["Id"]
+    got = cloudfront.get_distribution_config(Id=dist_id)
+    cfg = got["DistributionConfig"]
+    oac_id = next(o for o in cfg["Origins"]["Items"] if o["Id"] == "site")["OriginAccessControlId"]
+    for origin in cfg["Origins"]["Items"]:
+        if origin["Id"] == "site":
+            origin["OriginAccessControlId"] = ""
+    cloudfront.update_distribution(Id=dist_id, IfMatch=got["ETag"], DistributionConfig=cfg)
+
+    engine = make_engine(provider)
+    plan = engine.plan()
+    (change,) = [c for c in plan if c.resource == "cloudfront.distribution"]
+    assert change.action is Action.UPDATE
+    assert [(d.path, d.before, d.after) for d in change.diffs] == [("site_origin.oac", None, oac_id)]
+    engine.apply(plan)
+    cfg = cloudfront.get_distribution_config(Id=dist_id)["DistributionConfig"]
+    assert next(o for o in cfg["Origins"]["Items"] if o["Id"] == "site")["OriginAccessControlId"] == oac_id
 
 
 def test_unchanged_reapply_uploads_nothing_and_invalidates_nothing(provider: AwsProvider) -> None:

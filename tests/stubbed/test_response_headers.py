@@ -1,5 +1,5 @@
 """The response headers policy's AWS flow, with botocore's Stubber (moto has no such API; the
-embedded backend gets one from ``aws/moto_cloudfront_policies.py``, which these tests do not use)."""
+embedded backend gets one from ``liveinsight_infra_moto/cloudfront_policies.py``, which these tests do not use)."""
 
 from __future__ import annotations
 
@@ -79,3 +79,17 @@ def test_a_policy_still_in_use_is_reported_with_its_name(setup: Any) -> None:
                           http_status_code=409)
     with pytest.raises(AwsCallError, match=f"{NAME}.*DeleteResponseHeadersPolicy.*ResponseHeadersPolicyInUse"):
         r.delete(NAME, current)
+
+
+def test_a_name_taken_but_not_listed_is_an_error_that_says_to_run_again(setup: Any) -> None:
+    """CloudFront says the name exists, yet does not list it (its list lags): a clear error, not a crash."""
+    r, stub, _, _ = setup
+    want = r.desired(NAME, {})
+    sent = to_config(NAME, want["comment"], want["headers"])
+    stub.add_client_error("create_response_headers_policy", "ResponseHeadersPolicyAlreadyExists", "exists",
+                          http_status_code=409, expected_params={"ResponseHeadersPolicyConfig": sent})
+    stub.add_response("list_response_headers_policies", listing(), {"Type": "custom"})
+    with pytest.raises(AwsCallError) as err:
+        r.create(NAME, want)
+    assert err.value.code == "ResponseHeadersPolicyAlreadyExists" and NAME in str(err.value)
+    assert "run apply again" in err.value.hint

@@ -1,8 +1,9 @@
-"""Generated docs stay current; the deployer policy covers every AWS operation the tool calls."""
+"""Docs that code or tests depend on: the generated spec reference, the kinds, the README's example.
+
+That the deployer policy allows every call the tool makes is tests/test_deployer_policy.py's job."""
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -18,16 +19,17 @@ def test_spec_reference_is_current() -> None:
         "run: python scripts/spec_reference.py"
 
 
-def test_deployer_policy_names_every_service_the_reconcilers_call() -> None:
-    policy = json.loads((ROOT / "docs" / "deployer-policy.json").read_text())
-    actions = {a for s in policy["Statement"] for a in s["Action"]}
-    services = {a.split(":")[0] for a in actions}
-    code = "\n".join(p.read_text() for p in (ROOT / "liveinsight_infra").rglob("*.py"))
-    # sts:GetCallerIdentity needs no permission (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html).
-    used = set(re.findall(r'client\("([a-z0-9]+)"', code)) - {"sts"}
-    assert len(used) >= 8
-    assert used <= services, f"the policy misses {sorted(used - services)}"
-    assert "iam:PassRole" in actions and "*" not in actions
+def test_the_architecture_lists_every_kind_in_the_registry_order() -> None:
+    """docs/architecture.md names the kinds and their count; both must be the registry's."""
+    from liveinsight_infra.reconcilers.registry import ordered_kinds
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    section = text.split("## Dependency order", 1)[1].split("\n## ", 1)[0]
+    count = re.search(r"The stack has (\d+) resource kinds", section)
+    order = section.split("(destroy reverses it):", 1)[1].split("\n\n", 2)[1]
+    kinds = [k.kind for k in ordered_kinds()]
+    assert count is not None and int(count.group(1)) == len(kinds)
+    assert re.findall(r"`([a-z0-9_]+\.[a-z0-9_]+)`", order) == kinds
 
 
 def test_the_readme_python_example_runs() -> None:

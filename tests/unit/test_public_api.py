@@ -103,9 +103,8 @@ def test_every_error_the_library_defines_is_importable_from_the_package() -> Non
 
     defined = set()
     for info in pkgutil.walk_packages(liveinsight_infra.__path__, "liveinsight_infra."):
-        if info.name.startswith(("liveinsight_infra.local", "liveinsight_infra.aws.moto_server",
-                                 "liveinsight_infra.__main__")):
-            continue  # programs (the local server, the moto server, the command line), not the library
+        if info.name.startswith(("liveinsight_infra.local", "liveinsight_infra.__main__")):
+            continue  # programs (the local server, the command line), not the library
         module = importlib.import_module(info.name)
         defined |= {name for name, value in vars(module).items()
                     if isinstance(value, type) and issubclass(value, LiveInsightError)

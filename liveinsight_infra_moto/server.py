@@ -1,15 +1,15 @@
-"""A moto server with the fidelity patch applied: ``python -m liveinsight_infra.aws.moto_server -p 5055``.
+"""A moto server with the fidelity patch applied: ``python -m liveinsight_infra_moto.server -p 5055``.
 
 Same options as moto's own ``moto_server``. Use it instead of ``moto_server`` when pointing the
 tool at a server (``AWS_ENDPOINT_URL``): with moto's own, a TLS-only bucket policy denies every
-object upload (see ``moto_fidelity.py``).
+object upload (see ``fidelity.py``).
 """
 
 from __future__ import annotations
 
 import sys
 
-from .moto_fidelity import apply_fidelity_patches
+from .fidelity import apply_fidelity_patches
 
 
 def main(argv: list[str] | None = None) -> None:

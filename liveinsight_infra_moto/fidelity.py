@@ -17,7 +17,7 @@ of its actions, so the event collector's transactions grew slower with every sto
 patch backs up only the items a transaction names (``_one_table_copy_per_transaction``).
 
 The product's policy stays the AWS-correct one. Applied by ``--moto``, ``serve``, the tests and
-``python -m liveinsight_infra.aws.moto_server``.
+``python -m liveinsight_infra_moto.server``.
 
 Two more gaps of the stream ingest path (docs/moto-gaps.md) are closed the same way:
 * ``CreateStream`` drops its ``Tags`` on moto; AWS tags the stream at creation
@@ -25,11 +25,17 @@ Two more gaps of the stream ingest path (docs/moto-gaps.md) are closed the same 
 * moto pushes every record put on a stream to the functions mapped to it, at once and through
   Docker; on AWS, Lambda polls the stream and batches records (the event source mapping). Locally,
   ``serve``'s poller does the polling (``local/stream.py``), so moto's push is switched off.
+
+Last, calls into the in-process backend go through one at a time (``serialise_calls``): moto's
+in-process backend is not thread-safe (its request routing builds operation models lazily, and its
+backends mutate shared dicts), while the engine reads and writes concurrently. Against a moto
+server, or AWS, calls run concurrently as before.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import threading
 from typing import Any
 
 _PATCHED = False
@@ -102,10 +108,11 @@ def apply_fidelity_patches() -> None:
 
     ac.IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
     _patch_kinesis()
-    from .moto_cloudfront_policies import apply_origin_request_policy_patch, apply_response_headers_policy_patch
+    from .cloudfront_policies import apply_origin_request_policy_patch, apply_response_headers_policy_patch
     apply_response_headers_policy_patch()  # moto has no response headers policy API at all
     apply_origin_request_policy_patch()  # nor any origin request policy API
     _one_table_copy_per_transaction()
+    serialise_calls()
     _PATCHED = True
 
 
@@ -187,3 +194,28 @@ def _one_table_copy_per_transaction() -> None:
 
     models.copy = shim  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_EMBEDDED = threading.RLock()
+_SERIALISED = False
+
+
+def serialise_calls() -> None:
+    """Idempotent: every botocore client call waits for the others while the in-process moto is
+    active (``mock_aws``); without it, or against a server, calls are untouched and concurrent."""
+    global _SERIALISED
+    if _SERIALISED:
+        return
+    from botocore.client import BaseClient
+    from moto.core.models import botocore_stubber
+
+    call = BaseClient._make_api_call
+
+    def make_api_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if not botocore_stubber.enabled:
+            return call(self, operation, params)
+        with _EMBEDDED:
+            return call(self, operation, params)
+
+    BaseClient._make_api_call = make_api_call
+    _SERIALISED = True
