@@ -9,6 +9,7 @@ distribution's cache; a function that publishes a version also makes the stage r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -64,6 +65,48 @@ def reserved_concurrency_removed(p: AwsProvider) -> None:
     assert got.get("ReservedConcurrentExecutions") is None, got
 
 
+# -- lambda.permission ----------------------------------------------------------------------------
+def anyone_may_invoke(p: AwsProvider) -> None:
+    p.client("lambda").add_permission(FunctionName=STATS, Qualifier="live", StatementId="open-to-all",
+                                      Action="lambda:InvokeFunction", Principal="*")
+
+
+def anyone_may_invoke_latest(p: AwsProvider) -> None:
+    p.client("lambda").add_permission(FunctionName=STATS, StatementId="open-to-all",
+                                      Action="lambda:InvokeFunction", Principal="*")
+
+
+def only_declared_statements(p: AwsProvider) -> None:
+    policy = json.loads(p.client("lambda").get_policy(FunctionName=STATS, Qualifier="live")["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["liveinsight-api-GET-api-stats"]
+
+
+BY_HAND: dict[str, str] = {}  # what a drift made, for its check
+
+
+# -- apigateway.stage -----------------------------------------------------------------------------
+def stage_on_another_deployment(p: AwsProvider) -> None:
+    """A deployment made by hand that copies the served one's description: only its id tells it apart."""
+    ag = p.client("apigateway")
+    api = rest_api_id(p)
+    served = ag.get_stage(restApiId=api, stageName="dev")["deploymentId"]
+    description = ag.get_deployment(restApiId=api, deploymentId=served)["description"]
+    other = ag.create_deployment(restApiId=api, description=description)["id"]
+    BY_HAND["deployment"] = other
+    ag.update_stage(restApiId=api, stageName="dev",
+                    patchOperations=[{"op": "replace", "path": "/deploymentId", "value": other}])
+
+
+def stage_on_a_new_deployment(p: AwsProvider) -> None:
+    ag = p.client("apigateway")
+    api = rest_api_id(p)
+    ids = {d["id"] for d in ag.get_deployments(restApiId=api)["items"]}
+    assert len(ids) == 3  # the first apply's, the one made by hand, the one apply made to repair
+    stage = ag.get_stage(restApiId=api, stageName="dev")
+    assert stage["deploymentId"] != BY_HAND["deployment"]
+    assert stage["description"].endswith(f"deployment={stage['deploymentId']}")
+
+
 # A function with a planned change may publish a version, so the stage plans to record the release.
 RELEASE = frozenset({"apigateway.stage"})
 
@@ -73,6 +116,12 @@ ROWS = [
         object_metadata_restored),
     Row("lambda.function reserved concurrency 0", reserved_concurrency_zero, "update", "lambda.function",
         COLLECTOR, frozenset({"reserved_concurrency"}), RELEASE, reserved_concurrency_removed),
+    Row("lambda.permission undeclared statement", anyone_may_invoke, "delete", "lambda.permission",
+        f"{STATS}/open-to-all", frozenset(), check=only_declared_statements),
+    Row("lambda.permission undeclared statement on the function", anyone_may_invoke_latest, "delete",
+        "lambda.permission", f"{STATS}:$LATEST/open-to-all", frozenset(), check=only_declared_statements),
+    Row("apigateway.stage another deployment", stage_on_another_deployment, "update", "apigateway.stage", "dev",
+        frozenset({"deployment"}), check=stage_on_a_new_deployment),
 ]
 
 
