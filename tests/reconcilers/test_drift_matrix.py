@@ -366,8 +366,112 @@ DEV_ROWS = [
         AlarmNames=["liveinsight-dev-api-5xx"]),
         "update", "cloudwatch.alarm", "liveinsight-dev-api-5xx", frozenset({"actions_enabled"})),
 ]
-PROD_ROWS: list[Row] = []
-STREAM_ROWS: list[Row] = []
+def usage_plan_id(p: AwsProvider) -> str:
+    plans = p.client("apigateway").get_usage_plans()["items"]
+    return str(next(u["id"] for u in plans if u["name"] == "liveinsight-prod-dashboard"))
+
+
+def usage_plan_patch(path: str, value: str) -> Callable[[AwsProvider], None]:
+    def drift(p: AwsProvider) -> None:
+        p.client("apigateway").update_usage_plan(usagePlanId=usage_plan_id(p), patchOperations=[
+            {"op": "replace", "path": path, "value": value}])
+    return drift
+
+
+def usage_plan_key_removed(p: AwsProvider) -> None:
+    ag = p.client("apigateway")
+    plan = usage_plan_id(p)
+    for key in ag.get_usage_plan_keys(usagePlanId=plan)["items"]:
+        ag.delete_usage_plan_key(usagePlanId=plan, keyId=key["id"])
+
+
+def waf_limit_raised(p: AwsProvider) -> None:
+    waf = p.client("wafv2")
+    (summary,) = [a for a in waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"] if a["Name"] == "liveinsight-prod-edge"]
+    got = waf.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])
+    acl = got["WebACL"]
+    rules = acl["Rules"]
+    rules[0]["Statement"]["RateBasedStatement"]["Limit"] = 100000
+    waf.update_web_acl(Name=acl["Name"], Scope="CLOUDFRONT", Id=acl["Id"], DefaultAction=acl["DefaultAction"],
+                       Rules=rules, VisibilityConfig=acl["VisibilityConfig"], LockToken=got["LockToken"])
+
+
+def prod_alarm_silenced(p: AwsProvider) -> None:
+    cw = p.client("cloudwatch")
+    (alarm,) = cw.describe_alarms(AlarmNames=["liveinsight-prod-api-5xx"])["MetricAlarms"]
+    keep = ("AlarmName", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods",
+            "ComparisonOperator", "TreatMissingData", "AlarmDescription", "Threshold", "DatapointsToAlarm")
+    cw.put_metric_alarm(**{k: alarm[k] for k in keep if k in alarm}, AlarmActions=[], OKActions=[],
+                        InsufficientDataActions=[f"arn:aws:sns:us-east-1:{ACCOUNT}:elsewhere"])
+
+
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:liveinsight-alerts-prod"
+PROD_ROWS = [
+    Row("prod", "sns.topic tags", call("sns", "untag_resource", ResourceArn=TOPIC, TagKeys=["owner"]),
+        "update", "sns.topic", "liveinsight-alerts-prod", frozenset({"tags"})),
+    Row("prod", "apigateway.usage_plan burst", usage_plan_patch("/throttle/burstLimit", "1000"),
+        "update", "apigateway.usage_plan", "liveinsight-prod-dashboard", frozenset({"burst_limit"})),
+    Row("prod", "apigateway.usage_plan quota", usage_plan_patch("/quota/limit", "5"),
+        "update", "apigateway.usage_plan", "liveinsight-prod-dashboard", frozenset({"quota_per_day"})),
+    Row("prod", "apigateway.usage_plan key", usage_plan_key_removed,
+        "replace", "apigateway.usage_plan", "liveinsight-prod-dashboard", frozenset({"key"})),
+    Row("prod", "wafv2.web_acl rate limit", waf_limit_raised,
+        "update", "wafv2.web_acl", "liveinsight-prod-edge", frozenset({"rate_limit"})),
+    Row("prod", "cloudwatch.alarm actions", prod_alarm_silenced,
+        "update", "cloudwatch.alarm", "liveinsight-prod-api-5xx",
+        frozenset({"alarm_actions", "ok_actions", "insufficient_data_actions"})),
+]
+
+STREAM_NAME = "liveinsight-ingest-stream"
+QUEUE = "liveinsight-ingest-failures-stream"
+
+
+def queue_changed(**attributes: str) -> Callable[[AwsProvider], None]:
+    def drift(p: AwsProvider) -> None:
+        sqs = p.client("sqs")
+        sqs.set_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"], Attributes=attributes)
+    return drift
+
+
+def queue_untagged(p: AwsProvider) -> None:
+    sqs = p.client("sqs")
+    sqs.untag_queue(QueueUrl=sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"], TagKeys=["owner"])
+
+
+def mapping_changed(**kw: Any) -> Callable[[AwsProvider], None]:
+    def drift(p: AwsProvider) -> None:
+        lam = p.client("lambda")
+        (m,) = lam.list_event_source_mappings()["EventSourceMappings"]
+        lam.update_event_source_mapping(UUID=m["UUID"], **kw)
+    return drift
+
+
+MAPPING = f"{STREAM_NAME}->liveinsight-aggregator-stream"
+STREAM_ROWS = [
+    Row("stream", "kinesis.stream retention", call("kinesis", "increase_stream_retention_period",
+        StreamName=STREAM_NAME, RetentionPeriodHours=48),
+        "update", "kinesis.stream", STREAM_NAME, frozenset({"retention_hours"})),
+    Row("stream", "kinesis.stream tags", call("kinesis", "add_tags_to_stream", StreamName=STREAM_NAME,
+        Tags={"owner": "someone"}), "update", "kinesis.stream", STREAM_NAME, frozenset({"tags"})),
+    Row("stream", "kinesis.stream encryption", call("kinesis", "stop_stream_encryption", StreamName=STREAM_NAME,
+        EncryptionType="KMS", KeyId="alias/aws/kinesis"),
+        "update", "kinesis.stream", STREAM_NAME, frozenset({"encryption"})),
+    Row("stream", "sqs.queue retention and encryption", queue_changed(SqsManagedSseEnabled="false",
+        MessageRetentionPeriod="60"), "update", "sqs.queue", QUEUE, frozenset({"retention_s", "sse"})),
+    Row("stream", "sqs.queue visibility", queue_changed(VisibilityTimeout="5"),
+        "update", "sqs.queue", QUEUE, frozenset({"visibility_timeout_s"})),
+    Row("stream", "sqs.queue tags", queue_untagged, "update", "sqs.queue", QUEUE, frozenset({"tags"})),
+    Row("stream", "lambda.event_source_mapping batching", mapping_changed(
+        BatchSize=100, MaximumBatchingWindowInSeconds=30, BisectBatchOnFunctionError=False,
+        FunctionResponseTypes=[], MaximumRetryAttempts=1),
+        "update", "lambda.event_source_mapping", MAPPING,
+        frozenset({"batch_size", "batching_window_s", "bisect_on_error", "response_types", "max_retries"})),
+    Row("stream", "lambda.event_source_mapping disabled", mapping_changed(Enabled=False),
+        "update", "lambda.event_source_mapping", MAPPING, frozenset({"enabled"})),
+    Row("stream", "lambda.event_source_mapping failure destination", mapping_changed(
+        DestinationConfig={"OnFailure": {}}),
+        "update", "lambda.event_source_mapping", MAPPING, frozenset({"on_failure"})),
+]
 
 
 def rows() -> list[Row]:
