@@ -6,7 +6,7 @@
   statement.
 * ``s3.object``: one per file of ``site/`` plus the generated ``config.json``. A file is uploaded
   when its MD5 differs from the object's ETag or when the object's headers differ (``Content-Type``,
-  ``Cache-Control``, the other stored headers, user metadata, storage class: a copy onto itself
+  ``Cache-Control``, the other stored headers, user metadata, storage class, encryption: a copy onto itself
   changes them and keeps the ETag), and objects no longer in ``site/`` are deleted. One
   ``list_objects_v2`` lists them, one ``head_object`` per object reads its headers.
 * ``cloudfront.invalidation``: one invalidation for exactly the paths changed (``/*`` above 15),
@@ -101,7 +101,9 @@ class ObjectReconciler(Reconciler):
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         f = self.ctx.site()[name]
-        return {"md5": f.md5, **_headers({"ContentType": f.content_type, "CacheControl": f.cache_control})}
+        # Uploaded without encryption headers, an object takes the bucket's default: SSE-S3 (s3_bucket.py).
+        return {"md5": f.md5, **_headers({"ContentType": f.content_type, "CacheControl": f.cache_control,
+                                          "ServerSideEncryption": "AES256"})}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         if for_destroy:
@@ -157,12 +159,14 @@ _STORED_HEADERS = {"content_type": "ContentType", "cache_control": "CacheControl
 
 
 def _headers(head: Mapping[str, Any]) -> dict[str, Any]:
-    """An object's stored headers, user metadata and storage class, as compared (absent = None).
-    HeadObject omits StorageClass for STANDARD objects."""
+    """An object's stored headers, user metadata, storage class and encryption, as compared (absent =
+    None). HeadObject omits StorageClass for STANDARD objects. An object someone re-encrypted with a
+    KMS key is drift: CloudFront's OAC may not be allowed to decrypt it."""
     expires = head.get("ExpiresString") or head.get("Expires")  # ExpiresString: botocore >= 1.34.x only
     return {**{k: head.get(v) or None for k, v in _STORED_HEADERS.items()},
             "expires": str(expires) if expires else None,
-            "metadata": dict(head.get("Metadata") or {}), "storage_class": head.get("StorageClass") or "STANDARD"}
+            "metadata": dict(head.get("Metadata") or {}), "storage_class": head.get("StorageClass") or "STANDARD",
+            "encryption": head.get("ServerSideEncryption")}
 
 
 def invalidation_paths(objects: Mapping[str, Mapping[str, Any]], root: str) -> list[str]:
