@@ -531,3 +531,18 @@ def test_an_out_of_band_change_is_planned_and_undone(stacks: dict[str, AwsProvid
     assert after.empty, [c.address for c in after]
     if row.check is not None:
         row.check(provider)
+
+
+def test_an_undeclared_statement_is_planned_with_its_reason(
+        stacks: dict[str, AwsProvider]) -> None:
+    """The plan says why the statement goes: the spec never declared it."""
+    provider = stack(stacks, "dev")
+    assert make_engine(provider).plan().empty
+    anyone_may_invoke(provider)
+    engine = make_engine(provider)
+    plan = engine.plan()
+    assert [(c.address, c.reason) for c in plan] == [
+        (f"lambda.permission.{STATS}/open-to-all",
+         "not declared in the spec: the stack owns the function's resource policy")]
+    engine.apply(plan)
+    assert make_engine(provider).plan().empty

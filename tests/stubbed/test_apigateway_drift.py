@@ -97,9 +97,9 @@ def converged(r: RestApiReconciler) -> dict[str, Any]:
 
 
 def stub_reads(stub: Any, definition: dict[str, Any], resources: list[dict[str, Any]] | None = None,
-               responses: list[dict[str, Any]] | None = None) -> None:
+               responses: list[dict[str, Any]] | None = None, tags: dict[str, str] = TAGS) -> None:
     stub.add_response("get_rest_apis", {"items": [
-        {"id": API, "name": NAME, "tags": TAGS, "endpointConfiguration": {"types": ["REGIONAL"]},
+        {"id": API, "name": NAME, "tags": tags, "endpointConfiguration": {"types": ["REGIONAL"]},
          "apiKeySource": "HEADER", "createdDate": "2026-01-01T00:00:00Z"}]}, {})
     stub.add_response("get_resources", {"items": resources if resources is not None else aws_resources(definition)},
                       {"restApiId": API, "embed": ["methods"]})
@@ -223,6 +223,17 @@ def test_a_gateway_response_changed_or_reset_is_put_back(setup: Any) -> None:
         stub.add_response("put_gateway_response", {"responseType": kind}, {
             "restApiId": API, "responseType": kind, "responseParameters": entry["parameters"],
             "responseTemplates": entry["templates"]})
+    apply_planned(r)
+
+
+def test_a_tag_changed_on_the_api_is_put_back(setup: Any) -> None:
+    """moto cannot tag a REST API by ARN (docs/moto-gaps.md): ``TagResource`` changed the owner."""
+    r, stub, _, _ = setup
+    in_order(r)
+    stub_reads(stub, converged(r), tags={**TAGS, "owner": "someone"})
+    assert plan_of(r) == [(Action.UPDATE, NAME, ["tags.owner"])]
+    stub.add_response("tag_resource", {}, {"resourceArn": f"arn:aws:apigateway:us-east-1::/restapis/{API}",
+                                           "tags": {"owner": "platform"}})
     apply_planned(r)
 
 
