@@ -247,6 +247,15 @@ def site_version_forgotten(p: AwsProvider) -> None:
     cf.untag_resource(Resource=dist["ARN"], TagKeys={"Items": ["liveinsight:site-version"]})
 
 
+def oac_signing_off(p: AwsProvider) -> None:
+    cf = p.client("cloudfront")
+    (oac,) = cf.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    got = cf.get_origin_access_control(Id=oac["Id"])
+    config = got["OriginAccessControl"]["OriginAccessControlConfig"]
+    cf.update_origin_access_control(Id=oac["Id"], IfMatch=got["ETag"],
+                                    OriginAccessControlConfig={**config, "SigningBehavior": "never"})
+
+
 FN_CONFIG = frozenset({"live_alias"})  # $LATEST no longer equals the version the alias serves
 DEV_ROWS = [
     Row("dev", "ssm.parameter tags", call("ssm", "remove_tags_from_resource", ResourceType="Parameter",
@@ -343,6 +352,8 @@ DEV_ROWS = [
     Row("dev", "s3.bucket tags", bucket_tag_changed, "update", "s3.bucket", BUCKET, frozenset({"tags"})),
     Row("dev", "s3.bucket_policy statement added", bucket_policy_opened,
         "update", "s3.bucket_policy", BUCKET, frozenset({"policy"})),
+    Row("dev", "cloudfront.oac signing", oac_signing_off,
+        "update", "cloudfront.oac", "liveinsight-dev-s3", frozenset({"signing_behavior"})),
     Row("dev", "s3.object content", object_body_replaced,
         "update", "s3.object", "tracker.js", frozenset({"md5"}), CACHE),
     Row("dev", "s3.object deleted", call("s3", "delete_object", Bucket=BUCKET, Key="dashboard.css"),
