@@ -9,6 +9,11 @@ A deployment is created only when the API's definition changed. The definition's
 is recorded in the deployment's description. A stage whose deployment carries the desired hash
 is left alone, so re-applying an unchanged spec creates no deployment. Deployments are never
 deleted here: the previous one is what a rollback returns to.
+
+A description can be copied onto any deployment, so the stage's deployment is also compared by id:
+the stage's own description records the id of the deployment apply pointed it at (set in the same
+``UpdateStage`` call). A stage that serves any other deployment (pointed elsewhere in the console,
+or rolled back) plans as drift on ``deployment``, and apply deploys again.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from .kind_outputs import StageOutputs, keys
 
 _HASH = re.compile(r"definition=([0-9a-f]{16})")
 _FUNCTIONS = re.compile(r"functions=(\S*)")
+_RECORDED = re.compile(r"deployment=(\w+)")
 ROLLED_BACK_FROM = "liveinsightRolledBackFrom"  # stage variable: the release a rollback left
 # No IP address: LiveInsight never stores visitors' IPs, the access log included.
 ACCESS_LOG_FORMAT = json.dumps({
@@ -38,6 +44,11 @@ ACCESS_LOG_FORMAT = json.dumps({
 def deployment_description(digest: str, stack: str, functions: dict[str, str]) -> str:
     versions = ",".join(f"{k}:{v}" for k, v in sorted(functions.items()))
     return f"liveinsight {stack} definition={digest} functions={versions}"
+
+
+def stage_description(stack: str, deployment_id: str) -> str:
+    """The stage's description: the stack, and the id of the deployment apply made it serve."""
+    return f"LiveInsight {stack} deployment={deployment_id}"
 
 
 def parse_description(description: str) -> tuple[str | None, dict[str, str]]:
@@ -89,9 +100,14 @@ class StageReconciler(Reconciler):
             description = ag.get_deployment(restApiId=api["id"], deploymentId=stage["deploymentId"]).get(
                 "description", "")
         digest, versions = parse_description(description)
+        recorded = _RECORDED.search(stage.get("description") or "")
+        served: Any = digest
+        if recorded is None or recorded.group(1) != stage["deploymentId"]:
+            made = recorded.group(1) if recorded else "none recorded"
+            served = f"{digest} (deployment {stage['deploymentId']}; apply made {made})"
         settings = (stage.get("methodSettings") or {}).get("*/*", {})
         logs = stage.get("accessLogSettings") or {}
-        state = {"api_id": api["id"], "deployment": digest, "functions": versions,
+        state = {"api_id": api["id"], "deployment": served, "functions": versions,
                  "throttling_rate": float(settings.get("throttlingRateLimit", -1)),
                  "throttling_burst": settings.get("throttlingBurstLimit"),
                  "metrics": bool(settings.get("metricsEnabled", False)),
@@ -128,7 +144,7 @@ class StageReconciler(Reconciler):
         dep_id = self._deploy(name, desired)
         with self.calling(name, "CreateStage", ignore=("ConflictException",)):
             ag.create_stage(restApiId=api_id, stageName=name, deploymentId=dep_id,
-                            description=f"LiveInsight {naming.stack_id(self.spec)}",
+                            description=stage_description(naming.stack_id(self.spec), dep_id),
                             tags=naming.resource_tags(self.spec))
         return self._update_stage(name, desired, Observed({"api_id": api_id}, {}, True), dep_id)
 
@@ -143,7 +159,9 @@ class StageReconciler(Reconciler):
     def _update_stage(self, name: str, desired: dict[str, Any], current: Observed, dep_id: str | None) -> Observed:
         ops = self._settings_ops(desired, current.state)
         if dep_id is not None:
-            ops.insert(0, {"op": "replace", "path": "/deploymentId", "value": dep_id})
+            ops[:0] = [{"op": "replace", "path": "/deploymentId", "value": dep_id},
+                       {"op": "replace", "path": "/description",
+                        "value": stage_description(naming.stack_id(self.spec), dep_id)}]
         if ops:
             with self.calling(name, "UpdateStage"):
                 self.client("apigateway").update_stage(restApiId=desired["api_id"], stageName=name,

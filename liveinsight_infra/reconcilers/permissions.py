@@ -3,8 +3,14 @@
 Each is scoped to this API, any stage, the route's method and path
 (``arn:aws:execute-api:{region}:{account}:{api}/*/{METHOD}/api/...``). One ``get_policy`` per
 function reads them. A statement is added only when it is missing, because moto accepts a
-duplicate StatementId (docs/moto-gaps.md). Statements carry the ``liveinsight-api-`` Sid prefix,
-which is how the ones this stack owns are told apart.
+duplicate StatementId (docs/moto-gaps.md). Statements carry the ``liveinsight-api-`` Sid prefix.
+
+The stack owns the functions' resource policies, the alias's and the function's own (unqualified,
+which also covers ``$LATEST``): a statement the spec does not declare (say ``Principal: "*"``, added
+in the console) is drift, planned as a delete and removed. Those are named ``{function}/{sid}`` on
+the alias and ``{function}:$LATEST/{sid}`` on the function. Which policy a statement belongs to is
+read from its ``Resource``, not from the call that returned it (moto returns one policy for all
+qualifiers). Versions' own policies are not read: nothing invokes a version by number.
 """
 
 from __future__ import annotations
@@ -13,13 +19,22 @@ import json
 from typing import Any
 
 from .. import naming
-from ..plan import UNKNOWN, FieldDiff
+from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler
-from .lambda_ import ALIAS
+from .lambda_ import ALIAS, function_arn
 
 # Built in naming (the spec's checks use them too: a StatementId has at most 100 characters).
 SID_PREFIX = naming.LAMBDA_SID_PREFIX
 statement_id = naming.statement_id
+UNQUALIFIED = "$LATEST"  # how a statement of the function's own policy is named
+UNDECLARED = "not declared in the spec: the stack owns the function's resource policy"
+
+
+def _target(name: str) -> tuple[str, str | None, str]:
+    """(function, qualifier for the call or None for the function's own policy, statement id)."""
+    target, sid = name.rsplit("/", 1)
+    fn, _, qualifier = target.partition(":")
+    return fn, (None if qualifier == UNQUALIFIED else qualifier or ALIAS), sid
 
 
 class PermissionReconciler(Reconciler):
@@ -51,27 +66,40 @@ class PermissionReconciler(Reconciler):
             return {}
         lam = self.client("lambda")
 
-        def read(fn: str) -> dict[str, Observed]:
+        def read(target: tuple[str, str | None]) -> dict[str, Observed]:
+            fn, qualifier = target
             policy: dict[str, Any] = {}
             with self.calling(fn, "GetPolicy", ignore=("ResourceNotFoundException",)):
-                policy = json.loads(lam.get_policy(FunctionName=fn, Qualifier=ALIAS)["Policy"])
+                args = {"Qualifier": qualifier} if qualifier else {}
+                policy = json.loads(lam.get_policy(FunctionName=fn, **args)["Policy"])
+            unqualified = function_arn(self.ctx.region, self.ctx.account_id, fn)
             found = {}
             for st in policy.get("Statement", []):
                 sid = st.get("Sid", "")
-                if not sid.startswith(SID_PREFIX):
-                    continue
+                resource = str(st.get("Resource", ""))
+                on = UNQUALIFIED if resource == unqualified else resource.removeprefix(f"{unqualified}:")
                 principal = st.get("Principal")
+                if isinstance(principal, dict):
+                    principal = principal.get("Service") or principal
                 cond = (st.get("Condition") or {}).get("ArnLike") or {}
-                found[f"{fn}/{sid}"] = Observed({
-                    "principal": principal.get("Service") if isinstance(principal, dict) else principal,
-                    "action": st.get("Action"), "source_arn": cond.get("AWS:SourceArn")}, {}, True)
+                name = f"{fn}/{sid}" if on == ALIAS else f"{fn}:{on}/{sid}"
+                found[name] = Observed({"principal": principal, "action": st.get("Action"),
+                                        "source_arn": cond.get("AWS:SourceArn")}, {}, True)
             return found
 
         functions = [naming.function_name(self.spec, k) for k in self.spec.functions]
         merged: dict[str, Observed] = {}
-        for part in self.parallel(read, functions):
+        for part in self.parallel(read, [(fn, q) for fn in functions for q in (ALIAS, None)]):
             merged.update(part)
         return merged
+
+    def plan(self, outputs: Outputs, destroy: bool = False) -> list[Change]:
+        """A statement this tool never makes is said to be undeclared (a route's is "no longer in the spec")."""
+        def ours(name: str) -> bool:
+            _, qualifier, sid = _target(name)
+            return qualifier == ALIAS and sid.startswith(SID_PREFIX)
+        return [Change(c.action, c.resource, c.name, c.diffs, UNDECLARED)
+                if c.action is Action.DELETE and not ours(c.name) else c for c in super().plan(outputs, destroy)]
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         fn, sid = name.split("/", 1)
@@ -87,6 +115,7 @@ class PermissionReconciler(Reconciler):
         return self.create(name, desired)
 
     def delete(self, name: str, current: Observed) -> None:
-        fn, sid = name.split("/", 1)
+        fn, qualifier, sid = _target(name)
+        args = {"Qualifier": qualifier} if qualifier else {}
         with self.calling(name, "RemovePermission", ignore=("ResourceNotFoundException",)):
-            self.client("lambda").remove_permission(FunctionName=fn, Qualifier=ALIAS, StatementId=sid)
+            self.client("lambda").remove_permission(FunctionName=fn, StatementId=sid, **args)

@@ -5,8 +5,10 @@
   after the distribution exists, because it names it. Public-website mode adds a public-read
   statement.
 * ``s3.object``: one per file of ``site/`` plus the generated ``config.json``. A file is uploaded
-  only when its MD5 differs from the object's ETag, and objects no longer in ``site/`` are deleted.
-  One ``list_objects_v2`` reads them all.
+  when its MD5 differs from the object's ETag or when the object's headers differ (``Content-Type``,
+  ``Cache-Control``, the other stored headers, user metadata, storage class, encryption: a copy onto itself
+  changes them and keeps the ETag), and objects no longer in ``site/`` are deleted. One
+  ``list_objects_v2`` lists them, one ``head_object`` per object reads its headers.
 * ``cloudfront.invalidation``: one invalidation for exactly the paths changed (``/*`` above 15),
   none when nothing changed. It learns them from the objects' outputs (``pending`` while
   planning, ``changed`` once written), which also list the objects this run deletes. The site
@@ -99,18 +101,28 @@ class ObjectReconciler(Reconciler):
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         f = self.ctx.site()[name]
-        return {"md5": f.md5}
+        # Uploaded without encryption headers, an object takes the bucket's default: SSE-S3 (s3_bucket.py).
+        return {"md5": f.md5, **_headers({"ContentType": f.content_type, "CacheControl": f.cache_control,
+                                          "ServerSideEncryption": "AES256"})}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         if for_destroy:
             return {}  # the bucket's delete empties it, every version included
         bucket = naming.bucket_name(self.spec, self.ctx.account_id)
-        found: dict[str, Observed] = {}
+        s3 = self.client("s3")
+        listed: dict[str, str] = {}
         with self.calling(bucket, "ListObjectsV2", ignore=("NoSuchBucket",)):
-            for page in self.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
                 for obj in page.get("Contents", []):
-                    found[obj["Key"]] = Observed({"md5": obj["ETag"].strip('"')}, {}, True)
-        return found
+                    listed[obj["Key"]] = obj["ETag"].strip('"')
+
+        def read(key: str) -> tuple[str, Observed | None]:
+            with self.calling(key, "HeadObject", ignore=("404", "NoSuchKey")):
+                head = s3.head_object(Bucket=bucket, Key=key)
+                return key, Observed({"md5": listed[key], **_headers(head)}, {}, True)
+            return key, None  # deleted since the listing
+
+        return {k: o for k, o in self.parallel(read, sorted(listed), limit=16) if o is not None}
 
     def _bucket_name(self) -> str:
         return naming.bucket_name(self.spec, self.ctx.account_id)
@@ -137,6 +149,24 @@ class ObjectReconciler(Reconciler):
     def outputs(self, name: str, current: Observed | None) -> ObjectOutputs:
         return {"pending": name in self.planned and name not in self.executed, "changed": name in self.executed,
                 "deleted": name not in self.ctx.site()}
+
+
+# The headers S3 stores with an object and returns on HeadObject (user metadata apart): the tool sets
+# Content-Type and Cache-Control, and none of the others, so any other value there is drift.
+_STORED_HEADERS = {"content_type": "ContentType", "cache_control": "CacheControl",
+                   "content_encoding": "ContentEncoding", "content_disposition": "ContentDisposition",
+                   "content_language": "ContentLanguage", "website_redirect": "WebsiteRedirectLocation"}
+
+
+def _headers(head: Mapping[str, Any]) -> dict[str, Any]:
+    """An object's stored headers, user metadata, storage class and encryption, as compared (absent =
+    None). HeadObject omits StorageClass for STANDARD objects. An object someone re-encrypted with a
+    KMS key is drift: CloudFront's OAC may not be allowed to decrypt it."""
+    expires = head.get("ExpiresString") or head.get("Expires")  # ExpiresString: botocore >= 1.34.x only
+    return {**{k: head.get(v) or None for k, v in _STORED_HEADERS.items()},
+            "expires": str(expires) if expires else None,
+            "metadata": dict(head.get("Metadata") or {}), "storage_class": head.get("StorageClass") or "STANDARD",
+            "encryption": head.get("ServerSideEncryption")}
 
 
 def invalidation_paths(objects: Mapping[str, Mapping[str, Any]], root: str) -> list[str]:
