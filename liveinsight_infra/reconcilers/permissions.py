@@ -21,7 +21,7 @@ from typing import Any
 from .. import naming
 from ..plan import UNKNOWN, Action, Change, FieldDiff
 from .base import Observed, Outputs, Reconciler
-from .lambda_ import ALIAS, function_arn
+from .lambda_ import ALIAS
 
 # Built in naming (the spec's checks use them too: a StatementId has at most 100 characters).
 SID_PREFIX = naming.LAMBDA_SID_PREFIX
@@ -35,6 +35,16 @@ def _target(name: str) -> tuple[str, str | None, str]:
     target, sid = name.rsplit("/", 1)
     fn, _, qualifier = target.partition(":")
     return fn, (None if qualifier == UNQUALIFIED else qualifier or ALIAS), sid
+
+
+def qualifier_of(resource: str) -> str:
+    """The qualifier a statement's ``Resource`` names (``$LATEST`` for the function itself).
+
+    Read from the ARN's fields (``arn:aws:lambda:region:account:function:name[:qualifier]``), not
+    by comparing with the ARN we would build: the policy's own ARN is what AWS wrote.
+    """
+    parts = resource.split(":")
+    return parts[7] if len(parts) > 7 and parts[7] else UNQUALIFIED
 
 
 class PermissionReconciler(Reconciler):
@@ -72,12 +82,11 @@ class PermissionReconciler(Reconciler):
             with self.calling(fn, "GetPolicy", ignore=("ResourceNotFoundException",)):
                 args = {"Qualifier": qualifier} if qualifier else {}
                 policy = json.loads(lam.get_policy(FunctionName=fn, **args)["Policy"])
-            unqualified = function_arn(self.ctx.region, self.ctx.account_id, fn)
             found = {}
             for st in policy.get("Statement", []):
                 sid = st.get("Sid", "")
                 resource = str(st.get("Resource", ""))
-                on = UNQUALIFIED if resource == unqualified else resource.removeprefix(f"{unqualified}:")
+                on = qualifier_of(resource)
                 principal = st.get("Principal")
                 if isinstance(principal, dict):
                     principal = principal.get("Service") or principal
