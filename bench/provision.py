@@ -1,21 +1,28 @@
-"""Provisioning cost, ours against Terraform on the same stack and the same moto server.
+"""Provisioning cost, ours against Terraform on the same stack, each tool on a fresh moto server.
 
     python bench/provision.py            # 5 runs of each step, Terraform too when it is installed
     python bench/provision.py --quick    # 1 run, ours only (what CI runs so the script never rots)
     python bench/provision.py --latency  # the same on loopback, then again under the AWS latency model
+    python bench/provision.py --only-latency --shared-server   # the old conditions, to compare
 
 Two settings. *Loopback*: the tools talk to the moto server directly, a call costs about a
 millisecond, and start-up and CPU decide the times. *AWS latency model* (``--latency``): the tools
-talk to a loopback proxy in front of the same moto server that holds each request back by a typical
+talk to a loopback proxy in front of the moto server that holds each request back by a typical
 AWS control-plane round trip for the service named in the request's SigV4 credential scope
 (``LATENCY_S`` below); there the number of calls that wait on each other decides the times.
 
-Starts its own moto server on 127.0.0.1 (the project's moto, with the fidelity patch), then for each
-run: reset moto → cold apply → converged plan → converged apply → one-field change (an alarm
-threshold; plan + apply) → destroy. Times are whole-process wall times (what a user waits for).
-Calls are counted on the server: moto's request log, the same for both tools. The two tools
-alternate run by run, so machine noise hits both. Prints a Markdown table and writes it into
-docs/BENCHMARKS.md.
+Every cycle of either tool (cold apply → converged plan → converged apply → one-field change (an
+alarm threshold; plan + apply) → destroy) gets a moto server of its own (the project's moto, with
+the fidelity patch) and, under the model, a proxy of its own, both started before the cycle and
+stopped after it: nothing the other tool or an earlier run did is left in the server's memory, its
+loaded modules or its backends. The two tools alternate run by run, so machine noise hits both.
+Ours starts each run without built packages (a fresh ``LIVEINSIGHT_PACKAGE_CACHE``); the vendored
+wheels are fetched once before timing, as ``terraform init`` (untimed) installs the provider. Times
+are whole-process wall times of the command line (``python -m liveinsight_infra ...`` and
+``terraform ...``): start-up and imports included, what a user waits for. Calls are counted on the
+server (moto's request log, the same for both tools). ``--shared-server`` runs every cycle of a
+setting on one server, reset between cycles (how this script measured before; kept to show the
+difference). Prints a Markdown table and writes it into docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -75,12 +82,13 @@ class Moto:
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # Terraform attaches a managed policy
         self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra.aws.moto_server", "-H", "127.0.0.1",
                                       "-p", str(self.port)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-        for _ in range(200):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
                 return
             except OSError:
                 time.sleep(0.1)
+        self.stop()
         raise SystemExit("moto server did not start")
 
     def requests(self) -> int:
@@ -91,7 +99,25 @@ class Moto:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Server:
+    """A moto server, behind a latency proxy of its own under the model; fresh unless shared."""
+
+    def __init__(self, log: Path, latency: bool):
+        self.moto = Moto(log)
+        self.proxy = LatencyProxy(self.moto.port) if latency else None
+        self.moto.endpoint = self.proxy.url if self.proxy else self.moto.url
+
+    def stop(self) -> None:
+        if self.proxy:
+            self.proxy.stop()
+        self.moto.stop()
 
 
 # Seconds each request is held back, by the service in its SigV4 credential scope
@@ -198,13 +224,27 @@ def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[
     return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None)
 
 
+def ours_env(work: Path, endpoint: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LIVEINSIGHT_"))},
+            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1",
+            "PYTHONPATH": str(ROOT),  # this tree's package, installed or not
+            "LIVEINSIGHT_WHEEL_CACHE": str(work / "wheels"),  # fetched once, before timing (fetch_wheels)
+            "LIVEINSIGHT_PACKAGE_CACHE": str(work / "packages")}  # emptied before each run
+
+
+def fetch_wheels(work: Path) -> None:
+    """The vendored wheels, fetched once before anything is timed (as ``terraform init`` is untimed)."""
+    env = ours_env(work, "http://127.0.0.1:9")  # build makes no AWS call
+    subprocess.run([sys.executable, "-m", "liveinsight_infra", "build", str(work / "specs" / "dev.yaml"),
+                    "--out", str(work / "dist")], cwd=work, env=env, check=True, capture_output=True)
+
+
 def ours(moto: Moto, work: Path, results: Results) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "AWS_ENDPOINT_URL": moto.endpoint,
-           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-           "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}  # this tree's package, installed or not
+    env = ours_env(work, moto.endpoint)
+    shutil.rmtree(work / "packages", ignore_errors=True)  # every cold apply builds its packages
     cli = [sys.executable, "-m", "liveinsight_infra"]
     spec, changed = work / "specs" / "dev.yaml", work / "specs" / "changed.yaml"
-    moto.reset()
     s = results.samples
     s["cold apply"].append(timed(moto, [*cli, "apply", str(spec), "--no-wait", "-v"], work, env))
     s["converged plan"].append(timed(moto, [*cli, "plan", str(spec), "--detailed-exitcode", "-v"], work, env))
@@ -255,7 +295,6 @@ def _terraform(moto: Moto, work: Path, results: Results) -> None:
                   f'  direct {{\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }}\n}}\n')
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     var = ["-var", f"moto_endpoint={moto.endpoint}", "-input=false", "-no-color"]
-    moto.reset()
     subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=d, env=env, check=True, capture_output=True)
     s = results.samples
     s["cold apply"].append(timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env))
@@ -329,19 +368,36 @@ SETTINGS = {
 }
 
 
-def measure(moto: Moto, work: Path, runs: int, with_tf: bool) -> tuple[Results, Results | None]:
+def measure(work: Path, runs: int, with_tf: bool, latency: bool, shared: bool) -> tuple[Results, Results | None]:
+    """Each tool's cycle on a server (and proxy) of its own, started for it; or one for all when shared."""
     our, tf = Results(), (Results() if with_tf else None)
-    for i in range(runs):
-        order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
-                                                                               ("ours", ours)]
-        for name, fn in order:
-            if name == "terraform" and tf is None:
-                continue
-            fn(moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
-        print(f"run {i + 1}/{runs} done", file=sys.stderr)
-        if runs > 1:  # the figures so far, so a run cut short still leaves them
-            print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
+    one = Server(work / "moto-shared.log", latency) if shared else None
+    try:
+        for i in range(runs):
+            order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
+                                                                                   ("ours", ours)]
+            for name, fn in order:
+                if name == "terraform" and tf is None:
+                    continue
+                server = one or Server(work / f"moto-{name}-{i}.log", latency)
+                try:
+                    if one:
+                        one.moto.reset()
+                    fn(server.moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
+                finally:
+                    if not one:
+                        server.stop()
+            print(f"run {i + 1}/{runs} done (load {load()})", file=sys.stderr)
+            if runs > 1:  # the figures so far, so a run cut short still leaves them
+                print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
+    finally:
+        if one:
+            one.stop()
     return our, tf
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -353,11 +409,15 @@ def main() -> None:
                     help="measure on loopback, then again through the AWS latency model")
     ap.add_argument("--only-latency", action="store_true", help="only the AWS latency model")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    ap.add_argument("--shared-server", action="store_true",
+                    help="one moto server (and proxy) for every cycle of a setting, reset between cycles: "
+                         "the conditions this script used to measure under, to show what they change")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
     why_not = "--quick" if args.quick else ("--no-terraform" if args.no_terraform else terraform_available())
     settings = ["latency"] if args.only_latency else (["loopback", "latency"] if args.latency else ["loopback"])
     measured: dict[str, tuple[Results, Results | None]] = {}
+    loads: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="liveinsight-bench-") as tmp:
         work = Path(tmp)
         prepare(work)
@@ -365,30 +425,27 @@ def main() -> None:
         # (https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-compile). From a checkout under
         # PYTHONDONTWRITEBYTECODE, every run would otherwise compile the package's modules again.
         compileall.compile_dir(ROOT / "liveinsight_infra", quiet=1)
-        moto = Moto(work / "moto.log")
-        try:
-            for setting in settings:
-                print(f"== {SETTINGS[setting][1]}", file=sys.stderr)
-                proxy = LatencyProxy(moto.port) if setting == "latency" else None
-                moto.endpoint = proxy.url if proxy else moto.url
-                try:
-                    measured[setting] = measure(moto, work, runs, why_not is None)
-                finally:
-                    if proxy:
-                        proxy.stop()
-        finally:
-            moto.stop()
+        fetch_wheels(work)
+        for setting in settings:
+            print(f"== {SETTINGS[setting][1]} (load {load()})", file=sys.stderr)
+            before = load()
+            measured[setting] = measure(work, runs, why_not is None, setting == "latency", args.shared_server)
+            loads[setting] = (before, load())
     import moto as moto_pkg
     tf_version = subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.split("\n")[0] \
         if why_not is None else f"not run ({why_not})"
+    servers = ("one server (and proxy) for every cycle, reset between cycles (--shared-server)" if args.shared_server
+               else "a fresh server (and proxy) for each tool and run")
     for setting in settings:
         our, tf = measured[setting]
         section, title = SETTINGS[setting]
+        flags = " --latency" if setting == "latency" else ""
         body = "\n".join([
-            f"## Provisioning, {setting}: `python bench/provision.py{' --latency' if setting == 'latency' else ''}`",
+            f"## Provisioning, {setting}: `python bench/provision.py{flags}`",
             "", f"{title}.", "",
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, moto {moto_pkg.__version__} (server, one for both tools), "
+            f"load average {loads[setting][0]} before and {loads[setting][1]} after (1, 5, 15 min), "
+            f"Python {platform.python_version()}, moto {moto_pkg.__version__} ({servers}), "
             f"{tf_version}. {runs} run(s) per step, the tools alternated run by run; the stack is `specs/dev.yaml` "
             "(ours, with S3/CloudFront/site) and the Terraform anchor's compat pass (theirs).", "",
             table(our, tf, runs, anchor=setting == "loopback"), "",
