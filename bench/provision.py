@@ -34,6 +34,7 @@ import http.server
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -63,6 +64,7 @@ class Sample:
     requests: int
     reads: int | None = None
     writes: int | None = None
+    cpu: float = 0.0  # user + system seconds of the command and the processes it waited for (Terraform's provider)
 
 
 @dataclass
@@ -230,18 +232,22 @@ ANCHOR_FIGURES = {"cold apply": (23.31, 144), "converged plan": (5.59, 87), "con
 def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,),
           timeout: float = 300) -> Sample:
     before = moto.requests()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     try:
         res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise StepFailed(f"{cmd[0]} {cmd[1]} did not finish in {timeout:.0f}s") from None
     seconds = time.perf_counter() - t0
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
     time.sleep(0.05)  # let the server flush its log line
     if res.returncode not in ok:
         tail = (res.stdout[-800:] + res.stderr[-800:]).strip().splitlines()
         raise StepFailed(f"{' '.join(cmd[:3])} exited {res.returncode}: {tail[-1] if tail else ''}")
     m = CALLS.search(res.stderr)
-    return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None)
+    return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None,
+                  cpu)
 
 
 def ours_env(work: Path, endpoint: str) -> dict[str, str]:
@@ -272,7 +278,7 @@ def ours(moto: Moto, work: Path, results: Results) -> None:
     a = timed(moto, [*cli, "plan", str(changed), "--detailed-exitcode", "-v"], work, env, ok=(2,))
     b = timed(moto, [*cli, "apply", str(changed), "-v"], work, env)
     both = Sample(a.seconds + b.seconds, a.requests + b.requests, (a.reads or 0) + (b.reads or 0),
-                  (a.writes or 0) + (b.writes or 0))
+                  (a.writes or 0) + (b.writes or 0), a.cpu + b.cpu)
     s["one-field change (plan+apply)"].append(both)
     s["destroy"].append(timed(moto, [*cli, "destroy", str(changed), "--yes", "--force", "-v"], work, env))
 
@@ -326,7 +332,8 @@ def _terraform(moto: Moto, work: Path, results: Results) -> None:
     mon.write_text(text[:api_5xx] + text[api_5xx:].replace("threshold           = 5", "threshold           = 6", 1))
     a = timed(moto, ["terraform", "plan", "-detailed-exitcode", *var], d, env, ok=(2,))
     b = timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env)
-    s["one-field change (plan+apply)"].append(Sample(a.seconds + b.seconds, a.requests + b.requests))
+    s["one-field change (plan+apply)"].append(Sample(a.seconds + b.seconds, a.requests + b.requests,
+                                                     cpu=a.cpu + b.cpu))
     s["destroy"].append(timed(moto, ["terraform", "destroy", "-auto-approve", *var], d, env))
 
 
@@ -344,28 +351,31 @@ def med(samples: list[Sample], attr: str) -> float:
 
 
 def table(our: Results, tf: Results | None, runs: int, anchor: bool = True) -> str:
-    head = "| step | ours: wall s, median (min-max) | ours: AWS calls (reads / writes) |"
-    sep = "|---|---|---|"
+    head = "| step | ours: wall s, median (min-max) | ours: CPU s | ours: AWS calls (reads / writes) |"
+    sep = "|---|---|---|---|"
     if tf:
-        head += " Terraform: wall s, median (min-max) | Terraform: AWS calls | Terraform / ours (time) |"
-        sep += "---|---|---|"
+        head += (" Terraform: wall s, median (min-max) | Terraform: CPU s | Terraform: AWS calls |"
+                 " Terraform / ours (time) |")
+        sep += "---|---|---|---|"
     lines = [head, sep]
     for step in STEPS:
         o = our.samples[step]
         reads = int(statistics.median(x.reads or 0 for x in o))
         writes = int(statistics.median(x.writes or 0 for x in o))
         row = (f"| {step} | {med(o, 'seconds'):.2f} ({min(x.seconds for x in o):.2f}-{max(x.seconds for x in o):.2f})"
-               f" | {int(med(o, 'requests'))} ({reads} / {writes}) |")
+               f" | {med(o, 'cpu'):.2f} | {int(med(o, 'requests'))} ({reads} / {writes}) |")
         if tf:
             t = tf.samples[step]
             if t:
                 row += (f" {med(t, 'seconds'):.2f} ({min(x.seconds for x in t):.2f}-{max(x.seconds for x in t):.2f})"
-                        f" | {int(med(t, 'requests'))} | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
+                        f" | {med(t, 'cpu'):.2f} | {int(med(t, 'requests'))}"
+                        f" | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
             elif anchor and step in ANCHOR_FIGURES:  # the anchor was measured on loopback
                 secs, calls = ANCHOR_FIGURES[step]
-                row += f" {secs:.2f} (anchor) | {calls} (anchor) | **{secs / med(o, 'seconds'):.1f}x** (anchor) |"
+                row += (f" {secs:.2f} (anchor) | - | {calls} (anchor) | **{secs / med(o, 'seconds'):.1f}x**"
+                        " (anchor) |")
             else:
-                row += " - | - | - |"
+                row += " - | - | - | - |"
         lines.append(row)
     return "\n".join(lines)
 
@@ -477,7 +487,8 @@ def main() -> None:
             "(ours, with S3/CloudFront/site) and the Terraform anchor's compat pass (theirs).", "",
             table(our, tf, runs, anchor=setting == "loopback"), "",
             "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, "
-            "from `-v`.",
+            "from `-v`. CPU s: user + system time of the command (medians), Terraform's with its provider "
+            "process; on a loaded machine a step's wall time grows with its CPU time, so the ratio does too.",
             *([f"\nTerraform runs that failed and were left out ({len(tf.failures)}): "
                + "; ".join(tf.failures)] if tf and tf.failures else []),
         ])
