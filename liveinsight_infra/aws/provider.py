@@ -156,6 +156,7 @@ class AwsProvider:
         self.counter = counter or CallCounter()
         self._hooks: list[tuple[str, Listener, bool]] = []
         self._account_id: str | None = None
+        self._preparing: threading.Thread | None = None  # making the check's ``prepare`` clients
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
@@ -198,8 +199,10 @@ class AwsProvider:
         """Who the credentials are (``GetCallerIdentity``), asked once before any other call, quickly.
 
         Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id.
-        While that call is in flight, the clients of the ``prepare`` services are made, in that order
-        (no calls: making a client is CPU work, about 20 ms each), so they are ready for the reads."""
+        The clients of the ``prepare`` services are made on a thread of their own, in that order (no
+        calls: making a client is CPU work, 10-40 ms each), starting while that call is in flight and
+        going on after it has answered: the first reads go out once their own client is made, not
+        once every client is, and a read whose client is not made yet makes it (``client``)."""
         kwargs: dict[str, Any] = {"config": Config(region_name=self.region, **CHECK_CONFIG)}
         if self._endpoint_url:
             kwargs["endpoint_url"] = self._endpoint_url
@@ -209,7 +212,9 @@ class AwsProvider:
             if prepare:
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-access") as pool:
                     answer = pool.submit(client.get_caller_identity)
-                    self._prepare(prepare, answer)
+                    self._preparing = threading.Thread(target=self._prepare, args=(prepare, answer),
+                                                       name="prepare-clients", daemon=True)
+                    self._preparing.start()
                     identity = answer.result()
             else:
                 identity = client.get_caller_identity()

@@ -60,9 +60,35 @@ def test_the_access_check_makes_the_listed_clients_while_its_call_is_in_flight(
     with mock_aws():
         aws = AwsProvider("us-east-1")
         assert aws.check_access(prepare=("cloudfront", "iam")) == ACCOUNT_ID
+        assert aws._preparing is not None
+        aws._preparing.join(60)
         made = set(aws._clients)
     assert made == {("cloudfront", "us-east-1"), ("iam", "us-east-1")}
     assert aws.counter.calls == {("sts", "GetCallerIdentity"): 1}  # making clients calls nothing
+
+
+def test_the_access_check_answers_without_waiting_for_every_client_to_be_made(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reads start once the check has answered and their own client is made: a slow client of
+    # another service (cloudwatch's, held until released) does not hold the check's answer back.
+    with mock_aws():
+        session = SlowSession()
+        aws = AwsProvider("us-east-1", session=session)
+        answered: list[str] = []
+        checker = threading.Thread(target=lambda: answered.append(
+            aws.check_access(prepare=("cloudfront", "cloudwatch", "iam"))))
+        checker.start()
+        try:
+            assert session.creating.wait(30)
+            checker.join(30)
+            assert answered == [ACCOUNT_ID] and not session.release.is_set()
+            assert aws.client("cloudfront") is aws.client("cloudfront")  # made before the slow one
+        finally:
+            session.release.set()
+            checker.join(60)
+        assert aws._preparing is not None
+        aws._preparing.join(60)
+        assert set(aws._clients) == {(s, "us-east-1") for s in ("cloudfront", "cloudwatch", "iam")}
 
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:1", "http://127.0.0.1:99999"])
