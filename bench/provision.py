@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import http.client
 import http.server
 import os
@@ -44,6 +45,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,11 +252,11 @@ def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[
                   cpu)
 
 
-def ours_env(work: Path, endpoint: str) -> dict[str, str]:
+def ours_env(work: Path, endpoint: str, root: Path = ROOT) -> dict[str, str]:
     return {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LIVEINSIGHT_"))},
             "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
             "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1",
-            "PYTHONPATH": str(ROOT),  # this tree's package, installed or not
+            "PYTHONPATH": str(root),  # this tree's package (or --baseline's), installed or not
             "LIVEINSIGHT_WHEEL_CACHE": str(work / "wheels"),  # fetched once, before timing (fetch_wheels)
             "LIVEINSIGHT_PACKAGE_CACHE": str(work / "packages")}  # emptied before each run
 
@@ -266,8 +268,8 @@ def fetch_wheels(work: Path) -> None:
                     "--out", str(work / "dist")], cwd=work, env=env, check=True, capture_output=True)
 
 
-def ours(moto: Moto, work: Path, results: Results) -> None:
-    env = ours_env(work, moto.endpoint)
+def ours(moto: Moto, work: Path, results: Results, root: Path = ROOT) -> None:
+    env = ours_env(work, moto.endpoint, root)
     shutil.rmtree(work / "packages", ignore_errors=True)  # every cold apply builds its packages
     cli = [sys.executable, "-m", "liveinsight_infra"]
     spec, changed = work / "specs" / "dev.yaml", work / "specs" / "changed.yaml"
@@ -398,33 +400,40 @@ SETTINGS = {
 }
 
 
-def measure(work: Path, runs: int, with_tf: bool, latency: bool, shared: bool,
-            warm: bool = False) -> tuple[Results, Results | None]:
-    """Each tool's cycle on a server (and proxy) of its own, started for it; or one for all when shared."""
-    our, tf = Results(), (Results() if with_tf else None)
+Measured = tuple[Results, Results | None, Results | None]  # ours, Terraform, ours at --baseline
+
+
+def measure(work: Path, runs: int, with_tf: bool, latency: bool, shared: bool, warm: bool = False,
+            baseline: Path | None = None) -> Measured:
+    """Each tool's cycle on a server (and proxy) of its own, started for it; or one for all when shared.
+    The tools take turns in a rotating order, so a change in the machine's load hits each of them."""
+    our, tf, base = Results(), (Results() if with_tf else None), (Results() if baseline else None)
+    arms: list[tuple[str, Results, Callable[[Moto, Path, Results], None]]] = [("ours", our, ours)]
+    if tf is not None:
+        arms.append(("terraform", tf, terraform))
+    if base is not None and baseline is not None:
+        arms.append(("baseline", base, functools.partial(ours, root=baseline)))
     one = Server(work / "moto-shared.log", latency, warm) if shared else None
     try:
         for i in range(runs):
-            order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
-                                                                                   ("ours", ours)]
-            for name, fn in order:
-                if name == "terraform" and tf is None:
-                    continue
+            for name, results, fn in arms[i % len(arms):] + arms[:i % len(arms)]:
                 server = one or Server(work / f"moto-{name}-{i}.log", latency, warm)
                 try:
                     if one:
                         one.moto.reset()
-                    fn(server.moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
+                    fn(server.moto, work, results)
                 finally:
                     if not one:
                         server.stop()
             print(f"run {i + 1}/{runs} done (load {load()})", file=sys.stderr)
             if runs > 1:  # the figures so far, so a run cut short still leaves them
                 print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
+                if base is not None:
+                    print(table(base, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
     finally:
         if one:
             one.stop()
-    return our, tf
+    return our, tf, base
 
 
 def load() -> str:
@@ -446,11 +455,14 @@ def main() -> None:
     ap.add_argument("--warm-server", action="store_true",
                     help="before timing a cycle, make one read per service on its fresh server, so that moto's "
                          "first-request set-up (importing the service, making its backend) is not timed")
+    ap.add_argument("--baseline", type=Path,
+                    help="a folder holding another liveinsight_infra package (e.g. `git archive` of an earlier "
+                         "commit), measured in the same run as a third arm: before and after a change, side by side")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
     why_not = "--quick" if args.quick else ("--no-terraform" if args.no_terraform else terraform_available())
     settings = ["latency"] if args.only_latency else (["loopback", "latency"] if args.latency else ["loopback"])
-    measured: dict[str, tuple[Results, Results | None]] = {}
+    measured: dict[str, Measured] = {}
     loads: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="liveinsight-bench-") as tmp:
         work = Path(tmp)
@@ -458,13 +470,14 @@ def main() -> None:
         # Ours runs as an installed package does: pip compiles the bytecode at install
         # (https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-compile). From a checkout under
         # PYTHONDONTWRITEBYTECODE, every run would otherwise compile the package's modules again.
-        compileall.compile_dir(ROOT / "liveinsight_infra", quiet=1)
+        for root in (ROOT, *([args.baseline] if args.baseline else [])):
+            compileall.compile_dir(root / "liveinsight_infra", quiet=1)
         fetch_wheels(work)
         for setting in settings:
             print(f"== {SETTINGS[setting][1]} (load {load()})", file=sys.stderr)
             before = load()
             measured[setting] = measure(work, runs, why_not is None, setting == "latency", args.shared_server,
-                                        args.warm_server)
+                                        args.warm_server, args.baseline)
             loads[setting] = (before, load())
     import moto as moto_pkg
     tf_version = subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.split("\n")[0] \
@@ -474,7 +487,7 @@ def main() -> None:
     if args.warm_server:
         servers += ", each warmed up by one untimed read per service (--warm-server)"
     for setting in settings:
-        our, tf = measured[setting]
+        our, tf, base = measured[setting]
         section, title = SETTINGS[setting]
         flags = " --latency" if setting == "latency" else ""
         body = "\n".join([
@@ -489,6 +502,9 @@ def main() -> None:
             "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, "
             "from `-v`. CPU s: user + system time of the command (medians), Terraform's with its provider "
             "process; on a loaded machine a step's wall time grows with its CPU time, so the ratio does too.",
+            *([f"\nThe same run, ours at `{args.baseline.name}` (`--baseline`, the code before a change), "
+               "against the same Terraform samples:\n\n" + table(base, tf, runs, anchor=False)]
+              if base is not None and args.baseline else []),
             *([f"\nTerraform runs that failed and were left out ({len(tf.failures)}): "
                + "; ".join(tf.failures)] if tf and tf.failures else []),
         ])
