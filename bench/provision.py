@@ -67,6 +67,7 @@ class Sample:
     reads: int | None = None
     writes: int | None = None
     cpu: float = 0.0  # user + system seconds of the command and the processes it waited for (Terraform's provider)
+    server_cpu: float = 0.0  # the moto server's user + system seconds during the step
 
 
 @dataclass
@@ -97,6 +98,14 @@ class Moto:
 
     def requests(self) -> int:
         return len(REQUEST_LINE.findall(self.log.read_bytes()))
+
+    def cpu(self) -> float:
+        """The server's user + system seconds so far (Linux; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
@@ -235,6 +244,7 @@ def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[
           timeout: float = 300) -> Sample:
     before = moto.requests()
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served = moto.cpu()
     t0 = time.perf_counter()
     try:
         res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -249,7 +259,7 @@ def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[
         raise StepFailed(f"{' '.join(cmd[:3])} exited {res.returncode}: {tail[-1] if tail else ''}")
     m = CALLS.search(res.stderr)
     return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None,
-                  cpu)
+                  cpu, moto.cpu() - served)
 
 
 def ours_env(work: Path, endpoint: str, root: Path = ROOT) -> dict[str, str]:
@@ -280,7 +290,7 @@ def ours(moto: Moto, work: Path, results: Results, root: Path = ROOT) -> None:
     a = timed(moto, [*cli, "plan", str(changed), "--detailed-exitcode", "-v"], work, env, ok=(2,))
     b = timed(moto, [*cli, "apply", str(changed), "-v"], work, env)
     both = Sample(a.seconds + b.seconds, a.requests + b.requests, (a.reads or 0) + (b.reads or 0),
-                  (a.writes or 0) + (b.writes or 0), a.cpu + b.cpu)
+                  (a.writes or 0) + (b.writes or 0), a.cpu + b.cpu, a.server_cpu + b.server_cpu)
     s["one-field change (plan+apply)"].append(both)
     s["destroy"].append(timed(moto, [*cli, "destroy", str(changed), "--yes", "--force", "-v"], work, env))
 
@@ -335,7 +345,7 @@ def _terraform(moto: Moto, work: Path, results: Results) -> None:
     a = timed(moto, ["terraform", "plan", "-detailed-exitcode", *var], d, env, ok=(2,))
     b = timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env)
     s["one-field change (plan+apply)"].append(Sample(a.seconds + b.seconds, a.requests + b.requests,
-                                                     cpu=a.cpu + b.cpu))
+                                                     cpu=a.cpu + b.cpu, server_cpu=a.server_cpu + b.server_cpu))
     s["destroy"].append(timed(moto, ["terraform", "destroy", "-auto-approve", *var], d, env))
 
 
@@ -353,10 +363,10 @@ def med(samples: list[Sample], attr: str) -> float:
 
 
 def table(our: Results, tf: Results | None, runs: int, anchor: bool = True) -> str:
-    head = "| step | ours: wall s, median (min-max) | ours: CPU s | ours: AWS calls (reads / writes) |"
+    head = "| step | ours: wall s, median (min-max) | ours: CPU s (server) | ours: AWS calls (reads / writes) |"
     sep = "|---|---|---|---|"
     if tf:
-        head += (" Terraform: wall s, median (min-max) | Terraform: CPU s | Terraform: AWS calls |"
+        head += (" Terraform: wall s, median (min-max) | Terraform: CPU s (server) | Terraform: AWS calls |"
                  " Terraform / ours (time) |")
         sep += "---|---|---|---|"
     lines = [head, sep]
@@ -365,12 +375,13 @@ def table(our: Results, tf: Results | None, runs: int, anchor: bool = True) -> s
         reads = int(statistics.median(x.reads or 0 for x in o))
         writes = int(statistics.median(x.writes or 0 for x in o))
         row = (f"| {step} | {med(o, 'seconds'):.2f} ({min(x.seconds for x in o):.2f}-{max(x.seconds for x in o):.2f})"
-               f" | {med(o, 'cpu'):.2f} | {int(med(o, 'requests'))} ({reads} / {writes}) |")
+               f" | {med(o, 'cpu'):.2f} ({med(o, 'server_cpu'):.2f})"
+               f" | {int(med(o, 'requests'))} ({reads} / {writes}) |")
         if tf:
             t = tf.samples[step]
             if t:
                 row += (f" {med(t, 'seconds'):.2f} ({min(x.seconds for x in t):.2f}-{max(x.seconds for x in t):.2f})"
-                        f" | {med(t, 'cpu'):.2f} | {int(med(t, 'requests'))}"
+                        f" | {med(t, 'cpu'):.2f} ({med(t, 'server_cpu'):.2f}) | {int(med(t, 'requests'))}"
                         f" | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
             elif anchor and step in ANCHOR_FIGURES:  # the anchor was measured on loopback
                 secs, calls = ANCHOR_FIGURES[step]
@@ -501,7 +512,9 @@ def main() -> None:
             table(our, tf, runs, anchor=setting == "loopback"), "",
             "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, "
             "from `-v`. CPU s: user + system time of the command (medians), Terraform's with its provider "
-            "process; on a loaded machine a step's wall time grows with its CPU time, so the ratio does too.",
+            "process; on a loaded machine a step's wall time grows with its CPU time, so the ratio does too. "
+            "(server): the moto server's CPU time during the step, most of it, on a fresh server's first step, "
+            "moto setting up each service at its first request.",
             *([f"\nThe same run, ours at `{args.baseline.name}` (`--baseline`, the code before a change), "
                "against the same Terraform samples:\n\n" + table(base, tf, runs, anchor=False)]
               if base is not None and args.baseline else []),
