@@ -1,32 +1,41 @@
-"""Provisioning cost, ours against Terraform on the same stack and the same moto server.
+"""Provisioning cost, ours against Terraform on the same stack, each tool on a fresh moto server.
 
     python bench/provision.py            # 5 runs of each step, Terraform too when it is installed
     python bench/provision.py --quick    # 1 run, ours only (what CI runs so the script never rots)
     python bench/provision.py --latency  # the same on loopback, then again under the AWS latency model
+    python bench/provision.py --only-latency --shared-server   # the old conditions, to compare
 
 Two settings. *Loopback*: the tools talk to the moto server directly, a call costs about a
 millisecond, and start-up and CPU decide the times. *AWS latency model* (``--latency``): the tools
-talk to a loopback proxy in front of the same moto server that holds each request back by a typical
+talk to a loopback proxy in front of the moto server that holds each request back by a typical
 AWS control-plane round trip for the service named in the request's SigV4 credential scope
 (``LATENCY_S`` below); there the number of calls that wait on each other decides the times.
 
-Starts its own moto server on 127.0.0.1 (the project's moto, with the fidelity patch), then for each
-run: reset moto → cold apply → converged plan → converged apply → one-field change (an alarm
-threshold; plan + apply) → destroy. Times are whole-process wall times (what a user waits for).
-Calls are counted on the server: moto's request log, the same for both tools. The two tools
-alternate run by run, so machine noise hits both. Prints a Markdown table and writes it into
-docs/BENCHMARKS.md.
+Every cycle of either tool (cold apply → converged plan → converged apply → one-field change (an
+alarm threshold; plan + apply) → destroy) gets a moto server of its own (the project's moto, with
+the fidelity patch) and, under the model, a proxy of its own, both started before the cycle and
+stopped after it: nothing the other tool or an earlier run did is left in the server's memory, its
+loaded modules or its backends. The two tools alternate run by run, so machine noise hits both.
+Ours starts each run without built packages (a fresh ``LIVEINSIGHT_PACKAGE_CACHE``); the vendored
+wheels are fetched once before timing, as ``terraform init`` (untimed) installs the provider. Times
+are whole-process wall times of the command line (``python -m liveinsight_infra ...`` and
+``terraform ...``): start-up and imports included, what a user waits for. Calls are counted on the
+server (moto's request log, the same for both tools). ``--shared-server`` runs every cycle of a
+setting on one server, reset between cycles (how this script measured before; kept to show the
+difference). Prints a Markdown table and writes it into docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import http.client
 import http.server
 import os
 import platform
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -36,6 +45,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +66,8 @@ class Sample:
     requests: int
     reads: int | None = None
     writes: int | None = None
+    cpu: float = 0.0  # user + system seconds of the command and the processes it waited for (Terraform's provider)
+    server_cpu: float = 0.0  # the moto server's user + system seconds during the step
 
 
 @dataclass
@@ -75,23 +87,70 @@ class Moto:
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # Terraform attaches a managed policy
         self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra_moto.server", "-H", "127.0.0.1",
                                       "-p", str(self.port)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-        for _ in range(200):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
                 return
             except OSError:
                 time.sleep(0.1)
+        self.stop()
         raise SystemExit("moto server did not start")
 
     def requests(self) -> int:
         return len(REQUEST_LINE.findall(self.log.read_bytes()))
+
+    def cpu(self) -> float:
+        """The server's user + system seconds so far (Linux; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10)
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# One read per service either stack uses: on a fresh server, moto imports a service's module and makes
+# its backend (IAM's with every AWS managed policy) at the first request for it, 0.3-0.8 s each on a
+# loaded 2-core machine. These reads create nothing; ``--warm-server`` makes them before timing.
+WARM_UP = [("sts", "get_caller_identity"), ("iam", "list_roles"), ("cloudfront", "list_distributions"),
+           ("s3", "list_buckets"), ("apigateway", "get_rest_apis"), ("lambda", "list_functions"),
+           ("dynamodb", "list_tables"), ("logs", "describe_log_groups"), ("cloudwatch", "describe_alarms"),
+           ("sns", "list_topics"), ("sqs", "list_queues"), ("ssm", "describe_parameters"),
+           ("kinesis", "list_streams")]
+
+
+def warm_up(url: str) -> None:
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
+    for service, operation in WARM_UP:
+        getattr(session.client(service, endpoint_url=url), operation)()
+
+
+class Server:
+    """A moto server, behind a latency proxy of its own under the model; fresh unless shared."""
+
+    def __init__(self, log: Path, latency: bool, warm: bool = False):
+        self.moto = Moto(log)
+        if warm:
+            warm_up(self.moto.url)
+        self.proxy = LatencyProxy(self.moto.port) if latency else None
+        self.moto.endpoint = self.proxy.url if self.proxy else self.moto.url
+
+    def stop(self) -> None:
+        if self.proxy:
+            self.proxy.stop()
+        self.moto.stop()
 
 
 # Seconds each request is held back, by the service in its SigV4 credential scope
@@ -184,27 +243,46 @@ ANCHOR_FIGURES = {"cold apply": (23.31, 144), "converged plan": (5.59, 87), "con
 def timed(moto: Moto, cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,),
           timeout: float = 300) -> Sample:
     before = moto.requests()
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served = moto.cpu()
     t0 = time.perf_counter()
     try:
         res = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise StepFailed(f"{cmd[0]} {cmd[1]} did not finish in {timeout:.0f}s") from None
     seconds = time.perf_counter() - t0
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (now.ru_utime - used.ru_utime) + (now.ru_stime - used.ru_stime)
     time.sleep(0.05)  # let the server flush its log line
     if res.returncode not in ok:
         tail = (res.stdout[-800:] + res.stderr[-800:]).strip().splitlines()
         raise StepFailed(f"{' '.join(cmd[:3])} exited {res.returncode}: {tail[-1] if tail else ''}")
     m = CALLS.search(res.stderr)
-    return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None)
+    return Sample(seconds, moto.requests() - before, int(m.group(2)) if m else None, int(m.group(3)) if m else None,
+                  cpu, moto.cpu() - served)
 
 
-def ours(moto: Moto, work: Path, results: Results) -> None:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")}, "AWS_ENDPOINT_URL": moto.endpoint,
-           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
-           "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}  # this tree's package, installed or not
+def ours_env(work: Path, endpoint: str, root: Path = ROOT) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LIVEINSIGHT_"))},
+            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1", "NO_COLOR": "1",
+            "PYTHONPATH": str(root),  # this tree's package (or --baseline's), installed or not
+            "LIVEINSIGHT_WHEEL_CACHE": str(work / "wheels"),  # fetched once, before timing (fetch_wheels)
+            "LIVEINSIGHT_PACKAGE_CACHE": str(work / "packages")}  # emptied before each run
+
+
+def fetch_wheels(work: Path) -> None:
+    """The vendored wheels, fetched once before anything is timed (as ``terraform init`` is untimed)."""
+    env = ours_env(work, "http://127.0.0.1:9")  # build makes no AWS call
+    subprocess.run([sys.executable, "-m", "liveinsight_infra", "build", str(work / "specs" / "dev.yaml"),
+                    "--out", str(work / "dist")], cwd=work, env=env, check=True, capture_output=True)
+
+
+def ours(moto: Moto, work: Path, results: Results, root: Path = ROOT) -> None:
+    env = ours_env(work, moto.endpoint, root)
+    shutil.rmtree(work / "packages", ignore_errors=True)  # every cold apply builds its packages
     cli = [sys.executable, "-m", "liveinsight_infra"]
     spec, changed = work / "specs" / "dev.yaml", work / "specs" / "changed.yaml"
-    moto.reset()
     s = results.samples
     s["cold apply"].append(timed(moto, [*cli, "apply", str(spec), "--no-wait", "-v"], work, env))
     s["converged plan"].append(timed(moto, [*cli, "plan", str(spec), "--detailed-exitcode", "-v"], work, env))
@@ -212,7 +290,7 @@ def ours(moto: Moto, work: Path, results: Results) -> None:
     a = timed(moto, [*cli, "plan", str(changed), "--detailed-exitcode", "-v"], work, env, ok=(2,))
     b = timed(moto, [*cli, "apply", str(changed), "-v"], work, env)
     both = Sample(a.seconds + b.seconds, a.requests + b.requests, (a.reads or 0) + (b.reads or 0),
-                  (a.writes or 0) + (b.writes or 0))
+                  (a.writes or 0) + (b.writes or 0), a.cpu + b.cpu, a.server_cpu + b.server_cpu)
     s["one-field change (plan+apply)"].append(both)
     s["destroy"].append(timed(moto, [*cli, "destroy", str(changed), "--yes", "--force", "-v"], work, env))
 
@@ -255,7 +333,6 @@ def _terraform(moto: Moto, work: Path, results: Results) -> None:
                   f'  direct {{\n    exclude = ["registry.terraform.io/hashicorp/*"]\n  }}\n}}\n')
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(rc), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     var = ["-var", f"moto_endpoint={moto.endpoint}", "-input=false", "-no-color"]
-    moto.reset()
     subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=d, env=env, check=True, capture_output=True)
     s = results.samples
     s["cold apply"].append(timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env))
@@ -267,7 +344,8 @@ def _terraform(moto: Moto, work: Path, results: Results) -> None:
     mon.write_text(text[:api_5xx] + text[api_5xx:].replace("threshold           = 5", "threshold           = 6", 1))
     a = timed(moto, ["terraform", "plan", "-detailed-exitcode", *var], d, env, ok=(2,))
     b = timed(moto, ["terraform", "apply", "-auto-approve", *var], d, env)
-    s["one-field change (plan+apply)"].append(Sample(a.seconds + b.seconds, a.requests + b.requests))
+    s["one-field change (plan+apply)"].append(Sample(a.seconds + b.seconds, a.requests + b.requests,
+                                                     cpu=a.cpu + b.cpu, server_cpu=a.server_cpu + b.server_cpu))
     s["destroy"].append(timed(moto, ["terraform", "destroy", "-auto-approve", *var], d, env))
 
 
@@ -285,28 +363,32 @@ def med(samples: list[Sample], attr: str) -> float:
 
 
 def table(our: Results, tf: Results | None, runs: int, anchor: bool = True) -> str:
-    head = "| step | ours: wall s, median (min-max) | ours: AWS calls (reads / writes) |"
-    sep = "|---|---|---|"
+    head = "| step | ours: wall s, median (min-max) | ours: CPU s (server) | ours: AWS calls (reads / writes) |"
+    sep = "|---|---|---|---|"
     if tf:
-        head += " Terraform: wall s, median (min-max) | Terraform: AWS calls | Terraform / ours (time) |"
-        sep += "---|---|---|"
+        head += (" Terraform: wall s, median (min-max) | Terraform: CPU s (server) | Terraform: AWS calls |"
+                 " Terraform / ours (time) |")
+        sep += "---|---|---|---|"
     lines = [head, sep]
     for step in STEPS:
         o = our.samples[step]
         reads = int(statistics.median(x.reads or 0 for x in o))
         writes = int(statistics.median(x.writes or 0 for x in o))
         row = (f"| {step} | {med(o, 'seconds'):.2f} ({min(x.seconds for x in o):.2f}-{max(x.seconds for x in o):.2f})"
+               f" | {med(o, 'cpu'):.2f} ({med(o, 'server_cpu'):.2f})"
                f" | {int(med(o, 'requests'))} ({reads} / {writes}) |")
         if tf:
             t = tf.samples[step]
             if t:
                 row += (f" {med(t, 'seconds'):.2f} ({min(x.seconds for x in t):.2f}-{max(x.seconds for x in t):.2f})"
-                        f" | {int(med(t, 'requests'))} | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
+                        f" | {med(t, 'cpu'):.2f} ({med(t, 'server_cpu'):.2f}) | {int(med(t, 'requests'))}"
+                        f" | **{med(t, 'seconds') / med(o, 'seconds'):.1f}x** |")
             elif anchor and step in ANCHOR_FIGURES:  # the anchor was measured on loopback
                 secs, calls = ANCHOR_FIGURES[step]
-                row += f" {secs:.2f} (anchor) | {calls} (anchor) | **{secs / med(o, 'seconds'):.1f}x** (anchor) |"
+                row += (f" {secs:.2f} (anchor) | - | {calls} (anchor) | **{secs / med(o, 'seconds'):.1f}x**"
+                        " (anchor) |")
             else:
-                row += " - | - | - |"
+                row += " - | - | - | - |"
         lines.append(row)
     return "\n".join(lines)
 
@@ -329,19 +411,44 @@ SETTINGS = {
 }
 
 
-def measure(moto: Moto, work: Path, runs: int, with_tf: bool) -> tuple[Results, Results | None]:
-    our, tf = Results(), (Results() if with_tf else None)
-    for i in range(runs):
-        order = [("ours", ours), ("terraform", terraform)] if i % 2 == 0 else [("terraform", terraform),
-                                                                               ("ours", ours)]
-        for name, fn in order:
-            if name == "terraform" and tf is None:
-                continue
-            fn(moto, work, our if name == "ours" else tf)  # type: ignore[arg-type]
-        print(f"run {i + 1}/{runs} done", file=sys.stderr)
-        if runs > 1:  # the figures so far, so a run cut short still leaves them
-            print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
-    return our, tf
+Measured = tuple[Results, Results | None, Results | None]  # ours, Terraform, ours at --baseline
+
+
+def measure(work: Path, runs: int, with_tf: bool, latency: bool, shared: bool, warm: bool = False,
+            baseline: Path | None = None) -> Measured:
+    """Each tool's cycle on a server (and proxy) of its own, started for it; or one for all when shared.
+    The tools take turns in a rotating order, so a change in the machine's load hits each of them."""
+    our, tf, base = Results(), (Results() if with_tf else None), (Results() if baseline else None)
+    arms: list[tuple[str, Results, Callable[[Moto, Path, Results], None]]] = [("ours", our, ours)]
+    if tf is not None:
+        arms.append(("terraform", tf, terraform))
+    if base is not None and baseline is not None:
+        arms.append(("baseline", base, functools.partial(ours, root=baseline)))
+    one = Server(work / "moto-shared.log", latency, warm) if shared else None
+    try:
+        for i in range(runs):
+            for name, results, fn in arms[i % len(arms):] + arms[:i % len(arms)]:
+                server = one or Server(work / f"moto-{name}-{i}.log", latency, warm)
+                try:
+                    if one:
+                        one.moto.reset()
+                    fn(server.moto, work, results)
+                finally:
+                    if not one:
+                        server.stop()
+            print(f"run {i + 1}/{runs} done (load {load()})", file=sys.stderr)
+            if runs > 1:  # the figures so far, so a run cut short still leaves them
+                print(table(our, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
+                if base is not None:
+                    print(table(base, tf, i + 1, anchor=False), file=sys.stderr, flush=True)
+    finally:
+        if one:
+            one.stop()
+    return our, tf, base
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -353,47 +460,64 @@ def main() -> None:
                     help="measure on loopback, then again through the AWS latency model")
     ap.add_argument("--only-latency", action="store_true", help="only the AWS latency model")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    ap.add_argument("--shared-server", action="store_true",
+                    help="one moto server (and proxy) for every cycle of a setting, reset between cycles: "
+                         "the conditions this script used to measure under, to show what they change")
+    ap.add_argument("--warm-server", action="store_true",
+                    help="before timing a cycle, make one read per service on its fresh server, so that moto's "
+                         "first-request set-up (importing the service, making its backend) is not timed")
+    ap.add_argument("--baseline", type=Path,
+                    help="a folder holding another liveinsight_infra package (e.g. `git archive` of an earlier "
+                         "commit), measured in the same run as a third arm: before and after a change, side by side")
     args = ap.parse_args()
     runs = 1 if args.quick else args.runs
     why_not = "--quick" if args.quick else ("--no-terraform" if args.no_terraform else terraform_available())
     settings = ["latency"] if args.only_latency else (["loopback", "latency"] if args.latency else ["loopback"])
-    measured: dict[str, tuple[Results, Results | None]] = {}
+    measured: dict[str, Measured] = {}
+    loads: dict[str, tuple[str, str]] = {}
     with tempfile.TemporaryDirectory(prefix="liveinsight-bench-") as tmp:
         work = Path(tmp)
         prepare(work)
         # Ours runs as an installed package does: pip compiles the bytecode at install
         # (https://pip.pypa.io/en/stable/cli/pip_install/#cmdoption-compile). From a checkout under
         # PYTHONDONTWRITEBYTECODE, every run would otherwise compile the package's modules again.
-        compileall.compile_dir(ROOT / "liveinsight_infra", quiet=1)
-        moto = Moto(work / "moto.log")
-        try:
-            for setting in settings:
-                print(f"== {SETTINGS[setting][1]}", file=sys.stderr)
-                proxy = LatencyProxy(moto.port) if setting == "latency" else None
-                moto.endpoint = proxy.url if proxy else moto.url
-                try:
-                    measured[setting] = measure(moto, work, runs, why_not is None)
-                finally:
-                    if proxy:
-                        proxy.stop()
-        finally:
-            moto.stop()
+        for root in (ROOT, *([args.baseline] if args.baseline else [])):
+            compileall.compile_dir(root / "liveinsight_infra", quiet=1)
+        fetch_wheels(work)
+        for setting in settings:
+            print(f"== {SETTINGS[setting][1]} (load {load()})", file=sys.stderr)
+            before = load()
+            measured[setting] = measure(work, runs, why_not is None, setting == "latency", args.shared_server,
+                                        args.warm_server, args.baseline)
+            loads[setting] = (before, load())
     import moto as moto_pkg
     tf_version = subprocess.run(["terraform", "version"], capture_output=True, text=True).stdout.split("\n")[0] \
         if why_not is None else f"not run ({why_not})"
+    servers = ("one server (and proxy) for every cycle, reset between cycles (--shared-server)" if args.shared_server
+               else "a fresh server (and proxy) for each tool and run")
+    if args.warm_server:
+        servers += ", each warmed up by one untimed read per service (--warm-server)"
     for setting in settings:
-        our, tf = measured[setting]
+        our, tf, base = measured[setting]
         section, title = SETTINGS[setting]
+        flags = " --latency" if setting == "latency" else ""
         body = "\n".join([
-            f"## Provisioning, {setting}: `python bench/provision.py{' --latency' if setting == 'latency' else ''}`",
+            f"## Provisioning, {setting}: `python bench/provision.py{flags}`",
             "", f"{title}.", "",
             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, moto {moto_pkg.__version__} (server, one for both tools), "
+            f"load average {loads[setting][0]} before and {loads[setting][1]} after (1, 5, 15 min), "
+            f"Python {platform.python_version()}, moto {moto_pkg.__version__} ({servers}), "
             f"{tf_version}. {runs} run(s) per step, the tools alternated run by run; the stack is `specs/dev.yaml` "
             "(ours, with S3/CloudFront/site) and the Terraform anchor's compat pass (theirs).", "",
             table(our, tf, runs, anchor=setting == "loopback"), "",
             "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, "
-            "from `-v`.",
+            "from `-v`. CPU s: user + system time of the command (medians), Terraform's with its provider "
+            "process; on a loaded machine a step's wall time grows with its CPU time, so the ratio does too. "
+            "(server): the moto server's CPU time during the step, most of it, on a fresh server's first step, "
+            "moto setting up each service at its first request.",
+            *([f"\nThe same run, ours at `{args.baseline.name}` (`--baseline`, the code before a change), "
+               "against the same Terraform samples:\n\n" + table(base, tf, runs, anchor=False)]
+              if base is not None and args.baseline else []),
             *([f"\nTerraform runs that failed and were left out ({len(tf.failures)}): "
                + "; ".join(tf.failures)] if tf and tf.failures else []),
         ])

@@ -17,9 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
@@ -40,6 +39,9 @@ from botocore.parsers import ResponseParserError
 
 from ..errors import LiveInsightError
 from .botocore_data import dedupe_search_paths, shared_loader
+
+if TYPE_CHECKING:
+    import boto3
 
 NO_CREDENTIALS = ("no AWS credentials found: pass --profile NAME or set AWS_PROFILE (see `aws configure` or "
                   "`aws sso login`), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; --moto runs without AWS")
@@ -95,30 +97,42 @@ class CallCounter:
 Listener = Callable[..., Any]
 
 
-def _session(profile: str | None, region: str) -> boto3.Session:
-    """A boto3 session whose botocore data (endpoints, service models) comes from the process's one
-    loader (``botocore_data``): each file is parsed once, however many sessions and checks read it."""
+def _session(profile: str | None, region: str) -> botocore.session.Session:
+    """A botocore session whose data (endpoints, service models) comes from the process's one loader
+    (``botocore_data``): each file is parsed once, however many sessions and checks read it.
+
+    botocore's, not boto3's: the clients are the same (boto3's ``Session.client`` is botocore's
+    ``create_client``), and importing boto3 also imports s3transfer and multiprocessing, about
+    0.05 s of CPU at every start for nothing the tool uses."""
     core = botocore.session.Session(profile=profile)
     # Reading the profile's data_path also raises ProfileNotFound for an unknown profile, as a session
     # making its own loader would. A profile with a data path of its own keeps its own loader.
     if (core.get_config_variable("data_path") or None) == (os.environ.get("AWS_DATA_PATH") or None):
         core.register_component("data_loader", shared_loader())
-    made = boto3.Session(botocore_session=core, region_name=region)
+    core.set_config_variable("region", region)
     dedupe_search_paths(core.get_component("data_loader"))
-    return made
+    return core
+
+
+def _make_client(session: boto3.Session | botocore.session.Session, service: str, **kwargs: Any) -> Any:
+    """A client from a boto3 session (the tests') or a botocore one (``_session``)."""
+    if isinstance(session, botocore.session.Session):
+        return session.create_client(service, **kwargs)
+    return session.client(service, **kwargs)
 
 
 class AwsProvider:
     """Builds and caches boto3 clients. Pass ``session`` to reuse one (tests), else one is made."""
 
-    def __init__(self, region: str, profile: str | None = None, session: boto3.Session | None = None,
+    def __init__(self, region: str, profile: str | None = None,
+                 session: boto3.Session | botocore.session.Session | None = None,
                  max_attempts: int = 8, counter: CallCounter | None = None,
                  endpoint_url: str | None = None):
         self.region = region
         try:
             self._session = session or _session(profile, region)
         except ProfileNotFound:
-            known = ", ".join(sorted(boto3.Session().available_profiles)) or "none"
+            known = ", ".join(sorted(botocore.session.Session().available_profiles)) or "none"
             raise LiveInsightError(f"AWS profile {profile!r} is not configured (known: {known}); create it with "
                                    f"`aws configure --profile {profile}` or `aws configure sso`, or pass another "
                                    "--profile") from None
@@ -131,6 +145,7 @@ class AwsProvider:
         self.counter = counter or CallCounter()
         self._hooks: list[tuple[str, Listener, bool]] = []
         self._account_id: str | None = None
+        self._preparing: threading.Thread | None = None  # making the check's ``prepare`` clients
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
@@ -142,7 +157,7 @@ class AwsProvider:
                 kwargs: dict[str, Any] = {"config": self._config, "region_name": key[1]}
                 if self._endpoint_url:
                     kwargs["endpoint_url"] = self._endpoint_url
-                client = self._session.client(service, **kwargs)
+                client = _make_client(self._session, service, **kwargs)
                 events = client.meta.events
                 events.register("before-call.*.*", self._count)
                 events.register("needs-retry.*.*", self._count_retry)
@@ -172,18 +187,22 @@ class AwsProvider:
         """Who the credentials are (``GetCallerIdentity``), asked once before any other call, quickly.
 
         Raises a one-line :class:`LiveInsightError` for the setup mistakes; caches the account id.
-        While that call is in flight, the clients of the ``prepare`` services are made, in that order
-        (no calls: making a client is CPU work, about 20 ms each), so they are ready for the reads."""
+        The clients of the ``prepare`` services are made on a thread of their own, in that order (no
+        calls: making a client is CPU work, 10-40 ms each), starting while that call is in flight and
+        going on after it has answered: the first reads go out once their own client is made, not
+        once every client is, and a read whose client is not made yet makes it (``client``)."""
         kwargs: dict[str, Any] = {"config": Config(region_name=self.region, **CHECK_CONFIG)}
         if self._endpoint_url:
             kwargs["endpoint_url"] = self._endpoint_url
         try:
-            client = self._session.client("sts", **kwargs)
+            client = _make_client(self._session, "sts", **kwargs)
             client.meta.events.register("before-call.*.*", self._count)
             if prepare:
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="check-access") as pool:
                     answer = pool.submit(client.get_caller_identity)
-                    self._prepare(prepare, answer)
+                    self._preparing = threading.Thread(target=self._prepare, args=(prepare, answer),
+                                                       name="prepare-clients", daemon=True)
+                    self._preparing.start()
                     identity = answer.result()
             else:
                 identity = client.get_caller_identity()

@@ -53,39 +53,42 @@ def test_a_made_client_is_not_held_up_by_another_being_made() -> None:
     assert aws.client("cloudwatch") is aws.client("cloudwatch")
 
 
-class CallHeldUntilClientsExist(boto3.Session):
-    """``GetCallerIdentity`` is held until the listed clients have been made (or 30 s pass): it can
-    only answer in time if they are made while it is in flight, not after it."""
-
-    def __init__(self, wanted: set[str]) -> None:
-        super().__init__(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
-        self.wanted, self.made = wanted, set[str]()
-        self.all_made = threading.Event()
-        self.in_flight_saw: set[str] | None = None
-
-    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        made = super().client(service_name, *args, **kwargs)
-        if service_name == "sts":
-            made.meta.events.register_first("before-send.sts.GetCallerIdentity", self._hold)
-        else:
-            self.made.add(service_name)
-            if self.wanted <= self.made:
-                self.all_made.set()
-        return made
-
-    def _hold(self, **_: Any) -> None:
-        self.all_made.wait(30)
-        self.in_flight_saw = set(self.made)
-
-
-def test_the_access_check_makes_the_listed_clients_while_its_call_is_in_flight() -> None:
-    session = CallHeldUntilClientsExist({"cloudfront", "iam"})
+def test_the_access_check_makes_the_listed_clients_while_its_call_is_in_flight(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(k, v)
     with mock_aws():
-        aws = AwsProvider("us-east-1", session=session)
+        aws = AwsProvider("us-east-1")
         assert aws.check_access(prepare=("cloudfront", "iam")) == ACCOUNT_ID
-    assert session.in_flight_saw == {"cloudfront", "iam"}  # made before the call was answered
-    assert set(aws._clients) == {("cloudfront", "us-east-1"), ("iam", "us-east-1")}
+        assert aws._preparing is not None
+        aws._preparing.join(60)
+        made = set(aws._clients)
+    assert made == {("cloudfront", "us-east-1"), ("iam", "us-east-1")}
     assert aws.counter.calls == {("sts", "GetCallerIdentity"): 1}  # making clients calls nothing
+
+
+def test_the_access_check_answers_without_waiting_for_every_client_to_be_made(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The reads start once the check has answered and their own client is made: a slow client of
+    # another service (cloudwatch's, held until released) does not hold the check's answer back.
+    with mock_aws():
+        session = SlowSession()
+        aws = AwsProvider("us-east-1", session=session)
+        answered: list[str] = []
+        checker = threading.Thread(target=lambda: answered.append(
+            aws.check_access(prepare=("cloudfront", "cloudwatch", "iam"))))
+        checker.start()
+        try:
+            assert session.creating.wait(30)
+            checker.join(30)
+            assert answered == [ACCOUNT_ID] and not session.release.is_set()
+            assert aws.client("cloudfront") is aws.client("cloudfront")  # made before the slow one
+        finally:
+            session.release.set()
+            checker.join(60)
+        assert aws._preparing is not None
+        aws._preparing.join(60)
+        assert set(aws._clients) == {(s, "us-east-1") for s in ("cloudfront", "cloudwatch", "iam")}
 
 
 @pytest.mark.parametrize("endpoint", ["http://127.0.0.1:1", "http://127.0.0.1:99999"])

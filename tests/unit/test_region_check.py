@@ -60,9 +60,9 @@ def test_providers_share_the_loader_and_still_refuse_an_unknown_profile(tmp_path
     monkeypatch.delenv("AWS_DATA_PATH", raising=False)
     a, b = AwsProvider("us-east-1"), AwsProvider("eu-west-1", profile="other")
     for p in (a, b):
-        loader = p._session._session.get_component("data_loader")
+        loader = p._session.get_component("data_loader")
         assert loader is shared_loader()
         assert len(loader.search_paths) == len(set(loader.search_paths))
-    assert b._session.profile_name == "other" and b._session.region_name == "eu-west-1"
+    assert b._session.profile == "other" and b._session.get_config_variable("region") == "eu-west-1"
     with pytest.raises(LiveInsightError, match="profile 'nosuch' is not configured"):
         AwsProvider("us-east-1", profile="nosuch")
