@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from shared.front import refusal
 from shared.http import respond
 from shared.log import error_text, log_request
 from shared.validate import ALIASES, BodyError, parse_body, validate_event
@@ -54,6 +55,10 @@ def _referrer(raw: Any) -> str | None:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
+    refused = refusal(event)  # a function URL request without the origin secret, or off the event path
+    if refused is not None:
+        log_request(NAME, event, refused["statusCode"], started)
+        return refused
     try:
         raws = parse_body(_body(event), _header(event, "content-type"))
         now_ms = int(time.time() * 1000)
