@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
+from ..constants import ORIGIN_DIGESTS_ENV
 from ..contract import Event
 from ..diff import user_tags
 from ..plan import UNKNOWN, FieldDiff
@@ -36,7 +37,7 @@ def _config_of(cfg: dict[str, Any]) -> dict[str, Any]:
 class FunctionReconciler(Reconciler):
     kind = "lambda.function"
     output_keys = keys(FunctionOutputs)
-    depends_on = ("iam.role", "logs.log_group", "dynamodb.table")
+    depends_on = ("iam.role", "logs.log_group", "dynamodb.table", "ssm.parameter")
 
     def names(self) -> list[str]:
         return [naming.function_name(self.spec, key) for key in self.spec.functions]
@@ -54,10 +55,19 @@ class FunctionReconciler(Reconciler):
         role = self.upstream(outputs, "iam.role").get(naming.role_name(self.spec, key), {}).get("arn")
         return {"runtime": fn.runtime, "handler": fn.handler, "role": role, "memory_mb": fn.memory_mb,
                 "timeout_s": fn.timeout_s, "description": fn.description,
-                "architectures": [fn.architecture], "environment": self.environment(key),
+                "architectures": [fn.architecture], "environment": {**self.environment(key),
+                                                                     **self._origin_digests(key, outputs)},
                 "code_sha256": self.ctx.package(key).code_sha256,
                 "tags": naming.resource_tags(self.spec),
                 "live_alias": "current"}
+
+    def _origin_digests(self, key: str, outputs: Outputs) -> dict[str, Any]:
+        """The function URL front's collector learns the accepted origin secrets' digests here (there
+        is no stage to hand them over per request): ``ORIGIN_DIGESTS_ENV``, rotated like the stage's."""
+        if key != self.spec.event_function:
+            return {}
+        secret = next(iter(self.upstream(outputs, "ssm.parameter").values()), {})
+        return {ORIGIN_DIGESTS_ENV: secret.get("digests", UNKNOWN)}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         lam = self.client("lambda")
