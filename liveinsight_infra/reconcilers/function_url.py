@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import naming
+from ..errors import LiveInsightError
 from ..plan import UNKNOWN, FieldDiff
 from ..spec.model import EVENT_PATHS
 from .base import Observed, Outputs, Reconciler
@@ -77,6 +78,18 @@ def _condition(st: dict[str, Any]) -> str | None:
     return "via_url" if via == "true" else None
 
 
+BOTOCORE_TOO_OLD = (
+    "ingest.front: function_url needs a botocore whose Lambda model has AddPermission's InvokedViaFunctionUrl "
+    "(October 2025): without it the public lambda:InvokeFunction statement AWS asks of a function URL could not be "
+    "limited to calls through the URL. Upgrade boto3 and botocore (pip install -U boto3), or keep ingest.front: rest.")
+
+
+def supports_url_invoke_condition(lam: Any) -> bool:
+    """Whether this botocore can send AddPermission's ``InvokedViaFunctionUrl`` (newer than the floor)."""
+    shape = lam.meta.service_model.operation_model("AddPermission").input_shape
+    return "InvokedViaFunctionUrl" in shape.members
+
+
 def _principal(value: Any) -> Any:
     if isinstance(value, dict):
         return value.get("AWS") or value.get("Service") or value
@@ -107,6 +120,8 @@ class FunctionUrlReconciler(Reconciler):
         if for_destroy:
             return {}  # the function's delete takes its URL and its policy with it
         lam = self.client("lambda")
+        if self.names() and not supports_url_invoke_condition(lam):
+            raise LiveInsightError(BOTOCORE_TOO_OLD)
 
         def read(fn: str) -> tuple[str, Observed | None]:
             found = None
