@@ -4,7 +4,9 @@ One event object or an array of up to 100, in LiveInsight's or Plausible's field
 (docs/http-api.md). The whole request is validated before anything is written; each valid event
 is stored exactly once, even when others are rejected and however often it is retried. With
 ``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one PutRecords, and
-the aggregator function writes them (docs/storage.md).
+the aggregator function writes them (docs/storage.md). Behind its function URL
+(``ingest.front: function_url``) it reads payload format 2.0 events and refuses those without the
+origin secret with 403 (shared/front.py, docs/ingest-front.md).
 Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
 with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
