@@ -58,7 +58,7 @@ class FunctionReconciler(Reconciler):
                 "architectures": [fn.architecture], "environment": {**self.environment(key),
                                                                      **self._origin_digests(key, outputs)},
                 "code_sha256": self.ctx.package(key).code_sha256,
-                "tags": naming.resource_tags(self.spec),
+                "tags": naming.resource_tags(self.spec), "reserved_concurrency": fn.reserved_concurrency,
                 "live_alias": "current"}
 
     def _origin_digests(self, key: str, outputs: Outputs) -> dict[str, Any]:
@@ -83,7 +83,8 @@ class FunctionReconciler(Reconciler):
                     live_version = str(aliased.get("Version"))
                     live = "current" if _config_of(aliased) == latest else f"stale (version {live_version})"
                 tags = fn.get("Tags") or {}
-                state = {**latest, "tags": user_tags(tags), "live_alias": live}
+                reserved = (fn.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+                state = {**latest, "tags": user_tags(tags), "live_alias": live, "reserved_concurrency": reserved}
                 meta = {"arn": fn["Configuration"]["FunctionArn"], "live_version": live_version}
                 return name, Observed(state, meta, naming.is_owned(self.spec, tags))
             return name, None
@@ -126,6 +127,7 @@ class FunctionReconciler(Reconciler):
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         version = self._publish(name, desired["code_sha256"])
         self.point_alias(name, version, exists=False)
+        self._reserve(name, desired["reserved_concurrency"], None)
         return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
@@ -153,12 +155,25 @@ class FunctionReconciler(Reconciler):
             self.sync_tags(name, have.get("tags") or {}, desired["tags"],
                            lambda t: lam.tag_resource(Resource=arn, Tags=t),
                            lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys))
+        self._reserve(name, desired["reserved_concurrency"], have.get("reserved_concurrency"))
         version = current.meta.get("live_version")
         code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
         if code_or_config or have.get("live_alias") != "current":
             version = self._publish(name, desired["code_sha256"])
             self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)
+
+    def _reserve(self, name: str, want: int | None, have: int | None) -> None:
+        """The function's reserved concurrency (a setting of the function, not of a version)."""
+        if want == have:
+            return
+        lam = self.client("lambda")
+        if want is None:
+            with self.calling(name, "DeleteFunctionConcurrency", ignore=("ResourceNotFoundException",)):
+                lam.delete_function_concurrency(FunctionName=name)
+            return
+        with self.calling(name, "PutFunctionConcurrency"):
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=want)
 
     def _publish(self, name: str, code_sha256: str) -> str:
         lam = self.client("lambda")

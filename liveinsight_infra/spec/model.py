@@ -74,6 +74,10 @@ class FunctionSpec(Model):
     table_key_prefixes: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9#_.-]{1,64}$")], ...] = Field(
         default=(), description="partition-key prefixes those actions may touch (IAM dynamodb:LeadingKeys); "
                                 "empty: any key")
+    reserved_concurrency: int | None = Field(
+        default=None, ge=1, le=10000, description="concurrent executions set aside for this function, and its "
+        "ceiling: a flood beyond it is refused (429) instead of taking the account's pool from the others; the "
+        "collector's throttle with ingest.front: function_url, where no stage throttles (docs/ingest-front.md)")
     requirements: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")], ...] = Field(
         default=(), description="projects pinned in code_dir/requirements.lock that this function's package "
                                 "vendors (pure-Python wheels only, each with what it requires)")
