@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 import yaml
 
 from liveinsight_infra.aws.provider import AwsProvider
@@ -165,3 +166,36 @@ def test_a_rotation_reaches_the_collector_before_cloudfront_sends_the_new_secret
     assert new != old
     # When CloudFront switched to the new secret, the live collector accepted both.
     assert sorted(seen[0].split(",")) == sorted(hashlib.sha256(s.encode()).hexdigest() for s in (new, old))
+
+
+class Lost(Exception):
+    pass
+
+
+def test_a_lost_answer_of_the_url_or_its_statements_is_finished_by_the_next_apply(
+        provider: AwsProvider, project_copy: Path) -> None:
+    """The call went through, its answer never came back: the next apply adopts what it made."""
+    from tests.conftest import SESSION
+
+    loaded = front_spec(project_copy)
+    for operation in ("CreateFunctionUrlConfig", "AddPermission"):
+        lost = {"done": False}
+
+        def lose(model: Any, operation: str = operation, lost: dict[str, bool] = lost, **kw: Any) -> None:
+            answer = kw.get("parsed") or {}  # AddPermission answers with the statement it added
+            if model.name == operation and not lost["done"] and (
+                    operation != "AddPermission" or "liveinsight-url-" in str(answer)):
+                lost["done"] = True
+                raise Lost(f"the answer of {operation} was lost")
+
+        p = AwsProvider("us-east-1", session=SESSION)
+        p.register("after-call.lambda.*", lose)
+        engine = make_engine(p, loaded)
+        with pytest.raises(Lost):
+            engine.apply(engine.plan())
+        assert lost["done"], operation
+        apply_spec(AwsProvider("us-east-1", session=SESSION), loaded)
+        assert make_engine(AwsProvider("us-east-1", session=SESSION), loaded).plan().empty
+        assert set(url_statements(provider)) == {"liveinsight-url-public", "liveinsight-url-invoke"}
+        if operation == "CreateFunctionUrlConfig":  # start the next one from a stack without the URL
+            apply_spec(AwsProvider("us-east-1", session=SESSION), front_spec(project_copy, "rest"))
