@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cost_front import BuiltFront, built_fronts
 from cost_measure import (
     ASSUMED,
     QUICK_VISITORS,
@@ -210,9 +211,9 @@ def month_lines(direct: Measured, streams: list[Measured], board: dict[str, Meas
     dashboard = DASHBOARD_HOURS * (720 * each["realtime"] + 60 * each["stats, today"])
     per_view = direct.usage.events / direct.pageviews
     cols = [("today: `rest`, direct", "rest", None, {}), ("`rest`, stream", "rest", "on_demand", {}),
-            ("`url-header`, direct", "url-header", None, {}),
-            ("`url-header`, stream, provisioned", "url-header", "provisioned", {}),
-            ("`url-header`, direct, log levers", "url-header", None,
+            ("`function_url`, direct", "function_url", None, {}),
+            ("`function_url`, stream, provisioned", "function_url", "provisioned", {}),
+            ("`function_url`, direct, log levers", "function_url", None,
              {"platform_logs": False, "app_logs": False, "log_class": "ia"})]
     out = ["", f"A month, $, for a site of N page views ({per_view:.2f} events each), with the dashboard open "
            f"{DASHBOARD_HOURS} hours (${dashboard:.2f}) and the fixed fees (alarms; a stream's hours or shards); "
@@ -243,6 +244,20 @@ def month_lines(direct: Measured, streams: list[Measured], board: dict[str, Meas
     return out
 
 
+def built_lines(built: list[BuiltFront]) -> list[str]:
+    """How each ``ingest.front`` was built (bench/cost_front.py): what the price of its row rests on."""
+    out = ["", "The fronts `rest` and `function_url` are priced from what `apply` builds for `ingest.front` "
+           "(specs/dev.yaml with each, on moto; bench/cost_front.py reads back the distribution's behavior for "
+           "`/api/event`, its origin, the stage's access log and the function URL):", "",
+           "| ingest.front | event path's origin | origin secret | function URL auth type | access log line | "
+           "web ACL |", "|---|---|---|---|---|---|"]
+    for b in built:
+        kind = "the collector's function URL" if b.origin_kind == "function_url" else "the REST API's stage"
+        out.append(f"| `{b.spec_front}` | {kind} | {'yes' if b.origin_secret else 'no'} | {b.url_auth_type or '-'} "
+                   f"| {'yes' if b.access_log else 'no'} | {'yes' if b.web_acl else 'no'} |")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_VISITORS} visitors per path: a smoke run")
@@ -265,8 +280,12 @@ def main() -> None:
     if args.rate <= 0:
         ap.error("--rate: a positive number of events per second")
     edge = sum(n + LOG_EVENT_OVERHEAD for n in platform_lines(ASSUMED["edge_ms"], 128))
-    all_fronts = [replace(f, edge_ms=int(ASSUMED["edge_ms"])) if f.edge_ms else f
-                  for f in fronts(access_log_bytes(), edge)] + extra
+    built = built_fronts(access_log_bytes())  # what apply builds for each ingest.front, read back from moto
+    by_key = {f.key: f for _, f in built}
+    # The built fronts take the place of the descriptions of the same fronts (rest; url-header).
+    described = [replace(f, edge_ms=int(ASSUMED["edge_ms"])) if f.edge_ms else f
+                 for f in fronts(access_log_bytes(), edge) if f.key not in ("rest", "url-header")]
+    all_fronts = [by_key["rest"], by_key["function_url"], *described, *extra]
     if args.load:
         try:
             direct, streams, board, quick, measured = load(args.load)
@@ -278,6 +297,7 @@ def main() -> None:
         if args.save:
             save(args.save, direct, streams, board, quick)
     body = render(direct, streams, board, specs(), all_fronts, prices, args.rate, quick, measured)
+    body += "\n" + "\n".join(built_lines([b for b, _ in built]))
     print(body)
     from provision import write_section
 

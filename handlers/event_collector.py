@@ -4,7 +4,9 @@ One event object or an array of up to 100, in LiveInsight's or Plausible's field
 (docs/http-api.md). The whole request is validated before anything is written; each valid event
 is stored exactly once, even when others are rejected and however often it is retried. With
 ``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one PutRecords, and
-the aggregator function writes them (docs/storage.md).
+the aggregator function writes them (docs/storage.md). Behind its function URL
+(``ingest.front: function_url``) it reads payload format 2.0 events and refuses those without the
+origin secret with 403 (shared/front.py, docs/ingest-front.md).
 Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
 with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
@@ -18,6 +20,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from shared.front import refusal
 from shared.http import respond
 from shared.log import error_text, log_request
 from shared.validate import ALIASES, BodyError, parse_body, validate_event
@@ -54,6 +57,10 @@ def _referrer(raw: Any) -> str | None:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
+    refused = refusal(event)  # a function URL request without the origin secret, or off the event path
+    if refused is not None:
+        log_request(NAME, event, refused["statusCode"], started)
+        return refused
     try:
         raws = parse_body(_body(event), _header(event, "content-type"))
         now_ms = int(time.time() * 1000)

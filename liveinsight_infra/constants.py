@@ -29,3 +29,5 @@ MAX_INVALIDATION_PATHS = 15
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/add-origin-custom-headers.html
 ORIGIN_HEADER = "X-Origin-Verify"
 ORIGIN_DIGESTS_VARIABLE = "liveinsightOriginVerify"
+# With ingest.front: function_url there is no stage: the collector reads the digests from its environment.
+ORIGIN_DIGESTS_ENV = "LIVEINSIGHT_ORIGIN_DIGESTS"

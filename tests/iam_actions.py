@@ -134,7 +134,11 @@ class Mapper:
         arn = name if name.startswith("arn:") else self._arn("lambda", f"function:{name}")
         if p.get("Qualifier"):
             arn = f"{arn}:{p['Qualifier']}"
-        reqs = [Request(f"lambda:{op}", arn)]
+        ctx = {}
+        auth = p.get("AuthType") if op.endswith("FunctionUrlConfig") else p.get("FunctionUrlAuthType")
+        if auth:  # what Lambda evaluates lambda:FunctionUrlAuthType against (ingest.front: function_url)
+            ctx["lambda:FunctionUrlAuthType"] = str(auth)
+        reqs = [Request(f"lambda:{op}", arn, ctx)]
         if p.get("Role"):
             reqs.append(Request("iam:PassRole", p["Role"], {"iam:PassedToService": "lambda.amazonaws.com"}))
         if op == "CreateFunction" and p.get("Tags"):

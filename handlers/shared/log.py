@@ -9,7 +9,9 @@ from typing import Any
 
 
 def log_request(function: str, event: dict[str, Any], status: int, started: float, **fields: Any) -> None:
-    line = {"function": function, "method": event.get("httpMethod"), "path": event.get("path"), "status": status,
+    http = (event.get("requestContext") or {}).get("http") or {}  # a function URL's payload 2.0
+    line = {"function": function, "method": event.get("httpMethod") or http.get("method"),
+            "path": event.get("path") or event.get("rawPath"), "status": status,
             "ms": round((time.monotonic() - started) * 1000, 1), **fields}
     print(json.dumps(line, separators=(",", ":"), default=str), file=sys.stdout, flush=True)
 

@@ -60,14 +60,18 @@ def _viewer_address(value: str) -> str | None:
 
 ORIGIN_HEADER = "X-Origin-Verify"  # added by CloudFront to each request for the API
 ORIGIN_DIGESTS = "liveinsightOriginVerify"  # stage variable: digests of the accepted secrets, comma-separated
+ORIGIN_DIGESTS_ENV = "LIVEINSIGHT_ORIGIN_DIGESTS"  # the same, for function URL requests (shared/front.py)
 _VIEWER_HEADERS = frozenset({"cloudfront-viewer-address", "cloudfront-viewer-country"})
 
 
 def from_cloudfront(event: dict[str, Any]) -> bool:
-    """Whether the request carries an origin secret the stage accepts (compared in constant time)."""
+    """Whether the request carries an origin secret the stage accepts (compared in constant time); a
+    function URL request (payload 2.0) is checked against the function's environment instead."""
     sent = next((str(v) for k, v in (event.get("headers") or {}).items() if str(k).lower() == ORIGIN_HEADER.lower()),
                 "")
-    accepted = [d for d in str((event.get("stageVariables") or {}).get(ORIGIN_DIGESTS) or "").split(",") if d]
+    listed = (os.environ.get(ORIGIN_DIGESTS_ENV) if event.get("version") == "2.0"
+              else (event.get("stageVariables") or {}).get(ORIGIN_DIGESTS))
+    accepted = [d for d in str(listed or "").split(",") if d]
     if not sent or not accepted:
         return False
     digest = hashlib.sha256(sent.encode("utf-8", "surrogatepass")).hexdigest()
@@ -94,7 +98,8 @@ def client_ip(event: dict[str, Any]) -> str:
        that post on their visitors' behalf; anyone can then claim any address).
     2. Through CloudFront (the request carries the origin secret): ``CloudFront-Viewer-Address``,
        which CloudFront sets from the connection.
-    3. Otherwise API Gateway's ``sourceIp``: the address that connected to it.
+    3. Otherwise the address that connected: API Gateway's ``identity.sourceIp``, a function URL's
+       ``http.sourceIp``.
 
     ``X-Forwarded-For`` and ``Via`` are otherwise ignored: a client sets them as it likes, and so
     ``CloudFront-Viewer-Address`` on a request that did not come through CloudFront.
@@ -108,7 +113,8 @@ def client_ip(event: dict[str, Any]) -> str:
     viewer = _viewer_address(headers.get("cloudfront-viewer-address", ""))
     if viewer:
         return viewer
-    identity = (event.get("requestContext") or {}).get("identity") or {}
+    context = event.get("requestContext") or {}
+    identity = context.get("identity") or context.get("http") or {}
     return str(identity.get("sourceIp") or "")
 
 

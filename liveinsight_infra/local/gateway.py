@@ -108,6 +108,19 @@ class ApiDefinition:
     stage_variables: dict[str, str] = field(default_factory=dict)
     # What CloudFront adds to each request for the API (its origin custom headers); secret values.
     origin_headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # ingest.front: function_url: the collector's URL, served by function_url.py; None with the REST front.
+    function_url: FunctionUrl | None = None
+
+
+@dataclass
+class FunctionUrl:
+    """The stack's function URL as read back: its function, CORS setting, and what CloudFront adds to
+    each request it sends there (the event origin's custom headers: the origin secret)."""
+
+    url: str
+    target: FunctionTarget
+    cors: dict[str, Any]
+    origin_headers: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 def read_definition(aws: AwsProvider, loaded: LoadedSpec) -> ApiDefinition:
@@ -138,20 +151,46 @@ def read_definition(aws: AwsProvider, loaded: LoadedSpec) -> ApiDefinition:
             functions[arn] = target
     variables = dict(ag.get_stage(restApiId=api_id, stageName=spec.api.stage).get("variables") or {})
     return ApiDefinition(api_id, spec.api.stage, spec.region, aws.account_id(), methods, gateway, functions,
-                         _stage_keys(ag, api_id, spec.api.stage), variables, _origin_headers(aws, loaded))
+                         _stage_keys(ag, api_id, spec.api.stage), variables, _origin_headers(aws, loaded),
+                         _function_url(aws, loaded, functions))
 
 
-def _origin_headers(aws: AwsProvider, loaded: LoadedSpec) -> dict[str, str]:
-    """The custom headers of the API origin of this stack's distribution (none without one)."""
+def _function_url(aws: AwsProvider, loaded: LoadedSpec, functions: dict[str, FunctionTarget]) -> FunctionUrl | None:
+    """The collector's function URL (ingest.front: function_url), on its ``live`` alias, or None."""
+    from ..reconcilers.cloudfront import EVENT_ORIGIN
+    from ..reconcilers.lambda_ import ALIAS
+
+    key = loaded.spec.event_function
+    if key is None:
+        return None
+    lam = aws.client("lambda")
+    name = naming.function_name(loaded.spec, key)
+    config = lam.get_function_url_config(FunctionName=name, Qualifier=ALIAS)
+    cfg = lam.get_function_configuration(FunctionName=name, Qualifier=ALIAS)
+    arn = str(cfg["FunctionArn"])
+    target = functions.get(arn)
+    if target is None:
+        target = FunctionTarget(arn, cfg["FunctionName"], cfg["Handler"],
+                                dict((cfg.get("Environment") or {}).get("Variables") or {}),
+                                cfg["CodeSha256"], cfg.get("Timeout", 3), cfg.get("MemorySize", 128))
+        _attach_package(target, loaded)
+    return FunctionUrl(str(config["FunctionUrl"]), target, dict(config.get("Cors") or {}),
+                       _origin_headers(aws, loaded, EVENT_ORIGIN))
+
+
+def _origin_headers(aws: AwsProvider, loaded: LoadedSpec, origin_id: str = "") -> dict[str, str]:
+    """The custom headers of an origin (the API's by default) of this stack's distribution (none
+    without one)."""
     from ..reconcilers.cloudfront import API_ORIGIN, marker
 
+    origin_id = origin_id or API_ORIGIN
     cf = aws.client("cloudfront")
     ours = [d for p in cf.get_paginator("list_distributions").paginate()
             for d in (p.get("DistributionList", {}).get("Items") or []) if d.get("Comment") == marker(loaded.spec)]
     if len(ours) != 1:
         return {}
     config = cf.get_distribution_config(Id=ours[0]["Id"])["DistributionConfig"]
-    api: dict[str, Any] = next((o for o in config["Origins"].get("Items") or [] if o.get("Id") == API_ORIGIN), {})
+    api: dict[str, Any] = next((o for o in config["Origins"].get("Items") or [] if o.get("Id") == origin_id), {})
     return {h["HeaderName"]: h["HeaderValue"] for h in (api.get("CustomHeaders") or {}).get("Items") or []}
 
 
@@ -261,14 +300,7 @@ class LocalGateway:
             return self._gateway_error(req, "DEFAULT_5XX", 502, "Internal server error")
         event = self._event(req, request_id)
         try:
-            fn = self._load(target)
-            context = SimpleNamespace(
-                function_name=target.name, function_version=target.arn.rsplit(":", 1)[-1],
-                invoked_function_arn=target.arn, memory_limit_in_mb=target.memory_mb,
-                aws_request_id=request_id, log_group_name=f"/aws/lambda/{target.name}",
-                log_stream_name="local", get_remaining_time_in_millis=_deadline(target.timeout_s))
-            with self._environment(target), self._package(target):
-                result = fn(event, context)
+            result = self.invoke(target, event, request_id)
         except Exception:  # the function failed: API Gateway answers 502
             self.log(f"{req.method} {req.path}: {target.name} failed:\n{traceback.format_exc()}")
             return self._gateway_error(req, "DEFAULT_5XX", 502, "Internal server error")
@@ -277,6 +309,18 @@ class LocalGateway:
         except ValueError as exc:
             self.log(f"{req.method} {req.path}: Malformed Lambda proxy response from {target.name}: {exc}")
             return self._gateway_error(req, "DEFAULT_5XX", 502, "Internal server error")
+
+    def invoke(self, target: FunctionTarget, event: dict[str, Any], request_id: str) -> Any:
+        """Call the function's handler with ``event``, in its package and Lambda environment (raises
+        what the handler raises)."""
+        fn = self._load(target)
+        context = SimpleNamespace(
+            function_name=target.name, function_version=target.arn.rsplit(":", 1)[-1],
+            invoked_function_arn=target.arn, memory_limit_in_mb=target.memory_mb,
+            aws_request_id=request_id, log_group_name=f"/aws/lambda/{target.name}",
+            log_stream_name="local", get_remaining_time_in_millis=_deadline(target.timeout_s))
+        with self._environment(target), self._package(target):
+            return fn(event, context)
 
     def _event(self, req: Request, request_id: str) -> dict[str, Any]:
         multi: dict[str, list[str]] = {}

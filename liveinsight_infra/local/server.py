@@ -5,7 +5,9 @@ It plays CloudFront's part where the handlers depend on it: on ``/api/...`` it s
 ``CloudFront-Viewer-Address`` to the peer's ``ip:port``, replacing any value the client sent
 (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html),
 and adds the distribution's origin custom headers (the origin secret, read from the distribution
-in moto), replacing any value the client sent; a client's ``CloudFront-Viewer-Country`` passes, so
+in moto), replacing any value the client sent; with ``ingest.front: function_url`` it sends
+``/api/event*`` to the collector's function URL instead (``function_url.py``), as CloudFront's
+event behavior does; a client's ``CloudFront-Viewer-Country`` passes, so
 tests and demos can set countries. On ``/{stage}/api/...`` a client can send any header, as on
 execute-api, and nothing is added: the functions believe no viewer header there. The site's files carry the
 security headers of the dashboard's response headers policy. A malformed request gets a 4xx and
@@ -36,6 +38,8 @@ from urllib.parse import urlsplit
 from ..reconcilers.response_headers import SECURITY_HEADERS
 from .connections import Request as Received
 from .connections import SelectorServer, SocketWriter, complete
+from .function_url import handle as handle_function_url
+from .function_url import on_event_path
 from .gateway import LocalGateway, Request, Response
 
 VIEWER_ADDRESS = "CloudFront-Viewer-Address"  # the viewer's ip:port, set by CloudFront only
@@ -171,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path
         headers = list(self.headers.items())
         peer_ip, peer_port = self.client_address[:2]
-        if path.startswith(f"/{stage}/"):  # the execute-api URL: a client may send any header
+        staged = path.startswith(f"/{stage}/")
+        if staged:  # the execute-api URL: a client may send any header
             path = path[len(stage) + 1:]
             api = True
         else:
@@ -180,6 +185,14 @@ class _Handler(BaseHTTPRequestHandler):
                 added = {VIEWER_ADDRESS: f"{peer_ip}:{peer_port}", **self.server.gateway.d.origin_headers}
                 names = {k.lower() for k in added}
                 headers = [(k, v) for k, v in headers if k.lower() not in names] + list(added.items())
+        url = self.server.gateway.d.function_url
+        if api and url is not None and not staged and on_event_path(path):
+            # ingest.front: function_url: CloudFront's event behavior, with the event origin's headers.
+            added = {VIEWER_ADDRESS: f"{peer_ip}:{peer_port}", **url.origin_headers}
+            names = {k.lower() for k in added}
+            headers = [(k, v) for k, v in self.headers.items() if k.lower() not in names] + list(added.items())
+            req = Request(self.command, path, headers, parts.query, body, str(peer_ip))
+            return handle_function_url(self.server.gateway, url, req, self.server.log)
         if api:
             req = Request(self.command, path, headers, parts.query, body, str(peer_ip), stage,
                           port=int(self.server.server_address[1]))

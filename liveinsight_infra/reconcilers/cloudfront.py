@@ -45,6 +45,10 @@ from .bucket_policy_read import bucket_policy_text, distribution_arn_hint
 from .kind_outputs import DistributionOutputs, OacOutputs, keys
 
 SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
+# ingest.front: function_url: the event path goes to the collector's function URL (function_url.py).
+# Listed before /api/* (CloudFront takes the first pattern that matches); it matches /api/event and
+# /api/events, and the collector answers 404 to any other path.
+EVENT_ORIGIN, EVENT_PATTERN = "event", "/api/event*"
 TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
 
 
@@ -222,7 +226,8 @@ class DistributionReconciler(Reconciler):
     kind = "cloudfront.distribution"
     output_keys = keys(DistributionOutputs)
     depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy",
-                  "cloudfront.origin_request_policy", "apigateway.stage", "ssm.parameter", "wafv2.web_acl")
+                  "cloudfront.origin_request_policy", "apigateway.stage", "ssm.parameter", "wafv2.web_acl",
+                  "lambda.function_url")
     poll_s = 15.0
     deadline_s = 40 * 60.0
 
@@ -241,6 +246,12 @@ class DistributionReconciler(Reconciler):
         api_domain = f"{api_id}.execute-api.{self.spec.region}.amazonaws.com" if isinstance(api_id, str) else UNKNOWN
         secret = next(iter(self.upstream(outputs, "ssm.parameter").values()), {})
         acl = next(iter(self.upstream(outputs, "wafv2.web_acl").values()), {"arn": ""})  # none: WAF is off
+        api_behavior = {"origin": API_ORIGIN, "viewer": "https-only", "compress": True,
+                        "cache_policy": CACHE_POLICIES[d.api_cache_policy],
+                        "origin_request_policy": ORIGIN_REQUEST_POLICIES.get(  # "stack": the stack's own
+                            d.api_origin_request_policy, stack_request.get("id", UNKNOWN)),
+                        "methods": sorted(ALL_METHODS)}
+        url = next(iter(self.upstream(outputs, "lambda.function_url").values()), None)  # only with function_url
         return {
             "enabled": d.enabled, "comment": marker(self.spec), "root_object": d.default_root_object,
             "price_class": d.price_class, "http_version": "http2and3", "ipv6": True,
@@ -251,11 +262,10 @@ class DistributionReconciler(Reconciler):
             "default_behavior": {"origin": SITE_ORIGIN, "viewer": "redirect-to-https", "compress": True,
                                  "cache_policy": CACHE_POLICIES[d.cache_policy], "methods": sorted(CACHED_METHODS),
                                  "response_headers_policy": headers.get("id", UNKNOWN)},
-            "api_behavior": {"origin": API_ORIGIN, "viewer": "https-only", "compress": True,
-                             "cache_policy": CACHE_POLICIES[d.api_cache_policy],
-                             "origin_request_policy": ORIGIN_REQUEST_POLICIES.get(  # "stack": the stack's own
-                                 d.api_origin_request_policy, stack_request.get("id", UNKNOWN)),
-                             "methods": sorted(ALL_METHODS)},
+            "api_behavior": api_behavior,
+            "event_origin": None if url is None else {"domain": url.get("domain", UNKNOWN), "protocol": "https-only",
+                                                      "origin_secret": secret.get("value", UNKNOWN)},
+            "event_behavior": None if url is None else {**api_behavior, "origin": EVENT_ORIGIN},
             "tags": naming.resource_tags(self.spec),
         }
 
@@ -287,17 +297,23 @@ class DistributionReconciler(Reconciler):
                                       "OriginProtocolPolicy": d["api_origin"]["protocol"],
                                       "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
                                       "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5}}
+        ours = [site, api, *_event_origin(d.get("event_origin"))]
         others = [o for o in (cfg.get("Origins") or {}).get("Items") or []
-                  if o.get("Id") not in (SITE_ORIGIN, API_ORIGIN)]
-        cfg["Origins"] = {"Quantity": 2 + len(others), "Items": [site, api, *others]}
+                  if o.get("Id") not in (SITE_ORIGIN, API_ORIGIN, EVENT_ORIGIN)]
+        cfg["Origins"] = {"Quantity": len(ours) + len(others), "Items": [*ours, *others]}
         cfg["WebACLId"] = d["web_acl"]
         cfg["DefaultCacheBehavior"] = _behavior(cfg.get("DefaultCacheBehavior") or {}, d["default_behavior"])
         cfg["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = d["default_behavior"]["response_headers_policy"]
         behaviors = [b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []
-                     if b.get("PathPattern") != API_PATTERN]
+                     if b.get("PathPattern") not in (API_PATTERN, EVENT_PATTERN)]
         api_b = _behavior({"PathPattern": API_PATTERN}, d["api_behavior"])
         api_b["OriginRequestPolicyId"] = d["api_behavior"]["origin_request_policy"]
-        cfg["CacheBehaviors"] = {"Quantity": 1 + len(behaviors), "Items": [api_b, *behaviors]}
+        event_b = []
+        if d.get("event_behavior"):
+            event_b = [_behavior({"PathPattern": EVENT_PATTERN}, d["event_behavior"])]
+            event_b[0]["OriginRequestPolicyId"] = d["event_behavior"]["origin_request_policy"]
+        ours_b = [*event_b, api_b]  # the event path first: CloudFront takes the first pattern that matches
+        cfg["CacheBehaviors"] = {"Quantity": len(ours_b) + len(behaviors), "Items": [*ours_b, *behaviors]}
         for behavior in [cfg["DefaultCacheBehavior"], *cfg["CacheBehaviors"]["Items"]]:
             if behavior.get("CachePolicyId"):  # legacy fields beside a cache policy: AWS refuses them
                 for legacy in ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL"):
@@ -425,6 +441,18 @@ def _behavior(existing: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _event_origin(e: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The function URL origin (none with the rest front): the same secret header as the API's."""
+    if not e:
+        return []
+    secret: Sensitive = e["origin_secret"]
+    return [{"Id": EVENT_ORIGIN, "DomainName": e["domain"], "OriginPath": "",
+             "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": ORIGIN_HEADER, "HeaderValue": secret.reveal()}]},
+             "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": e["protocol"],
+                                    "OriginSslProtocols": {"Quantity": 1, "Items": ["TLSv1.2"]},
+                                    "OriginReadTimeout": 30, "OriginKeepaliveTimeout": 5}}]
+
+
 def _origin_secret(origin: dict[str, Any]) -> Sensitive | None:
     """The origin secret the API origin sends (a Sensitive), or None; other custom headers count as drift."""
     items = (origin.get("CustomHeaders") or {}).get("Items") or []
@@ -437,6 +465,7 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
     origins = {o["Id"]: o for o in (cfg.get("Origins") or {}).get("Items") or []}
     site = origins.get(SITE_ORIGIN) or {}
     api = origins.get(API_ORIGIN) or {}
+    event = origins.get(EVENT_ORIGIN)
     behaviors = {b.get("PathPattern"): b for b in (cfg.get("CacheBehaviors") or {}).get("Items") or []}
 
     def behavior(b: dict[str, Any] | None, api: bool) -> dict[str, Any] | None:
@@ -462,4 +491,9 @@ def _normalise(cfg: dict[str, Any]) -> dict[str, Any]:
         "web_acl": cfg.get("WebACLId") or "",
         "default_behavior": behavior(cfg.get("DefaultCacheBehavior"), False),
         "api_behavior": behavior(behaviors.get(API_PATTERN), True),
+        "event_origin": None if event is None else {
+            "domain": event.get("DomainName"),
+            "protocol": (event.get("CustomOriginConfig") or {}).get("OriginProtocolPolicy"),
+            "origin_secret": _origin_secret(event)},
+        "event_behavior": behavior(behaviors.get(EVENT_PATTERN), True),
     }

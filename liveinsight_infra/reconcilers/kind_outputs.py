@@ -89,6 +89,11 @@ class OriginSecretOutputs(TypedDict):
     digests: str  # the SHA-256 digests of the secrets the functions accept, comma-separated
 
 
+class FunctionUrlOutputs(TypedDict):
+    url: Any  # https://{id}.lambda-url.{region}.on.aws/
+    domain: Any  # its host: the distribution's event origin
+
+
 class WebAclOutputs(TypedDict):
     arn: Any  # what the distribution's WebACLId names
 

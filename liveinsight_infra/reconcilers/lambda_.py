@@ -6,8 +6,9 @@ before the next one, and writes retry, within a deadline, while IAM propagates o
 update is still in progress. ``live`` points at a published version equal to ``$LATEST``; the
 previous versions stay, so a rollback can point ``live`` back.
 
-The spec sets no reserved concurrency, so a function has none: one set out of band (0 stops the
-function altogether) is drift, read with ``GetFunctionConcurrency`` and removed. It belongs to the
+A function's reserved concurrency is the spec's (``functions.*.reserved_concurrency``, none by
+default): any other value set out of band (0 stops the function altogether) is drift, read with
+``GetFunctionConcurrency`` and put back. It belongs to the
 function, not to a version, so removing it publishes nothing.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
+from ..constants import ORIGIN_DIGESTS_ENV
 from ..contract import Event
 from ..diff import user_tags
 from ..plan import UNKNOWN, FieldDiff
@@ -40,7 +42,7 @@ def _config_of(cfg: dict[str, Any]) -> dict[str, Any]:
 class FunctionReconciler(Reconciler):
     kind = "lambda.function"
     output_keys = keys(FunctionOutputs)
-    depends_on = ("iam.role", "logs.log_group", "dynamodb.table")
+    depends_on = ("iam.role", "logs.log_group", "dynamodb.table", "ssm.parameter")
 
     def names(self) -> list[str]:
         return [naming.function_name(self.spec, key) for key in self.spec.functions]
@@ -58,10 +60,19 @@ class FunctionReconciler(Reconciler):
         role = self.upstream(outputs, "iam.role").get(naming.role_name(self.spec, key), {}).get("arn")
         return {"runtime": fn.runtime, "handler": fn.handler, "role": role, "memory_mb": fn.memory_mb,
                 "timeout_s": fn.timeout_s, "description": fn.description,
-                "architectures": [fn.architecture], "environment": self.environment(key),
+                "architectures": [fn.architecture], "environment": {**self.environment(key),
+                                                                     **self._origin_digests(key, outputs)},
                 "code_sha256": self.ctx.package(key).code_sha256,
-                "tags": naming.resource_tags(self.spec),
-                "reserved_concurrency": None, "live_alias": "current"}
+                "tags": naming.resource_tags(self.spec), "reserved_concurrency": fn.reserved_concurrency,
+                "live_alias": "current"}
+
+    def _origin_digests(self, key: str, outputs: Outputs) -> dict[str, Any]:
+        """The function URL front's collector learns the accepted origin secrets' digests here (there
+        is no stage to hand them over per request): ``ORIGIN_DIGESTS_ENV``, rotated like the stage's."""
+        if key != self.spec.event_function:
+            return {}
+        secret = next(iter(self.upstream(outputs, "ssm.parameter").values()), {})
+        return {ORIGIN_DIGESTS_ENV: secret.get("digests", UNKNOWN)}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         lam = self.client("lambda")
@@ -77,7 +88,7 @@ class FunctionReconciler(Reconciler):
                     live_version = str(aliased.get("Version"))
                     live = "current" if _config_of(aliased) == latest else f"stale (version {live_version})"
                 tags = fn.get("Tags") or {}
-                state = {**latest, "tags": user_tags(tags), "reserved_concurrency": reserved, "live_alias": live}
+                state = {**latest, "tags": user_tags(tags), "live_alias": live, "reserved_concurrency": reserved}
                 meta = {"arn": fn["Configuration"]["FunctionArn"], "live_version": live_version}
                 return name, Observed(state, meta, naming.is_owned(self.spec, tags))
             return name, None
@@ -135,6 +146,7 @@ class FunctionReconciler(Reconciler):
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         version = self._publish(name, desired["code_sha256"])
         self.point_alias(name, version, exists=False)
+        self._reserve(name, desired["reserved_concurrency"], None)
         return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
@@ -162,15 +174,25 @@ class FunctionReconciler(Reconciler):
             self.sync_tags(name, have.get("tags") or {}, desired["tags"],
                            lambda t: lam.tag_resource(Resource=arn, Tags=t),
                            lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys))
-        if have.get("reserved_concurrency") is not None:  # the spec sets none (desired is always None)
-            with self.calling(name, "DeleteFunctionConcurrency", ignore=("ResourceNotFoundException",)):
-                lam.delete_function_concurrency(FunctionName=name)
+        self._reserve(name, desired["reserved_concurrency"], have.get("reserved_concurrency"))
         version = current.meta.get("live_version")
         code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
         if code_or_config or have.get("live_alias") != "current":
             version = self._publish(name, desired["code_sha256"])
             self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)
+
+    def _reserve(self, name: str, want: int | None, have: int | None) -> None:
+        """The function's reserved concurrency (a setting of the function, not of a version)."""
+        if want == have:
+            return
+        lam = self.client("lambda")
+        if want is None:
+            with self.calling(name, "DeleteFunctionConcurrency", ignore=("ResourceNotFoundException",)):
+                lam.delete_function_concurrency(FunctionName=name)
+            return
+        with self.calling(name, "PutFunctionConcurrency"):
+            lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=want)
 
     def _publish(self, name: str, code_sha256: str) -> str:
         lam = self.client("lambda")

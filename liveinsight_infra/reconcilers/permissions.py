@@ -10,7 +10,9 @@ which also covers ``$LATEST``): a statement the spec does not declare (say ``Pri
 in the console) is drift, planned as a delete and removed. Those are named ``{function}/{sid}`` on
 the alias and ``{function}:$LATEST/{sid}`` on the function. Which policy a statement belongs to is
 read from its ``Resource``, not from the call that returned it (moto returns one policy for all
-qualifiers). Versions' own policies are not read: nothing invokes a version by number.
+qualifiers). Versions' own policies are not read: nothing invokes a version by number. With ``ingest.front:
+function_url`` the alias's ``liveinsight-url-`` pair is the function URL's (``function_url.py``)
+and left to it; with the REST front such statements are undeclared like any other.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .lambda_ import ALIAS
 # Built in naming (the spec's checks use them too: a StatementId has at most 100 characters).
 SID_PREFIX = naming.LAMBDA_SID_PREFIX
 statement_id = naming.statement_id
+URL_SID_PREFIX = "liveinsight-url-"  # function_url.py's statements (ingest.front: function_url)
 UNQUALIFIED = "$LATEST"  # how a statement of the function's own policy is named
 UNDECLARED = "not declared in the spec: the stack owns the function's resource policy"
 
@@ -83,10 +86,13 @@ class PermissionReconciler(Reconciler):
                 args = {"Qualifier": qualifier} if qualifier else {}
                 policy = json.loads(lam.get_policy(FunctionName=fn, **args)["Policy"])
             found = {}
+            url_front = self.spec.ingest.front == "function_url"
             for st in policy.get("Statement", []):
                 sid = st.get("Sid", "")
                 resource = str(st.get("Resource", ""))
                 on = qualifier_of(resource)
+                if url_front and on == ALIAS and sid.startswith(URL_SID_PREFIX):
+                    continue  # the function URL's pair, declared and kept by function_url.py
                 principal = st.get("Principal")
                 if isinstance(principal, dict):
                     principal = principal.get("Service") or principal

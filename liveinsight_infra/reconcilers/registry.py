@@ -13,6 +13,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
     from .cloudfront import DistributionReconciler, OacReconciler
     from .dynamodb import TableReconciler
     from .event_source import EventSourceMappingReconciler
+    from .function_url import FunctionUrlReconciler
     from .iam import RoleReconciler
     from .iam_boundary import BoundaryReconciler
     from .kinesis import StreamReconciler
@@ -36,6 +37,7 @@ def ordered_kinds() -> list[type[Reconciler]]:
                                      BucketReconciler, OacReconciler, ResponseHeadersPolicyReconciler, WebAclReconciler,
                                      OriginRequestPolicyReconciler, DistributionReconciler, BucketPolicyReconciler,
                                      ObjectReconciler, InvalidationReconciler, AlarmReconciler]
+    kinds.insert(kinds.index(FunctionReconciler) + 1, FunctionUrlReconciler)  # ingest.front: function_url
     _check_order(kinds)
     return kinds
 

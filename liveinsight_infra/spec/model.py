@@ -74,6 +74,10 @@ class FunctionSpec(Model):
     table_key_prefixes: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9#_.-]{1,64}$")], ...] = Field(
         default=(), description="partition-key prefixes those actions may touch (IAM dynamodb:LeadingKeys); "
                                 "empty: any key")
+    reserved_concurrency: int | None = Field(
+        default=None, ge=1, le=10000, description="concurrent executions set aside for this function, and its "
+        "ceiling: a flood beyond it is refused (429) instead of taking the account's pool from the others; the "
+        "collector's throttle with ingest.front: function_url, where no stage throttles (docs/ingest-front.md)")
     requirements: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")], ...] = Field(
         default=(), description="projects pinned in code_dir/requirements.lock that this function's package "
                                 "vendors (pure-Python wheels only, each with what it requires)")
@@ -257,13 +261,22 @@ class AlertsSpec(Model):
     emails: tuple[Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")], ...] = ()
 
 
+EVENT_PATHS = ("/api/event", "/api/events")  # what the function_url front sends to the collector
+
+
 class IngestSpec(Model):
     """How posted events reach the counters: ``direct`` (the collector writes them) or ``stream``
     (the collector puts them on a Kinesis stream; an aggregator function sums each batch before
     writing). Costs and when to switch: docs/storage.md. Written ``ingest: direct`` or
-    ``ingest: {mode: stream, ...}``."""
+    ``ingest: {mode: stream, ...}``. ``front`` is what a tracker's POST passes before the collector
+    (docs/ingest-front.md), with either mode."""
 
     mode: Literal["direct", "stream"] = "direct"
+    front: Literal["rest", "function_url"] = Field(
+        default="rest", description="what CloudFront sends POST /api/event and /api/events to: 'rest', the "
+        "REST API (API Gateway's stage throttling, access log and request fee), or 'function_url', the "
+        "collector's Lambda function URL (auth type NONE) behind CloudFront, which only requests carrying "
+        "the origin secret pass; no API Gateway fee on the event path (docs/ingest-front.md)")
     shards: int | Literal["on_demand"] = Field(
         default="on_demand", description="provisioned shards (≥ 1, each 1 MB/s or 1,000 records/s in) or "
         "on_demand (Kinesis scales it)")
@@ -287,7 +300,7 @@ class IngestSpec(Model):
 
     @model_validator(mode="after")
     def _direct_has_no_settings(self) -> IngestSpec:
-        extra = sorted(self.model_fields_set - {"mode"})
+        extra = sorted(self.model_fields_set - {"mode", "front"})
         if self.mode == "direct" and extra:
             raise ValueError(f"{', '.join(extra)}: only with mode: stream")
         return self
@@ -399,6 +412,7 @@ class StackSpec(Model):
                 raise ValueError(f"alarms.{i}.name: {alarm.name!r} is used twice")
             names.add(alarm.name)
         self._check_ingest()
+        self._check_front()
         if self.alerts.emails and not self.alerts.topic:
             raise ValueError("alerts.emails: needs alerts.topic: true")
         return self
@@ -420,6 +434,29 @@ class StackSpec(Model):
         if timeout < 10:
             raise ValueError(f"functions.{ingest.aggregator}.timeout_s: an aggregator needs at least 10 s to "
                              "write a batch")
+
+    def _check_front(self) -> None:
+        if self.ingest.front != "function_url":
+            return
+        if not self.distribution.enabled:
+            raise ValueError("ingest.front: function_url needs the CloudFront distribution (distribution.enabled: "
+                             "true): the function URL takes any caller, and the origin secret CloudFront adds is "
+                             "the only thing that lets a request through to the collector (docs/ingest-front.md)")
+        targets = {r.function for r in self.api.routes if r.method == "POST" and r.path in EVENT_PATHS}
+        if len(targets) != 1:
+            found = ", ".join(sorted(targets)) or "none"
+            raise ValueError(f"ingest.front: function_url sends {' and '.join(EVENT_PATHS)} to one function's URL: "
+                             f"declare POST routes for them, all calling the same function (found: {found})")
+        if self.streamed and targets != {self.ingest.collector}:
+            raise ValueError(f"ingest.front: the event routes call {next(iter(targets))!r}, but ingest.collector "
+                             f"is {self.ingest.collector!r}: the function URL must be the collector's")
+
+    @property
+    def event_function(self) -> str | None:
+        """The key of the function behind the function URL front (ingest.front: function_url), else None."""
+        if self.ingest.front != "function_url":
+            return None
+        return next(r.function for r in self.api.routes if r.method == "POST" and r.path in EVENT_PATHS)
 
     @property
     def streamed(self) -> bool:
