@@ -116,9 +116,14 @@ class DataWouldBeLost(LiveInsightError):
 
 @dataclass(frozen=True)
 class FieldDiff:
-    path: str
+    path: str  # dotted: "environment.STAGE"
     before: Any
     after: Any
+
+    @property
+    def field(self) -> str:
+        """The top-level field the difference is in ("environment" for "environment.STAGE")."""
+        return self.path.split(".", 1)[0]
 
     def to_json(self) -> FieldDiffJson:
         return {"path": self.path, "before": _jsonable(self.before), "after": _jsonable(self.after)}

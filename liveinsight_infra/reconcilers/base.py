@@ -46,7 +46,7 @@ from typing import Any, ClassVar, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..contract import Context, Outputs
-from ..diff import compare_tags, diff_state
+from ..diff import compare_tags, diff_state, fields_of
 from ..errors import LiveInsightError, from_client_error
 from ..plan import Action, AdoptionRequired, Change, DataWouldBeLost, FieldDiff, contains_unknown
 
@@ -181,7 +181,7 @@ class Reconciler(ABC):
                 changes.append(Change(Action.CREATE, self.kind, name, diffs, "not found"))
                 continue
             diffs = diff_state(want, have.state)
-            forced = tuple(sorted({d.path.split(".")[0] for d in diffs} & self.replace_fields))
+            forced = tuple(sorted(fields_of(diffs) & self.replace_fields))
             if self.adoptable and not have.unfinished:
                 if have.owned is None and diffs:
                     have.owned = self.read_owned(name, have)
