@@ -38,10 +38,20 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .aws.provider import AwsProvider, CallCounter
     from .contract import Context, Event, EventSink, EventType, Outputs
-    from .engine import ApplyResult, Engine
+    from .engine import Engine
     from .executor import ChangesFailed
     from .outputs import StackOutputs
-    from .plan import Action, AdoptionRequired, Change, ChangeJson, DataWouldBeLost, FieldDiff, Plan, PlanJson
+    from .plan import (
+        Action,
+        AdoptionRequired,
+        Change,
+        ChangeJson,
+        DataWouldBeLost,
+        FieldDiff,
+        Plan,
+        PlanJson,
+        PlanStale,
+    )
     from .reconcilers import (
         AlarmReconciler,
         FunctionReconciler,
@@ -58,9 +68,10 @@ if TYPE_CHECKING:
 _LAZY = {
     ".aws.provider": ("AwsProvider", "CallCounter"),
     ".contract": ("Context", "Event", "EventSink", "EventType", "Outputs"),
-    ".engine": ("ApplyResult", "Engine"),
+    ".engine": ("Engine",),
     ".executor": ("ChangesFailed",),
-    ".plan": ("Action", "AdoptionRequired", "Change", "ChangeJson", "DataWouldBeLost", "FieldDiff", "Plan", "PlanJson"),
+    ".plan": ("Action", "AdoptionRequired", "Change", "ChangeJson", "DataWouldBeLost", "FieldDiff", "Plan", "PlanJson",
+              "PlanStale"),
     ".reconcilers": ("AlarmReconciler", "FunctionReconciler", "LogGroupReconciler", "Reconciler", "RoleReconciler",
                      "TableReconciler", "TopicReconciler"),
     ".outputs": ("StackOutputs",),
@@ -84,10 +95,11 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_MODULE_OF})
 
 
-__all__ = ["Action", "AdoptionRequired", "AlarmReconciler", "Applied", "ApplyResult", "AwsCallError", "AwsProvider",
+__all__ = ["Action", "AdoptionRequired", "AlarmReconciler", "Applied", "AwsCallError", "AwsProvider",
            "BuildError", "CallCounter", "Cancelled", "Change", "ChangeJson", "ChangesFailed", "Context",
            "DataWouldBeLost", "Engine", "Event", "EventSink", "EventType", "FieldDiff", "FunctionReconciler",
            "LiveInsightError", "LoadedSpec", "LockLost", "LogGroupReconciler", "Outputs", "Plan", "PlanJson",
+           "PlanStale",
            "Reconciler", "Release", "RoleReconciler", "RolledBack", "SpecError", "Stack", "StackBusy", "StackClosed",
            "StackLocked", "StackNotFound", "StackOutputs", "StackSpec", "TableReconciler", "TopicReconciler",
            "WrongRegion", "__version__", "load_spec"]

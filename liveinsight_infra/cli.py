@@ -1,7 +1,9 @@
 """The command line: verbs and options. The only module that prints.
 
 Exit codes: 0 success; 1 error (message on stderr, no traceback for user errors); 2 changes present
-(``plan --detailed-exitcode`` only); 130 interrupted by SIGINT, 143 by SIGTERM (saying what was done).
+(``plan --detailed-exitcode`` only); 3 a saved plan refused as stale (``apply FILE``: the spec, the
+tool or a resource it changes is no longer what it was planned against; nothing was changed);
+130 interrupted by SIGINT, 143 by SIGTERM (saying what was done).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import __version__, interrupt
+from . import __version__, interrupt, plan_file
 from .contract import Event
 from .errors import LiveInsightError, SpecError
 from .outputs import flatten
@@ -29,11 +31,14 @@ examples:
   liveinsight-infra apply specs/dev.yaml --moto     deploy to an embedded moto (touches nothing real)
   liveinsight-infra plan specs/dev.yaml             show what apply would change on AWS
   liveinsight-infra plan specs/dev.yaml --json      the plan as JSON, for programs
+  liveinsight-infra plan specs/dev.yaml -out p.json save the plan (review it, e.g. in a pull request)
+  liveinsight-infra apply p.json                    apply exactly that plan, or refuse it if stale
   liveinsight-infra destroy specs/dev.yaml --yes    remove what this stack owns
 
 AWS access uses the standard credential chain (environment, --profile, SSO, instance role).
 AWS_ENDPOINT_URL points every call at another endpoint, e.g. a moto server.
-exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 130/143 stopped by
+exit codes: 0 ok, 1 error, 2 changes present (plan --detailed-exitcode), 3 saved plan stale (apply
+FILE: nothing was changed; plan again), 130/143 stopped by
 SIGINT/SIGTERM (the changes in flight finish, or are abandoned on a second signal; the lock is released)."""
 
 
@@ -71,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def verb(name: str, help_: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, parents=[common], help=help_, description=help_)
-        sp.add_argument("spec", type=Path, help="the stack spec, e.g. specs/dev.yaml")
+        sp.add_argument("spec", type=Path, help="the stack spec, e.g. specs/dev.yaml" + (
+            "; or a plan saved by plan -out FILE" if name == "apply" else ""))
         sp.set_defaults(run=RUN[name])
         return sp
 
@@ -80,7 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--detailed-exitcode", action="store_true",
                     help="exit 0 when nothing would change, 2 when something would, 1 on error")
     sp.add_argument("--destroy", action="store_true", help="plan the destroy instead")
-    sp = verb("apply", "make AWS match the spec, printing each change, then the outputs")
+    sp.add_argument("-out", "--out", dest="out", type=Path, metavar="FILE",
+                    help="also save the plan to FILE, for `apply FILE` (it holds no secret: docs/saved-plans.md)")
+    sp.add_argument("--rotate-origin-secret", action="store_true",
+                    help="plan a rotation of the origin secret (see apply --rotate-origin-secret)")
+    sp = verb("apply", "make AWS match the spec (or apply a plan saved by plan -out FILE), printing each "
+                       "change, then the outputs")
     sp.add_argument("--json", action="store_true", help="print the plan and outputs as JSON")
     sp.add_argument("--no-wait", action="store_true",
                     help="do not wait for CloudFront to finish deploying (it takes minutes on AWS)")
@@ -151,10 +162,11 @@ class Cli:
             self.say(line)
 
     @contextlib.contextmanager
-    def stack(self, moto: bool | None = None) -> Iterator[Stack]:
+    def stack(self, moto: bool | None = None, events: Callable[[Event], None] | None = None,
+              spec: Path | None = None, region: str | None = None) -> Iterator[Stack]:
         """The spec's stack (on the embedded moto with --moto); AWS call counts on stderr with -v."""
-        with Stack.from_file(self.args.spec, region=self.args.region, profile=self.args.profile,
-                             moto=self.args.moto if moto is None else moto, events=self.show,
+        with Stack.from_file(spec or self.args.spec, region=region or self.args.region, profile=self.args.profile,
+                             moto=self.args.moto if moto is None else moto, events=events or self.show,
                              wait=not getattr(self.args, "no_wait", False),
                              move_region=self.args.move_region) as stack:
             try:
@@ -178,11 +190,16 @@ class Cli:
 
     def cmd_plan(self) -> int:
         with self.stack() as stack:
-            plan = stack.plan(destroy=self.args.destroy)
+            plan = stack.plan(destroy=self.args.destroy, rotate_origin_secret=self.args.rotate_origin_secret)
         if self.args.json:
             self.say(json.dumps(plan.to_json(), indent=2, default=str))
         else:
             self.say(render_plan(plan, self.style))
+        if self.args.out is not None:
+            plan_file.save(plan, self.args.out, source={"spec": str(self.args.spec), "region": self.args.region})
+            if not self.args.json:
+                self.say(f"\nSaved the plan to {self.args.out}: `liveinsight-infra apply {self.args.out}` applies "
+                         "exactly this plan (or refuses it if the stack or the spec changed meanwhile).")
         if self.args.detailed_exitcode:
             return 0 if plan.empty else 2
         return 0
@@ -193,14 +210,29 @@ class Cli:
             if event.type == "plan" and event.plan is not None and not event.plan.empty and not self.args.json:
                 self.say("\nApplying:")
 
-        with self.stack() as stack:
-            stack.context.emit = show
-            result = stack.apply(force_unlock=self.args.force_unlock, adopt=self.args.adopt,
+        saved = None
+        spec, region = None, None
+        if plan_file.is_saved_plan(self.args.spec):
+            if self.args.rotate_origin_secret:
+                raise LiveInsightError("--rotate-origin-secret belongs to plan when a saved plan is applied: "
+                                       "run plan --rotate-origin-secret -out FILE")
+            data = plan_file.read_data(self.args.spec)
+            saved = plan_file.from_data(data)
+            source = data.get("source") or {}
+            spec = Path(str(source.get("spec"))) if source.get("spec") else None
+            if spec is None:
+                raise LiveInsightError(f"{self.args.spec} does not say which spec it was planned from: plan again")
+            region = source.get("region") or None
+        with self.stack(events=show, spec=spec, region=region) as stack:
+            result = stack.apply(saved, force_unlock=self.args.force_unlock, adopt=self.args.adopt,
                                  rotate_origin_secret=self.args.rotate_origin_secret)
         if self.args.json:
             self.say(json.dumps({"plan": result.plan.to_json(), "outputs": result.outputs}, indent=2, default=str))
             return 0
         c = result.plan.counts()
+        if result.plan.destroy:
+            self.say(self.style.bold(f"\nDestroy complete: {len(result.plan)} resources deleted."))
+            return 0
         self.say(self.style.bold(f"\nApply complete in {result.elapsed_s:.1f}s: {c['create']} created, "
                                  f"{c['update']} updated, {c['replace']} replaced, {c['delete']} deleted"
                                  + (f", {c['adopt']} adopted." if c["adopt"] else ".")))
@@ -307,14 +339,13 @@ class Cli:
         if not 0 <= self.args.port <= 65535:
             raise LiveInsightError(f"--port {self.args.port} is not a TCP port: choose one of 1-65535, or 0 to "
                                    "pick a free one")
-        with self.stack(moto=True) as stack:  # serve always runs on the embedded backend
-            def show(event: Event) -> None:
-                if event.type == "warning":
-                    self.warn(event.message)
-                elif event.type == "plan" and event.plan is not None:
-                    self.say(f"Applying {len(event.plan)} changes to the embedded moto…")
+        def show(event: Event) -> None:
+            if event.type == "warning":
+                self.warn(event.message)
+            elif event.type == "plan" and event.plan is not None:
+                self.say(f"Applying {len(event.plan)} changes to the embedded moto…")
 
-            stack.context.emit = show
+        with self.stack(moto=True, events=show) as stack:  # serve always runs on the embedded backend
             applied = stack.apply()
             # The key lives only in this process's moto: `outputs --moto` would start another one.
             api_key = stack.outputs(show_secrets=True)["api_key"] if applied.outputs.get("api_key_id") else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, TypeVar
 
@@ -45,8 +45,31 @@ def _ignore(_event: Event) -> None:
 
 
 @dataclass
+class _Builds:
+    """What a run builds from disk: the functions' packages and the site's files (each once)."""
+
+    packages: dict[str, Package] = field(default_factory=dict)
+    site: dict[str, SiteFile] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class _Reads:
+    """Reads shared between reconcilers in one run (the REST API and distribution lookups)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    locks: dict[str, threading.Lock] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
 class Context:
-    """One run: the spec, the AWS provider, where events go, and what this run has read or built."""
+    """One run: the spec, the AWS provider, where events go, and what this run has read or built.
+
+    Immutable: a run that needs another setting (its own event sink, ``--force``, a rotation of the
+    origin secret) gets a copy made with :func:`dataclasses.replace`. What the run reads and builds
+    is kept in caches that a copy shares, unless it asks for fresh ones (:meth:`with_fresh_reads`,
+    :meth:`with_fresh_builds`)."""
 
     loaded: LoadedSpec
     aws: AwsProvider
@@ -56,12 +79,25 @@ class Context:
     wait: bool = True  # wait for CloudFront to be deployed (apply --no-wait skips it)
     adopt: bool = False  # take over resources without the stack's ownership tag (apply --adopt)
     rotate_origin_secret: bool = False  # a new origin secret for CloudFront (apply --rotate-origin-secret)
-    # Reads shared between reconcilers in one run (the REST API and distribution lookups); see shared_read.
-    reads: dict[str, Any] = field(default_factory=dict, repr=False)
-    _read_locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
-    _locks_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    packages: dict[str, Package] = field(default_factory=dict, repr=False)
-    site_cache: dict[str, SiteFile] | None = field(default=None, repr=False)
+    account: str | None = None  # the AWS account, when the caller knows it (no STS call then)
+    _reads: _Reads = field(default_factory=_Reads, repr=False, compare=False)
+    _builds: _Builds = field(default_factory=_Builds, repr=False, compare=False)
+
+    def with_fresh_reads(self) -> Context:
+        """A copy that has read nothing yet (the next plan reads AWS again: under a lock, at apply)."""
+        return replace(self, _reads=_Reads())
+
+    def with_fresh_builds(self) -> Context:
+        """A copy with fresh reads that builds the packages and the site's files again from disk."""
+        return replace(self, _reads=_Reads(), _builds=_Builds())
+
+    @property
+    def reads(self) -> dict[str, Any]:
+        return self._reads.values
+
+    @property
+    def packages(self) -> dict[str, Package]:
+        return self._builds.packages
 
     @property
     def spec(self) -> StackSpec:
@@ -69,7 +105,7 @@ class Context:
 
     @cached_property
     def account_id(self) -> str:
-        return self.aws.account_id()
+        return self.account or self.aws.account_id()
 
     @property
     def region(self) -> str:
@@ -77,29 +113,28 @@ class Context:
 
     def shared_read(self, key: str, read: Callable[[], T], refresh: bool = False) -> T:
         """``read()`` once per run for every reconciler that asks for ``key`` (concurrent askers wait)."""
-        with self._locks_lock:
-            lock = self._read_locks.setdefault(key, threading.Lock())
+        reads = self._reads
+        with reads.lock:
+            lock = reads.locks.setdefault(key, threading.Lock())
         with lock:
-            if refresh or key not in self.reads:
-                self.reads[key] = read()
-            return self.reads[key]  # type: ignore[no-any-return]
-
-    def forget(self) -> None:
-        """Drop every shared read, so the next plan reads AWS again (under a lock)."""
-        with self._locks_lock:
-            self.reads.clear()
+            if refresh or key not in reads.values:
+                reads.values[key] = read()
+            return reads.values[key]  # type: ignore[no-any-return]
 
     def package(self, key: str) -> Package:
-        if key not in self.packages:
+        builds = self._builds
+        if key not in builds.packages:
             fn = self.spec.functions[key]
-            self.packages[key] = build_function(self.loaded.code_dir, key, fn)
-        return self.packages[key]
+            builds.packages[key] = build_function(self.loaded.code_dir, key, fn)
+        return builds.packages[key]
 
     def site(self) -> dict[str, SiteFile]:
         """The dashboard's files as they are uploaded (read once per run)."""
-        if self.site_cache is None:
-            self.site_cache = site_files(self.loaded.site_dir, self.spec)
-        return self.site_cache
+        builds = self._builds
+        with builds.lock:
+            if builds.site is None:
+                builds.site = site_files(self.loaded.site_dir, self.spec)
+            return builds.site
 
     def site_keys(self) -> list[str]:
         return sorted(self.site())

@@ -7,6 +7,7 @@ defaults filled), so equal means "nothing to do".
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from .plan import UNKNOWN, FieldDiff
@@ -31,6 +32,11 @@ def diff_state(desired: dict[str, Any], observed: dict[str, Any], prefix: str = 
         elif want is UNKNOWN or want != have:
             out.append(FieldDiff(path, have, want))
     return tuple(out)
+
+
+def fields_of(diffs: Iterable[FieldDiff]) -> set[str]:
+    """The top-level fields that ``diffs`` touch (what an update decides its calls by)."""
+    return {d.field for d in diffs}
 
 
 def compare_tags(current: dict[str, str], desired: dict[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -29,6 +29,26 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+
+
+class _Redacted:
+    """A sensitive value read back from a saved plan: the file never holds the value itself."""
+
+    _instance: _Redacted | None = None
+
+    def __new__(cls) -> _Redacted:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "(sensitive value)"
+
+    def __reduce__(self) -> str:
+        return "REDACTED"
+
+
+REDACTED: Any = _Redacted()
 
 
 def contains_unknown(value: Any) -> bool:
@@ -96,9 +116,14 @@ class DataWouldBeLost(LiveInsightError):
 
 @dataclass(frozen=True)
 class FieldDiff:
-    path: str
+    path: str  # dotted: "environment.STAGE"
     before: Any
     after: Any
+
+    @property
+    def field(self) -> str:
+        """The top-level field the difference is in ("environment" for "environment.STAGE")."""
+        return self.path.split(".", 1)[0]
 
     def to_json(self) -> FieldDiffJson:
         return {"path": self.path, "before": _jsonable(self.before), "after": _jsonable(self.after)}
@@ -127,12 +152,42 @@ class Change:
         return out
 
 
+class PlanStale(LiveInsightError):
+    """A saved plan no longer matches the spec, the tool or the resources it was made against."""
+
+    exit_code = 3
+
+
+Fingerprints = Mapping[str, Mapping[str, str]]  # kind -> name -> fingerprint of the observed state
+KindOutputs = Mapping[str, Mapping[str, Mapping[str, Any]]]  # kind -> name -> outputs
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What a plan was made against, checked again before it is executed (docs/saved-plans.md).
+
+    ``reread``: the kinds an apply reads again (those with a change, and those whose outputs hold a
+    secret a change needs); ``fingerprints``: their resources as the plan saw them; ``outputs``: the
+    outputs of every other kind, as planned, so an apply needs no read of them."""
+
+    spec_hash: str = ""
+    version: str = ""
+    reread: tuple[str, ...] = ()
+    fingerprints: Fingerprints = field(default_factory=dict)
+    outputs: KindOutputs = field(default_factory=dict)
+    rotate_origin_secret: bool = False
+    force: bool = False
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...] = ()
     stack: str = ""
     destroy: bool = False
     notes: tuple[str, ...] = ()  # what the plan deliberately leaves alone, and why
+    # Each change's full desired state (by address; UNKNOWN where only known after an earlier change).
+    desired: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    basis: Basis | None = field(default=None, compare=False)
 
     def __iter__(self) -> Iterator[Change]:
         return iter(self.changes)
@@ -181,7 +236,7 @@ class Plan:
 def _jsonable(value: Any) -> Any:
     if value is UNKNOWN:
         return "(known after apply)"
-    if isinstance(value, Sensitive):  # its mask, never its value (sensitive.py)
+    if isinstance(value, Sensitive) or value is REDACTED:  # its mask, never its value (sensitive.py)
         return repr(value)
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}

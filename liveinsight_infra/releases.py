@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import naming
-from .engine import Engine
+from .engine import Engine, execute, serialised
 from .errors import LiveInsightError, StackNotFound
 from .plan import Action, Change, FieldDiff, Plan
 from .reconcilers.apigateway import find_rest_api
 from .reconcilers.apigateway_stage import ROLLED_BACK_FROM, StageReconciler, parse_description
 from .reconcilers.lambda_ import ALIAS, FunctionReconciler
+
+ALIAS_KIND = "lambda.alias"  # a rollback's change to a function's live alias
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Rollback:
     api_id: str
     target: Release
     left: Release
+    returning: bool = False  # to the release an earlier rollback left: this ends that rollback
 
 
 class Releases:
@@ -90,24 +93,36 @@ class Releases:
         if target.deployment_id == current.deployment_id:
             raise LiveInsightError(f"the stage already serves release {target.number}")
         spec = self.engine.ctx.spec
-        changes = [Change(Action.UPDATE, "apigateway.stage", spec.api.stage,
-                          (FieldDiff("release", current.number, target.number),
-                           FieldDiff("deployment", current.deployment_id, target.deployment_id)),
-                          "rollback")]
+        # Returning to the release a rollback left ends the rollback; otherwise remember where we came from.
+        returning = left_from == target.deployment_id
+        stage_change = Change(Action.UPDATE, "apigateway.stage", spec.api.stage,
+                              (FieldDiff("release", current.number, target.number),
+                               FieldDiff("deployment", current.deployment_id, target.deployment_id)), "rollback")
+        changes = [stage_change]
+        desired: dict[str, dict[str, Any]] = {stage_change.address: {
+            "api_id": api_id, "deployment_id": target.deployment_id,
+            "rolled_back_from": None if returning else current.deployment_id}}
         for key, version in sorted(target.functions.items()):
             if current.functions.get(key) != version and key in spec.functions:
-                changes.append(Change(Action.UPDATE, "lambda.alias", f"{naming.function_name(spec, key)}:{ALIAS}",
-                                      (FieldDiff("version", current.functions.get(key), version),), "rollback"))
-        plan = Plan(tuple(changes), stack=naming.stack_id(spec))
-        return Rollback(plan, api_id, target, current)
+                function = naming.function_name(spec, key)
+                change = Change(Action.UPDATE, ALIAS_KIND, f"{function}:{ALIAS}",
+                                (FieldDiff("version", current.functions.get(key), version),), "rollback")
+                changes.append(change)
+                desired[change.address] = {"function": function, "version": version}
+        plan = Plan(tuple(changes), stack=naming.stack_id(spec), desired=desired)
+        return Rollback(plan, api_id, target, current, returning)
 
-    def execute(self, rollback: Rollback, returning: bool) -> None:
-        for change in rollback.plan:
-            if change.resource == "lambda.alias":
-                self.functions.point_alias(change.name.rsplit(":", 1)[0], str(change.diffs[0].after), exists=True)
-        # Returning to the release a rollback left ends the rollback; otherwise remember where we came from.
-        self.stage.point_to(rollback.api_id, rollback.target.deployment_id,
-                            None if returning else rollback.left.deployment_id)
+    def execute(self, rollback: Rollback) -> None:
+        """Run the rollback's plan through the executor, as apply runs its own: the aliases first,
+        then the stage (its snapshot invokes them)."""
+        plan = rollback.plan
 
-    def is_return(self, rollback: Rollback, stage_variables: dict[str, str]) -> bool:
-        return stage_variables.get(ROLLED_BACK_FROM) == rollback.target.deployment_id
+        def run(change: Change) -> None:
+            want = plan.desired[change.address]
+            if change.resource == ALIAS_KIND:
+                self.functions.point_alias(str(want["function"]), str(want["version"]), exists=True)
+            else:
+                self.stage.point_to(str(want["api_id"]), str(want["deployment_id"]), want["rolled_back_from"])
+
+        execute(plan.changes, {"apigateway.stage": (ALIAS_KIND,), ALIAS_KIND: ()}, run,
+                serialised(self.engine.ctx.emit))

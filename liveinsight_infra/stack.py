@@ -17,18 +17,19 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
 from . import home_region, naming
 from .aws.provider import AwsProvider
 from .contract import Context, Event, EventSink
-from .engine import Engine
+from .engine import Applied, Engine
 from .errors import Cancelled, LiveInsightError, StackBusy, StackClosed, StackNotFound
 from .lock import StackLock
 from .outputs import StackOutputs, stack_outputs
-from .plan import Plan
+from .plan import Action, Plan, PlanStale
+from .plan_file import spec_hash
 from .releases import Release, Releases, Rollback
 from .spec.loader import LoadedSpec, load_spec
 
@@ -39,15 +40,6 @@ Confirm = Callable[[Plan], bool]
 PUBLIC_WEBSITE_WARNING = ("WARNING: bucket.public_website is on: the site bucket is publicly readable over plain "
                           "HTTP, and two Block Public Access flags are off. Turn it off once CloudFront serves "
                           "the site.")
-
-
-@dataclass(frozen=True)
-class Applied:
-    """What an apply or a destroy executed, and the stack's outputs afterwards (empty after destroy)."""
-
-    plan: Plan
-    outputs: StackOutputs
-    elapsed_s: float
 
 
 @dataclass(frozen=True)
@@ -102,10 +94,10 @@ def services() -> list[str]:
 
 
 
-def _retirement_pending(engine: Engine) -> bool:
-    """Whether the origin secret still lists a previous secret after an apply (origin_secret.py)."""
-    secret = next((r for r in engine.reconcilers if r.kind == "ssm.parameter"), None)
-    return secret is not None and any(o.state.get("previous") is not None for o in secret.observed.values())
+def _retirement_pending(plan: Plan) -> bool:
+    """Whether the plan leaves a previous origin secret accepted (a rotation: origin_secret.py)."""
+    return not plan.destroy and any(c.resource == "ssm.parameter" and (plan.desired.get(c.address) or {}).get(
+        "previous") is not None for c in plan.changes if c.action is not Action.DELETE)
 
 
 class Stack:
@@ -210,19 +202,19 @@ class Stack:
         return naming.stack_id(self.context.spec)
 
     # -- reads --------------------------------------------------------------------------------
-    def _engine(self) -> Engine:
+    def _engine(self, force: bool = False, adopt: bool = False, rotate_origin_secret: bool = False) -> Engine:
         """An engine that reads AWS afresh, and builds the functions' packages and the site's files
         from what is on disk now: nothing from an earlier call is trusted. (The spec itself is read
-        once, by :meth:`from_file`.)"""
-        self.context.forget()
-        self.context.packages.clear()
-        self.context.site_cache = None
-        return Engine(self.context)
+        once, by :meth:`from_file`.) The flags are this call's settings (:class:`Context`)."""
+        return Engine(replace(self.context.with_fresh_builds(), force=force, adopt=adopt,
+                              rotate_origin_secret=rotate_origin_secret))
 
-    def plan(self, destroy: bool = False) -> Plan:
-        """What apply (or destroy) would change. Reads only."""
+    def plan(self, destroy: bool = False, rotate_origin_secret: bool = False, force: bool = False) -> Plan:
+        """What apply (or destroy) would change. Reads only. The plan can be saved
+        (:func:`~liveinsight_infra.plan_file.save`) and applied later, here or elsewhere, by
+        :meth:`apply` (docs/saved-plans.md)."""
         with self._call("plan"):
-            engine = self._engine()
+            engine = self._engine(rotate_origin_secret=rotate_origin_secret, force=force)
             plan = engine.plan(destroy=destroy)
             self._check_home(engine)
             return plan
@@ -264,78 +256,106 @@ class Stack:
             lock.break_lock()
         return lock
 
-    def apply(self, force_unlock: bool = False, adopt: bool = False, rotate_origin_secret: bool = False) -> Applied:
-        """Make AWS match the spec. Takes the lock only when there is something to write, and plans
-        again under it (another apply may have finished meanwhile). Resources under the stack's names
-        without its ownership tag are refused (:class:`AdoptionRequired`) unless ``adopt``
-        (docs/adoption.md). ``rotate_origin_secret``: a new secret for CloudFront to send the API; the
-        old one stays accepted until CloudFront has deployed the new one, which this apply waits for
-        (unless ``wait`` is off), then retires it (docs/security.md, "Rotating the origin secret")."""
+    def apply(self, plan: Plan | None = None, force_unlock: bool = False, adopt: bool = False,
+              rotate_origin_secret: bool = False) -> Applied:
+        """Make AWS match the spec. Takes the lock only when there is something to write.
+        Resources under the stack's names without its ownership tag are refused
+        (:class:`AdoptionRequired`) unless ``adopt`` (docs/adoption.md).
+
+        ``plan``: a plan made earlier by :meth:`plan` (perhaps read back from a file). It is executed
+        exactly, or refused (:class:`~liveinsight_infra.plan.PlanStale`) when the spec, the tool's
+        version or a resource it changes is no longer what it was made against; it is never planned
+        again. Without it, apply plans, then executes that plan under the lock (planning again
+        there only when another apply changed what it touches meanwhile).
+
+        ``rotate_origin_secret``: a new secret for CloudFront to send the API; the old one stays
+        accepted until CloudFront has deployed the new one, which this apply waits for (unless
+        ``wait`` is off), then retires it (docs/security.md, "Rotating the origin secret")."""
         with self._call("apply"):
             start = time.monotonic()
-            self.context.adopt = adopt
-            self.context.rotate_origin_secret = rotate_origin_secret
-            try:
-                engine = self._engine()
-                plan = engine.plan()
-                self._check_home(engine)
-                if plan.empty:
+            if plan is not None:
+                return self._apply_saved(plan, force_unlock, adopt, start)
+            engine = self._engine(adopt=adopt, rotate_origin_secret=rotate_origin_secret)
+            plan = engine.plan()
+            self._check_home(engine)
+            if plan.empty:
+                self.context.emit(Event("plan", plan=plan))
+                return Applied(plan, stack_outputs(self.context.spec, engine.current_outputs()),
+                               time.monotonic() - start)
+            with self._lock(force_unlock).held("apply"):
+                try:
                     self.context.emit(Event("plan", plan=plan))
-                else:
-                    with self._lock(force_unlock).held("apply"):
-                        engine = engine.fresh()
-                        plan = engine.plan()
-                        self.context.emit(Event("plan", plan=plan))
-                        engine.apply(plan)
-                        self.context.rotate_origin_secret = False
-                        if _retirement_pending(engine):
-                            engine, plan = self._retire_previous_secret(engine, plan)
-            finally:
-                self.context.rotate_origin_secret = False
-            outputs = stack_outputs(self.context.spec, engine.current_outputs())
-            return Applied(plan, outputs, time.monotonic() - start)
+                    applied = engine.apply(plan)
+                except PlanStale:  # another apply changed what this plan touches, before any write
+                    engine = engine.fresh()
+                    plan = engine.plan()
+                    self.context.emit(Event("plan", "Planned again: another apply changed the stack meanwhile.",
+                                            plan=plan))
+                    applied = engine.apply(plan)
+                if _retirement_pending(plan):
+                    applied = self._retire_previous_secret(applied)
+            return Applied(applied.plan, applied.outputs, time.monotonic() - start)
 
-    def _retire_previous_secret(self, engine: Engine, applied: Plan) -> tuple[Engine, Plan]:
+    def _apply_saved(self, plan: Plan, force_unlock: bool, adopt: bool, start: float) -> Applied:
+        """Execute a plan made earlier, exactly, or refuse it (see :meth:`apply`)."""
+        from .engine import tool_version
+
+        basis = plan.basis
+        if basis is None:
+            raise PlanStale("this plan carries no record of what it was made against: plan again")
+        if basis.version != tool_version():
+            raise PlanStale(f"the plan was made by liveinsight-infra {basis.version}, this is {tool_version()}; "
+                            "nothing was changed. Run plan again.")
+        if plan.stack != self.name or basis.spec_hash != spec_hash(self.context.spec):
+            raise PlanStale("the spec changed since the plan was made; nothing was changed. Run plan again.")
+        engine = self._engine(adopt=adopt)
+        self.context.emit(Event("plan", plan=plan))
+        if plan.empty:
+            return Applied(plan, {}, time.monotonic() - start)
+        with self._lock(force_unlock).held("destroy" if plan.destroy else "apply"):
+            applied = engine.apply(plan)
+        return Applied(plan, applied.outputs, time.monotonic() - start)
+
+    def _retire_previous_secret(self, applied: Applied) -> Applied:
         """After an apply that left a previous origin secret accepted: plan again from what AWS shows
         now and apply that (it retires the previous secret once the distribution is deployed with the
         current one; otherwise it is empty and the plan's note says so). Under the caller's lock."""
-        engine = engine.fresh()
+        engine = self._engine()
         plan = engine.plan()
+        done = applied.plan
         if plan.empty:
             for note in plan.notes:
                 self.context.emit(Event("note", note))
-            return engine, Plan(applied.changes, applied.stack, applied.destroy, applied.notes + plan.notes)
+            return Applied(Plan(done.changes, done.stack, done.destroy, done.notes + plan.notes),
+                           applied.outputs, applied.elapsed_s)
         self.context.emit(Event("plan", "\nRetiring the previous origin secret:", plan=plan))
-        engine.apply(plan)
-        return engine, Plan(applied.changes + plan.changes, applied.stack, applied.destroy, plan.notes)
+        retired = engine.apply(plan)
+        return Applied(Plan(done.changes + plan.changes, done.stack, done.destroy, plan.notes),
+                       retired.outputs, applied.elapsed_s)
 
     def destroy(self, force: bool = False, confirm: Confirm | None = None, force_unlock: bool = False) -> Applied:
         """Remove every resource this stack owns. A table that holds data (or is protected) is kept
         unless ``force``. ``confirm`` sees the plan first and may refuse (:class:`Cancelled`)."""
         with self._call("destroy"):
             start = time.monotonic()
-            self.context.force = force
-            try:
-                # Nothing to delete and nobody holding the lock (a stack that does not exist, a mistyped
-                # region): done without writing anything, not even the lock table. With a holder, an
-                # apply may be creating the stack right now: take the lock, which names it.
-                engine = self._engine()
+            # Nothing to delete and nobody holding the lock (a stack that does not exist, a mistyped
+            # region): done without writing anything, not even the lock table. With a holder, an
+            # apply may be creating the stack right now: take the lock, which names it.
+            engine = self._engine(force=force)
+            plan = engine.plan(destroy=True)
+            self._check_home(engine)
+            lock = self._lock(force_unlock)
+            if plan.empty and lock.holder() is None:
+                self.context.emit(Event("plan", plan=plan))
+                return Applied(plan, {}, time.monotonic() - start)
+            with lock.held("destroy"):
+                engine = engine.fresh()
                 plan = engine.plan(destroy=True)
-                self._check_home(engine)
-                lock = self._lock(force_unlock)
-                if plan.empty and lock.holder() is None:
-                    self.context.emit(Event("plan", plan=plan))
-                    return Applied(plan, {}, time.monotonic() - start)
-                with lock.held("destroy"):
-                    engine = self._engine()
-                    plan = engine.plan(destroy=True)
-                    self.context.emit(Event("plan", plan=plan))
-                    if not plan.empty:
-                        if confirm is not None and not confirm(plan):
-                            raise Cancelled("destroy cancelled; nothing was changed")
-                        engine.apply(plan)
-            finally:
-                self.context.force = False
+                self.context.emit(Event("plan", plan=plan))
+                if not plan.empty:
+                    if confirm is not None and not confirm(plan):
+                        raise Cancelled("destroy cancelled; nothing was changed")
+                    engine.apply(plan)
             return Applied(plan, {}, time.monotonic() - start)
 
     def rollback(self, to: int | str | None = None, confirm: Confirm | None = None,
@@ -351,12 +371,11 @@ class Stack:
             with self._lock(force_unlock).held("rollback"):
                 releases = Releases(self._engine())
                 rollback = releases.plan_rollback(wanted)
-                _, _, stage = releases.list()
-                returning = releases.is_return(rollback, stage.get("variables") or {})
+                returning = rollback.returning
                 verb = "Return to" if returning else "Roll back to"
                 self.context.emit(Event("plan", f"{verb} release {rollback.target.number} "
                                                 f"(from release {rollback.left.number}):", plan=rollback.plan))
                 if confirm is not None and not confirm(rollback.plan):
                     raise Cancelled("rollback cancelled; nothing was changed")
-                releases.execute(rollback, returning)
+                releases.execute(rollback)
             return RolledBack(rollback, returning)

@@ -37,7 +37,7 @@ def error_response(protocol: str, service: str, url: str, code: str, message: st
 
 PROTOCOLS = {"api-gateway": "rest-json", "cloudfront": "rest-xml", "s3": "rest-xml", "iam": "query",
              "lambda": "rest-json", "cloudwatch-logs": "json", "dynamodb": "json", "cloudwatch": "smithy-rpc-v2-cbor",
-             "sns": "query", "sts": "query", "ssm": "json", "sqs": "json", "kinesis": "json"}
+             "sns": "query", "sts": "query", "ssm": "json", "sqs": "json", "kinesis": "json", "wafv2": "json"}
 
 
 def _divert(request: Any) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from liveinsight_infra import naming
 from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.plan import Action, AdoptionRequired
+from liveinsight_infra.plan import Action, AdoptionRequired, PlanStale
 from tests.conftest import apply_spec, make_engine
 
 ZIP = b"PK\x05\x06" + b"\x00" * 18
@@ -252,13 +252,14 @@ def test_a_foreign_alerts_topic_is_adopted_only_on_purpose(provider: AwsProvider
 
 @pytest.mark.parametrize("kind", ["iam.role", "lambda.function"])
 def test_a_resource_that_appears_between_plan_and_apply_is_not_taken_over(provider: AwsProvider, kind: str) -> None:
-    """A create that meets an existing resource finishes it only when it is the stack's own."""
+    """A resource planned as missing that appears before apply is not taken over: the plan is stale
+    (it was made against a missing resource), so apply refuses it before any write."""
     engine = make_engine(provider)
     plan = engine.plan()
     assert not plan.adoptions
     FOREIGN[kind][0](provider)  # somebody else creates it meanwhile
     before = snapshot(provider)
-    with pytest.raises(AdoptionRequired, match=f"{kind} liveinsight-stats-api-dev"):
+    with pytest.raises(PlanStale, match=f"{kind} liveinsight-stats-api-dev changed since the plan"):
         engine.apply(plan)
     field = "policies" if kind == "iam.role" else "handler"
     assert snapshot(provider)[field] == before[field]
@@ -287,7 +288,7 @@ def test_a_foreign_header_policy_met_by_a_create_is_refused(provider: AwsProvide
     engine = make_engine(provider)
     plan = engine.plan()
     foreign_response_headers_policy(provider)
-    with pytest.raises(AdoptionRequired, match="response_headers_policy liveinsight-dev-security-headers appeared"):
+    with pytest.raises(PlanStale, match="response_headers_policy liveinsight-dev-security-headers changed since"):
         engine.apply(plan)
     comments = [i["ResponseHeadersPolicy"]["ResponseHeadersPolicyConfig"]["Comment"] for i in provider.client(
         "cloudfront").list_response_headers_policies(Type="custom")["ResponseHeadersPolicyList"]["Items"]]
@@ -317,8 +318,7 @@ def test_a_foreign_request_policy_met_by_a_create_is_refused(provider: AwsProvid
     engine = make_engine(provider)
     plan = engine.plan()
     foreign_origin_request_policy(provider)
-    with pytest.raises(AdoptionRequired,
-                       match="origin_request_policy liveinsight-dev-api-origin-request appeared"):
+    with pytest.raises(PlanStale, match="origin_request_policy liveinsight-dev-api-origin-request changed since"):
         engine.apply(plan)
     comments = [i["OriginRequestPolicy"]["OriginRequestPolicyConfig"]["Comment"] for i in provider.client(
         "cloudfront").list_origin_request_policies(Type="custom")["OriginRequestPolicyList"]["Items"]]

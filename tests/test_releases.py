@@ -40,7 +40,8 @@ def test_rollback_and_back_again(provider: AwsProvider, project_copy: Path) -> N
     assert rollback.target.number == 1
     assert [(c.resource, c.name) for c in rollback.plan] == [("apigateway.stage", "dev"),
                                                              ("lambda.alias", f"{FN}:live")]
-    r.execute(rollback, returning=False)
+    assert not rollback.returning
+    r.execute(rollback)
     assert live(provider) == "1" and stage_deployment(provider) == first_deployment
     # The stack no longer matches the spec, and plan says so.
     drift = {c.resource for c in make_engine(provider, spec).plan()}
@@ -49,7 +50,8 @@ def test_rollback_and_back_again(provider: AwsProvider, project_copy: Path) -> N
     r = Releases(make_engine(provider, spec))
     back = r.plan_rollback()
     assert back.target.number == 2
-    r.execute(back, returning=True)
+    assert back.returning
+    r.execute(back)
     assert live(provider) == "2" and stage_deployment(provider) == second_deployment
     assert make_engine(provider, spec).plan().empty  # back on the spec's release: nothing to do
 

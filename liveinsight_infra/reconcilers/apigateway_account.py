@@ -37,7 +37,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import RetryRule, with_retries
-from ..diff import dict_to_tag_list, normalize_policy
+from ..diff import dict_to_tag_list, fields_of, normalize_policy
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
@@ -146,7 +146,7 @@ class AccountReconciler(Reconciler):
             created = self.create(name, desired)
             return Observed(dict(desired), {**created.meta, "ours": True}, False)
         iam, role = self.client("iam"), self.role_name()
-        fields = {d.path.split(".")[0] for d in diffs}
+        fields = fields_of(diffs)
         if "permissions_boundary" in fields:  # first: the deployer may change the role only under it
             with self.calling(role, "PutRolePermissionsBoundary"):
                 iam.put_role_permissions_boundary(RoleName=role, PermissionsBoundary=LOGS_BOUNDARY)

@@ -23,6 +23,10 @@ never trusts what an earlier run did, only what AWS shows now.
 * ``read_owned()`` / ``take_ownership()``  for kinds whose observe() does not read tags: read them
                  when a write is planned, and tag a resource that ``apply --adopt`` takes over.
 
+A reconciler lives for one run: planning, or applying. Nothing it holds outlives the plan: an
+apply makes new reconcilers, observes again only the kinds its plan changes, and sets ``planned``
+from the plan (the engine, ``engine.py``), so a plan applies the same in another process.
+
 Adoption (docs/adoption.md): a wanted resource that exists without this stack's ownership tag is
 planned as ``adopt``, never silently updated; apply refuses such a plan unless ``--adopt``.
 
@@ -42,7 +46,7 @@ from typing import Any, ClassVar, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..contract import Context, Outputs
-from ..diff import compare_tags, diff_state
+from ..diff import compare_tags, diff_state, fields_of
 from ..errors import LiveInsightError, from_client_error
 from ..plan import Action, AdoptionRequired, Change, DataWouldBeLost, FieldDiff, contains_unknown
 
@@ -112,8 +116,8 @@ class Reconciler(ABC):
         self.ctx = ctx
         self.spec = ctx.spec
         self.observed: dict[str, Observed] = {}
-        self.planned: set[str] = set()  # names with a change in the current plan
-        self.executed: set[str] = set()  # names written in this run
+        self.planned: set[str] = set()  # names with a change in this run's plan (set from it at apply)
+        self.executed: set[str] = set()  # names written in this apply
         self.notes: list[str] = []  # what the plan leaves alone on purpose (shown with the plan)
 
     # -- the contract -------------------------------------------------------------------------
@@ -177,7 +181,7 @@ class Reconciler(ABC):
                 changes.append(Change(Action.CREATE, self.kind, name, diffs, "not found"))
                 continue
             diffs = diff_state(want, have.state)
-            forced = tuple(sorted({d.path.split(".")[0] for d in diffs} & self.replace_fields))
+            forced = tuple(sorted(fields_of(diffs) & self.replace_fields))
             if self.adoptable and not have.unfinished:
                 if have.owned is None and diffs:
                     have.owned = self.read_owned(name, have)

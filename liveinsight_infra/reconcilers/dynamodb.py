@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, diff_state, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, diff_state, fields_of, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
@@ -106,7 +106,7 @@ class TableReconciler(Reconciler):
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         ddb = self.client("dynamodb")
-        fields = {d.path.split(".")[0] for d in diffs}
+        fields = fields_of(diffs)
         if "billing_mode" in fields:
             with self.calling(name, "UpdateTable"):
                 ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")

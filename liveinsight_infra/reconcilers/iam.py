@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, normalize_policy, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, fields_of, normalize_policy, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import NameArnOutputs, keys
@@ -148,7 +148,7 @@ class RoleReconciler(Reconciler):
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         iam = self.client("iam")
-        fields = {d.path.split(".")[0] for d in diffs}
+        fields = fields_of(diffs)
         if "permissions_boundary" in fields:  # first: the deployer may change a role only under it
             with self.calling(name, "PutRolePermissionsBoundary"):
                 iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=desired["permissions_boundary"])

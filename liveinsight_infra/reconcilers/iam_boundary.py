@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, normalize_policy, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, fields_of, normalize_policy, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from ..spec.model import TABLE_ACTIONS
 from .base import Observed, Outputs, Reconciler
@@ -101,7 +101,7 @@ class BoundaryReconciler(Reconciler):
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         iam, arn = self.client("iam"), self.arn()
-        fields = {d.path.split(".")[0] for d in diffs}
+        fields = fields_of(diffs)
         if "document" in fields:
             self._make_room(name)
             with self.calling(name, "CreatePolicyVersion"):

@@ -29,7 +29,7 @@ from typing import Any
 from .. import naming
 from ..diff import tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
-from ..plan import Change, FieldDiff
+from ..plan import UNKNOWN, Change, FieldDiff
 from ..sensitive import Sensitive
 from .base import Context, Observed, Outputs, Reconciler
 from .cloudfront import origin_secret_sent
@@ -166,7 +166,11 @@ class OriginSecretReconciler(Reconciler):
             self.client("ssm").delete_parameter(Name=name)
 
     def outputs(self, name: str, current: Observed | None) -> OriginSecretOutputs:
-        """Known at plan time (the tool makes the secret), so dependants plan with the final values."""
+        """The secret read from the parameter is known at plan time, so dependants plan with the final
+        values; one this run makes is known once the parameter's change is done (an apply makes its
+        own: no plan, saved or shown, holds one)."""
         want = self.desired(name, {})
+        if name in self.planned and name not in self.executed and want["current"] != self._stored[0]:
+            return {"value": UNKNOWN, "digests": UNKNOWN}
         accepted = [s for s in (want["current"], want["previous"]) if s is not None]
         return {"value": want["current"], "digests": ",".join(s.digest for s in accepted)}

@@ -69,8 +69,7 @@ class FakeS3:
 
 
 def reconciler(cf: FakeCloudFront, s3: FakeS3) -> DistributionReconciler:
-    ctx = Context(load_spec(DEV), AwsProvider("us-east-1", session=SESSION))
-    ctx.account_id = ACCOUNT
+    ctx = Context(load_spec(DEV), AwsProvider("us-east-1", session=SESSION), account=ACCOUNT)
     r = DistributionReconciler(ctx)
     r.client = {"cloudfront": cf, "s3": s3}.get  # type: ignore[assignment,method-assign]
     return r

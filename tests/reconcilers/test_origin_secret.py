@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def test_while_cloudfront_deploys_the_previous_secret_stays_and_a_new_rotation_i
     r._stored, r._cloudfront = (current, previous), (current.reveal(), False)
     assert r.desired(PARAM, {})["previous"] == previous
     assert r.outputs(PARAM, None)["digests"] == f"{current.digest},{previous.digest}"
-    r.ctx.rotate_origin_secret = True
+    r.ctx = replace(r.ctx, rotate_origin_secret=True)
     with pytest.raises(LiveInsightError, match="rotation of the origin secret is still under way"):
         r.desired(PARAM, {})
     r._cloudfront = (current.reveal(), True)  # deployed: rotating again is fine, the old one goes

@@ -18,8 +18,8 @@ def stubbed(reconciler: type[Any], service: str) -> Iterator[tuple[Any, Stubber,
     provider = AwsProvider("us-east-1", session=SESSION)
     sleeps: list[float] = []
     events: list[Event] = []
-    ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append)
-    ctx.account_id = "123456789012"  # no STS call
+    ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append,
+                  account="123456789012")  # no STS call
     stub = Stubber(provider.client(service))
     # Any other client answers nothing (an unstubbed call fails at once instead of reaching for AWS):
     # the distribution lookup reads the bucket policy too, only as a hint (bucket_policy_read.py).

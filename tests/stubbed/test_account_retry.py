@@ -14,8 +14,7 @@ from tests.conftest import DEV, SESSION
 def test_account_setting_waits_for_the_new_role() -> None:
     provider = AwsProvider("us-east-1", session=SESSION)
     sleeps: list[float] = []
-    ctx = Context(load_spec(DEV), provider, sleep=sleeps.append)
-    ctx.account_id = "123456789012"
+    ctx = Context(load_spec(DEV), provider, sleep=sleeps.append, account="123456789012")
     r = AccountReconciler(ctx)
     iam, ag = Stubber(provider.client("iam")), Stubber(provider.client("apigateway"))
     iam.add_response("create_role", {"Role": {"Path": "/", "RoleName": "liveinsight-apigateway-logs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -152,7 +153,7 @@ def test_destroy_disables_waits_then_deletes_with_the_fresh_etag(setup: Any) -> 
     # The deployed state's ETag comes with GetDistribution: delete with it, no further read.
     stub.add_response("get_distribution", {**distribution("Deployed"), "ETag": "E3"}, {"Id": DIST})
     stub.add_response("delete_distribution", {}, {"Id": DIST, "IfMatch": "E3"})
-    r.ctx.wait = False  # --no-wait: destroy must still wait, AWS refuses to delete otherwise
+    r.ctx = replace(r.ctx, wait=False)  # --no-wait: destroy must still wait, AWS refuses to delete otherwise
     r.delete("liveinsight-dev", current)
     assert sleeps == [15.0, 15.0]
     messages = [e.message for e in events]
@@ -166,7 +167,7 @@ def test_apply_waits_for_deployed_with_progress_and_no_wait_skips(setup: Any) ->
     stub.add_response("get_distribution", distribution("Deployed"), {"Id": DIST})
     r._wait("liveinsight-dev", DIST)
     assert sleeps == [15.0] and len(events) == 2
-    r.ctx.wait = False
+    r.ctx = replace(r.ctx, wait=False)
     r._wait("liveinsight-dev", DIST)  # no call at all: the stub would complain
 
 
@@ -177,7 +178,7 @@ def test_each_creation_sends_a_new_caller_reference(setup: Any) -> None:
     CallerReference). A create after a destroy must therefore never reuse the first one's reference:
     that answer is not a path the tool takes."""
     r, stub, _sleeps, _events = setup
-    r.ctx.wait = False
+    r.ctx = replace(r.ctx, wait=False)
     sent: list[str] = []
     r.client("cloudfront").meta.events.register(
         "provide-client-params.cloudfront.CreateDistributionWithTags",

@@ -51,3 +51,12 @@ def test_plan_json_shape() -> None:
     assert first == {"action": "update", "resource": "logs.log_group", "name": "/aws/lambda/x",
                      "diffs": [{"path": "retention_days", "before": 30, "after": 7}]}
     assert second["diffs"][0]["after"] == "(known after apply)"
+
+
+def test_fields_of_names_the_top_level_fields_a_diff_touches() -> None:
+    from liveinsight_infra.diff import fields_of
+
+    diffs = diff_state({"environment": {"STAGE": "dev", "LOG": "1"}, "timeout_s": 3, "tags": {"a": "1"}},
+                       {"environment": {"STAGE": "prod", "LOG": "1"}, "timeout_s": 3, "tags": {}})
+    assert [d.path for d in diffs] == ["environment.STAGE", "tags.a"]
+    assert fields_of(diffs) == {"environment", "tags"}

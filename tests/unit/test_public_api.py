@@ -59,7 +59,8 @@ def test_a_users_script_type_checks_strictly_against_the_installed_package(tmp_p
     assert "Success: no issues found" in done.stdout, done.stdout + done.stderr
     revealed = [line.split("Revealed type is ", 1)[1].replace("builtins.", "")  # spelled either way by mypy versions
                 for line in done.stdout.splitlines() if "Revealed" in line]
-    assert revealed[1:] == ['"def (destroy: bool =) -> liveinsight_infra.plan.Plan"',
+    assert revealed[1:] == ['"def (destroy: bool =, rotate_origin_secret: bool =, force: bool =) -> '
+                            'liveinsight_infra.plan.Plan"',
                             '"tuple[liveinsight_infra.plan.Change, ...]"', '"int"', revealed[4], '"int"', '"str"',
                             '"str | None"', '"str | None"', '"list[str]"']
     # plan.to_json(), as a CLI's --json reader sees it: each change's action is one of the actions
