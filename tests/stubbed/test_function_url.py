@@ -38,8 +38,7 @@ def setup() -> Iterator[tuple[FunctionUrlReconciler, Stubber]]:
     data["ingest"] = {"front": "function_url"}
     loaded = LoadedSpec(parse_spec(yaml.safe_dump(data), str(DEV)), DEV)
     provider = AwsProvider("us-east-1", session=SESSION)
-    ctx = Context(loaded, provider, sleep=lambda _s: None)
-    ctx.account_id = "123456789012"
+    ctx = Context(loaded, provider, sleep=lambda _s: None, account="123456789012")
     stub = Stubber(provider.client("lambda"))
     with stub:
         yield FunctionUrlReconciler(ctx), stub

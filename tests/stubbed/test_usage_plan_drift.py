@@ -21,8 +21,7 @@ TAGS = {"liveinsight:stack": "liveinsight-prod", "liveinsight:managed-by": "live
 
 def test_a_raised_rate_limit_is_planned_and_patched_back() -> None:
     provider = AwsProvider("us-east-1", session=SESSION)
-    ctx = Context(load_spec(PROD), provider, sleep=lambda _s: None)
-    ctx.account_id = "123456789012"
+    ctx = Context(load_spec(PROD), provider, sleep=lambda _s: None, account="123456789012")
     r = UsagePlanReconciler(ctx)
     outputs: Any = {"apigateway.stage": {"prod": {"api_id": "abc123"}}}
     with Stubber(provider.client("apigateway")) as stub:
