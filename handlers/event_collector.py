@@ -67,12 +67,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not valid:
             log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected))
             return respond(event, 400, {"error": "no valid event", "rejected": rejected})
-        from shared import breakdowns, dimensions, store
+        from shared import breakdowns, dimensions, keys, store
 
         user_agent = _header(event, "user-agent") or ""
         # uap-core's crawler rules catch what the short list misses (Scrapy, ia_archiver, …)
         if is_bot(user_agent) or dimensions.client(user_agent).is_bot:
-            for (site, day), n in Counter((e.domain, store.day_of(e.ts_ms)) for e in valid).items():
+            for (site, day), n in Counter((e.domain, keys.day_of(e.ts_ms)) for e in valid).items():
                 store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
@@ -81,7 +81,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                  for e, ref in zip(valid, referrers, strict=True)]
         ip = client_ip(event)
         table = store.table()
-        with_visitors = [(e, visitor_id(daily_salt(table, store.day_of(e.ts_ms)), e.domain, ip, user_agent))
+        with_visitors = [(e, visitor_id(daily_salt(table, keys.day_of(e.ts_ms)), e.domain, ip, user_agent))
                          for e in valid]
         if os.environ.get("LIVEINSIGHT_INGEST") == "stream":
             from shared import stream  # the aggregator writes them (docs/storage.md)

@@ -176,11 +176,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log_request(NAME, event, 400, started, site=site)
         return respond(event, 400, {"error": str(exc)})
     try:
-        from shared import store
+        from shared import queries
 
-        data = store.stats(str(site), first, last)
+        data = queries.stats(str(site), first, last)
         if before:  # the same number of partitions again: still bounded by the window
-            data["comparison"] = headline(store.stats(str(site), *before))
+            data["comparison"] = headline(queries.stats(str(site), *before))
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})

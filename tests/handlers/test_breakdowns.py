@@ -240,14 +240,14 @@ def test_the_previous_period_has_the_same_length(api: Api) -> None:
 
 
 def test_comparison_takes_every_headline_figure_stats_returns(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from shared import store
+    from shared import queries
 
-    real = store.stats
+    real = queries.stats
 
     def with_visits(site: str, first: datetime, last: datetime) -> dict[str, Any]:
         return {**real(site, first, last), "visits": 5, "bounce_rate": 40.0}
 
-    monkeypatch.setattr(store, "stats", with_visits)
+    monkeypatch.setattr(queries, "stats", with_visits)
     got = api.stats(SITE, compare="previous_period")
     assert got["comparison"]["visits"] == 5 and got["comparison"]["bounce_rate"] == 40.0
 

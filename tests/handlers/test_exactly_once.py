@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ConnectionClosedError
 
-from shared import store, visitors
+from shared import plan, store, visitors
 from tests.handlers.conftest import Api
 
 WRITES = {"PutItem", "UpdateItem", "BatchWriteItem", "TransactWriteItems", "DeleteItem"}
@@ -102,7 +102,7 @@ EXPECTED_BIG = {"pv": 40, "uv": 1, "events": 0, "pages": {f"/p/{i}": 1 for i in 
 def test_a_fault_at_any_write_then_a_retry_counts_each_event_once(
         api: Api, make: Any, expected: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     import time
-    frozen = (time.time() // store.RETRY_WINDOW_S) * store.RETRY_WINDOW_S + 1  # retries stay in one window
+    frozen = (time.time() // plan.RETRY_WINDOW_S) * plan.RETRY_WINDOW_S + 1  # retries stay in one window
     monkeypatch.setattr("time.time", lambda: frozen)
     faults = Faults()
     visitors._salts.clear()
@@ -151,14 +151,14 @@ def test_identical_events_in_one_request_are_each_counted(api: Api) -> None:
 def test_a_retry_in_the_next_window_is_still_recognised(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     import time as real_time
     e = {"name": "pageview", "url": "https://w.example/", "domain": "w.example"}
-    start = (int(real_time.time()) // store.RETRY_WINDOW_S) * store.RETRY_WINDOW_S + store.RETRY_WINDOW_S - 1
+    start = (int(real_time.time()) // plan.RETRY_WINDOW_S) * plan.RETRY_WINDOW_S + plan.RETRY_WINDOW_S - 1
     clock = {"t": float(start)}
     monkeypatch.setattr("time.time", lambda: clock["t"])
     assert api.post(e, ua=UA)[0] == 202
     clock["t"] += 2  # the next window
     assert api.post(e, ua=UA)[0] == 202
     assert api.stats("w.example")["pageviews"] == 1
-    clock["t"] += 2 * store.RETRY_WINDOW_S  # a new page view of the same page, later
+    clock["t"] += 2 * plan.RETRY_WINDOW_S  # a new page view of the same page, later
     assert api.post(e, ua=UA)[0] == 202
     assert api.stats("w.example")["pageviews"] == 2
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from shared import store, visitors
+from shared import keys, store, visitors
 from tests.handlers.conftest import Api
 from tests.handlers.test_exactly_once import Faults
 
@@ -276,7 +276,7 @@ def test_stats_reads_no_more_with_visits_than_without(api: Api) -> None:
     for v in range(20):
         send(api, pv("/", T + v), pv(f"/p{v}", T + MIN + v), engagement(f"/p{v}", T + 2 * MIN, 20_000),
              ip=f"198.51.100.{v}")
-    assert queries() == before == store.shards()
+    assert queries() == before == keys.shards()
 
 
 # -- the pure fold, as the stream aggregator would call it -----------------------------------------
