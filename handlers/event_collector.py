@@ -5,7 +5,9 @@ One event object or an array of up to 100, in LiveInsight's or Plausible's field
 is stored exactly once, even when others are rejected and however often it is retried. With
 ``LIVEINSIGHT_INGEST=stream`` the events go on the Kinesis stream instead, in one PutRecords, and
 the aggregator function writes them (docs/storage.md).
-Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
+Events for a domain the stack does not accept (the spec's ``sites``, shared/sites.py) are dropped
+before any write. Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots and
+undeclared}``, 400 / 413 / 415
 with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
 
@@ -67,15 +69,23 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not valid:
             log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected))
             return respond(event, 400, {"error": "no valid event", "rejected": rejected})
-        from shared import breakdowns, dimensions, keys, store
+        from shared import breakdowns, dimensions, keys, sites, store
 
+        # Undeclared sites: dropped before any read or write, answered 202 as Plausible does (sites.py).
+        declared = [(e, ref, sites.site_of(e.domain)) for e, ref in zip(valid, referrers, strict=True)]
+        undeclared = sum(1 for *_, site in declared if site is None)
+        valid = [e if site == e.domain else replace(e, domain=site) for e, _, site in declared if site]
+        referrers = [ref for _, ref, site in declared if site]
+        if not valid:
+            log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), undeclared=undeclared)
+            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": undeclared})
         user_agent = _header(event, "user-agent") or ""
         # uap-core's crawler rules catch what the short list misses (Scrapy, ia_archiver, …)
         if is_bot(user_agent) or dimensions.client(user_agent).is_bot:
             for (site, day), n in Counter((e.domain, keys.day_of(e.ts_ms)) for e in valid).items():
                 store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
-            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
+            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid) + undeclared})
         headers = viewer_headers(event)  # CloudFront's country only on requests CloudFront sent
         valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]
@@ -91,7 +101,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms)
         log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
                     sites=sorted({e.domain for e in valid}))
-        return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": 0})
+        return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": undeclared})
     except BodyError as exc:
         log_request(NAME, event, exc.status, started, error=exc.message)
         return respond(event, exc.status, {"error": exc.message})
