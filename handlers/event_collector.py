@@ -26,6 +26,12 @@ from shared.validate import ALIASES, BodyError, parse_body, validate_event
 from shared.visitors import client_ip, daily_salt, is_bot, viewer_headers, visitor_id
 
 NAME = "event-collector"
+# Sites and UTC days one request may carry events of: each is a visitor of its own (the visitor id
+# hashes the site and the day's salt), with its own session, salt and counter partitions. A browser
+# sends one site's events, of one day (two across midnight). With MAX_EVENTS and the caps' new values
+# per request (shared/caps.py) this bounds what one request can cost (docs/security.md).
+MAX_SITE_DAYS = 2
+_ANY_VISITOR = "0" * 32  # what a request may cost does not depend on who sent it
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -79,6 +85,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not valid:
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), undeclared=undeclared)
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": undeclared})
+        parts = {(e.domain, keys.day_of(e.ts_ms)) for e in valid}
+        if len(parts) > MAX_SITE_DAYS:  # refused whole, before any write: never half stored
+            log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected), site_days=len(parts))
+            return respond(event, 400, {"error": f"events of {len(parts)} sites and days in one request; at most "
+                                                 f"{MAX_SITE_DAYS}: send them in separate requests",
+                                        "rejected": rejected})
         user_agent = _header(event, "user-agent") or ""
         # uap-core's crawler rules catch what the short list misses (Scrapy, ia_archiver, …)
         if is_bot(user_agent) or dimensions.client(user_agent).is_bot:
@@ -89,6 +101,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         headers = viewer_headers(event)  # CloudFront's country only on requests CloudFront sent
         valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]
+        # The most it may cost, on both paths (visitor ids change no count): past it, refused whole.
+        cost = store.planned_writes([(e, _ANY_VISITOR) for e in valid], now_ms)
+        allowed = store.max_request_units(len(valid))
+        if cost > allowed:
+            log_request(NAME, event, 413, started, accepted=0, rejected=len(rejected), units=cost)
+            return respond(event, 413, {"error": f"these {len(valid)} events would cost up to {cost} write units; "
+                                                 f"at most {allowed}: send fewer values or smaller props per request",
+                                        "rejected": rejected})
         ip = client_ip(event)
         table = store.table()
         with_visitors = [(e, visitor_id(daily_salt(table, keys.day_of(e.ts_ms)), e.domain, ip, user_agent))

@@ -32,7 +32,9 @@ def event_id(ev: Any, visitor: str, occurrence: int) -> str:
     return hashlib.sha256(json.dumps(content, separators=(",", ":")).encode("utf-8")).hexdigest()[:32]
 
 
-def plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> Planned:
+def plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int, counted: Any = None) -> Planned:
+    """``ev``'s writes. ``counted`` is the event as its counters see it (caps.apply: values past their
+    cap are ``(other)``); its id and raw item are always ``ev``'s own."""
     eid = event_id(ev, visitor, occurrence)
     shard = int(eid[:8], 16) % shards()
     window = RETRY_WINDOW_S * 1000
@@ -52,6 +54,7 @@ def plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int) -> P
         guard = {"pk": f"EV#{ev.domain}#{day_of(nxt)}#s{shard}", "sk": f"{nxt:013d}#{eid}", "guard": True,
                  "expires_at": expiry(days=1)}
     planned = Planned(item, guard)
+    ev = counted if counted is not None else ev
     at = stamp(ev.ts_ms)
     day, hour, minute = at.strftime("%Y-%m-%d"), at.strftime("%H"), at.strftime("%H%M")
     c = f"C#{ev.domain}#{day}#s"

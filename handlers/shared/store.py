@@ -11,12 +11,13 @@ and ``S``, never by how many events are stored.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from . import plan, visits
+from . import caps, plan, visits
 from .db import reset_for_tests as _reset_table
 from .db import table
 from .keys import expiry, shards
@@ -24,6 +25,13 @@ from .writes import Planned, counter_update
 
 __all__ = ["count_bots", "store_events", "table"]
 
+# Write units one request may cost at most: REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT per event
+# (a unit per started KB of an item written, doubled again in a transaction). Ordinary traffic plans
+# about 14 units for one page view and 121 for a batch of 100; twice that is the limit. A request
+# planned past it (values new in every dimension, props of many KB) is refused whole with 413 before
+# anything is written (docs/security.md).
+REQUEST_UNITS_BASE = 26
+REQUEST_UNITS_PER_EVENT = 2.1
 MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
 CONFLICT_RETRIES = 4
 _known: dict[str, None] = {}  # visitor markers known to be in the table (bounded, insertion-ordered)
@@ -33,6 +41,7 @@ _KNOWN_MAX = 50_000
 def reset_for_tests() -> None:
     _reset_table()
     _known.clear()
+    caps.reset_for_tests()
 
 
 def _remember(key: str) -> None:
@@ -188,6 +197,33 @@ def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Sess
         return
 
 
+def planned_writes(site_events: list[tuple[Any, str]], now_ms: int) -> int:
+    """The write units of storing ``site_events`` at most, before a transaction doubles them (no call:
+    as if every value were new and admitted; caps.py only merges counters, and a stored event is skipped)."""
+    seen: Counter[str] = Counter()
+    planned = []
+    for ev, visitor in site_events:
+        first = plan.event_id(ev, visitor, 0)
+        planned.append(plan.plan(ev, visitor, seen[first], now_ms, 0))
+        planned[-1].visit = (ev, visitor)
+        seen[first] += 1
+    actions = _actions(planned, "", {})[0]
+    return sum(_units(a) for a in actions) + len(visits.keys_of(site_events))
+
+
+def max_request_units(events: int) -> int:
+    return int(REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT * events)
+
+
+def _units(action: dict[str, Any]) -> int:
+    """Write units of one action: one per started KB of a put item (an estimate from its JSON), one
+    for a counter update (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/provisioned-capacity-mode.html)."""
+    put = action.get("Put")
+    if not put:
+        return 1
+    return -(-len(json.dumps(put["Item"], default=str, separators=(",", ":")).encode()) // 1024)
+
+
 def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms: int) -> None:
     """Store valid events (each with its visitor id) exactly once: each event's raw item, counters
     and visitor markers commit together in a transaction, and an event already stored is skipped."""
@@ -195,10 +231,11 @@ def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms
     raw_ttl = expiry(days=event_ttl_days)
     seen: Counter[str] = Counter()
     planned = []
-    for ev, visitor in site_events:
+    counted = caps.apply(t, [ev for ev, _ in site_events])
+    for (ev, visitor), as_counted in zip(site_events, counted, strict=True):
         first = plan.event_id(ev, visitor, 0)
-        planned.append(plan.plan(ev, visitor, seen[first], now_ms, raw_ttl))
-        planned[-1].visit = (ev, visitor)
+        planned.append(plan.plan(ev, visitor, seen[first], now_ms, raw_ttl, as_counted))
+        planned[-1].visit = (as_counted, visitor)
         seen[first] += 1
     planned.sort(key=lambda p: int(p.visit[0].ts_ms) if p.visit else 0)  # visits: in time order
     sessions: dict[visits.Key, visits.Session] = {}
