@@ -41,11 +41,11 @@ def small_caps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     caps.reset_for_tests()
 
 
-def unique(n: int, tag: str, goals: bool = False) -> list[dict[str, Any]]:
+def unique(n: int, tag: str, goals: bool = False, props: int = 1) -> list[dict[str, Any]]:
     now = int(time.time() * 1000)
     if goals:
         return [{"name": f"g{tag}{i}", "url": f"https://{SITE}/", "domain": SITE, "ts": now - i,
-                 "props": {f"k{tag}{i}": f"v{tag}{i}"}} for i in range(n)]
+                 "props": {f"k{tag}{i}.{j}": f"v{tag}{i}.{j}" for j in range(props)}} for i in range(n)]
     return [{"name": "pageview", "domain": SITE, "ts": now - i, "referrer": f"https://r{tag}{i}.example/",
              "url": f"https://{SITE}/p{tag}{i}?utm_source=s{tag}{i}&utm_medium=m{tag}{i}&utm_campaign=c{tag}{i}"}
             for i in range(n)]
@@ -87,7 +87,7 @@ def test_a_request_spread_over_more_sites_and_days_is_refused_whole(api: Api) ->
 @pytest.mark.parametrize("shape", ["unique pages", "unique goals", "maximum props"])
 def test_a_request_past_its_write_units_is_refused_whole(api: Api, shape: str) -> None:
     now = int(time.time() * 1000)
-    batch = {"unique pages": unique(100, "u"), "unique goals": unique(100, "g", goals=True),
+    batch = {"unique pages": unique(100, "u"), "unique goals": unique(100, "g", goals=True, props=10),
              "maximum props": [{"name": "big", "url": f"https://{SITE}/", "domain": SITE, "ts": now,
                                 "props": {f"k{j}": "v" * 1900 for j in range(30)}}]}[shape]
     api.calls.clear()
