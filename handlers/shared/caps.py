@@ -35,9 +35,6 @@ MAX_GOAL_PROPS = 10  # props keys counted per event (breakdowns.MAX_GOAL_PROPS):
 MAX_PROP_KEY = 100  # characters of a props key kept (breakdowns.MAX_PROP_KEY)
 MAX_PROP_VALUE = 100  # characters of a props value kept (breakdowns.MAX_PROP_VALUE)
 DEFAULTS = {"pages": 300, "sources": 100, "utm": 100, "goals": 30, "prop_keys": 30, "prop_values": 20}
-# New values one request may add per dimension (those past it count under ``(other)`` in that
-# request): what bounds a request's new counter items, and so its write units (docs/security.md).
-NEW_PER_REQUEST = 50
 _ID_BYTES = 8
 _CACHE_MAX = 5_000
 ADMIT_ATTEMPTS = 4
@@ -170,9 +167,8 @@ def _admit(table: Any, key: tuple[str, str], cap: int, values: set[str]) -> set[
         _remember(key, got, len(got) >= cap)
     known, full = _sets[key]
     new = sorted(i for i in ids if i not in known)
-    added = 0
     for _ in range(ADMIT_ATTEMPTS):
-        take = new[:max(0, min(cap - len(known), NEW_PER_REQUEST - added))]
+        take = new[:max(0, cap - len(known))]
         if full or not take:
             break
         try:
@@ -185,7 +181,6 @@ def _admit(table: Any, key: tuple[str, str], cap: int, values: set[str]) -> set[
             known = _ids_of(table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item"))
         full = len(known) >= cap
         _remember(key, known, full)
-        added += sum(1 for i in take if i in known)
         new = [i for i in new if i not in known]
     return {v for i, v in ids.items() if i in known}
 

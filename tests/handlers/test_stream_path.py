@@ -541,6 +541,7 @@ def test_a_visitor_with_many_distinct_pages_keeps_a_small_session_item_and_count
     distinct values would make each of its later events cost more. Past a bound its values are
     marker items; each page still counts the visitor once, a retry of everything counts nothing."""
     monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    monkeypatch.setenv("LIVEINSIGHT_CAPS", json.dumps({"pages": 2_000}))  # a site with many pages (caps.py)
     site = f"many-{ingest}.example"
     now = int(time.time() * 1000)
     bodies = [{"name": "pageview", "url": f"https://{site}/p{i}", "domain": site, "ts": now - 3_000 + i}
