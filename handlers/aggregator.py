@@ -1,14 +1,14 @@
 """The aggregator of the stream ingest path (``ingest: stream``, docs/storage.md): fed batches of
 the Kinesis stream by an event source mapping, it sums the batch's events per counter in memory and
 writes each distinct counter once per batch (against one write per event and counter on the
-direct path). Each event is derived by the direct path's own function (``store._plan``): the same
+direct path). Each event is derived by the direct path's own function (``plan.plan``): the same
 event id, raw item, counters, distinct-visitor values and active-page entry, so whatever the direct path
 counts, this path counts too, into the same table the read functions query.
 
 Exactly once, for every way a record comes twice:
 * a request sent again by the browser puts the same events again, under the same event ids, on
   the same shard (the partition key is derived from the id). An event's raw key, and for an event
-  without ``ts`` its retry guard's key (``store._plan``), are kept in the batch item; an event whose
+  without ``ts`` its retry guard's key (``plan.plan``), are kept in the batch item; an event whose
   raw key is among this shard's recent batches' keys (``DEDUPE_WINDOW_S``) is skipped;
 * a batch delivered again (the function failed, timed out, or the batch was bisected) starts at
   the same record: the batch item already written under that record's key (``B#{stream}#{shard}`` /
@@ -39,8 +39,10 @@ from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
-from shared import store, visits
+from shared import caps, keys, plan, store, visits
+from shared.db import table
 from shared.stream import decode, tagged, untagged
+from shared.writes import counter_update
 
 DEDUPE_WINDOW_S = 600  # a browser's retries of one request arrive within minutes
 MAX_ITEM_BYTES = 300_000  # a batch item stays well under DynamoDB's 400 KB
@@ -63,7 +65,7 @@ class Marker(NamedTuple):
 
 class Rec(NamedTuple):  # not a dataclass: Lambda-style loaders run the module outside sys.modules
     seq: str
-    planned: Any  # store._Planned
+    planned: Any  # writes.Planned
 
     @property
     def key(self) -> str:
@@ -82,14 +84,15 @@ def seq_key(seq: str) -> str:
 def reset_for_tests() -> None:
     _recent.clear()
     _markers.clear()
+    caps.reset_for_tests()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not event.get("Records"):  # never from Lambda; serve's poller warms the function up with it
-        store.table()
+        table()
         return {"batchItemFailures": []}
     started = time.monotonic()
-    raw_ttl = store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
+    raw_ttl = keys.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))
     by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in event.get("Records") or []:
         # A shard id is unique within its stream only: a stream deleted and made again reuses it.
@@ -98,13 +101,25 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     failures: list[str] = []
     counted = skipped = 0
     for shard, records in by_shard.items():
-        good: list[Rec] = []
+        decoded = []
         for r in records:
             seq = str(r["kinesis"]["sequenceNumber"])
             try:
-                rec = decode(r["kinesis"]["data"])
-                planned = store._plan(rec.event, rec.visitor, rec.occurrence, rec.received_ms, raw_ttl)
-                planned.visit = (rec.event, rec.visitor)
+                decoded.append((seq, decode(r["kinesis"]["data"])))
+            except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+                failures.append(seq)
+                _log("poison-record", shard=shard, sequence=seq, error=str(exc))
+        try:  # the values each site's caps still admit today (caps.py), as the direct path counts them
+            as_counted = caps.apply(table(), [rec.event for _, rec in decoded])
+        except Exception as exc:
+            _log("batch-failed", shard=shard, error=type(exc).__name__)
+            failures.append(decoded[0][0] if decoded else records[0]["kinesis"]["sequenceNumber"])
+            continue
+        good: list[Rec] = []
+        for (seq, rec), counted_as in zip(decoded, as_counted, strict=True):
+            try:
+                planned = plan.plan(rec.event, rec.visitor, rec.occurrence, rec.received_ms, raw_ttl, counted_as)
+                planned.visit = (counted_as, rec.visitor)
             except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
                 failures.append(seq)
                 _log("poison-record", shard=shard, sequence=seq, error=str(exc))
@@ -146,7 +161,7 @@ def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
     """Write ``recs`` (one shard's, in order) in batch items that fit; (counted, duplicates)."""
     counted = skipped = 0
     while recs:
-        existing = store.table().get_item(Key={"pk": f"B#{shard}", "sk": seq_key(recs[0].seq)},
+        existing = table().get_item(Key={"pk": f"B#{shard}", "sk": seq_key(recs[0].seq)},
                                           ConsistentRead=True).get("Item")
         if existing is not None:  # written by an earlier try of this batch: finish it as it was
             _apply_counters(existing)
@@ -183,7 +198,7 @@ def _process(shard: str, recs: list[Rec]) -> tuple[int, int]:
 def _recent_keys(shard: str) -> dict[str, int]:
     """The event keys of this shard's batches of the last DEDUPE_WINDOW_S: from memory, plus what
     other containers wrote since (a Query of the newer batch items, usually empty)."""
-    t = store.table()
+    t = table()
     now_ms = int(time.time() * 1000)
     cutoff = now_ms - DEDUPE_WINDOW_S * 1000
     state = _recent.setdefault(shard, {"keys": {}, "last": None})
@@ -247,7 +262,7 @@ def _new_marker(t: Any, pk: str, sk: str, creator: str, ttl: int) -> bool:
 def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]:
     """Markers, then the who-is-on-which-page items, then the batch item, then the counters; the
     batch item as written."""
-    t = store.table()
+    t = table()
     counters: dict[tuple[str, str], tuple[Counter[str], str | None]] = {}
     active: dict[str, set[str]] = defaultdict(set)
 
@@ -264,7 +279,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
             count(prefix, sk, attr, whole)
         creator = f"{shard}#{r.seq}"
         for pk, sk, cprefix, csk, ttl in p.markers:
-            kept = store.session_marker(p, pk, sk)
+            kept = plan.session_marker(p, pk, sk)
             if kept:  # kept in the visitor's session item (unless it has the earlier layout)
                 marks[kept[0]].append(((kept[1], cprefix, csk, i), Marker(pk, sk, cprefix, csk, ttl, creator)))
             elif _new_marker(t, pk, sk, creator, ttl):
@@ -289,13 +304,13 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
                 for entry in sorted(entries):
                     if part and size + len(entry) > MAX_ACTIVE_BYTES:
                         batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": part,
-                                             "expires_at": store.expiry(hours=1)})
+                                             "expires_at": keys.expiry(hours=1)})
                         part, size, n = [], 0, n + 1
                     part.append(entry)
                     size += len(entry.encode()) + 3
                 batch.put_item(Item={"pk": pk, "sk": f"b#{shard}#{key}#{n}", "vp": part,
-                                     "expires_at": store.expiry(hours=1)})
-    shards = store.shards()
+                                     "expires_at": keys.expiry(hours=1)})
+    shards = keys.shards()
     planned = []
     for (prefix, sk), (all_values, whole) in counters.items():
         values = Counter({a: n for a, n in all_values.items() if n})
@@ -309,7 +324,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     item = {"pk": f"B#{shard}", "sk": key, "last": seq_key(chunk[-1].seq), "at": int(time.time() * 1000),
             "keys": [e["sk"] for e in raw], "raw": pack_events(raw),
             "guards": [r.guard for r in new if r.guard], "counters": planned,
-            "expires_at": store.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))}
+            "expires_at": keys.expiry(days=int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")))}
     t.put_item(Item=item)
     _apply_counters(item)
     return item
@@ -410,13 +425,13 @@ def _prev_session(item: dict[str, Any]) -> visits.Session:
 def _apply_counters(item: dict[str, Any]) -> None:
     """Each counter once, guarded by this shard's mark: a counter already written for this batch
     (or a later one) refuses the update."""
-    t = store.table()
+    t = table()
     shard = str(item["pk"])[2:]
     mark_name = "q" + hashlib.sha256(shard.encode()).hexdigest()[:8]
     last = str(item["last"])
 
     def apply(c: dict[str, Any]) -> None:
-        expr, names, vals = store.counter_update(str(c["prefix"]), c["add"], c.get("whole"))
+        expr, names, vals = counter_update(str(c["prefix"]), c["add"], c.get("whole"))
         names["#q"] = mark_name
         vals[":last"] = last
         expr += (", " if " SET " in expr else " SET ") + "#q = :last"

@@ -7,7 +7,9 @@ is stored exactly once, even when others are rejected and however often it is re
 the aggregator function writes them (docs/storage.md). Behind its function URL
 (``ingest.front: function_url``) it reads payload format 2.0 events and refuses those without the
 origin secret with 403 (shared/front.py, docs/ingest-front.md).
-Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots}``, 400 / 413 / 415
+Events for a domain the stack does not accept (the spec's ``sites``, shared/sites.py) are dropped
+before any write. Answers 202 ``{"accepted": n, "rejected": [{"index", "error"}], "dropped": bots and
+undeclared}``, 400 / 413 / 415
 with an ``error`` when nothing can be stored, or 503 when storage failed (retry: nothing counts twice).
 """
 
@@ -27,6 +29,12 @@ from shared.validate import ALIASES, BodyError, parse_body, validate_event
 from shared.visitors import client_ip, daily_salt, is_bot, viewer_headers, visitor_id
 
 NAME = "event-collector"
+# Sites and UTC days one request may carry events of: each is a visitor of its own (the visitor id
+# hashes the site and the day's salt), with its own session, salt and counter partitions. A browser
+# sends one site's events, of one day (two across midnight). With MAX_EVENTS and the caps' new values
+# per request (shared/caps.py) this bounds what one request can cost (docs/security.md).
+MAX_SITE_DAYS = 2
+_ANY_VISITOR = "0" * 32  # what a request may cost does not depend on who sent it
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -74,21 +82,43 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if not valid:
             log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected))
             return respond(event, 400, {"error": "no valid event", "rejected": rejected})
-        from shared import breakdowns, dimensions, store
+        from shared import breakdowns, dimensions, keys, sites, store
 
+        # Undeclared sites: dropped before any read or write, answered 202 as Plausible does (sites.py).
+        declared = [(e, ref, sites.site_of(e.domain)) for e, ref in zip(valid, referrers, strict=True)]
+        undeclared = sum(1 for *_, site in declared if site is None)
+        valid = [e if site == e.domain else replace(e, domain=site) for e, _, site in declared if site]
+        referrers = [ref for _, ref, site in declared if site]
+        if not valid:
+            log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), undeclared=undeclared)
+            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": undeclared})
+        parts = {(e.domain, keys.day_of(e.ts_ms)) for e in valid}
+        if len(parts) > MAX_SITE_DAYS:  # refused whole, before any write: never half stored
+            log_request(NAME, event, 400, started, accepted=0, rejected=len(rejected), site_days=len(parts))
+            return respond(event, 400, {"error": f"events of {len(parts)} sites and days in one request; at most "
+                                                 f"{MAX_SITE_DAYS}: send them in separate requests",
+                                        "rejected": rejected})
         user_agent = _header(event, "user-agent") or ""
         # uap-core's crawler rules catch what the short list misses (Scrapy, ia_archiver, …)
         if is_bot(user_agent) or dimensions.client(user_agent).is_bot:
-            for (site, day), n in Counter((e.domain, store.day_of(e.ts_ms)) for e in valid).items():
+            for (site, day), n in Counter((e.domain, keys.day_of(e.ts_ms)) for e in valid).items():
                 store.count_bots(site, day, n)
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
-            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid)})
+            return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid) + undeclared})
         headers = viewer_headers(event)  # CloudFront's country only on requests CloudFront sent
         valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]
+        # The most it may cost, on both paths (visitor ids change no count): past it, refused whole.
+        cost = store.planned_writes([(e, _ANY_VISITOR) for e in valid], now_ms)
+        allowed = store.max_request_units(len(valid))
+        if cost > allowed:
+            log_request(NAME, event, 413, started, accepted=0, rejected=len(rejected), units=cost)
+            return respond(event, 413, {"error": f"these {len(valid)} events would cost up to {cost} write units; "
+                                                 f"at most {allowed}: send fewer values or smaller props per request",
+                                        "rejected": rejected})
         ip = client_ip(event)
         table = store.table()
-        with_visitors = [(e, visitor_id(daily_salt(table, store.day_of(e.ts_ms)), e.domain, ip, user_agent))
+        with_visitors = [(e, visitor_id(daily_salt(table, keys.day_of(e.ts_ms)), e.domain, ip, user_agent))
                          for e in valid]
         if os.environ.get("LIVEINSIGHT_INGEST") == "stream":
             from shared import stream  # the aggregator writes them (docs/storage.md)
@@ -98,7 +128,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms)
         log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
                     sites=sorted({e.domain for e in valid}))
-        return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": 0})
+        return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": undeclared})
     except BodyError as exc:
         log_request(NAME, event, exc.status, started, error=exc.message)
         return respond(event, exc.status, {"error": exc.message})

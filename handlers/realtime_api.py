@@ -24,9 +24,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log_request(NAME, event, 400, started)
         return respond(event, 400, {"error": "site: required, a lower-case host name such as example.com"})
     try:
-        from shared import store
+        from shared import queries
 
-        data = store.realtime(str(site), datetime.now(UTC))
+        data = queries.realtime(str(site), datetime.now(UTC))
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "realtime data is unavailable now; retry later"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,9 +44,13 @@ PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
 # Rows are few but long (paths near 2,000 characters, any of them outside the BMP): the answer is
 # cut to this, with room for the headers.
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
-# A cell a spreadsheet would read as a formula gets a leading quote
+# A cell a spreadsheet would read as a formula gets a quote before it
 # (https://owasp.org/www-community/attacks/CSV_Injection): sources, campaigns and props are sent by anyone.
+# Every cell is quoted; but opened with another delimiter than the comma (``;`` is the default in
+# many locales, or a tab), the quoting no longer holds and the cell splits at each ``;``, ``,``, tab or
+# line break in it: what follows one (past blanks and quotes) is a cell start too, and gets the quote.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SPLIT_FORMULA = re.compile(r"([,;\t\r\n][\s\"']*)(?=[=+\-@\t\r])")
 
 
 def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, datetime]:
@@ -110,7 +115,10 @@ def fit(data: dict[str, Any], budget: int = MAX_ANSWER_BYTES) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> Any:
-    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+    if not isinstance(value, str):
+        return value
+    value = _SPLIT_FORMULA.sub(lambda m: f"{m.group(1)}'", value)
+    return f"'{value}" if value.lstrip(" \"").startswith(_FORMULA_START) else value
 
 
 def panel_rows(data: dict[str, Any], panel: str) -> tuple[tuple[str, ...], list[list[Any]]]:
@@ -122,15 +130,15 @@ def panel_rows(data: dict[str, Any], panel: str) -> tuple[tuple[str, ...], list[
 
 
 def csv_answer(event: dict[str, Any], data: dict[str, Any], panel: str) -> dict[str, Any]:
-    """One panel as ``text/csv``: a header row, then a row per entry (RFC 4180 quoting, CRLF)."""
+    """One panel as ``text/csv``: a header row, then a row per entry (RFC 4180, every cell quoted, CRLF)."""
     columns, rows = panel_rows(data, panel)
     out = io.StringIO()
-    writer = csv.writer(out)  # the csv module quotes commas, quotes and line breaks
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     size = _size(out.getvalue())
     for row in rows:  # the top rows, as many as fit a response
         line = io.StringIO()
-        csv.writer(line).writerow([_cell(v) for v in row])
+        csv.writer(line, quoting=csv.QUOTE_ALL).writerow([_cell(v) for v in row])
         size += _size(line.getvalue()) - 2
         if size > MAX_ANSWER_BYTES:
             break
@@ -176,11 +184,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log_request(NAME, event, 400, started, site=site)
         return respond(event, 400, {"error": str(exc)})
     try:
-        from shared import store
+        from shared import queries
 
-        data = store.stats(str(site), first, last)
+        data = queries.stats(str(site), first, last)
         if before:  # the same number of partitions again: still bounded by the window
-            data["comparison"] = headline(store.stats(str(site), *before))
+            data["comparison"] = headline(queries.stats(str(site), *before))
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})

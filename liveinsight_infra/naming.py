@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 from .spec.model import StackSpec
 
@@ -104,7 +105,22 @@ def function_environment(spec: StackSpec, key: str) -> dict[str, str]:
             "LIVEINSIGHT_CORS_ALLOW_HEADERS": ",".join(cors.allow_headers),
             "LIVEINSIGHT_CORS_ALLOW_METHODS": ",".join(cors.allow_methods),
             "LIVEINSIGHT_CORS_MAX_AGE": str(cors.max_age_s),
+            "LIVEINSIGHT_SITES": sites_variable(spec),
+            "LIVEINSIGHT_CAPS": caps_variable(spec),
             **_ingest_environment(spec, key)}
+
+
+def sites_variable(spec: StackSpec, extra: tuple[str, ...] = ()) -> str:
+    """The accepted domains, each with the site its events count under (handlers/shared/sites.py):
+    a variable, so adding a site is a configuration update of the functions, not new code."""
+    accepted = {d: s.domain for s in spec.sites for d in (s.domain, *s.aliases)}
+    accepted.update({d: d for d in extra if d not in accepted})
+    return json.dumps(accepted, separators=(",", ":"), sort_keys=True)
+
+
+def caps_variable(spec: StackSpec) -> str:
+    """The spec's caps (handlers/shared/caps.py)."""
+    return json.dumps(spec.caps.model_dump(), separators=(",", ":"), sort_keys=True)
 
 
 def _ingest_environment(spec: StackSpec, key: str) -> dict[str, str]:

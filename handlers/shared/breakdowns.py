@@ -4,7 +4,7 @@ visitor markers they add to the event's transaction, and their sums when read (d
 Every counter lives in the day's counter partition ``C#{site}#{day}#s{k}``, beside ``day`` and
 ``page#``, so a day is still one query per shard. Sort keys (values at most 100 characters, see
 ``dimensions.MAX_VALUE_LENGTH``, so they fit a sort key whole; goal names and props are cut by
-``store.key_part`` when longer than a key allows):
+``keys.key_part`` when longer than a key allows):
 
 * ``src#{source}``: ``pv`` and ``uv``; ``med#{utm_medium}``, ``cmp#{utm_campaign}``, ``cty#{country}``,
   ``dev#{device}``, ``br#{browser}``, ``os#{os}``: ``uv`` (written only when a visitor is new to the value);
@@ -17,7 +17,7 @@ its days'. Each distinct value is a marker ``V#{site}#{day}#s{k}`` / ``{value}#{
 (the day), ``h{HH}``, ``s#``, ``um#``, ``uc#`` + value, ``p#{path}``, ``g#{goal}``. Country, device,
 browser and OS are fixed for a visitor id (its hash covers the address and the User-Agent), so their
 ``uv`` counts with the day's marker ``d``. Both ingest paths keep a visitor's markers in its session
-item (``visits.py``, ``seen``), not as items, and add them through ``store._plan``.
+item (``visits.py``, ``seen``), not as items, and add them through ``plan.plan``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from . import dimensions
+from .keys import key_part
 
 if TYPE_CHECKING:
-    from .store import _Planned
+    from .writes import Planned
 
 MAX_GOAL_PROPS = 10  # props keys counted per event: the first 10 in key order
 MAX_PROP_KEY = 100  # characters of a props key kept for the breakdown
@@ -87,7 +88,7 @@ def _prop_value(value: Any) -> str:
     return dimensions.clean(str(value), MAX_PROP_VALUE)
 
 
-def plan_pageview(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, ttl: int,
+def plan_pageview(p: Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, ttl: int,
                   page: str) -> None:
     """A page view's breakdown counters and markers, added to its share of the transaction.
 
@@ -106,7 +107,7 @@ def plan_pageview(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vp
             p.markers.append((vpk, f"{PER_VISIT[dim]}#{value}#{visitor}", c, f"{prefix}#{value}", ttl))
 
 
-def plan_visitor(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, hour: str, ttl: int) -> None:
+def plan_visitor(p: Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, hour: str, ttl: int) -> None:
     """The day's and the hour's visitor, for a page view or a custom event (as Plausible counts them).
 
     Country, device, browser and OS are fixed for a visitor id (its hash covers the address and the
@@ -120,10 +121,8 @@ def plan_visitor(p: _Planned, dims: Mapping[str, str], visitor: str, c: str, vpk
             p.markers.append((vpk, f"d#{visitor}", c, f"{prefix}#{value}", ttl))
 
 
-def plan_goal(p: _Planned, name: str, props: Mapping[str, Any], visitor: str, c: str, vpk: str, ttl: int) -> None:
+def plan_goal(p: Planned, name: str, props: Mapping[str, Any], visitor: str, c: str, vpk: str, ttl: int) -> None:
     """A custom event's goal counter, goal-visitor marker and props counters (bounded)."""
-    from .store import key_part
-
     key, whole = key_part(name)
     p.counters.append((c, f"goal#{key}", "events", whole))
     p.markers.append((vpk, f"g#{key}#{visitor}", c, f"goal#{key}", ttl))

@@ -4,7 +4,7 @@ on the Kinesis stream and the aggregator reads back.
 One record per valid event: every field of the event (numbers kept exact), its visitor id (the
 collector has the IP and the User-Agent; the aggregator does not), its occurrence in the request
 and the time the collector received it. From these the aggregator derives the event exactly as the
-direct path does (``store._plan``): the same event id, keys and counters, so a request sent again,
+direct path does (``plan.plan``): the same event id, keys and counters, so a request sent again,
 or a record delivered twice, is recognised and counted once. The partition key is a digest of the
 site and the visitor id: a site's visitors spread evenly over the shards; the same event always
 lands on the same shard, where the aggregator looks for it; and one visitor's events stay in the
@@ -24,7 +24,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from . import store
+from .plan import event_id
 from .validate import Event
 
 VERSION = 2
@@ -122,7 +122,7 @@ def put_events(with_visitors: list[tuple[Event, str]], now_ms: int, sleep: Any =
     seen: dict[str, int] = {}
     records = []
     for ev, visitor in with_visitors:
-        first = store.event_id(ev, visitor, 0)  # occurrences counted as store.store_events counts them
+        first = event_id(ev, visitor, 0)  # occurrences counted as store.store_events counts them
         occurrence = seen[first] = seen.get(first, -1) + 1
         records.append({"Data": encode(ev, visitor, occurrence, now_ms),
                         "PartitionKey": partition_key(ev.domain, visitor)})

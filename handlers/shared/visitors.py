@@ -122,7 +122,7 @@ def daily_salt(table: Any, day: str) -> str:
     if day in _salts:
         return _salts[day]
     salt: str
-    from .store import SALT_PK, expiry
+    from .keys import SALT_PK, expiry
 
     candidate = secrets.token_hex(16)
     try:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from . import store
+from . import keys
 
 GAP_MS = 30 * 60 * 1000
 ENGAGED_MS = 10_000
@@ -120,11 +120,11 @@ Mark = tuple[str, str, str, int]
 
 @lru_cache(maxsize=16)
 def _day(day_number: int) -> str:
-    return store.day_of(day_number * 86_400_000)
+    return keys.day_of(day_number * 86_400_000)
 
 
 def session_key(ev: Any, visitor: str, shards: int | None = None) -> Key:
-    k = int(visitor[:8], 16) % (shards or store.shards())
+    k = int(visitor[:8], 16) % (shards or keys.shards())
     return f"V#{ev.domain}#{_day(ev.ts_ms // 86_400_000)}#s{k}", f"visit#{visitor}"
 
 
@@ -158,7 +158,7 @@ def _contribution(v: Visit) -> Counter[tuple[str, str]]:
         ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): v.last - v.start})
     for kind, page in (("entry", v.entry), ("exit", v.exit)):
         if page is not None:
-            out[(f"{kind}#{store.key_part(page)[0]}", "visits")] += 1
+            out[(f"{kind}#{keys.key_part(page)[0]}", "visits")] += 1
     return out
 
 
@@ -167,7 +167,7 @@ def _wholes(v: Visit | None) -> dict[str, str]:
     out = {}
     for kind, page in (("entry", v.entry), ("exit", v.exit)) if v else ():
         if page is not None:
-            key, whole = store.key_part(page)
+            key, whole = keys.key_part(page)
             if whole:
                 out[f"{kind}#{key}"] = whole
     return out
@@ -191,7 +191,7 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
     their order. ``marks`` are the distinct values the events carry, per session key (never a value
     kept in a marker item, ``marks_item``): each value not yet in the session's
     ``seen`` adds 1 to ``uv`` of its counters, once. Pure: nothing is read or written here."""
-    shards = store.shards()
+    shards = keys.shards()
     by_key: dict[Key, list[Any]] = {}
     for ev, visitor in events_with_visitors:
         by_key.setdefault(session_key(ev, visitor, shards), []).append(ev)
@@ -203,7 +203,7 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
         old = sessions.get(key)
         base = cur = old.visit if old else None
         if evs:
-            prefix = f"C#{evs[0].domain}#{store.day_of(evs[0].ts_ms)}#s"
+            prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
                 nxt = fold(cur, ev)
                 if cur is not None and nxt is not None and nxt.n != cur.n:
@@ -252,7 +252,7 @@ def session_put(key: Key, session: Session, table_name: str) -> dict[str, Any]:
     """A transaction's Put of the new session, conditional on the version it replaces."""
     item: dict[str, Any] = {"pk": key[0], "sk": key[1],
                             **session_fields(Session(session.visit, session.version + 1, session.seen)),
-                            "expires_at": store.expiry(days=SESSION_TTL_DAYS)}
+                            "expires_at": keys.expiry(days=SESSION_TTL_DAYS)}
     body: dict[str, Any] = {"TableName": table_name, "Item": item}
     if session.version:
         body.update(ConditionExpression="ver = :ver", ExpressionAttributeValues={":ver": session.version})

@@ -411,6 +411,8 @@ class LocalGateway:
         """The function's Lambda environment, for the duration of a call (calls are serialised)."""
         variables = {**target.environment, "AWS_REGION": self.d.region, "AWS_DEFAULT_REGION": self.d.region,
                      "AWS_LAMBDA_FUNCTION_NAME": target.name}
+        if "LIVEINSIGHT_SITES" in variables:  # served locally: the spec's sites, and pages on localhost
+            variables["LIVEINSIGHT_SITES"] = _with_localhost(variables["LIVEINSIGHT_SITES"])
         with _ENV_LOCK, patched_environ(variables):
             yield
 
@@ -507,3 +509,13 @@ def _proxy_response(result: Any) -> Response:
         import base64
         data = base64.b64decode(body or "")
     return Response(status, out, data)
+
+
+def _with_localhost(sites: str) -> str:
+    """The accepted sites (handlers/shared/sites.py) with ``localhost`` added."""
+    try:
+        accepted = json.loads(sites)
+    except ValueError:
+        return sites
+    return json.dumps({"localhost": "localhost", **accepted}, separators=(",", ":"), sort_keys=True) \
+        if isinstance(accepted, dict) else sites

@@ -359,6 +359,36 @@ class AlarmSpec(Model):
         return self
 
 
+SiteDomain = Annotated[str, StringConstraints(
+    pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$", max_length=253)]
+
+
+class SiteSpec(Model):
+    """A site the stack counts: events whose ``domain`` is the site or one of its aliases are stored
+    under the site; events for any other domain are dropped before any write (docs/security.md)."""
+
+    domain: SiteDomain
+    aliases: tuple[SiteDomain, ...] = Field(default=(), max_length=10, description="other domains counted as this "
+                                            "site, such as www.example.com")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: object) -> object:
+        return {"domain": v} if isinstance(v, str) else v
+
+
+class CapsSpec(Model):
+    """Distinct values kept per site, day and dimension; past a cap new values count under
+    ``(other)`` (docs/analytics.md, "Caps"). Headline totals stay exact."""
+
+    pages: int = Field(default=1000, ge=10, le=100_000, description="distinct paths (pages, entry and exit pages)")
+    sources: int = Field(default=300, ge=10, le=100_000, description="distinct sources and referrers")
+    utm: int = Field(default=300, ge=10, le=100_000, description="distinct values per UTM field")
+    goals: int = Field(default=100, ge=1, le=10_000, description="distinct goal names")
+    prop_keys: int = Field(default=50, ge=1, le=10_000, description="distinct props keys per goal")
+    prop_values: int = Field(default=100, ge=1, le=100_000, description="distinct values per goal and props key")
+
+
 class StackSpec(Model):
     """The whole stack. Names of AWS resources derive from ``project`` and ``environment``."""
 
@@ -379,6 +409,9 @@ class StackSpec(Model):
     alerts: AlertsSpec = AlertsSpec()
     alarms: tuple[AlarmSpec, ...] = ()
     ingest: IngestSpec = Field(default=IngestSpec(), description="direct, or {mode: stream, ...}")
+    sites: tuple[SiteSpec, ...] = Field(default=(), max_length=100, description="the sites whose events are "
+                                        "stored (a domain, or {domain, aliases}); none: every event is dropped")
+    caps: CapsSpec = Field(default=CapsSpec(), description="distinct values kept per site, day and dimension")
 
     @field_validator("ingest", mode="before")
     @classmethod
@@ -413,6 +446,10 @@ class StackSpec(Model):
             names.add(alarm.name)
         self._check_ingest()
         self._check_front()
+        accepted = [d for site in self.sites for d in (site.domain, *site.aliases)]
+        twice = sorted({d for d in accepted if accepted.count(d) > 1})
+        if twice:
+            raise ValueError(f"sites: {', '.join(twice)} listed more than once")
         if self.alerts.emails and not self.alerts.topic:
             raise ValueError("alerts.emails: needs alerts.topic: true")
         return self

@@ -147,7 +147,7 @@ def test_posted_events_fill_every_panel(server: int, browser: Browser, tmp_path:
     with page.expect_download() as info:
         csv_link.click()
     text = Path(info.value.path()).read_text(encoding="utf-8")
-    assert text.splitlines()[0].split(",")[0] == "source" and "Hacker News" in text, text
+    assert text.splitlines()[0].split(",")[0].strip('"') == "source" and "Hacker News" in text, text
 
     assert all(u.startswith(f"http://127.0.0.1:{server}/") for u in requests), "no request leaves the site"
     page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import stats_api
 
-from shared import breakdowns, store, visits
+from shared import breakdowns, queries, visits
 
 LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024
 WIDE = "\U0001F600"  # 4 bytes in UTF-8, 12 characters as a JSON escape
@@ -69,7 +69,7 @@ def _call(query: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def worst(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "stats", worst_answer)
+    monkeypatch.setattr(queries, "stats", worst_answer)
 
 
 @pytest.mark.usefixtures("worst")

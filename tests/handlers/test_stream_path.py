@@ -21,7 +21,7 @@ from liveinsight_infra.local.stream import MappingSettings, StreamPoller
 from liveinsight_infra.reconcilers.dynamodb import TableReconciler
 from liveinsight_infra.reconcilers.kinesis import StreamReconciler
 from liveinsight_infra.reconcilers.sqs import QueueReconciler
-from shared import store, stream, visitors
+from shared import keys, plan, store, stream, visitors
 from tests.conftest import ROOT, make_engine
 from tests.handlers.conftest import Api
 
@@ -274,18 +274,18 @@ def test_the_stream_path_counts_what_the_direct_path_counts(path: Path, monkeypa
 
 def test_whatever_the_direct_path_derives_flows_into_the_stream_path(path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """A counter or marker added to the per-event derivation (store._plan) is written by the aggregator too."""
-    real = store._plan
+    """A counter or marker added to the per-event derivation (plan.plan) is written by the aggregator too."""
+    real = plan.plan
 
     def plan_with_a_dimension(ev: Any, visitor: str, *args: Any) -> Any:
         planned = real(ev, visitor, *args)
-        c = f"C#{ev.domain}#{store.day_of(ev.ts_ms)}#s"
+        c = f"C#{ev.domain}#{keys.day_of(ev.ts_ms)}#s"
         planned.counters.append((c, "dim#test", "hits", None))
-        planned.markers.append((f"V#{ev.domain}#{store.day_of(ev.ts_ms)}#s0", f"dim#test#{visitor}", c, "dim#test",
-                                store.expiry(days=2)))
+        planned.markers.append((f"V#{ev.domain}#{keys.day_of(ev.ts_ms)}#s0", f"dim#test#{visitor}", c, "dim#test",
+                                keys.expiry(days=2)))
         return planned
 
-    monkeypatch.setattr(store, "_plan", plan_with_a_dimension)
+    monkeypatch.setattr(plan, "plan", plan_with_a_dimension)
     post_all(path, pageviews("dim.example", 7, ips=3))
     path.poller.drain()
     assert counters_of_dim(path, "dim.example") == (7, 3)
@@ -311,7 +311,7 @@ def test_a_batch_delivered_again_to_a_new_container_counts_once(path: Path) -> N
 
 def test_an_event_without_ts_is_a_retry_within_the_window_and_a_new_view_after_it(
         path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """As on the direct path (store._plan's retry guard): the same request again 31 s later counts
+    """As on the direct path (plan.plan's retry guard): the same request again 31 s later counts
     once; the same page view 5 minutes later is a new page view."""
     body = {"name": "pageview", "url": "https://nots.example/a", "domain": "nots.example"}
     real = time.time
@@ -541,6 +541,7 @@ def test_a_visitor_with_many_distinct_pages_keeps_a_small_session_item_and_count
     distinct values would make each of its later events cost more. Past a bound its values are
     marker items; each page still counts the visitor once, a retry of everything counts nothing."""
     monkeypatch.setenv("LIVEINSIGHT_INGEST", ingest)
+    monkeypatch.setenv("LIVEINSIGHT_CAPS", json.dumps({"pages": 2_000}))  # a site with many pages (caps.py)
     site = f"many-{ingest}.example"
     now = int(time.time() * 1000)
     bodies = [{"name": "pageview", "url": f"https://{site}/p{i}", "domain": site, "ts": now - 3_000 + i}
@@ -562,16 +563,16 @@ def as_earlier_layout(path: Path, monkeypatch: pytest.MonkeyPatch, traffic: list
     """Post ``traffic`` on the direct path, then leave its visitors as the earlier layout kept them:
     a marker item per value, sessions without ``seen``."""
     planned: list[Any] = []
-    real = store._plan
+    real = plan.plan
 
     def keep(*args: Any) -> Any:
         planned.append(real(*args))
         return planned[-1]
 
     monkeypatch.setenv("LIVEINSIGHT_INGEST", "direct")
-    monkeypatch.setattr(store, "_plan", keep)
+    monkeypatch.setattr(plan, "plan", keep)
     post_all(path, traffic)
-    monkeypatch.setattr(store, "_plan", real)
+    monkeypatch.setattr(plan, "plan", real)
     t = store.table()
     for p in planned:
         for pk, sk, _c, _csk, ttl in p.markers:

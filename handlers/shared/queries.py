@@ -1,0 +1,119 @@
+"""The read side of the table: the realtime and statistics queries (keys: keys.py).
+
+A read touches a number of partitions fixed by the time window and the shard count, never by how
+many events are stored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import breakdowns, visits
+from .db import table
+from .keys import shards
+
+
+def _query_all(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    t = table()
+    items: list[dict[str, Any]] = []
+    while True:
+        page = t.query(**kwargs)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def _parallel_queries(queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(queries)))) as pool:
+        return list(pool.map(_query_all, queries))
+
+
+def _key_eq(pk: str) -> dict[str, Any]:
+    return {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": pk}}
+
+
+def realtime(site: str, now: datetime) -> dict[str, Any]:
+    minutes = [now - timedelta(minutes=i) for i in range(29, -1, -1)]
+    days = sorted({m.strftime("%Y-%m-%d") for m in minutes})
+    queries: list[dict[str, Any]] = []
+    for day in days:
+        in_day = [m for m in minutes if m.strftime("%Y-%m-%d") == day]
+        lo, hi = f"m{in_day[0].strftime('%H%M')}", f"m{in_day[-1].strftime('%H%M')}"
+        for k in range(shards()):
+            queries.append({"KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
+                            "ExpressionAttributeValues": {":pk": f"M#{site}#{day}#s{k}", ":lo": lo, ":hi": hi}})
+    active_minutes = minutes[-5:]
+    for m in active_minutes:
+        for k in range(shards()):
+            queries.append({**_key_eq(f"A#{site}#{m.strftime('%Y%m%d%H%M')}#s{k}"),
+                            "ProjectionExpression": "sk, #w, vp", "ExpressionAttributeNames": {"#w": "whole"}})
+    results = _parallel_queries(queries)
+    per_minute: Counter[str] = Counter()
+    visitors: set[str] = set()
+    page_visitors: dict[str, set[str]] = defaultdict(set)
+    for query, items in zip(queries, results, strict=True):
+        pk = query["ExpressionAttributeValues"][":pk"]
+        if pk.startswith("M#"):
+            day = pk.split("#")[2]
+            for item in items:
+                per_minute[f"{day}T{item['sk'][1:3]}:{item['sk'][3:5]}"] += int(item.get("pv", 0))
+        else:
+            for item in items:
+                # One marker per item (direct path), or a batch's "visitor#path" list in ``vp`` (stream path).
+                for entry in item.get("vp") or [item["sk"]]:
+                    visitor, _, path = str(entry).partition("#")
+                    path = str(item.get("whole", path))
+                    visitors.add(visitor)
+                    page_visitors[path].add(visitor)
+    series = [{"minute": m.strftime("%Y-%m-%dT%H:%M:00Z"), "pageviews": per_minute[m.strftime("%Y-%m-%dT%H:%M")]}
+              for m in minutes]
+    top = sorted(((p, len(v)) for p, v in page_visitors.items()), key=lambda x: (-x[1], x[0]))[:10]
+    return {"site": site, "active_visitors": len(visitors), "pageviews_per_minute": series,
+            "top_pages": [{"path": p, "visitors": n} for p, n in top]}
+
+
+def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
+    days = [(first + timedelta(days=i)).strftime("%Y-%m-%d") for i in range((last - first).days + 1)]
+    queries = [_key_eq(f"C#{site}#{day}#s{k}") for day in days for k in range(shards())]
+    results = _parallel_queries(queries)
+    per_day: dict[str, Counter[str]] = {d: Counter() for d in days}
+    per_hour: dict[str, Counter[str]] = {f"{h:02d}": Counter() for h in range(24)}
+    pages: Counter[str] = Counter()
+    refs: Counter[str] = Counter()
+    found = breakdowns.Breakdowns()
+    visit_figures = visits.Figures()
+    for query, items in zip(queries, results, strict=True):
+        day = query["ExpressionAttributeValues"][":pk"].split("#")[2]
+        for item in items:
+            sk = item["sk"]
+            found.add(sk, item)
+            visit_figures.add(item)
+            if sk == "day":
+                per_day[day]["pv"] += int(item.get("pv", 0))
+                per_day[day]["uv"] += int(item.get("uv", 0))
+            elif sk.startswith("h"):
+                per_hour[sk[1:3]]["pv"] += int(item.get("pv", 0))
+                per_hour[sk[1:3]]["uv"] += int(item.get("uv", 0))
+            elif sk.startswith("page#"):
+                pages[str(item.get("whole", sk[5:]))] += int(item.get("pv", 0))
+            elif sk.startswith("ref#"):
+                refs[str(item.get("whole", sk[4:]))] += int(item.get("pv", 0))
+    if len(days) == 1:
+        series = [{"time": f"{days[0]}T{h}:00:00Z", "visitors": c["uv"], "pageviews": c["pv"]}
+                  for h, c in sorted(per_hour.items())]
+    else:
+        series = [{"time": d, "visitors": c["uv"], "pageviews": c["pv"]} for d, c in per_day.items()]
+
+    def top(counter: Counter[str], key: str) -> list[dict[str, Any]]:
+        return [{key: k, "pageviews": n} for k, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))[:10]]
+
+    # Daily salts: a visitor is a new id each day, so a period's visitors are the days' sum.
+    visitors = sum(c["uv"] for c in per_day.values())
+    return {"site": site, "from": days[0], "to": days[-1], "visitors": visitors,
+            "pageviews": sum(c["pv"] for c in per_day.values()),
+            "top_pages": top(pages, "path"), "top_referrers": top(refs, "referrer"), "timeseries": series,
+            **found.fields(visitors), **visit_figures.fields()}

@@ -1,0 +1,105 @@
+"""What one request can cost and what one stats query reads are bounded, whatever was sent
+(docs/security.md, "Threat model"): a request planned past its write units, or spread over more sites
+and days than a browser sends, is refused whole with a 4xx before any write; a day's stats read a
+number of items the caps bound, flat however many distinct values were sent."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared import caps, store
+from tests.handlers.conftest import Api
+
+SITE = "bounded.example"
+WRITES = ("PutItem", "UpdateItem", "BatchWriteItem", "DeleteItem", "TransactWriteItems")
+
+
+class Reads:
+    """Items the table returned to queries, and their distinct sort keys."""
+
+    def __init__(self, api: Api) -> None:
+        self.items = 0
+        self.keys: set[str] = set()
+        store.table().meta.client.meta.events.register("after-call.dynamodb.Query", self._count)
+
+    def _count(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.items += len(parsed.get("Items", []))
+        self.keys |= {str(i["sk"]["S"]) for i in parsed.get("Items", [])}
+
+
+@pytest.fixture
+def small_caps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LIVEINSIGHT_CAPS", json.dumps(
+        {"pages": 5, "sources": 5, "utm": 5, "goals": 3, "prop_keys": 3, "prop_values": 3}))
+    caps.reset_for_tests()
+    yield
+    caps.reset_for_tests()
+
+
+def unique(n: int, tag: str, goals: bool = False, props: int = 1) -> list[dict[str, Any]]:
+    now = int(time.time() * 1000)
+    if goals:
+        return [{"name": f"g{tag}{i}", "url": f"https://{SITE}/", "domain": SITE, "ts": now - i,
+                 "props": {f"k{tag}{i}.{j}": f"v{tag}{i}.{j}" for j in range(props)}} for i in range(n)]
+    return [{"name": "pageview", "domain": SITE, "ts": now - i, "referrer": f"https://r{tag}{i}.example/",
+             "url": f"https://{SITE}/p{tag}{i}?utm_source=s{tag}{i}&utm_medium=m{tag}{i}&utm_campaign=c{tag}{i}"}
+            for i in range(n)]
+
+
+def writes(api: Api) -> int:
+    return sum(1 for c in api.calls if c in WRITES)
+
+
+@pytest.mark.usefixtures("small_caps")
+def test_a_day_s_stats_read_a_bounded_number_of_items_whatever_was_sent(api: Api) -> None:
+    reads = Reads(api)
+    sent = 0
+    counts = []
+    for round_ in range(4):
+        for j in range(5):  # small requests: within what a request may cost
+            for batch in (unique(3, f"{round_}.{j}."), unique(3, f"{round_}.{j}.", goals=True)):
+                status, body, _ = api.post(batch)
+                assert status == 202 and body["accepted"] == 3, body
+                sent += 3
+        reads.items, reads.keys = 0, set()
+        answer = api.stats(SITE)
+        counts.append(len(reads.keys))
+        assert answer["pageviews"] + sum(g["events"] for g in answer["goals"]) == sent
+    assert counts[1] == counts[2] == counts[3], counts  # no new counter once the caps are full
+    assert counts[-1] <= caps.counter_bound() and reads.items <= caps.counter_bound() * store.shards()
+
+
+def test_a_request_spread_over_more_sites_and_days_is_refused_whole(api: Api) -> None:
+    api.calls.clear()
+    now = int(time.time() * 1000)
+    spread = [{"name": "pageview", "url": f"https://s{i}.example/", "domain": f"s{i}.example", "ts": now}
+              for i in range(3)]
+    status, body, _ = api.post(spread)
+    assert status == 400 and "sites and days in one request" in body["error"]
+    assert writes(api) == 0
+
+
+@pytest.mark.parametrize("shape", ["unique pages", "unique goals", "maximum props"])
+def test_a_request_past_its_write_units_is_refused_whole(api: Api, shape: str) -> None:
+    now = int(time.time() * 1000)
+    batch = {"unique pages": unique(100, "u"), "unique goals": unique(100, "g", goals=True, props=10),
+             "maximum props": [{"name": "big", "url": f"https://{SITE}/", "domain": SITE, "ts": now,
+                                "props": {f"k{j}": "v" * 1900 for j in range(30)}}]}[shape]
+    api.calls.clear()
+    status, body, _ = api.post(batch)
+    assert status == 413 and "write units" in body["error"], body
+    assert writes(api) == 0 and api.stats(SITE)["pageviews"] == 0
+
+
+def test_an_ordinary_batch_fits_and_costs_what_was_planned(api: Api) -> None:
+    now = int(time.time() * 1000)
+    pages = ["/", "/pricing", "/docs", "/blog", "/about"]
+    batch = [{"name": "pageview", "url": f"https://{SITE}{pages[i % 5]}", "domain": SITE, "ts": now - i}
+             for i in range(100)]
+    status, body, _ = api.post(batch)
+    assert status == 202 and body["accepted"] == 100

@@ -1,0 +1,113 @@
+"""Cardinality caps per site and day: past a cap a new value counts under ``(other)``; headline
+totals stay exact; the day's counter items stay bounded whatever was sent (docs/analytics.md, "Caps")."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from shared import caps
+from tests.handlers.conftest import Api
+from tests.handlers.test_stream_path import Path, path  # noqa: F401  (the stream path's fixture)
+
+SITE = "capped.example"
+CAPS = {"pages": 3, "sources": 2, "utm": 2, "goals": 2, "prop_keys": 2, "prop_values": 2}
+
+
+@pytest.fixture(autouse=True)
+def small_caps(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LIVEINSIGHT_CAPS", json.dumps(CAPS))
+    caps.reset_for_tests()
+    yield
+    caps.reset_for_tests()
+
+
+def hostile(n: int, tag: str = "") -> list[dict[str, Any]]:
+    """``n`` page views and ``n`` goals, each with values never seen before in every dimension."""
+    now = int(time.time() * 1000)
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        q = f"?utm_source=s{tag}{i}&utm_medium=m{tag}{i}&utm_campaign=c{tag}{i}"
+        out.append({"name": "pageview", "url": f"https://{SITE}/p{tag}{i}{q}", "domain": SITE, "ts": now - i,
+                    "referrer": f"https://r{tag}{i}.example/x"})
+        out.append({"name": f"goal{tag}{i}", "url": f"https://{SITE}/", "domain": SITE, "ts": now - i,
+                    "props": {f"k{tag}{i}": f"v{tag}{i}", "plan": quote(f"v{tag}{i}")}})
+    return out
+
+
+def rows(answer: dict[str, Any], field: str, label: str) -> dict[str, Any]:
+    return {r[label]: r for r in answer[field]}
+
+
+def check(answer: dict[str, Any], n: int) -> None:
+    assert answer["pageviews"] == n
+    assert sum(g["events"] for g in answer["goals"]) == n
+    pages = rows(answer, "pages", "path")
+    assert len(pages) == CAPS["pages"] + 1 and pages["(other)"]["pageviews"] == n - CAPS["pages"]
+    assert sum(p["pageviews"] for p in answer["pages"]) == n
+    refs = {r["referrer"]: r["pageviews"] for r in answer["top_referrers"]}
+    assert len(refs) == CAPS["sources"] + 1 and sum(refs.values()) == n
+    for field in ("utm_mediums", "utm_campaigns"):
+        assert len(answer[field]) == CAPS["utm"] + 1 and "(other)" in rows(answer, field, "value")
+    sources = rows(answer, "sources", "source")
+    assert len(sources) <= CAPS["sources"] + 1 and "(other)" in sources
+    goals = rows(answer, "goals", "goal")
+    assert len(goals) == CAPS["goals"] + 1 and goals["(other)"]["events"] == n - CAPS["goals"]
+    keys = {k for g in answer["goals"] for k in g["props"]}
+    assert len(keys - {"(other)"}) <= CAPS["prop_keys"]
+    for g in answer["goals"]:
+        for values in g["props"].values():
+            assert len([v for v in values if v["value"] != "(other)"]) <= CAPS["prop_values"]
+    assert len(answer["entry_pages"]) <= CAPS["pages"] + 1
+
+
+def counter_keys(api: Api) -> set[str]:
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return {i["sk"]["S"] for i in api.items(f"C#{SITE}#{day}#s")}
+
+
+def post_each(api: Api, events: list[dict[str, Any]]) -> None:
+    """One event per request: new values in every dimension cost more than a batch of them may."""
+    for ev in events:
+        status, body, _ = api.post(ev)
+        assert status == 202 and body["accepted"] == 1, body
+
+
+def test_past_each_cap_new_values_count_under_other_and_totals_stay_exact(api: Api) -> None:
+    post_each(api, hostile(40))
+    check(api.stats(SITE), 40)
+
+
+def test_the_day_s_counter_items_are_bounded_by_the_caps(api: Api) -> None:
+    post_each(api, hostile(10, tag="a"))
+    post_each(api, hostile(10, tag="b"))  # the caps are full: entry and exit pages reach (other) too
+    before = counter_keys(api)
+    post_each(api, hostile(10, tag="c"))
+    post_each(api, hostile(10, tag="d"))
+    assert counter_keys(api) == before
+    assert api.stats(SITE)["pageviews"] == 40
+
+
+def test_a_value_admitted_stays_admitted_and_a_retry_counts_once(api: Api) -> None:
+    first = hostile(5, tag="x")
+    post_each(api, first)
+    kept = set(rows(api.stats(SITE), "pages", "path"))
+    assert len(kept) == CAPS["pages"] + 1 and all(p.startswith("/px") for p in kept - {"(other)"})
+    post_each(api, first)  # the same requests again: nothing counts twice
+    post_each(api, hostile(5, tag="y"))
+    answer = api.stats(SITE)
+    assert answer["pageviews"] == 10 and set(rows(answer, "pages", "path")) == kept
+
+
+def test_the_stream_path_caps_as_the_direct_path(path: Path) -> None:  # noqa: F811
+    for ev in hostile(8):
+        status, _, _ = path.api.post(ev)
+        assert status == 202
+    path.poller.drain()
+    check(path.api.stats(SITE), 8)
