@@ -182,6 +182,16 @@
     });
   }
 
+  // A revenue goal's total and average per currency (goals[].revenue: amounts as strings, never summed
+  // across currencies).
+  function revenue(rows) {
+    if (!Array.isArray(rows) || !rows.length) return [];
+    var parts = rows.map(function (r) {
+      return String(r.currency) + " " + String(r.total) + " total, " + String(r.average) + " average";
+    });
+    return [h("p", { class: "goal-revenue", text: "Revenue: " + parts.join(" · ") })];
+  }
+
   function goals(el, rows) {
     if (!Array.isArray(rows)) { fill(el, [h("p", { class: "empty", text: "Not available from this API" })]); return; }
     if (!rows.length) { fill(el, [h("p", { class: "empty", text: "No goals yet: send a custom event (any name but pageview)" })]); return; }
@@ -197,7 +207,10 @@
       var said = String(g.goal) + ": " + cells[1].textContent + " visitors, " + cells[2].textContent + " events, " +
         cells[3].textContent + " conversion";
       var props = g.props && typeof g.props === "object" ? Object.keys(g.props) : [];
-      if (!props.length) return h("div", { class: "goal" }, [h("div", { class: "goal-row", role: "group", "aria-label": said }, cells)]);
+      var money = revenue(g.revenue);
+      if (!props.length) {
+        return h("div", { class: "goal" }, [h("div", { class: "goal-row", role: "group", "aria-label": said }, cells)].concat(money));
+      }
       var breakdown = props.map(function (key) {
         var ol = h("ol", { class: "bars" });
         list(ol, g.props[key], "value", "events", [key, "Events"]);
@@ -209,7 +222,7 @@
       details.addEventListener("toggle", function () {
         if (details.open) state.open[name] = true; else delete state.open[name];
       });
-      return details;
+      return money.length ? h("div", {}, [details].concat(money)) : details;
     });
     fill(el, [head].concat(items));
   }

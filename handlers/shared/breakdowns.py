@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -137,6 +138,19 @@ def plan_goal(p: Planned, name: str, props: Mapping[str, Any], visitor: str, c: 
         p.counters.append((c, f"gp#{pkey}", "events", pwhole))
 
 
+def plan_revenue(p: Planned, name: str, revenue: Mapping[str, Any], c: str) -> None:
+    """A revenue goal's amount and count, per currency (``rev#{currency}#{goal}``): we have no exchange
+    rates, so each currency is summed on its own (docs/metrics.md, ``goals[].revenue``)."""
+    key, whole = key_part(name)
+    sk = f"rev#{revenue['currency']}#{key}"
+    p.amounts.append((c, sk, "rev", Decimal(revenue["amount"]), whole))
+    p.counters.append((c, sk, "rev_n", whole))
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def _ranked(counts: Mapping[str, Counter[str]], first: str, second: str) -> list[tuple[str, Counter[str]]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1][first], -kv[1][second], kv[0]))[:MAX_ROWS]
 
@@ -149,6 +163,7 @@ class Breakdowns:
         self.pages: dict[str, Counter[str]] = defaultdict(Counter)
         self.goals: dict[str, Counter[str]] = defaultdict(Counter)
         self.props: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self.revenue: dict[str, dict[str, list[Decimal]]] = defaultdict(dict)  # goal -> currency -> [sum, n]
         self._prefixes = {f"{prefix}#": d for d, prefix in COUNTERS.items()}
 
     def add(self, sk: str, item: Mapping[str, Any]) -> None:
@@ -158,7 +173,12 @@ class Breakdowns:
             return
         value = str(item.get("whole", rest))
         numbers = Counter({a: int(item.get(a, 0)) for a in ("pv", "uv", "events")})
-        if head == "page":
+        if head == "rev":
+            currency, _, key = rest.partition("#")
+            found = self.revenue[str(item.get("whole", key))].setdefault(currency, [Decimal(0), Decimal(0)])
+            found[0] += Decimal(item.get("rev", 0))
+            found[1] += Decimal(item.get("rev_n", 0))
+        elif head == "page":
             self.pages[value].update(numbers)
         elif head == "goal":
             self.goals[value].update(numbers)
@@ -180,11 +200,16 @@ class Breakdowns:
         return {k: [{"value": v, "events": n} for v, n in
                     sorted(keys[k].items(), key=lambda x: (-x[1], x[0]))[:MAX_PROP_VALUES]] for k in sorted(chosen)}
 
+    def _revenue(self, goal: str) -> list[dict[str, str]]:
+        """expression.ex ``total_revenue`` (sum) and ``average_revenue`` (avg) of a goal, per currency."""
+        return [{"currency": cur, "total": _money(total), "average": _money(total / n)}
+                for cur, (total, n) in sorted(self.revenue.get(goal, {}).items()) if n]
+
     def fields(self, visitors: int) -> dict[str, Any]:
         """The answer's breakdown fields; ``visitors`` (the period's) is the base of conversion rates."""
         goals = [{"goal": g, "visitors": n["uv"], "events": n["events"],
                   "conversion_rate": round(100 * n["uv"] / visitors, 1) if visitors else 0.0,
-                  "props": self._props(g)} for g, n in _ranked(self.goals, "uv", "events")]
+                  "props": self._props(g), "revenue": self._revenue(g)} for g, n in _ranked(self.goals, "uv", "events")]
         return {"sources": self._rows("source", "source", pageviews=True),
                 "utm_mediums": self._rows("utm_medium", "value"), "utm_campaigns": self._rows("utm_campaign", "value"),
                 "countries": self._rows("country", "country"), "devices": self._rows("device", "name"),

@@ -85,9 +85,9 @@ EXPECTED = {
               {"path": "/docs", "visitors": 1, "pageviews": 1}],
     "goals": [{"goal": "signup", "visitors": 3, "events": 4, "conversion_rate": 75.0,
                "props": {"plan": [{"value": "pro", "events": 3}, {"value": "free", "events": 1}],
-                         "seats": [{"value": "3", "events": 1}]}},
+                         "seats": [{"value": "3", "events": 1}]}, "revenue": []},
               {"goal": "Download", "visitors": 1, "events": 1, "conversion_rate": 25.0,
-               "props": {"file": [{"value": "a.pdf", "events": 1}]}}],
+               "props": {"file": [{"value": "a.pdf", "events": 1}]}, "revenue": []}],
 }
 
 

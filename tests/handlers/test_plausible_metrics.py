@@ -1,0 +1,81 @@
+"""Figures by Plausible's definitions (docs/metrics.md), on both ingest paths: small hand-built event
+sets whose expected numbers are worked out by those definitions (tests/reference/plausible.py gives
+the same on the same events)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import stats_api
+
+from tests.handlers.test_stream_path import Path
+from tests.handlers.test_stream_path import path as path
+
+
+class Ingest:
+    """One ingest path: events posted, then (stream) the records delivered, then the answers."""
+
+    def __init__(self, path: Path, mode: str):
+        self.path, self.mode = path, mode
+        self.now = int(time.time() * 1000)
+
+    def post(self, body: Any, ip: str = "203.0.113.7") -> None:
+        status, answer, _ = self.path.api.post(body, ip=ip)
+        assert status == 202 and answer["accepted"] == (len(body) if isinstance(body, list) else 1), answer
+
+    def stats(self, site: str) -> dict[str, Any]:
+        if self.mode == "stream":
+            self.path.poller.drain()
+        return self.path.stats(site)
+
+    def panel(self, site: str, panel: str) -> list[list[str]]:
+        if self.mode == "stream":
+            self.path.poller.drain()
+        answer = stats_api.handler({"httpMethod": "GET", "path": "/api/stats", "headers": {},
+                                    "queryStringParameters": {"site": site, "period": "day", "format": "csv",
+                                                              "panel": panel,
+                                                              "date": datetime.now(UTC).strftime("%Y-%m-%d")},
+                                    "requestContext": {}}, None)
+        assert answer["statusCode"] == 200, answer
+        return list(csv.reader(io.StringIO(answer["body"], newline="")))
+
+
+@pytest.fixture(params=["direct", "stream"])
+def ingest(request: pytest.FixtureRequest, path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Ingest]:
+    if request.param == "direct":
+        monkeypatch.delenv("LIVEINSIGHT_INGEST")
+    yield Ingest(path, request.param)
+
+
+def ev(site: str, name: str, ts: int, path: str = "/", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "url": f"https://{site}{path}", "domain": site, "ts": ts, **extra}
+
+
+# -- revenue ------------------------------------------------------------------------------------------
+def test_revenue_goals_report_total_and_average_per_currency(ingest: Ingest) -> None:
+    """expression.ex ``total_revenue`` = sum, ``average_revenue`` = avg of the amounts, per goal; we
+    have no exchange rates, so per currency, two decimals as strings."""
+    site, t = "rev.example", ingest.now - 60_000
+    ingest.post([ev(site, "pageview", t), ev(site, "Purchase", t + 1, "/buy",
+                                             revenue={"amount": "10", "currency": "USD"})], ip="203.0.113.1")
+    ingest.post([ev(site, "pageview", t), ev(site, "Purchase", t + 2, "/buy",
+                                             revenue={"amount": 5.5, "currency": "usd"}),
+                 ev(site, "Purchase", t + 3, "/buy", revenue={"amount": "20.005", "currency": "EUR"})],
+                ip="203.0.113.2")
+    ingest.post([ev(site, "pageview", t), ev(site, "Signup", t + 4, "/join")], ip="203.0.113.3")
+    goals = {g["goal"]: g for g in ingest.stats(site)["goals"]}
+    assert goals["Purchase"]["revenue"] == [{"currency": "EUR", "total": "20.01", "average": "20.01"},
+                                            {"currency": "USD", "total": "15.50", "average": "7.75"}]
+    assert goals["Purchase"]["events"] == 3 and goals["Purchase"]["visitors"] == 2
+    assert goals["Signup"]["revenue"] == []
+    assert ingest.panel(site, "goal_revenue") == [["goal", "currency", "total", "average"],
+                                                  ["Purchase", "EUR", "20.01", "20.01"],
+                                                  ["Purchase", "USD", "15.50", "7.75"]]
+
