@@ -79,3 +79,17 @@ def test_revenue_goals_report_total_and_average_per_currency(ingest: Ingest) -> 
                                                   ["Purchase", "EUR", "20.01", "20.01"],
                                                   ["Purchase", "USD", "15.50", "7.75"]]
 
+
+# -- paths ----------------------------------------------------------------------------------------------
+def test_paths_are_percent_decoded_as_plausible_normalises_them(ingest: Ingest) -> None:
+    """request.ex ``get_pathname``: ``URI.decode`` of the path, trailing whitespace trimmed."""
+    site, t = "paths.example", ingest.now - 60_000
+    ingest.post(ev(site, "pageview", t, "/caf%C3%A9"), ip="203.0.113.1")
+    ingest.post(ev(site, "pageview", t, "/café"), ip="203.0.113.2")
+    ingest.post(ev(site, "pageview", t, "/a%20b%20"), ip="203.0.113.3")
+    stats = ingest.stats(site)
+    assert stats["pages"] == [{"path": "/café", "visitors": 2, "pageviews": 2},
+                              {"path": "/a b", "visitors": 1, "pageviews": 1}]
+    assert stats["top_pages"] == [{"path": "/café", "pageviews": 2}, {"path": "/a b", "pageviews": 1}]
+    assert stats["entry_pages"] == [{"path": "/café", "visits": 2}, {"path": "/a b", "visits": 1}]
+
