@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import dimensions
 from .keys import key_part
+from .sites import is_self_referral
 
 if TYPE_CHECKING:
     from .writes import Planned
@@ -48,11 +49,8 @@ COUNTERS = {"source": "src", "utm_medium": "med", "utm_campaign": "cmp", "countr
 PER_VISIT = {"source": "s", "utm_medium": "um", "utm_campaign": "uc"}  # dimension -> marker prefix
 
 
-def _bare(host: str | None) -> str:
-    return (host or "").lower().rstrip(".").removeprefix("www.")
-
-
-def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, user_agent: str) -> dict[str, str]:
+def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, user_agent: str,
+           domain: str | None = None) -> dict[str, str]:
     """The dimensions of an event, from its page URL, its referrer as sent, and the request's headers.
 
     A page reached by a link inside the site (referrer on the same host, no tag) has no source: it
@@ -60,9 +58,11 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
     visitor who clicks around a direct one.
     """
     out: dict[str, str] = {}
-    c = dimensions.campaign(url, referrer)
+    c = dimensions.campaign(url, referrer, domain)
     try:
-        internal = bool(referrer) and _bare(urlsplit(referrer or "").hostname) == _bare(urlsplit(url).hostname)
+        page_host = urlsplit(url).hostname
+        internal = bool(referrer) and is_self_referral(urlsplit(referrer or "").hostname, page_host,
+                                                       domain or page_host or "")
     except ValueError:
         internal = False
     if not (c.source == dimensions.DIRECT and internal):

@@ -21,6 +21,8 @@ from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Invali
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .sites import is_self_referral
+
 MAX_BODY = 64 * 1024
 MAX_EVENTS = 100
 MAX_NAME = 120
@@ -331,7 +333,7 @@ def validate_event(raw: Any, now_ms: int | None = None) -> Event:
         path = path.rstrip("/") or "/"
     if hash_mode in (1, True) and parts.fragment:  # Plausible's hash-based routing: the fragment is the page
         path = f"{path}#{unquote(parts.fragment)}"
-    if ref_host == hostname:
-        ref_host = ""  # internal navigation is not a referral
+    if is_self_referral(ref_host, hostname, domain):
+        ref_host = ""  # internal navigation, or the site's www. host or an alias: not a referral
     return Event(name.strip(), url, path, domain, ref_host, props, ts, ts_raw is not None, revenue,
                  engagement_ms, scroll_depth)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -93,3 +94,19 @@ def test_paths_are_percent_decoded_as_plausible_normalises_them(ingest: Ingest) 
     assert stats["top_pages"] == [{"path": "/café", "pageviews": 2}, {"path": "/a b", "pageviews": 1}]
     assert stats["entry_pages"] == [{"path": "/café", "visits": 2}, {"path": "/a b", "visits": 1}]
 
+
+# -- self-referrals -------------------------------------------------------------------------------------
+def test_the_sites_own_hosts_are_never_a_referrer_or_a_source(ingest: Ingest,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """source.ex ``has_referral?``: a referrer whose host, without ``www.``, is the page's is none; and
+    a declared alias of the site is the site (one rule: sites.is_self_referral)."""
+    site, t = "self.example", ingest.now - 60_000
+    monkeypatch.setenv("LIVEINSIGHT_SITES", json.dumps({site: site, f"www.{site}": site, "alias.example": site}))
+    ingest.post(ev(site, "pageview", t, "/a", referrer=f"https://www.{site}/"), ip="203.0.113.1")
+    ingest.post(ev(site, "pageview", t, "/b", referrer="https://alias.example/x"), ip="203.0.113.2")
+    ingest.post({**ev(site, "pageview", t, "/c", referrer=f"https://{site}/"),
+                 "url": f"https://www.{site}/c"}, ip="203.0.113.3")
+    ingest.post(ev(site, "pageview", t, "/d", referrer="https://other.example/"), ip="203.0.113.4")
+    stats = ingest.stats(site)
+    assert stats["top_referrers"] == [{"referrer": "other.example", "pageviews": 1}]
+    assert {r["source"] for r in stats["sources"]} <= {"other.example", "Direct / None"}
