@@ -27,6 +27,7 @@ MAX_DAYS = 92
 # panel -> the answer's field and the CSV columns (the keys of its rows)
 PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sources": ("sources", ("source", "visitors", "pageviews")),
+    "channels": ("channels", ("channel", "visitors", "pageviews")),
     "utm_mediums": ("utm_mediums", ("value", "visitors")),
     "utm_campaigns": ("utm_campaigns", ("value", "visitors")),
     "pages": ("pages", ("path", "visitors", "pageviews")),

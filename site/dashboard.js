@@ -15,6 +15,7 @@
     // Until the API sends sources, its referrer hosts stand in for them.
     sources: { field: "sources", label: "source", value: "visitors", head: ["Source", "Visitors"],
                fallback: { field: "top_referrers", label: "referrer", value: "pageviews", head: ["Referrer", "Views"] } },
+    channels: { field: "channels", label: "channel", value: "visitors", head: ["Channel", "Visitors"] },
     utm_mediums: { field: "utm_mediums", label: "value", value: "visitors", head: ["UTM medium", "Visitors"] },
     utm_campaigns: { field: "utm_campaigns", label: "value", value: "visitors", head: ["UTM campaign", "Visitors"] },
     pages: { field: "top_pages", label: "path", value: "pageviews", head: ["Page", "Views"] },

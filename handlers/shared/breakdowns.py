@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from . import dimensions
+from . import channels, dimensions
 from .keys import key_part
 from .sites import is_self_referral
 
@@ -67,6 +67,12 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
         internal = False
     if not (c.source == dimensions.DIRECT and internal):
         out["source"] = c.source
+    # The channel this event gives the visit it starts (visits.py keeps the entry's): an internal
+    # link or a self-referral starting a visit is Direct, as Plausible has it.
+    query = dimensions.query_of(url)
+    source = "" if c.source == dimensions.DIRECT else c.source
+    out["channel"] = channels.channel(source, c.medium, c.campaign, dimensions.clean(query.get("utm_source")),
+                                      next((k for k in channels.CLICK_IDS if k in query), ""))
     if c.medium:
         out["utm_medium"] = c.medium
     if c.campaign:
@@ -162,6 +168,7 @@ class Breakdowns:
         self.dims: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in COUNTERS}
         self.pages: dict[str, Counter[str]] = defaultdict(Counter)
         self.goals: dict[str, Counter[str]] = defaultdict(Counter)
+        self.channels: dict[str, Counter[str]] = defaultdict(Counter)  # visits.py: per visit, its entry's
         self.props: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
         self.revenue: dict[str, dict[str, list[Decimal]]] = defaultdict(dict)  # goal -> currency -> [sum, n]
         self._prefixes = {f"{prefix}#": d for d, prefix in COUNTERS.items()}
@@ -180,6 +187,8 @@ class Breakdowns:
             found[1] += Decimal(item.get("rev_n", 0))
         elif head == "page":
             self.pages[value].update(numbers)
+        elif head == "ch":
+            self.channels[value].update(numbers)
         elif head == "goal":
             self.goals[value].update(numbers)
         elif head == "gp":
@@ -216,4 +225,6 @@ class Breakdowns:
                 "browsers": self._rows("browser", "name"), "os": self._rows("os", "name"),
                 "pages": [{"path": p, "visitors": n["uv"], "pageviews": n["pv"]}
                           for p, n in _ranked(self.pages, "uv", "pv")],
-                "goals": goals}
+                "goals": goals,
+                "channels": [{"channel": ch, "visitors": n["uv"], "pageviews": n["pv"]}
+                             for ch, n in _ranked(self.channels, "uv", "pv") if n["uv"] or n["pv"]]}

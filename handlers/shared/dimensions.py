@@ -104,7 +104,7 @@ def clean(value: str | None, limit: int = MAX_VALUE_LENGTH) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()[:limit].strip()
 
 
-def _query(page_url: str | None) -> dict[str, str]:
+def query_of(page_url: str | None) -> dict[str, str]:
     """The page URL's query, first value of each name (as Plausible reads it)."""
     out: dict[str, str] = {}
     try:
@@ -163,7 +163,7 @@ def tagged_source(tag: str) -> str:
 
 def source(page_url: str | None, referrer: str | None, domain: str | None = None) -> str:
     """The event's source: a tag of the page URL, else the referrer, else ``DIRECT``."""
-    query = _query(page_url)
+    query = query_of(page_url)
     for tag in _TAGS:
         value = clean(query.get(tag))
         if value:
@@ -180,7 +180,7 @@ class Campaign:
 
 def campaign(page_url: str | None, referrer: str | None, domain: str | None = None) -> Campaign:
     """Source, ``utm_medium`` and ``utm_campaign`` of a page view ("" when the URL has none)."""
-    query = _query(page_url)
+    query = query_of(page_url)
     return Campaign(source(page_url, referrer, domain), clean(query.get("utm_medium")).lower(),
                     clean(query.get("utm_campaign")))
 

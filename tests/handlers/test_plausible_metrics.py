@@ -110,3 +110,30 @@ def test_the_sites_own_hosts_are_never_a_referrer_or_a_source(ingest: Ingest,
     stats = ingest.stats(site)
     assert stats["top_referrers"] == [{"referrer": "other.example", "pageviews": 1}]
     assert {r["source"] for r in stats["sources"]} <= {"other.example", "Direct / None"}
+
+
+# -- channels -------------------------------------------------------------------------------------------
+def test_channels_count_each_visit_under_its_entrys_channel(ingest: Ingest) -> None:
+    """acquisition.ex ``get_channel`` on the session's source and UTM values (set by its entry): a
+    visit's page views all count under its entry's channel, internal links included."""
+    site, t = "channels.example", ingest.now - 600_000
+    google = "https://www.google.com/"
+    ingest.post([ev(site, "pageview", t, "/", referrer=google),  # Organic Search, 3 page views
+                 ev(site, "pageview", t + 1_000, "/a", referrer=f"https://{site}/"),
+                 ev(site, "pageview", t + 2_000, "/b", referrer=f"https://{site}/a")], ip="203.0.113.1")
+    ingest.post([{**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=google&utm_medium=cpc"},
+                 ev(site, "pageview", t + 1_000, "/a", referrer=f"https://{site}/")], ip="203.0.113.2")
+    ingest.post(ev(site, "pageview", t, "/", referrer="https://news.ycombinator.com/"), ip="203.0.113.3")
+    ingest.post(ev(site, "pageview", t, "/", referrer="https://blog.example.org/post"), ip="203.0.113.4")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=newsletter"}, ip="203.0.113.5")
+    ingest.post(ev(site, "pageview", t), ip="203.0.113.6")  # Direct
+    ingest.post(ev(site, "pageview", t, "/x", referrer=f"https://www.{site}/"), ip="203.0.113.7")  # Direct
+    stats = ingest.stats(site)
+    assert stats["channels"] == [{"channel": "Direct", "visitors": 2, "pageviews": 2},
+                                 {"channel": "Organic Search", "visitors": 1, "pageviews": 3},
+                                 {"channel": "Paid Search", "visitors": 1, "pageviews": 2},
+                                 {"channel": "Email", "visitors": 1, "pageviews": 1},
+                                 {"channel": "Organic Social", "visitors": 1, "pageviews": 1},
+                                 {"channel": "Referral", "visitors": 1, "pageviews": 1}]
+    assert ingest.panel(site, "channels")[:2] == [["channel", "visitors", "pageviews"], ["Direct", "2", "2"]]
+
