@@ -137,3 +137,21 @@ def test_channels_count_each_visit_under_its_entrys_channel(ingest: Ingest) -> N
                                  {"channel": "Referral", "visitors": 1, "pageviews": 1}]
     assert ingest.panel(site, "channels")[:2] == [["channel", "visitors", "pageviews"], ["Direct", "2", "2"]]
 
+
+# -- bounce rate ----------------------------------------------------------------------------------------
+def test_bounce_rate_is_plausibles_and_the_engaged_share_has_its_own_name(ingest: Ingest) -> None:
+    """cache_store.ex: a session is a bounce while it has one page view or custom event; engagement
+    events change nothing. GA4's engaged visit (10 s or more, a conversion, or two page views) is
+    ``engagement_rate``."""
+    site, t = "bounce.example", ingest.now - 600_000
+
+    def engagement(ts: int, ms: int) -> dict[str, Any]:
+        return {"n": "engagement", "u": f"https://{site}/", "d": site, "e": ms, "ts": ts}
+
+    ingest.post(ev(site, "pageview", t), ip="203.0.113.1")  # a bounce, not engaged
+    ingest.post([ev(site, "pageview", t), engagement(t + 30_000, 30_000)], ip="203.0.113.2")  # bounce, engaged
+    ingest.post([ev(site, "pageview", t), ev(site, "Signup", t + 5_000)], ip="203.0.113.3")  # engaged
+    ingest.post([ev(site, "pageview", t), ev(site, "pageview", t + 5_000, "/b")], ip="203.0.113.4")  # engaged
+    ingest.post(ev(site, "Signup", t), ip="203.0.113.5")  # a bounce, engaged (a conversion)
+    stats = ingest.stats(site)
+    assert (stats["visits"], stats["bounce_rate"], stats["engagement_rate"]) == (5, 60, 80)
