@@ -27,7 +27,6 @@ MAX_DAYS = 92
 # panel -> the answer's field and the CSV columns (the keys of its rows)
 PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sources": ("sources", ("source", "visitors", "pageviews")),
-    "channels": ("channels", ("channel", "visitors", "pageviews")),
     "utm_mediums": ("utm_mediums", ("value", "visitors")),
     "utm_campaigns": ("utm_campaigns", ("value", "visitors")),
     "pages": ("pages", ("path", "visitors", "pageviews")),
@@ -37,6 +36,7 @@ PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "devices": ("devices", ("name", "visitors")),
     "browsers": ("browsers", ("name", "visitors")),
     "os": ("os", ("name", "visitors")),
+    "channels": ("channels", ("channel", "visitors", "pageviews")),
     "goals": ("goals", ("goal", "visitors", "events", "conversion_rate")),
     "goal_props": ("goals", ("goal", "key", "value", "events")),
     "goal_revenue": ("goals", ("goal", "currency", "total", "average")),
