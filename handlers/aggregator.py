@@ -37,7 +37,8 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
 
 from shared import caps, keys, plan, store, visits
 from shared.db import table
@@ -266,9 +267,9 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     counters: dict[tuple[str, str], tuple[Counter[str], str | None]] = {}
     active: dict[str, set[str]] = defaultdict(set)
 
-    def count(prefix: str, sk: str, attr: str, whole: str | None, n: int = 1) -> None:
+    def count(prefix: str, sk: str, attr: str, whole: str | None, n: int | Decimal = 1) -> None:
         values, had = counters.setdefault((prefix, sk), (Counter(), whole))
-        values[attr] += n
+        values[attr] += cast(int, n)  # or a Decimal amount (revenue)
         if whole and not had:
             counters[(prefix, sk)] = (values, whole)
 
@@ -277,6 +278,8 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
         p = r.planned
         for prefix, sk, attr, whole in p.counters:
             count(prefix, sk, attr, whole)
+        for prefix, sk, attr, amount, whole in p.amounts:
+            count(prefix, sk, attr, whole, amount)
         creator = f"{shard}#{r.seq}"
         for pk, sk, cprefix, csk, ttl in p.markers:
             kept = plan.session_marker(p, pk, sk)

@@ -106,7 +106,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             log_request(NAME, event, 202, started, accepted=0, rejected=len(rejected), dropped=len(valid))
             return respond(event, 202, {"accepted": 0, "rejected": rejected, "dropped": len(valid) + undeclared})
         headers = viewer_headers(event)  # CloudFront's country only on requests CloudFront sent
-        valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent))  # before any ingest path
+        valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent, e.domain))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]
         # The most it may cost, on both paths (visitor ids change no count): past it, refused whole.
         cost = store.planned_writes([(e, _ANY_VISITOR) for e in valid], now_ms)

@@ -36,8 +36,10 @@ PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "devices": ("devices", ("name", "visitors")),
     "browsers": ("browsers", ("name", "visitors")),
     "os": ("os", ("name", "visitors")),
+    "channels": ("channels", ("channel", "visitors", "pageviews")),
     "goals": ("goals", ("goal", "visitors", "events", "conversion_rate")),
     "goal_props": ("goals", ("goal", "key", "value", "events")),
+    "goal_revenue": ("goals", ("goal", "currency", "total", "average")),
 }
 # A synchronous Lambda response is at most 6 MB, counted as the runtime serialises it, where the
 # body's escapes are escaped again (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
@@ -126,6 +128,9 @@ def panel_rows(data: dict[str, Any], panel: str) -> tuple[tuple[str, ...], list[
     if panel == "goal_props":
         return columns, [[g["goal"], key, v["value"], v["events"]]
                          for g in data.get(field, []) for key, values in g["props"].items() for v in values]
+    if panel == "goal_revenue":
+        return columns, [[g["goal"], r["currency"], r["total"], r["average"]]
+                         for g in data.get(field, []) for r in g.get("revenue", [])]
     return columns, [[row.get(c, "") for c in columns] for row in data.get(field, [])]
 
 

@@ -15,6 +15,7 @@
     // Until the API sends sources, its referrer hosts stand in for them.
     sources: { field: "sources", label: "source", value: "visitors", head: ["Source", "Visitors"],
                fallback: { field: "top_referrers", label: "referrer", value: "pageviews", head: ["Referrer", "Views"] } },
+    channels: { field: "channels", label: "channel", value: "visitors", head: ["Channel", "Visitors"] },
     utm_mediums: { field: "utm_mediums", label: "value", value: "visitors", head: ["UTM medium", "Visitors"] },
     utm_campaigns: { field: "utm_campaigns", label: "value", value: "visitors", head: ["UTM campaign", "Visitors"] },
     pages: { field: "top_pages", label: "path", value: "pageviews", head: ["Page", "Views"] },
@@ -182,6 +183,16 @@
     });
   }
 
+  // A revenue goal's total and average per currency (goals[].revenue: amounts as strings, never summed
+  // across currencies).
+  function revenue(rows) {
+    if (!Array.isArray(rows) || !rows.length) return [];
+    var parts = rows.map(function (r) {
+      return String(r.currency) + " " + String(r.total) + " total, " + String(r.average) + " average";
+    });
+    return [h("p", { class: "goal-revenue", text: "Revenue: " + parts.join(" · ") })];
+  }
+
   function goals(el, rows) {
     if (!Array.isArray(rows)) { fill(el, [h("p", { class: "empty", text: "Not available from this API" })]); return; }
     if (!rows.length) { fill(el, [h("p", { class: "empty", text: "No goals yet: send a custom event (any name but pageview)" })]); return; }
@@ -197,7 +208,10 @@
       var said = String(g.goal) + ": " + cells[1].textContent + " visitors, " + cells[2].textContent + " events, " +
         cells[3].textContent + " conversion";
       var props = g.props && typeof g.props === "object" ? Object.keys(g.props) : [];
-      if (!props.length) return h("div", { class: "goal" }, [h("div", { class: "goal-row", role: "group", "aria-label": said }, cells)]);
+      var money = revenue(g.revenue);
+      if (!props.length) {
+        return h("div", { class: "goal" }, [h("div", { class: "goal-row", role: "group", "aria-label": said }, cells)].concat(money));
+      }
       var breakdown = props.map(function (key) {
         var ol = h("ol", { class: "bars" });
         list(ol, g.props[key], "value", "events", [key, "Events"]);
@@ -209,7 +223,7 @@
       details.addEventListener("toggle", function () {
         if (details.open) state.open[name] = true; else delete state.open[name];
       });
-      return details;
+      return money.length ? h("div", {}, [details].concat(money)) : details;
     });
     fill(el, [head].concat(items));
   }

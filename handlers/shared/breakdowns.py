@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from . import dimensions
+from . import channels, dimensions
 from .keys import key_part
+from .sites import is_self_referral
 
 if TYPE_CHECKING:
     from .writes import Planned
@@ -47,11 +49,8 @@ COUNTERS = {"source": "src", "utm_medium": "med", "utm_campaign": "cmp", "countr
 PER_VISIT = {"source": "s", "utm_medium": "um", "utm_campaign": "uc"}  # dimension -> marker prefix
 
 
-def _bare(host: str | None) -> str:
-    return (host or "").lower().rstrip(".").removeprefix("www.")
-
-
-def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, user_agent: str) -> dict[str, str]:
+def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, user_agent: str,
+           domain: str | None = None) -> dict[str, str]:
     """The dimensions of an event, from its page URL, its referrer as sent, and the request's headers.
 
     A page reached by a link inside the site (referrer on the same host, no tag) has no source: it
@@ -59,13 +58,21 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
     visitor who clicks around a direct one.
     """
     out: dict[str, str] = {}
-    c = dimensions.campaign(url, referrer)
+    c = dimensions.campaign(url, referrer, domain)
     try:
-        internal = bool(referrer) and _bare(urlsplit(referrer or "").hostname) == _bare(urlsplit(url).hostname)
+        page_host = urlsplit(url).hostname
+        internal = bool(referrer) and is_self_referral(urlsplit(referrer or "").hostname, page_host,
+                                                       domain or page_host or "")
     except ValueError:
         internal = False
     if not (c.source == dimensions.DIRECT and internal):
         out["source"] = c.source
+    # The channel this event gives the visit it starts (visits.py keeps the entry's): an internal
+    # link or a self-referral starting a visit is Direct, as Plausible has it.
+    query = dimensions.query_of(url)
+    source = "" if c.source == dimensions.DIRECT else c.source
+    out["channel"] = channels.channel(source, c.medium, c.campaign, dimensions.clean(query.get("utm_source")),
+                                      next((k for k in channels.CLICK_IDS if k in query), ""))
     if c.medium:
         out["utm_medium"] = c.medium
     if c.campaign:
@@ -137,6 +144,19 @@ def plan_goal(p: Planned, name: str, props: Mapping[str, Any], visitor: str, c: 
         p.counters.append((c, f"gp#{pkey}", "events", pwhole))
 
 
+def plan_revenue(p: Planned, name: str, revenue: Mapping[str, Any], c: str) -> None:
+    """A revenue goal's amount and count, per currency (``rev#{currency}#{goal}``): we have no exchange
+    rates, so each currency is summed on its own (docs/metrics.md, ``goals[].revenue``)."""
+    key, whole = key_part(name)
+    sk = f"rev#{revenue['currency']}#{key}"
+    p.amounts.append((c, sk, "rev", Decimal(revenue["amount"]), whole))
+    p.counters.append((c, sk, "rev_n", whole))
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def _ranked(counts: Mapping[str, Counter[str]], first: str, second: str) -> list[tuple[str, Counter[str]]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1][first], -kv[1][second], kv[0]))[:MAX_ROWS]
 
@@ -148,7 +168,9 @@ class Breakdowns:
         self.dims: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in COUNTERS}
         self.pages: dict[str, Counter[str]] = defaultdict(Counter)
         self.goals: dict[str, Counter[str]] = defaultdict(Counter)
+        self.channels: dict[str, Counter[str]] = defaultdict(Counter)  # visits.py: per visit, its entry's
         self.props: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self.revenue: dict[str, dict[str, list[Decimal]]] = defaultdict(dict)  # goal -> currency -> [sum, n]
         self._prefixes = {f"{prefix}#": d for d, prefix in COUNTERS.items()}
 
     def add(self, sk: str, item: Mapping[str, Any]) -> None:
@@ -158,8 +180,15 @@ class Breakdowns:
             return
         value = str(item.get("whole", rest))
         numbers = Counter({a: int(item.get(a, 0)) for a in ("pv", "uv", "events")})
-        if head == "page":
+        if head == "rev":
+            currency, _, key = rest.partition("#")
+            found = self.revenue[str(item.get("whole", key))].setdefault(currency, [Decimal(0), Decimal(0)])
+            found[0] += Decimal(item.get("rev", 0))
+            found[1] += Decimal(item.get("rev_n", 0))
+        elif head == "page":
             self.pages[value].update(numbers)
+        elif head == "ch":
+            self.channels[value].update(numbers)
         elif head == "goal":
             self.goals[value].update(numbers)
         elif head == "gp":
@@ -180,15 +209,22 @@ class Breakdowns:
         return {k: [{"value": v, "events": n} for v, n in
                     sorted(keys[k].items(), key=lambda x: (-x[1], x[0]))[:MAX_PROP_VALUES]] for k in sorted(chosen)}
 
+    def _revenue(self, goal: str) -> list[dict[str, str]]:
+        """expression.ex ``total_revenue`` (sum) and ``average_revenue`` (avg) of a goal, per currency."""
+        return [{"currency": cur, "total": _money(total), "average": _money(total / n)}
+                for cur, (total, n) in sorted(self.revenue.get(goal, {}).items()) if n]
+
     def fields(self, visitors: int) -> dict[str, Any]:
         """The answer's breakdown fields; ``visitors`` (the period's) is the base of conversion rates."""
         goals = [{"goal": g, "visitors": n["uv"], "events": n["events"],
                   "conversion_rate": round(100 * n["uv"] / visitors, 1) if visitors else 0.0,
-                  "props": self._props(g)} for g, n in _ranked(self.goals, "uv", "events")]
+                  "props": self._props(g), "revenue": self._revenue(g)} for g, n in _ranked(self.goals, "uv", "events")]
         return {"sources": self._rows("source", "source", pageviews=True),
                 "utm_mediums": self._rows("utm_medium", "value"), "utm_campaigns": self._rows("utm_campaign", "value"),
                 "countries": self._rows("country", "country"), "devices": self._rows("device", "name"),
                 "browsers": self._rows("browser", "name"), "os": self._rows("os", "name"),
                 "pages": [{"path": p, "visitors": n["uv"], "pageviews": n["pv"]}
                           for p, n in _ranked(self.pages, "uv", "pv")],
-                "goals": goals}
+                "goals": goals,
+                "channels": [{"channel": ch, "visitors": n["uv"], "pageviews": n["pv"]}
+                             for ch, n in _ranked(self.channels, "uv", "pv") if n["uv"] or n["pv"]]}

@@ -28,6 +28,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
+from .sites import is_self_referral
+
 if TYPE_CHECKING:
     from ua_parser import Parser
 
@@ -102,7 +104,7 @@ def clean(value: str | None, limit: int = MAX_VALUE_LENGTH) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()[:limit].strip()
 
 
-def _query(page_url: str | None) -> dict[str, str]:
+def query_of(page_url: str | None) -> dict[str, str]:
     """The page URL's query, first value of each name (as Plausible reads it)."""
     out: dict[str, str] = {}
     try:
@@ -130,8 +132,9 @@ def known_host(host: str) -> str | None:
     return _COUNTRY_NAMES[match.group(1)] if match else None
 
 
-def referrer_source(referrer: str | None, page_url: str | None = None) -> str | None:
-    """The source a referrer gives, or None when it gives none (absent, invalid, the site itself)."""
+def referrer_source(referrer: str | None, page_url: str | None = None, domain: str | None = None) -> str | None:
+    """The source a referrer gives, or None when it gives none (absent, invalid, the site itself:
+    ``sites.is_self_referral``, with the page's host as the site when ``domain`` is not given)."""
     try:
         ref = urlsplit((referrer or "").strip())
         page_host = urlsplit(page_url or "").hostname
@@ -142,7 +145,7 @@ def referrer_source(referrer: str | None, page_url: str | None = None) -> str | 
         return None
     if ref.scheme == "android-app":
         return _APPS.get(host, clean(f"android-app://{host}"))
-    if host == "localhost" or (page_host and _bare_host(host) == _bare_host(page_host)):
+    if host == "localhost" or is_self_referral(host, page_host, domain or page_host or ""):
         return None  # a link inside the site, or a developer's machine: not a source
     return known_host(host) or clean(_bare_host(host))
 
@@ -158,14 +161,14 @@ def tagged_source(tag: str) -> str:
     return value
 
 
-def source(page_url: str | None, referrer: str | None) -> str:
+def source(page_url: str | None, referrer: str | None, domain: str | None = None) -> str:
     """The event's source: a tag of the page URL, else the referrer, else ``DIRECT``."""
-    query = _query(page_url)
+    query = query_of(page_url)
     for tag in _TAGS:
         value = clean(query.get(tag))
         if value:
             return tagged_source(value)
-    return referrer_source(referrer, page_url) or DIRECT
+    return referrer_source(referrer, page_url, domain) or DIRECT
 
 
 @dataclass(frozen=True)
@@ -175,10 +178,10 @@ class Campaign:
     campaign: str  # as written (campaign names are the site owner's own), trimmed and bounded
 
 
-def campaign(page_url: str | None, referrer: str | None) -> Campaign:
+def campaign(page_url: str | None, referrer: str | None, domain: str | None = None) -> Campaign:
     """Source, ``utm_medium`` and ``utm_campaign`` of a page view ("" when the URL has none)."""
-    query = _query(page_url)
-    return Campaign(source(page_url, referrer), clean(query.get("utm_medium")).lower(),
+    query = query_of(page_url)
+    return Campaign(source(page_url, referrer, domain), clean(query.get("utm_medium")).lower(),
                     clean(query.get("utm_campaign")))
 
 

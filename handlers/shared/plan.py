@@ -66,6 +66,8 @@ def plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int, coun
     if ev.kind == "custom":
         planned.counters.append((c, "day", "events", None))
         breakdowns.plan_goal(planned, ev.name, ev.props, visitor, c, vpk, marker_ttl)
+        if ev.revenue:
+            breakdowns.plan_revenue(planned, ev.name, ev.revenue, c)
     if ev.kind != "pageview":
         return planned
     page, whole_page = key_part(ev.path)

@@ -36,3 +36,29 @@ def site_of(domain: str) -> str | None:
     if raw is None:
         return domain
     return _accepted(raw).get(domain)
+
+
+def _bare(host: str | None) -> str:
+    return (host or "").strip().lower().rstrip(".").removeprefix("www.")
+
+
+@lru_cache(maxsize=4)
+def _own(raw: str | None, site: str) -> frozenset[str]:
+    hosts = {_bare(site)}
+    if raw is not None:
+        hosts |= {_bare(domain) for domain, owner in _accepted(raw).items() if owner == site}
+    return frozenset(hosts)
+
+
+def is_self_referral(referrer_host: str | None, page_host: str | None, domain: str) -> bool:
+    """Whether a referrer is the site itself: its host, without ``www.``, is the page's host, the
+    site's or a declared alias's (each without ``www.``). Plausible's ``has_referral?`` (source.ex)
+    compares with the page's host; a declared alias is the site too. Such a referrer is none: no
+    referrer and no source (the one rule of the collector and the breakdowns, docs/metrics.md)."""
+    ref = _bare(referrer_host)
+    if not ref:
+        return False
+    if ref == _bare(page_host):
+        return True
+    site = site_of(domain) or domain
+    return ref in _own(os.environ.get(VARIABLE), site)

@@ -15,7 +15,8 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from . import caps, plan, visits
 from .db import reset_for_tests as _reset_table
@@ -82,8 +83,8 @@ def _actions(chunk: list[Planned], table_name: str,
         key = plan.session_marker(p, pk, sk)
         return None if key is None or visits.marks_item(sessions, *key) else key
 
-    def count(prefix: str, sk: str, attr: str, whole: str | None, n: int = 1) -> None:
-        counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += n
+    def count(prefix: str, sk: str, attr: str, whole: str | None, n: int | Decimal = 1) -> None:
+        counters.setdefault((prefix, sk), (Counter(), whole))[0][attr] += cast(int, n)  # or a Decimal amount
 
     for i, p in enumerate(chunk):
         actions.append(put(p.raw, True))
@@ -93,6 +94,8 @@ def _actions(chunk: list[Planned], table_name: str,
             owners.append(("event", i))
         for prefix, sk, attr, whole in p.counters:
             count(prefix, sk, attr, whole)
+        for prefix, sk, attr, amount, whole in p.amounts:
+            count(prefix, sk, attr, whole, amount)
         for pk, sk, cprefix, csk, ttl in p.markers:
             kept = in_session(p, pk, sk)
             if kept:

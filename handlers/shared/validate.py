@@ -19,7 +19,9 @@ import time
 from dataclasses import dataclass, field
 from decimal import Clamped, Context, Decimal, DecimalException, Inexact, InvalidOperation, Overflow, Rounded, Underflow
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+
+from .sites import is_self_referral
 
 MAX_BODY = 64 * 1024
 MAX_EVENTS = 100
@@ -324,12 +326,14 @@ def validate_event(raw: Any, now_ms: int | None = None) -> Event:
             raise ValueError("ts: more than 24 hours in the past")
         if ts > now + FUTURE_MS:
             raise ValueError("ts: more than 5 minutes in the future")
-    path = parts.path or "/"
+    # Plausible's request.ex ``get_pathname``: the path percent-decoded (``URI.decode``), trailing
+    # whitespace trimmed, so /caf%C3%A9 and /café are one page (docs/metrics.md).
+    path = unquote(parts.path or "/").rstrip() or "/"
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     if hash_mode in (1, True) and parts.fragment:  # Plausible's hash-based routing: the fragment is the page
-        path = f"{path}#{parts.fragment}"
-    if ref_host == hostname:
-        ref_host = ""  # internal navigation is not a referral
+        path = f"{path}#{unquote(parts.fragment)}"
+    if is_self_referral(ref_host, hostname, domain):
+        ref_host = ""  # internal navigation, or the site's www. host or an alias: not a referral
     return Event(name.strip(), url, path, domain, ref_host, props, ts, ts_raw is not None, revenue,
                  engagement_ms, scroll_depth)

@@ -76,6 +76,8 @@ class Visit(NamedTuple):
     entry_ts: int
     exit: str | None
     exit_ts: int
+    channel: str | None = None  # the entry's acquisition channel (channels.py), for the whole visit
+    interactions: int = 0  # page views and custom events: Plausible's bounce is a visit with one
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def fold(visit: Visit | None, ev: Any) -> Visit | None:
     ts = ev.ts_ms
     page = ev.path if ev.kind == "pageview" else None
     if visit is not None and visit.start - GAP_MS <= ts <= visit.last + GAP_MS:
-        n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts = visit
+        n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts, channel, interactions = visit
         if page is not None:
             pageviews += 1
             if entry is None or ts < entry_ts:
@@ -145,20 +147,25 @@ def fold(visit: Visit | None, ev: Any) -> Visit | None:
             if exit_ is None or ts >= exit_ts:
                 exit_, exit_ts = page, ts
         return Visit(n, min(start, ts), max(last, ts), pageviews, engaged or _engages(ev), entry, entry_ts, exit_,
-                     exit_ts)
+                     exit_ts, channel, interactions + int(ev.kind != "engagement"))
     if ev.kind == "engagement" or (visit is not None and ts < visit.start):
         return visit
-    return Visit((visit.n if visit else 0) + 1, ts, ts, int(page is not None), _engages(ev), page, ts, page, ts)
+    return Visit((visit.n if visit else 0) + 1, ts, ts, int(page is not None), _engages(ev), page, ts, page, ts,
+                 (getattr(ev, "dims", None) or {}).get("channel"), 1)
 
 
 def _contribution(v: Visit) -> Counter[tuple[str, str]]:
     """The counters one visit adds: ``(sk, attribute) -> n``."""
     out: Counter[tuple[str, str]] = Counter({
-        ("day", "visits"): 1, ("day", "bounces"): int(v.pageviews <= 1 and not v.engaged),
+        ("day", "visits"): 1, ("day", "bounces"): int(v.interactions <= 1),
+        ("day", "engaged"): int(v.pageviews > 1 or v.engaged),
         ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): v.last - v.start})
     for kind, page in (("entry", v.entry), ("exit", v.exit)):
         if page is not None:
             out[(f"{kind}#{keys.key_part(page)[0]}", "visits")] += 1
+    if v.channel:  # Plausible's channels: the visit's page views, under its entry's channel
+        out[(f"ch#{v.channel}", "visits")] += 1
+        out[(f"ch#{v.channel}", "pv")] += v.pageviews
     return out
 
 
@@ -202,6 +209,7 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
         evs = by_key.get(key, [])
         old = sessions.get(key)
         base = cur = old.visit if old else None
+        channels: list[str] = []  # the channels of the visits this batch touches
         if evs:
             prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
@@ -209,9 +217,16 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
                 if cur is not None and nxt is not None and nxt.n != cur.n:
                     _settle(deltas, wholes, prefix, cur, base)  # the visit ended: its figures are final
                     base = None
+                    channels.append(cur.channel or "")
                 cur = nxt
             if cur is not None and cur != base:
                 _settle(deltas, wholes, prefix, cur, base)
+            if cur is not None:
+                channels.append(cur.channel or "")
+            # The visitor counts once a day under each channel of its visits (a distinct value).
+            extra = [(f"ch#{ch}", prefix, f"ch#{ch}", -1) for ch in dict.fromkeys(channels) if ch]
+            if extra:
+                marks = {**(marks or {}), key: [*(marks or {}).get(key, ()), *extra]}
         seen = old.seen if old else frozenset()
         grown = seen
         if seen is not None:
@@ -240,6 +255,9 @@ def session_fields(session: Session) -> dict[str, Any]:
     v = session.visit
     if v is not None:
         item.update({"n": v.n, "start": v.start, "last": v.last, "pv": v.pageviews, "engaged": v.engaged})
+        if v.channel:
+            item["ch"] = v.channel
+        item["ia"] = v.interactions
         for name, page, ts in (("entry", v.entry, v.entry_ts), ("exit", v.exit, v.exit_ts)):
             if page is not None:
                 item[name], item[f"{name}_ts"] = page, ts
@@ -282,7 +300,11 @@ def session_of(item: Mapping[str, Any]) -> Session:
     entry, entry_ts = page("entry")
     exit_, exit_ts = page("exit")
     return Session(Visit(int(item["n"]), int(item["start"]), int(item["last"]), int(item["pv"]),
-                         bool(item["engaged"]), entry, entry_ts, exit_, exit_ts), int(item["ver"]), seen)
+                         bool(item["engaged"]), entry, entry_ts, exit_, exit_ts,
+                         str(item["ch"]) if "ch" in item else None,
+                         # a session written before ``ia``: its page views, and 2 if it was engaged
+                         int(item.get("ia", max(int(item["pv"]), 2 if item["engaged"] else 0)))),
+                  int(item["ver"]), seen)
 
 
 def read_sessions(table: Any, keys: Iterable[Key], into: MutableMapping[Key, Session]) -> None:
@@ -311,7 +333,7 @@ class Figures:
         """Take one counter item (any: those that are not about visits are passed over)."""
         sk = str(item["sk"])
         if sk == "day":
-            for attr in ("visits", "bounces", "visit_pv", "visit_ms"):
+            for attr in ("visits", "bounces", "engaged", "visit_pv", "visit_ms"):
                 self.totals[attr] += int(item.get(attr, 0))
             return
         kind, sep, key = sk.partition("#")
@@ -327,6 +349,7 @@ class Figures:
 
         return {"visits": visits,
                 "bounce_rate": round(100 * self.totals["bounces"] / visits) if visits else 0,
+                "engagement_rate": round(100 * self.totals["engaged"] / visits) if visits else 0,
                 "views_per_visit": round(self.totals["visit_pv"] / visits, 2) if visits else 0,
                 "visit_duration_s": round(self.totals["visit_ms"] / visits / 1000) if visits else 0,
                 "entry_pages": top(self.pages["entry"]), "exit_pages": top(self.pages["exit"])}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .keys import expiry
@@ -21,6 +22,8 @@ class Planned:
     # counters (the day marker counts the visitor's country, device, …): each of them gets ``uv``
     # once, when this event creates the marker.
     markers: list[tuple[str, str, str, str, int]] = field(default_factory=list)
+    # pk prefix, sk, attr, amount, whole: counters that add an amount (revenue), not 1
+    amounts: list[tuple[str, str, str, Decimal, str | None]] = field(default_factory=list)
     active: tuple[str, str, str | None] | None = None  # pk, sk, whole path
     visit: tuple[Any, str] | None = None  # the event and its visitor, for visits.py
 

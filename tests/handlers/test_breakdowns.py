@@ -85,9 +85,9 @@ EXPECTED = {
               {"path": "/docs", "visitors": 1, "pageviews": 1}],
     "goals": [{"goal": "signup", "visitors": 3, "events": 4, "conversion_rate": 75.0,
                "props": {"plan": [{"value": "pro", "events": 3}, {"value": "free", "events": 1}],
-                         "seats": [{"value": "3", "events": 1}]}},
+                         "seats": [{"value": "3", "events": 1}]}, "revenue": []},
               {"goal": "Download", "visitors": 1, "events": 1, "conversion_rate": 25.0,
-               "props": {"file": [{"value": "a.pdf", "events": 1}]}}],
+               "props": {"file": [{"value": "a.pdf", "events": 1}]}, "revenue": []}],
 }
 
 
@@ -114,9 +114,10 @@ def test_the_dimensions_travel_on_the_stored_event(api: Api) -> None:
            and i["path"]["S"] == "/pricing"]
     dims = sorted(json.dumps({k: v["S"] for k, v in i["dims"]["M"].items()}, sort_keys=True) for i in raw)
     assert dims == sorted([
-        json.dumps({"device": "desktop", "browser": "Chrome", "os": "Windows", "country": "DE"}, sort_keys=True),
+        json.dumps({"device": "desktop", "browser": "Chrome", "os": "Windows", "country": "DE",
+                    "channel": "Direct"}, sort_keys=True),
         json.dumps({"source": "newsletter", "utm_medium": "email", "utm_campaign": "summer", "device": "mobile",
-                    "browser": "Chrome", "os": "Android", "country": "DE"}, sort_keys=True)])
+                    "browser": "Chrome", "os": "Android", "country": "DE", "channel": "Email"}, sort_keys=True)])
 
 
 def test_goal_props_are_bounded(api: Api) -> None:

@@ -19,8 +19,10 @@ HOSTILE = ["=HYPERLINK(\"http://evil\")", "x;=HYPERLINK(1)", "x,=1+1", "x\t=1", 
 
 
 def hostile_answer(site: str, first: datetime, last: datetime) -> dict[str, Any]:
-    rows = [{"source": v, "value": v, "path": v, "country": v, "name": v, "goal": v, "visitors": 1, "pageviews": 2,
-             "visits": 3, "events": 4, "conversion_rate": 1.5, "props": {v: [{"value": v, "events": 1}]}}
+    rows = [{"source": v, "channel": v, "value": v, "path": v, "country": v, "name": v, "goal": v, "visitors": 1,
+             "pageviews": 2,
+             "visits": 3, "events": 4, "conversion_rate": 1.5, "props": {v: [{"value": v, "events": 1}]},
+             "revenue": [{"currency": v, "total": "1.00", "average": "1.00"}]}
             for v in HOSTILE]
     return {"site": site, "from": "2026-12-01", "to": "2026-12-01", "visitors": 1, "pageviews": 1,
             **{field: rows for field, _ in stats_api.PANELS.values()}}

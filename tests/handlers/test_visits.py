@@ -80,10 +80,12 @@ def test_a_single_page_view_is_a_bounce(api: Api) -> None:
                             "entry_pages": pages(("/landing", 1)), "exit_pages": pages(("/landing", 1))}
 
 
-def test_an_engagement_of_10_s_or_more_ends_the_bounce_and_sets_the_duration(api: Api) -> None:
+def test_an_engagement_of_10_s_or_more_keeps_the_bounce_but_is_engaged_and_sets_the_duration(api: Api) -> None:
     send(api, pv("/post", T), engagement("/post", T + 40_000, 38_000))
     f = figures(api)
-    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (1, 0, 1, 40)
+    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (1, 100, 1, 40)
+    assert api.stats(SITE, **{"from": TODAY.strftime("%Y-%m-%d"), "to": TODAY.strftime("%Y-%m-%d")})[
+        "engagement_rate"] == 100
     assert f["exit_pages"] == pages(("/post", 1))
 
 
@@ -96,10 +98,10 @@ def test_a_short_engagement_counts_for_the_duration_but_is_still_a_bounce(api: A
 def test_bounce_rate_and_averages_over_several_visitors(api: Api) -> None:
     send(api, pv("/", T), pv("/a", T + MIN), ip="198.51.100.1")  # 2 pages, 60 s
     send(api, pv("/", T), ip="198.51.100.2")  # bounce
-    send(api, pv("/b", T), engagement("/b", T + 20_000, 20_000), ip="198.51.100.3")  # engaged, 20 s
+    send(api, pv("/b", T), engagement("/b", T + 20_000, 20_000), ip="198.51.100.3")  # bounce (engaged), 20 s
     send(api, pv("/", T), ip="198.51.100.4")  # bounce
     f = figures(api)
-    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (4, 50, 1.25, 20)
+    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (4, 75, 1.25, 20)
     assert f["entry_pages"] == pages(("/", 3), ("/b", 1))
     assert f["exit_pages"] == pages(("/", 2), ("/a", 1), ("/b", 1))
 
@@ -314,7 +316,10 @@ def _reference(events: list[Any]) -> dict[str, Any]:
     for run in runs:
         views = [e.path for e in run if e.name == "pageview"]
         engaged = any(e.name == "signup" or (e.name == "engagement" and e.engagement_ms >= 10_000) for e in run)
-        totals.update(visits=1, bounces=int(len(views) <= 1 and not engaged), visit_pv=len(views),
+        # Plausible's bounce: one page view or custom event (engagement is not interactive);
+        # GA4's engaged visit: two page views, a conversion, or 10 s of engagement
+        totals.update(visits=1, bounces=int(sum(e.name != "engagement" for e in run) <= 1),
+                      engaged=int(len(views) > 1 or engaged), visit_pv=len(views),
                       visit_ms=run[-1].ts_ms - run[0].ts_ms)
         if views:
             entry[views[0]] += 1
