@@ -1,6 +1,6 @@
 """Regenerate docs/dashboard.png (1280 px) and docs/dashboard-mobile.png (360 px): `serve --demo-traffic`,
 post varied visits of today and yesterday (sources and UTM campaigns, countries, devices, goals with
-props, engagement), wait for data, screenshot in Chromium.
+props, a revenue goal in two currencies, engagement), wait for data, screenshot in Chromium.
 
     python scripts/dashboard_screenshot.py [--seconds 45]
 """
@@ -88,6 +88,10 @@ def visits(rng: random.Random, count: int, window: tuple[int, int],
             if path == "/signup" and rng.random() < 0.7:
                 events.append({"name": "Signup", "url": f"https://{SITE}{path}", "domain": SITE, "ts": t + stay // 2,
                                "props": {"plan": rng.choice(["free", "free", "pro", "team"])}})
+            if path == "/pricing" and rng.random() < 0.3:  # a revenue goal, in two currencies
+                currency, amount = rng.choice([("USD", 49), ("USD", 99), ("EUR", 45)])
+                events.append({"name": "Purchase", "url": f"https://{SITE}{path}", "domain": SITE,
+                               "ts": t + stay // 2, "revenue": {"currency": currency, "amount": amount}})
             if path.startswith("/docs") and rng.random() < 0.4:
                 events.append({"name": "Download", "url": f"https://{SITE}{path}", "domain": SITE, "ts": t + stay // 3,
                                "props": {"format": rng.choice(["pdf", "epub"])}})
