@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from liveinsight_infra.aws.provider import AwsProvider
-from liveinsight_infra.plan import Action, AdoptionRequired
+from liveinsight_infra.plan import Action, AdoptionRequired, PlanStale
 from tests.conftest import ROOT, apply_spec, make_engine
 from tests.reconcilers.test_drift import converge_after
 
@@ -234,8 +234,8 @@ def test_a_stream_resource_that_appears_between_plan_and_apply_is_not_taken_over
     plan = engine.plan()
     FOREIGN[kind][0](provider)  # somebody else creates it meanwhile
     before = foreign_state(provider)
-    with pytest.raises(AdoptionRequired, match=f"{kind} {FOREIGN[kind][1]}"):
-        engine.apply(plan)
+    with pytest.raises(PlanStale, match=f"{kind} {FOREIGN[kind][1]} changed since the plan"):
+        engine.apply(plan)  # planned against a missing resource: stale, refused before any write
     key = "stream_tags" if kind == "kinesis.stream" else "queue_tags"
     assert foreign_state(provider)[key] == before[key] == ([] if kind == "kinesis.stream" else {})
 
