@@ -32,8 +32,7 @@ from .errors import (
     StackNotFound,
     WrongRegion,
 )
-
-__version__ = "0.1.0"
+from .version import __version__
 
 if TYPE_CHECKING:
     from .aws.provider import AwsProvider, CallCounter

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import __version__, interrupt, plan_file
+from . import interrupt, plan_file
 from .contract import Event
 from .errors import LiveInsightError, SpecError
 from .outputs import flatten
@@ -25,6 +25,7 @@ from .plan import Plan
 from .render import Style, render_event, render_outputs, render_plan
 from .spec.loader import load_spec
 from .stack import Cancelled, Stack
+from .version import __version__
 
 EPILOG = """\
 examples:

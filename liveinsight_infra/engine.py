@@ -32,6 +32,7 @@ from .plan_file import differs, fingerprint, spec_hash
 from .reconcilers.base import Reconciler
 from .reconcilers.registry import ordered_kinds
 from .sensitive import Sensitive
+from .version import __version__
 
 __all__ = ["Applied", "Context", "Engine", "Event", "EventSink", "Outputs"]
 
@@ -47,8 +48,6 @@ class Applied:
 
 
 def tool_version() -> str:
-    from . import __version__
-
     return __version__
 
 
