@@ -1,14 +1,17 @@
 """Round trips: the aggregator reads its sessions and cap sets 100 keys a call (BatchGetItem), not one
-GetItem each, unprocessed keys asked again."""
+GetItem each, unprocessed keys asked again; a stats view reads its independent partitions side by side."""
 
 from __future__ import annotations
 
 import math
+import threading
+import time
 from typing import Any
 
 import pytest
 
 from shared import batch_get, store
+from tests.handlers.conftest import Api
 from tests.handlers.test_stream_path import Path, pageviews, path, post_all  # noqa: F401  (path: a fixture)
 
 
@@ -82,3 +85,35 @@ def test_keys_unprocessed_every_time_are_an_error_not_a_loss() -> None:
         batch_get.get_items(FakeTable(client), [("V#1", "visit"), ("V#2", "visit")], pause=lambda _: None)
     assert len(client.calls) == batch_get.ATTEMPTS
 
+
+def test_a_stats_view_reads_its_period_and_the_one_before_side_by_side(api: Api) -> None:
+    """Each DynamoDB call held back 50 ms: the queries of the period and of the period before are in
+    flight at the same time (read one period after the other, none of the first would be)."""
+    spans: dict[str, list[tuple[str, float, float]]] = {}
+    started: dict[int, tuple[str, float]] = {}
+    lock = threading.Lock()
+
+    def asked(params: dict[str, Any], **_: Any) -> None:  # the call's parameters, as the handler gave them
+        with lock:
+            started[threading.get_ident()] = (str(params["ExpressionAttributeValues"][":pk"]), time.monotonic())
+
+    def hold(**_: Any) -> None:
+        time.sleep(0.05)  # a round trip's latency, so that calls can overlap at all
+
+    def after(**_: Any) -> None:
+        with lock:
+            pk, start = started.pop(threading.get_ident())
+            spans.setdefault(pk.split("#")[2], []).append((pk, start, time.monotonic()))
+
+    events = store.table().meta.client.meta.events
+    events.register("provide-client-params.dynamodb.Query", asked)
+    events.register("before-call.dynamodb.Query", hold)
+    events.register("after-call.dynamodb.Query", after)
+    api.stats("example.com", period="day", compare="previous_period")
+    today, yesterday = sorted(spans, reverse=True)
+    assert len(spans[today]) == len(spans[yesterday]) == 4  # one query per counter shard and day
+
+    def overlap(a: tuple[str, float, float], b: tuple[str, float, float]) -> bool:
+        return a[1] < b[2] and b[1] < a[2]
+
+    assert any(overlap(a, b) for a in spans[today] for b in spans[yesterday])
