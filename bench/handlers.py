@@ -4,6 +4,7 @@ write units per event of the direct and the stream ingest paths at 1, 10, 100 an
 
     python bench/handlers.py            # stored events at 10^2, 10^4, 10^5
     python bench/handlers.py --quick    # 10^2 and 10^3 (what CI runs so the script never rots)
+    python bench/handlers.py --latency 10 --before REV   # time per request, each DynamoDB call held back 10 ms
 """
 
 from __future__ import annotations
@@ -225,7 +226,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
+    ap.add_argument("--latency", type=float, metavar="MS",
+                    help="only the time per request (bench/request_time.py): locally and with each DynamoDB call "
+                         "held back MS ms, for the handlers of --before and of this tree")
+    ap.add_argument("--before", default="HEAD", metavar="REV", help="with --latency: the git revision to compare with")
+    ap.add_argument("--runs", type=int, default=5, help="with --latency: requests per figure (the median)")
     args = ap.parse_args()
+    if args.latency is not None:
+        sys.path.insert(0, str(ROOT / "bench"))
+        from provision import write_section
+        from request_time import compare
+
+        body = compare(args.before, args.latency, args.runs)
+        print(body)
+        write_section(args.out, "handlers-latency", body)
+        return
     sizes = [100, 1_000] if args.quick else [100, 10_000, 100_000]
     import contextlib
 

@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from shared import caps, keys, plan, store, visits
+from shared import batch_get, caps, keys, plan, store, visits
 from shared.db import table
 from shared.stream import decode, tagged, untagged
 from shared.writes import counter_update
@@ -111,7 +111,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 failures.append(seq)
                 _log("poison-record", shard=shard, sequence=seq, error=str(exc))
         try:  # the values each site's caps still admit today (caps.py), as the direct path counts them
-            as_counted = caps.apply(table(), [rec.event for _, rec in decoded])
+            as_counted = caps.apply(table(), [rec.event for _, rec in decoded], batched=True)
         except Exception as exc:
             _log("batch-failed", shard=shard, error=type(exc).__name__)
             failures.append(decoded[0][0] if decoded else records[0]["kinesis"]["sequenceNumber"])
@@ -369,8 +369,9 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
 
     for _ in range(store.CONFLICT_RETRIES + 1):
         sessions: dict[visits.Key, visits.Session] = {}
+        found = batch_get.get_items(t, [*visits.keys_of(pairs), *marks])  # 100 sessions a round trip
         for pk, sk in dict.fromkeys([*visits.keys_of(pairs), *marks]):
-            item = t.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+            item = found.get((pk, sk))
             if item is not None and unwritten(item, (pk, sk)):
                 # Fold from the state before that put; the new put replaces it (its version).
                 was = _prev_session(item)

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -191,9 +192,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         from shared import queries
 
-        data = queries.stats(str(site), first, last)
-        if before:  # the same number of partitions again: still bounded by the window
-            data["comparison"] = headline(queries.stats(str(site), *before))
+        if before:  # the same number of partitions again (still bounded by the window), read side by side
+            with ThreadPoolExecutor(max_workers=2) as periods:
+                now, earlier = (periods.submit(queries.stats, str(site), *p) for p in ((first, last), before))
+                data = now.result()
+                data["comparison"] = headline(earlier.result())
+        else:
+            data = queries.stats(str(site), first, last)
     except Exception as exc:
         log_request(NAME, event, 503, started, error=error_text(exc))
         return respond(event, 503, {"error": "statistics are unavailable now; retry later"})

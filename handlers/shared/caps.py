@@ -26,7 +26,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from . import dimensions
+from . import batch_get, dimensions
 from .keys import day_of
 
 OTHER = "(other)"
@@ -102,16 +102,23 @@ def _wanted(ev: Any) -> list[tuple[str, int, str]]:
     return out
 
 
-def apply(table: Any, events: Iterable[Any]) -> list[Any]:
+def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]:
     """Each event as it is counted: a value its site's cap for the day has no room for becomes
     ``(other)`` (a goal past its cap keeps none of its props). The events themselves (their ids, raw
-    items) are left as they came."""
+    items) are left as they came. ``batched``: the sets not known yet are read with ``BatchGetItem``
+    (100 a round trip) rather than one ``GetItem`` each (a role that may call it: the aggregator's)."""
     events = list(events)
     wanted: dict[tuple[str, str], tuple[int, set[str]]] = {}
     for ev in events:
         pk = f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
         for dim, cap, value in _wanted(ev):
             wanted.setdefault((pk, dim), (cap, set()))[1].add(value)
+    unknown = [key for key in wanted if key not in _sets]
+    if batched and unknown:
+        found = batch_get.get_items(table, unknown)
+        for key in unknown:
+            got = _ids_of(found.get(key))
+            _remember(key, got, len(got) >= wanted[key][0])
     kept = {key: _admit(table, key, cap, values) for key, (cap, values) in wanted.items()}
     return [_capped(ev, kept) for ev in events]
 

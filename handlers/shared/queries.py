@@ -27,9 +27,17 @@ def _query_all(kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
 
+# Queries in flight at once, over all the reads of a request (a period and the one before it share
+# them): within botocore's 10 connections a client keeps, so no connection is opened and dropped.
+MAX_IN_FLIGHT = 8
+_pool: ThreadPoolExecutor | None = None
+
+
 def _parallel_queries(queries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    with ThreadPoolExecutor(max_workers=min(8, max(1, len(queries)))) as pool:
-        return list(pool.map(_query_all, queries))
+    global _pool
+    if _pool is None:  # one per container, kept between requests
+        _pool = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT, thread_name_prefix="query")
+    return list(_pool.map(_query_all, queries))
 
 
 def _key_eq(pk: str) -> dict[str, Any]:

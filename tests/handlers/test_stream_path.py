@@ -358,6 +358,8 @@ def test_each_role_and_the_boundary_allow_what_the_stream_path_calls_and_no_more
                 pks = [str(r["PutRequest"]["Item"]["pk"]) for v in p["RequestItems"].values() for r in v]
             elif c.operation == "Query":
                 pks = [str(p["ExpressionAttributeValues"][":pk"])]
+            elif c.operation == "BatchGetItem":
+                pks = [str(k["pk"]) for v in p["RequestItems"].values() for k in v["Keys"]]
             else:
                 pks = [str((p.get("Item") or p.get("Key"))["pk"])]
             out.append(Request(f"dynamodb:{c.operation}", table_arn, {"dynamodb:LeadingKeys": pks}))
@@ -368,7 +370,8 @@ def test_each_role_and_the_boundary_allow_what_the_stream_path_calls_and_no_more
     mapping = [Request(f"kinesis:{a}", stream_arn) for a in
                ("DescribeStream", "DescribeStreamSummary", "GetRecords", "GetShardIterator", "ListShards")]
     mapping.append(Request("sqs:SendMessage", queue_arn))
-    assert {c.operation for c in aggregated} >= {"GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem"}
+    assert {c.operation for c in aggregated} >= {"GetItem", "PutItem", "UpdateItem", "Query", "BatchWriteItem",
+                                                 "BatchGetItem"}
     assert "PutRecords" in {c.operation for c in collected}
     for key, reqs in (("event-collector", requests(collected)), ("aggregator", requests(aggregated) + mapping)):
         policy = RoleReconciler(ctx).policy_for(key)
