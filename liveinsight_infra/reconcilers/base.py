@@ -46,7 +46,7 @@ from typing import Any, ClassVar, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..contract import Context, Outputs
-from ..diff import compare_tags, diff_state, fields_of
+from ..diff import compare_tags, diff_state, fields_of, mark_forced
 from ..errors import LiveInsightError, from_client_error
 from ..plan import Action, AdoptionRequired, Change, DataWouldBeLost, FieldDiff, contains_unknown
 
@@ -182,6 +182,7 @@ class Reconciler(ABC):
                 continue
             diffs = diff_state(want, have.state)
             forced = tuple(sorted(fields_of(diffs) & self.replace_fields))
+            diffs = mark_forced(diffs, forced)
             if self.adoptable and not have.unfinished:
                 if have.owned is None and diffs:
                     have.owned = self.read_owned(name, have)
