@@ -266,6 +266,12 @@ class Reconciler(ABC):
                                    "tag; nothing of it was changed. Run plan, then apply --adopt if it is meant to "
                                    "be this stack's.")
 
+    def converge(self, name: str, desired: dict[str, Any], current: Observed) -> Observed:
+        """Bring a resource found during a create (an interrupted apply's, a lost answer's) to
+        ``desired`` through :meth:`update`, with the same shared diff a plan uses."""
+        diffs = diff_state(desired, current.state)
+        return self.update(name, desired, current, diffs) if diffs else current
+
     def client(self, service: str) -> Any:
         return self.ctx.aws.client(service)
 
