@@ -193,14 +193,14 @@ class OacReconciler(Reconciler):
         if created is None:  # an interrupted apply made it: adopt it
             current = self.observe().get(name)
             assert current is not None
-            return self.update(name, desired, current, ())
+            return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["OriginAccessControl"]["Id"]}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         cf = self.client("cloudfront")
         oac_id = current.meta["id"]
-        if desired != current.state:
+        if diffs:
             with self.calling(name, "GetOriginAccessControl"):
                 etag = cf.get_origin_access_control(Id=oac_id)["ETag"]
             with self.calling(name, "UpdateOriginAccessControl"):
