@@ -291,6 +291,18 @@ class Reconciler(ABC):
         except BotoCoreError as exc:
             raise LiveInsightError(f"{self.kind} {name}: {operation} failed: {exc}") from exc
 
+    def read(self, name: str, operation: str, call: Callable[[], R], absent: tuple[str, ...] = ()) -> R | None:
+        """The answer of one read, or None when AWS answers with an error code in ``absent`` (the
+        thing is not there): "not found" is a result of the observe step, not an exception."""
+        try:
+            return call()
+        except ClientError as exc:
+            if error_code(exc) in absent:
+                return None
+            raise from_client_error(f"{self.kind} {name}", operation, exc) from exc
+        except BotoCoreError as exc:
+            raise LiveInsightError(f"{self.kind} {name}: {operation} failed: {exc}") from exc
+
     def sync_tags(self, name: str, current: dict[str, str], desired: dict[str, str],
                   tag: Callable[[dict[str, str]], Any], untag: Callable[[list[str]], Any]) -> None:
         """Set the tags that differ and remove the ones no longer wanted (never ``aws:`` tags)."""

@@ -165,3 +165,26 @@ def test_a_saved_plan_keeps_why() -> None:
     changes = Thing({"t": WANT}, {"t": have({**WANT, "zone": "b"})}, force=False).plan({})
     back = from_data(json.loads(json.dumps(to_data(Plan(tuple(changes), stack="s")))))
     assert [(d.path, d.why) for c in back for d in c.diffs] == [("zone", "forces replacement")]
+
+
+def _client_error(code: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "GetThing")
+
+
+def test_read_returns_none_for_an_absent_code_and_raises_for_others() -> None:
+    from liveinsight_infra.errors import LiveInsightError
+
+    thing = Thing({}, {}, force=False)
+
+    def missing() -> dict[str, Any]:
+        raise _client_error("NotFoundException")
+
+    def denied() -> dict[str, Any]:
+        raise _client_error("AccessDeniedException")
+
+    assert thing.read("t", "GetThing", lambda: {"id": "1"}, absent=("NotFoundException",)) == {"id": "1"}
+    assert thing.read("t", "GetThing", missing, absent=("NotFoundException",)) is None
+    with pytest.raises(LiveInsightError, match="GetThing"):
+        thing.read("t", "GetThing", denied, absent=("NotFoundException",))
