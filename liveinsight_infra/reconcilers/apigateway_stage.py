@@ -91,15 +91,13 @@ class StageReconciler(Reconciler):
             return {}
         ag = self.client("apigateway")
         name = self.spec.api.stage
-        stage: dict[str, Any] | None = None
-        with self.calling(name, "GetStage", ignore=("NotFoundException",)):
-            stage = ag.get_stage(restApiId=api["id"], stageName=name)
+        stage: dict[str, Any] | None = self.read(name, "GetStage", lambda: ag.get_stage(
+            restApiId=api["id"], stageName=name), absent=("NotFoundException",))
         if stage is None:
             return {}
-        description = ""
-        with self.calling(name, "GetDeployment", ignore=("NotFoundException",)):
-            description = ag.get_deployment(restApiId=api["id"], deploymentId=stage["deploymentId"]).get(
-                "description", "")
+        deployment = self.read(name, "GetDeployment", lambda: ag.get_deployment(
+            restApiId=api["id"], deploymentId=stage["deploymentId"]), absent=("NotFoundException",))
+        description = (deployment or {}).get("description", "")
         digest, versions = parse_description(description)
         recorded = _RECORDED.search(stage.get("description") or "")
         served: Any = digest
