@@ -12,6 +12,9 @@ from typing import Any
 
 from .plan import UNKNOWN, FieldDiff
 
+FORCES_REPLACEMENT = "forces replacement"
+NOT_DECLARED = "not declared in the spec"
+
 
 def diff_state(desired: dict[str, Any], observed: dict[str, Any], prefix: str = "") -> tuple[FieldDiff, ...]:
     """Field-by-field differences between two normalised states.
@@ -28,10 +31,16 @@ def diff_state(desired: dict[str, Any], observed: dict[str, Any], prefix: str = 
         if isinstance(want, dict) and isinstance(have, dict) and want is not UNKNOWN:
             out.extend(diff_state(want, have, prefix=f"{path}."))
             for extra in sorted(set(have) - set(want), key=str):
-                out.append(FieldDiff(f"{path}.{extra}", have[extra], None))
+                out.append(FieldDiff(f"{path}.{extra}", have[extra], None, NOT_DECLARED))
         elif want is UNKNOWN or want != have:
             out.append(FieldDiff(path, have, want))
     return tuple(out)
+
+
+def mark_forced(diffs: Iterable[FieldDiff], forced: Iterable[str]) -> tuple[FieldDiff, ...]:
+    """``diffs`` with the ones in a ``forced`` top-level field saying that they force a replacement."""
+    fields = set(forced)
+    return tuple(d.because(FORCES_REPLACEMENT) if d.field in fields and not d.why else d for d in diffs)
 
 
 def fields_of(diffs: Iterable[FieldDiff]) -> set[str]:

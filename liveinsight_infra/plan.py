@@ -76,6 +76,7 @@ class FieldDiffJson(TypedDict):
     path: str
     before: Any  # a JSON value; "(known after apply)" for one only known once earlier changes ran
     after: Any
+    why: NotRequired[str]  # why this field matters, e.g. "forces replacement"
 
 
 class ChangeJson(TypedDict):
@@ -119,6 +120,7 @@ class FieldDiff:
     path: str  # dotted: "environment.STAGE"
     before: Any
     after: Any
+    why: str = ""  # why this field matters: "forces replacement", "not declared in the spec", ...
 
     @property
     def field(self) -> str:
@@ -126,7 +128,14 @@ class FieldDiff:
         return self.path.split(".", 1)[0]
 
     def to_json(self) -> FieldDiffJson:
-        return {"path": self.path, "before": _jsonable(self.before), "after": _jsonable(self.after)}
+        out: FieldDiffJson = {"path": self.path, "before": _jsonable(self.before), "after": _jsonable(self.after)}
+        if self.why:
+            out["why"] = self.why
+        return out
+
+    def because(self, why: str) -> FieldDiff:
+        """The same difference, with the reason it matters."""
+        return FieldDiff(self.path, self.before, self.after, why)
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,8 @@ def to_data(plan: Plan, source: Mapping[str, Any] | None = None) -> dict[str, An
     changes = []
     for c in plan.changes:
         item: dict[str, Any] = {"action": c.action.value, "resource": c.resource, "name": c.name,
-                                "diffs": [{"path": d.path, "before": encode(d.before), "after": encode(d.after)}
-                                          for d in c.diffs],
+                                "diffs": [{"path": d.path, "before": encode(d.before), "after": encode(d.after),
+                                           "why": d.why} for d in c.diffs],
                                 "reason": c.reason, "forces_replace": list(c.forces_replace)}
         if c.address in plan.desired:
             item["desired"] = encode(plan.desired[c.address])
@@ -137,7 +137,8 @@ def from_data(data: Mapping[str, Any]) -> Plan:
         changes, desired = [], {}
         for item in data["changes"]:
             change = Change(Action(item["action"]), item["resource"], item["name"],
-                            tuple(FieldDiff(d["path"], decode(d["before"]), decode(d["after"])) for d in item["diffs"]),
+                            tuple(FieldDiff(d["path"], decode(d["before"]), decode(d["after"]), d.get("why", ""))
+                                  for d in item["diffs"]),
                             item.get("reason", ""), tuple(item.get("forces_replace", ())))
             changes.append(change)
             if "desired" in item:

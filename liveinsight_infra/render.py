@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .contract import Event
-from .plan import UNKNOWN, Action, Change, Plan
+from .plan import UNKNOWN, Action, Change, FieldDiff, Plan
 
 _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-", Action.ADOPT: "<-"}
 _COLOUR = {Action.CREATE: "32", Action.UPDATE: "33", Action.REPLACE: "35", Action.DELETE: "31", Action.ADOPT: "36"}
@@ -39,16 +39,21 @@ def render_change(change: Change, style: Style) -> list[str]:
     sym = _SYMBOL[change.action]
     head = f"  {sym} {change.resource} {style.bold(change.name)}"
     if change.action is Action.REPLACE:
-        head += f"  (replace: {', '.join(change.forces_replace)} cannot change in place)"
+        head += "  (must be replaced)"  # which field forces it is said once, on its own line
     elif change.reason and change.action in (Action.DELETE, Action.ADOPT):
         head += style.dim(f"  ({change.reason})")
     lines = [style.paint(head, _COLOUR[change.action]) if style.colour else head]
     for d in change.diffs:
-        if change.action is Action.CREATE:
-            lines.extend(f"        {path} = {value(v, 100)}" for path, v in _expand(d.path, d.after))
-        else:
-            lines.append(f"        {d.path}: {value(d.before)} → {value(d.after)}")
+        lines.extend(render_diff(d, change.action, style))
     return lines
+
+
+def render_diff(d: FieldDiff, action: Action, style: Style) -> list[str]:
+    """The one place a field's difference becomes text (its JSON form is ``FieldDiff.to_json``)."""
+    why = style.dim(f"  # {d.why}") if d.why else ""
+    if action is Action.CREATE:
+        return [f"        {path} = {value(v, 100)}{why}" for path, v in _expand(d.path, d.after)]
+    return [f"        {d.path}: {value(d.before)} → {value(d.after)}{why}"]
 
 
 def _expand(path: str, v: Any) -> list[tuple[str, Any]]:

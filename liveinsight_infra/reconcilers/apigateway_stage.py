@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import naming
 from ..constants import ORIGIN_DIGESTS_VARIABLE
+from ..diff import diff_state, fields_of
 from ..plan import UNKNOWN, FieldDiff
 from .apigateway import find_rest_api
 from .base import Observed, Outputs, Reconciler
@@ -90,15 +91,13 @@ class StageReconciler(Reconciler):
             return {}
         ag = self.client("apigateway")
         name = self.spec.api.stage
-        stage: dict[str, Any] | None = None
-        with self.calling(name, "GetStage", ignore=("NotFoundException",)):
-            stage = ag.get_stage(restApiId=api["id"], stageName=name)
+        stage: dict[str, Any] | None = self.read(name, "GetStage", lambda: ag.get_stage(
+            restApiId=api["id"], stageName=name), absent=("NotFoundException",))
         if stage is None:
             return {}
-        description = ""
-        with self.calling(name, "GetDeployment", ignore=("NotFoundException",)):
-            description = ag.get_deployment(restApiId=api["id"], deploymentId=stage["deploymentId"]).get(
-                "description", "")
+        deployment = self.read(name, "GetDeployment", lambda: ag.get_deployment(
+            restApiId=api["id"], deploymentId=stage["deploymentId"]), absent=("NotFoundException",))
+        description = (deployment or {}).get("description", "")
         digest, versions = parse_description(description)
         recorded = _RECORDED.search(stage.get("description") or "")
         served: Any = digest
@@ -123,7 +122,7 @@ class StageReconciler(Reconciler):
             dep = self.client("apigateway").create_deployment(restApiId=desired["api_id"], description=description)
         return str(dep["id"])
 
-    def _settings_ops(self, d: dict[str, Any], have: dict[str, Any]) -> list[dict[str, str]]:
+    def _settings_ops(self, d: dict[str, Any], have: dict[str, Any], changed: set[str]) -> list[dict[str, str]]:
         ops = []
         if have.get("rolled_back_from"):  # apply returns the stage to the spec: the rollback is over
             ops.append({"op": "remove", "path": f"/variables/{ROLLED_BACK_FROM}"})
@@ -134,7 +133,7 @@ class StageReconciler(Reconciler):
                   ("access_log_format", "/accessLogSettings/format", d["access_log_format"]),
                   ("origin_verify", f"/variables/{ORIGIN_DIGESTS_VARIABLE}", d["origin_verify"])]
         for field, path, value in fields:
-            if have.get(field) != d[field]:
+            if field in changed:
                 ops.append({"op": "replace", "path": path, "value": value})
         return ops
 
@@ -146,18 +145,18 @@ class StageReconciler(Reconciler):
             ag.create_stage(restApiId=api_id, stageName=name, deploymentId=dep_id,
                             description=stage_description(naming.stack_id(self.spec), dep_id),
                             tags=naming.resource_tags(self.spec))
-        return self._update_stage(name, desired, Observed({"api_id": api_id}, {}, True), dep_id)
+        made = Observed({"api_id": api_id}, {}, True)
+        return self._update_stage(name, desired, made, dep_id, fields_of(diff_state(desired, made.state)))
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
-        dep_id = None
-        if desired["deployment"] != current.state.get("deployment") or \
-                desired["functions"] != current.state.get("functions"):
-            dep_id = self._deploy(name, desired)
-        return self._update_stage(name, desired, current, dep_id)
+        fields = fields_of(diffs)
+        dep_id = self._deploy(name, desired) if fields & {"deployment", "functions"} else None
+        return self._update_stage(name, desired, current, dep_id, fields)
 
-    def _update_stage(self, name: str, desired: dict[str, Any], current: Observed, dep_id: str | None) -> Observed:
-        ops = self._settings_ops(desired, current.state)
+    def _update_stage(self, name: str, desired: dict[str, Any], current: Observed, dep_id: str | None,
+                      changed: set[str]) -> Observed:
+        ops = self._settings_ops(desired, current.state, changed)
         if dep_id is not None:
             ops[:0] = [{"op": "replace", "path": "/deploymentId", "value": dep_id},
                        {"op": "replace", "path": "/description",

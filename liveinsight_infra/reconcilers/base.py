@@ -46,7 +46,7 @@ from typing import Any, ClassVar, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..contract import Context, Outputs
-from ..diff import compare_tags, diff_state, fields_of
+from ..diff import compare_tags, diff_state, fields_of, mark_forced
 from ..errors import LiveInsightError, from_client_error
 from ..plan import Action, AdoptionRequired, Change, DataWouldBeLost, FieldDiff, contains_unknown
 
@@ -182,6 +182,7 @@ class Reconciler(ABC):
                 continue
             diffs = diff_state(want, have.state)
             forced = tuple(sorted(fields_of(diffs) & self.replace_fields))
+            diffs = mark_forced(diffs, forced)
             if self.adoptable and not have.unfinished:
                 if have.owned is None and diffs:
                     have.owned = self.read_owned(name, have)
@@ -265,6 +266,12 @@ class Reconciler(ABC):
                                    "tag; nothing of it was changed. Run plan, then apply --adopt if it is meant to "
                                    "be this stack's.")
 
+    def converge(self, name: str, desired: dict[str, Any], current: Observed) -> Observed:
+        """Bring a resource found during a create (an interrupted apply's, a lost answer's) to
+        ``desired`` through :meth:`update`, with the same shared diff a plan uses."""
+        diffs = diff_state(desired, current.state)
+        return self.update(name, desired, current, diffs) if diffs else current
+
     def client(self, service: str) -> Any:
         return self.ctx.aws.client(service)
 
@@ -280,6 +287,18 @@ class Reconciler(ABC):
         except ClientError as exc:
             if error_code(exc) in ignore:
                 return
+            raise from_client_error(f"{self.kind} {name}", operation, exc) from exc
+        except BotoCoreError as exc:
+            raise LiveInsightError(f"{self.kind} {name}: {operation} failed: {exc}") from exc
+
+    def read(self, name: str, operation: str, call: Callable[[], R], absent: tuple[str, ...] = ()) -> R | None:
+        """The answer of one read, or None when AWS answers with an error code in ``absent`` (the
+        thing is not there): "not found" is a result of the observe step, not an exception."""
+        try:
+            return call()
+        except ClientError as exc:
+            if error_code(exc) in absent:
+                return None
             raise from_client_error(f"{self.kind} {name}", operation, exc) from exc
         except BotoCoreError as exc:
             raise LiveInsightError(f"{self.kind} {name}: {operation} failed: {exc}") from exc

@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 from .. import naming
 from ..constants import ALL_METHODS, CACHE_POLICIES, CACHED_METHODS, ORIGIN_HEADER, ORIGIN_REQUEST_POLICIES
 from ..contract import Event
-from ..diff import user_tags
+from ..diff import fields_of, user_tags
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, FieldDiff
 from ..sensitive import Sensitive
@@ -193,14 +193,14 @@ class OacReconciler(Reconciler):
         if created is None:  # an interrupted apply made it: adopt it
             current = self.observe().get(name)
             assert current is not None
-            return self.update(name, desired, current, ())
+            return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["OriginAccessControl"]["Id"]}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         cf = self.client("cloudfront")
         oac_id = current.meta["id"]
-        if desired != current.state:
+        if diffs:
             with self.calling(name, "GetOriginAccessControl"):
                 etag = cf.get_origin_access_control(Id=oac_id)["ETag"]
             with self.calling(name, "UpdateOriginAccessControl"):
@@ -344,13 +344,14 @@ class DistributionReconciler(Reconciler):
             raise LiveInsightError(f"{self.kind} {name}: CloudFront says the distribution this apply just created "
                                    "exists, but none carries this stack's tag: run apply again")
         self.observed = self.observe()
-        return self.update(name, desired, self.observed[name], ())
+        return self.converge(name, desired, self.observed[name])
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         cf = self.client("cloudfront")
         dist_id = current.meta["id"]
-        if {k: v for k, v in desired.items() if k != "tags"} != {k: v for k, v in current.state.items() if k != "tags"}:
+        fields = fields_of(diffs)
+        if fields - {"tags"}:
             for attempt in (1, 2):
                 with self.calling(name, "GetDistributionConfig"):
                     resp = cf.get_distribution_config(Id=dist_id)
@@ -363,7 +364,7 @@ class DistributionReconciler(Reconciler):
                         continue  # changed between our read and write: read again once
                     raise self._translate(name, "UpdateDistribution", exc) from exc
             self._wait(name, dist_id)
-        if desired["tags"] != current.state.get("tags"):
+        if "tags" in fields:
             self._sync_tags(name, current.meta["arn"], current.state.get("tags") or {}, desired["tags"])
         return Observed(dict(desired), current.meta, True)
 

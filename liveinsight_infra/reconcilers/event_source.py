@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import naming
 from ..aws.retry import ESM_IN_USE, ESM_ROLE_PROPAGATION, RetryRule, with_retries
-from ..diff import user_tags
+from ..diff import fields_of, user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import MappingOutputs, keys
@@ -119,7 +119,7 @@ class EventSourceMappingReconciler(Reconciler):
         existing = self._find(name)  # an interrupted apply's mapping: finish it instead of a second one
         if existing is not None:
             self.refuse_foreign(name, bool(existing.owned))
-            return self.update(name, desired, existing, ())
+            return self.converge(name, desired, existing)
         lam = self.client("lambda")
         made = self._call(name, "CreateEventSourceMapping", lambda: lam.create_event_source_mapping(
             EventSourceArn=desired["event_source"], StartingPosition=desired["starting_position"],
@@ -132,12 +132,12 @@ class EventSourceMappingReconciler(Reconciler):
         lam = self.client("lambda")
         uuid = current.meta["uuid"]
         have = current.state
-        settings = [k for k in desired if k not in ("tags", "event_source", "starting_position")]
-        if any(desired[k] != have.get(k) for k in settings):
+        fields = fields_of(diffs)
+        if fields - {"tags", "event_source", "starting_position"}:
             self._settle(name, uuid)
             self._call(name, "UpdateEventSourceMapping", lambda: lam.update_event_source_mapping(
                 UUID=uuid, **self._settings(desired)), ESM_IN_USE, ESM_ROLE_PROPAGATION)
-        if desired["tags"] != have.get("tags"):
+        if "tags" in fields:
             arn = current.meta["arn"]
             self.sync_tags(name, have.get("tags") or {}, desired["tags"],
                            lambda t: lam.tag_resource(Resource=arn, Tags=t),

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import naming
+from ..diff import fields_of
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, FieldDiff
 from ..spec.model import EVENT_PATHS
@@ -160,7 +161,7 @@ class FunctionUrlReconciler(Reconciler):
         if created is None:  # an interrupted apply made it: bring it to the spec
             current = self.observe().get(name)
             if current is not None:
-                return self.update(name, desired, current, ())
+                return self.converge(name, desired, current)
         url = (created or {}).get("FunctionUrl")
         self._sync_permissions(name, desired["permissions"], {})
         return Observed(dict(desired), {"url": url}, True)
@@ -169,7 +170,7 @@ class FunctionUrlReconciler(Reconciler):
                diffs: tuple[FieldDiff, ...]) -> Observed:
         have = current.state
         meta = dict(current.meta)
-        if any(desired[f] != have.get(f) for f in ("auth_type", "invoke_mode", "cors")):
+        if fields_of(diffs) & {"auth_type", "invoke_mode", "cors"}:
             with self.calling(name, "UpdateFunctionUrlConfig"):
                 got = self.client("lambda").update_function_url_config(
                     FunctionName=name, Qualifier=ALIAS, AuthType=desired["auth_type"],

@@ -77,18 +77,19 @@ class BoundaryReconciler(Reconciler):
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         iam, name, arn = self.client("iam"), naming.boundary_name(self.spec), self.arn()
-        with self.calling(name, "GetPolicy", ignore=("NoSuchEntity",)):
-            policy = iam.get_policy(PolicyArn=arn)["Policy"]
-            with self.calling(name, "GetPolicyVersion"):
-                version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
-            doc = version["PolicyVersion"]["Document"]
-            if isinstance(doc, str):
-                doc = json.loads(doc)
-            tags = tag_list_to_dict(policy.get("Tags"))
-            state = {"path": policy["Path"], "description": policy.get("Description", ""),
-                     "document": normalize_policy(doc), "tags": user_tags(tags)}
-            return {name: Observed(state, {"arn": arn}, naming.is_owned(self.spec, tags))}
-        return {}
+        found = self.read(name, "GetPolicy", lambda: iam.get_policy(PolicyArn=arn), absent=("NoSuchEntity",))
+        if found is None:
+            return {}
+        policy = found["Policy"]
+        with self.calling(name, "GetPolicyVersion"):
+            version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+        doc = version["PolicyVersion"]["Document"]
+        if isinstance(doc, str):
+            doc = json.loads(doc)
+        tags = tag_list_to_dict(policy.get("Tags"))
+        state = {"path": policy["Path"], "description": policy.get("Description", ""),
+                 "document": normalize_policy(doc), "tags": user_tags(tags)}
+        return {name: Observed(state, {"arn": arn}, naming.is_owned(self.spec, tags))}
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         with self.calling(name, "CreatePolicy", ignore=("EntityAlreadyExists",)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import user_tags
+from ..diff import fields_of, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import NameArnOutputs, keys
@@ -85,9 +85,7 @@ class StreamReconciler(Reconciler):
             self.refuse_foreign(name, naming.is_owned(self.spec, self._tags(name)))
         self._wait(name)
         current = self.observe()[name]
-        if current.state != desired:
-            return self.update(name, desired, current, ())
-        return current
+        return self.converge(name, desired, current)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
@@ -95,16 +93,18 @@ class StreamReconciler(Reconciler):
         have = current.state
         arn = current.meta["arn"]
         self._wait(name)
-        if desired["mode"] != have["mode"]:
+        fields = fields_of(diffs)
+        if "mode" in fields:
             with self.calling(name, "UpdateStreamMode"):
                 kinesis.update_stream_mode(StreamARN=arn, StreamModeDetails={"StreamMode": desired["mode"]})
             self._wait(name)
-        if desired["shards"] is not None and desired["shards"] != self._open_shards(name, have, desired):
+        if fields & {"mode", "shards"} and desired["shards"] is not None \
+                and desired["shards"] != self._open_shards(name, have, desired):  # as it is after a mode change
             with self.calling(name, "UpdateShardCount"):
                 kinesis.update_shard_count(StreamName=name, TargetShardCount=desired["shards"],
                                            ScalingType="UNIFORM_SCALING")
             self._wait(name)
-        if desired["retention_hours"] != have["retention_hours"]:
+        if "retention_hours" in fields:
             if desired["retention_hours"] > (have["retention_hours"] or 24):
                 with self.calling(name, "IncreaseStreamRetentionPeriod"):
                     kinesis.increase_stream_retention_period(StreamName=name,
@@ -114,11 +114,11 @@ class StreamReconciler(Reconciler):
                     kinesis.decrease_stream_retention_period(StreamName=name,
                                                              RetentionPeriodHours=desired["retention_hours"])
             self._wait(name)
-        if desired["encryption"] != have["encryption"]:
+        if "encryption" in fields:
             with self.calling(name, "StartStreamEncryption"):
                 kinesis.start_stream_encryption(StreamName=name, EncryptionType="KMS", KeyId=KEY)
             self._wait(name)
-        if desired["tags"] != have["tags"]:
+        if "tags" in fields:
             self.sync_tags(name, have["tags"], desired["tags"],
                            lambda t: kinesis.add_tags_to_stream(StreamName=name, Tags=t),
                            lambda keys: kinesis.remove_tags_from_stream(StreamName=name, TagKeys=keys))

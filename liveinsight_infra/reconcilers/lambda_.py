@@ -20,7 +20,7 @@ from .. import naming
 from ..aws.retry import IAM_PROPAGATION, LAMBDA_CONFLICT, RetryRule, with_retries
 from ..constants import ORIGIN_DIGESTS_ENV
 from ..contract import Event
-from ..diff import user_tags
+from ..diff import fields_of, user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import FunctionOutputs, keys
@@ -140,7 +140,7 @@ class FunctionReconciler(Reconciler):
             current = dict(self.observe()).get(name)
             if current is not None:
                 self.refuse_foreign(name, current.owned is not False)
-                return self.update(name, desired, current, ())
+                return self.converge(name, desired, current)
         with self.calling(name, "GetFunction (waiting for Active)"):
             lam.get_waiter("function_active_v2").wait(FunctionName=name,
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
@@ -154,30 +154,30 @@ class FunctionReconciler(Reconciler):
         lam = self.client("lambda")
         key = self._key(name)
         have = current.state
+        fields = fields_of(diffs)
         # Architectures is a parameter of UpdateFunctionCode only (not of UpdateFunctionConfiguration),
         # so an architecture change sends the package again even when the code is unchanged:
         # https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html
-        if desired["code_sha256"] != have.get("code_sha256") or desired["architectures"] != have.get("architectures"):
+        if fields & {"code_sha256", "architectures"}:
             self._retrying(name, "UpdateFunctionCode", lambda: lam.update_function_code(
                 FunctionName=name, ZipFile=self.ctx.package(key).data,
                 Architectures=desired["architectures"]), LAMBDA_CONFLICT)
             self._wait(name)
-        if any(desired[f] != have.get(f) for f in _CONFIG_FIELDS):
+        if fields & set(_CONFIG_FIELDS):
             self._retrying(name, "UpdateFunctionConfiguration", lambda: lam.update_function_configuration(
                 FunctionName=name, Runtime=desired["runtime"], Role=desired["role"],
                 Handler=desired["handler"], Description=desired["description"],
                 Timeout=desired["timeout_s"], MemorySize=desired["memory_mb"],
                 Environment={"Variables": desired["environment"]}), LAMBDA_CONFLICT, IAM_PROPAGATION)
             self._wait(name)
-        if desired["tags"] != have.get("tags"):
+        if "tags" in fields:
             arn = current.meta["arn"]
             self.sync_tags(name, have.get("tags") or {}, desired["tags"],
                            lambda t: lam.tag_resource(Resource=arn, Tags=t),
                            lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys))
         self._reserve(name, desired["reserved_concurrency"], have.get("reserved_concurrency"))
         version = current.meta.get("live_version")
-        code_or_config = any(desired[f] != have.get(f) for f in (*_CONFIG_FIELDS, "code_sha256"))
-        if code_or_config or have.get("live_alias") != "current":
+        if fields & {*_CONFIG_FIELDS, "code_sha256", "live_alias"}:
             version = self._publish(name, desired["code_sha256"])
             self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)

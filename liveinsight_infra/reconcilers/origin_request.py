@@ -151,7 +151,7 @@ class OriginRequestPolicyReconciler(Reconciler):
 
     def take_ownership(self, name: str, current: Observed) -> Observed:
         """Write the marker: the whole config the spec wants, the marker in its Comment."""
-        return self.update(name, self.desired(name, {}), current, ())
+        return self.converge(name, self.desired(name, {}), current)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         created = None
@@ -166,14 +166,14 @@ class OriginRequestPolicyReconciler(Reconciler):
                                    "CloudFront says a policy of this name exists, but does not list it",
                                    hint="CloudFront's list lags behind its writes: run apply again in a minute")
             self.refuse_foreign(name, bool(current.owned))
-            return self.update(name, desired, current, ())
+            return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["OriginRequestPolicy"]["Id"]}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         cf = self.client("cloudfront")
         policy_id = current.meta["id"]
-        if desired != current.state:
+        if diffs:
             with self.calling(name, "GetOriginRequestPolicy"):
                 etag = cf.get_origin_request_policy(Id=policy_id)["ETag"]
             with self.calling(name, "UpdateOriginRequestPolicy"):

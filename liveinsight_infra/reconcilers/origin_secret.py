@@ -27,7 +27,7 @@ import threading
 from typing import Any
 
 from .. import naming
-from ..diff import tag_list_to_dict, user_tags
+from ..diff import fields_of, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, Change, FieldDiff
 from ..sensitive import Sensitive
@@ -146,13 +146,13 @@ class OriginSecretReconciler(Reconciler):
         # It exists: an interrupted apply made it (its answer was lost), or someone else did.
         have = self._tags(name)
         self.refuse_foreign(name, naming.is_owned(self.spec, have))
-        return self.update(name, desired, Observed({"type": "SecureString", "tags": user_tags(have)}, {}, True), ())
+        return self.converge(name, desired, Observed({"type": "SecureString", "tags": user_tags(have)}, {}, True))
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         ssm = self.client("ssm")
         have = current.state
-        if (desired["current"], desired["previous"]) != (have.get("current"), have.get("previous")):
+        if fields_of(diffs) & {"current", "previous"}:
             with self.calling(name, "PutParameter"):
                 ssm.put_parameter(Name=name, Value=self._value(desired), Type="SecureString", Overwrite=True)
         self.sync_tags(name, have.get("tags") or {}, desired["tags"],

@@ -156,7 +156,7 @@ class ResponseHeadersPolicyReconciler(Reconciler):
 
     def take_ownership(self, name: str, current: Observed) -> Observed:
         """Write the marker: the whole config the spec wants, the marker in its Comment."""
-        return self.update(name, self.desired(name, {}), current, ())
+        return self.converge(name, self.desired(name, {}), current)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         created = None
@@ -171,14 +171,14 @@ class ResponseHeadersPolicyReconciler(Reconciler):
                                    "CloudFront says a policy of this name exists, but does not list it",
                                    hint="CloudFront's list lags behind its writes: run apply again in a minute")
             self.refuse_foreign(name, bool(current.owned))
-            return self.update(name, desired, current, ())
+            return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["ResponseHeadersPolicy"]["Id"]}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         cf = self.client("cloudfront")
         policy_id = current.meta["id"]
-        if desired != current.state:
+        if diffs:
             with self.calling(name, "GetResponseHeadersPolicy"):
                 etag = cf.get_response_headers_policy(Id=policy_id)["ETag"]
             with self.calling(name, "UpdateResponseHeadersPolicy"):

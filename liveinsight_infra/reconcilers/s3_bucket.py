@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, fields_of, tag_list_to_dict, user_tags
 from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
@@ -114,32 +114,32 @@ class BucketReconciler(Reconciler):
             s3.create_bucket(**args)
         empty = Observed({"region": self.spec.region, "public_access_block": {}, "encryption": None,
                           "ownership": None, "versioning": "Suspended", "website_index": None, "tags": {}}, {}, True)
-        return self.update(name, desired, empty, ())
+        return self.converge(name, desired, empty)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         s3 = self.client("s3")
-        have = current.state
+        fields = fields_of(diffs)
         # Tags first: until they are on, the bucket is not recognisably this stack's (docs/adoption.md).
-        if desired["tags"] != have["tags"]:
+        if "tags" in fields:
             with self.calling(name, "PutBucketTagging"):  # replaces the whole set
                 s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": dict_to_tag_list(desired["tags"])})
-        if desired["public_access_block"] != have["public_access_block"]:
+        if "public_access_block" in fields:
             with self.calling(name, "PutPublicAccessBlock"):
                 s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=desired["public_access_block"])
-        if desired["ownership"] != have["ownership"]:
+        if "ownership" in fields:
             with self.calling(name, "PutBucketOwnershipControls"):
                 s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls={
                     "Rules": [{"ObjectOwnership": desired["ownership"]}]})
-        if desired["encryption"] != have["encryption"]:
+        if "encryption" in fields:
             with self.calling(name, "PutBucketEncryption"):
                 s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{
                     "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": desired["encryption"]},
                     "BucketKeyEnabled": True}]})
-        if desired["versioning"] != have["versioning"]:
+        if "versioning" in fields:
             with self.calling(name, "PutBucketVersioning"):
                 s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": desired["versioning"]})
-        if desired["website_index"] != have["website_index"]:
+        if "website_index" in fields:
             if desired["website_index"]:
                 with self.calling(name, "PutBucketWebsite"):
                     s3.put_bucket_website(Bucket=name, WebsiteConfiguration={

@@ -32,16 +32,16 @@ class TopicReconciler(Reconciler):
         sns = self.client("sns")
         name = naming.topic_name(self.spec)
         arn = self._arn(name)
-        with self.calling(name, "GetTopicAttributes", ignore=("NotFound", "NotFoundException")):
-            sns.get_topic_attributes(TopicArn=arn)
-            with self.calling(name, "ListTagsForResource"):
-                tags = tag_list_to_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags", []))
-            with self.calling(name, "ListSubscriptionsByTopic"):
-                pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
-                subs = [s for p in pages for s in p.get("Subscriptions", []) if s.get("Protocol") == "email"]
-            state = {"emails": sorted({s["Endpoint"] for s in subs}), "tags": user_tags(tags)}
-            return {name: Observed(state, {"arn": arn}, naming.is_owned(self.spec, tags))}
-        return {}
+        if self.read(name, "GetTopicAttributes", lambda: sns.get_topic_attributes(TopicArn=arn),
+                     absent=("NotFound", "NotFoundException")) is None:
+            return {}
+        with self.calling(name, "ListTagsForResource"):
+            tags = tag_list_to_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags", []))
+        with self.calling(name, "ListSubscriptionsByTopic"):
+            pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
+            subs = [s for p in pages for s in p.get("Subscriptions", []) if s.get("Protocol") == "email"]
+        state = {"emails": sorted({s["Endpoint"] for s in subs}), "tags": user_tags(tags)}
+        return {name: Observed(state, {"arn": arn}, naming.is_owned(self.spec, tags))}
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         with self.calling(name, "CreateTopic"):  # idempotent for the same name and attributes

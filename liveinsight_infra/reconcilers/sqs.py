@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import user_tags
+from ..diff import fields_of, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import NameArnOutputs, keys
@@ -73,7 +73,7 @@ class QueueReconciler(Reconciler):
         if url is not None:
             current = self._read(name, url)
             self.refuse_foreign(name, bool(current.owned))
-            return self.update(name, desired, current, ()) if current.state != desired else current
+            return self.converge(name, desired, current)
         # It fails with QueueAlreadyExists when one with other attributes appeared meanwhile: read it.
         with self.calling(name, "CreateQueue", ignore=("QueueAlreadyExists", "QueueNameExists")):
             url = sqs.create_queue(QueueName=name, Attributes=self._attributes(desired),
@@ -83,19 +83,18 @@ class QueueReconciler(Reconciler):
                 url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         current = self._read(name, url)
         self.refuse_foreign(name, bool(current.owned))
-        if current.state != desired:
-            return self.update(name, desired, current, ())
-        return current
+        return self.converge(name, desired, current)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         sqs = self.client("sqs")
         url = current.meta["url"]
         have = current.state
-        if any(desired[k] != have[k] for k in ("sse", "retention_s", "visibility_timeout_s")):
+        fields = fields_of(diffs)
+        if fields & {"sse", "retention_s", "visibility_timeout_s"}:
             with self.calling(name, "SetQueueAttributes"):
                 sqs.set_queue_attributes(QueueUrl=url, Attributes=self._attributes(desired))
-        if desired["tags"] != have["tags"]:
+        if "tags" in fields:
             self.sync_tags(name, have["tags"], desired["tags"],
                            lambda t: sqs.tag_queue(QueueUrl=url, Tags=t),
                            lambda keys: sqs.untag_queue(QueueUrl=url, TagKeys=keys))

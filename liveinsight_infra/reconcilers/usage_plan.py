@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
+from ..diff import fields_of
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import UsagePlanOutputs, keys
@@ -86,14 +87,15 @@ class UsagePlanReconciler(Reconciler):
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         ag = self.client("apigateway")
+        fields = fields_of(diffs)
         ops = []
-        if desired["rate_limit"] != current.state["rate_limit"]:
+        if "rate_limit" in fields:
             ops.append({"op": "replace", "path": "/throttle/rateLimit", "value": str(desired["rate_limit"])})
-        if desired["burst_limit"] != current.state["burst_limit"]:
+        if "burst_limit" in fields:
             ops.append({"op": "replace", "path": "/throttle/burstLimit", "value": str(desired["burst_limit"])})
-        if desired["quota_per_day"] != current.state["quota_per_day"]:
+        if "quota_per_day" in fields:
             ops.append({"op": "replace", "path": "/quota/limit", "value": str(desired["quota_per_day"])})
-        if desired["api_stage"] != current.state["api_stage"]:
+        if "api_stage" in fields:
             api_id, stage = desired["api_stage"].split(":", 1)
             ops.append({"op": "add", "path": "/apiStages", "value": f"{api_id}:{stage}"})
         if ops:

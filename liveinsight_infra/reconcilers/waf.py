@@ -22,7 +22,7 @@ from typing import Any
 from .. import naming
 from ..aws.retry import WAF_ASSOCIATED, WAF_LOCK, RetryRule, with_retries
 from ..contract import Event
-from ..diff import tag_list_to_dict, user_tags
+from ..diff import fields_of, tag_list_to_dict, user_tags
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import WebAclOutputs, keys
@@ -113,14 +113,14 @@ class WebAclReconciler(Reconciler):
             if current is None:
                 raise RuntimeError(f"{self.kind} {name}: WAF says it exists, but it is not listed")
             self.refuse_foreign(name, bool(current.owned))
-            return self.update(name, desired, current, ())
+            return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["Id"], "arn": created["ARN"]}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
         wafv2 = self._wafv2()
         acl_id, arn = current.meta["id"], current.meta["arn"]
-        if {k: v for k, v in desired.items() if k != "tags"} != {k: v for k, v in current.state.items() if k != "tags"}:
+        if fields_of(diffs) - {"tags"}:
             def write() -> None:
                 token = wafv2.get_web_acl(Name=name, Scope=SCOPE, Id=acl_id)["LockToken"]
                 request = self._request(name, desired)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from liveinsight_infra.diff import diff_state
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.reconcilers.base import Observed
 from liveinsight_infra.reconcilers.cloudfront import DistributionReconciler
@@ -127,7 +128,7 @@ def test_precondition_failed_rereads_once_and_retries(setup: Any) -> None:
     stub.add_response("update_distribution", {"ETag": "E3"},
                       {"Id": DIST, "IfMatch": "E2", "DistributionConfig": UPDATE})
     stub.add_response("get_distribution", distribution("Deployed"), {"Id": DIST})
-    r.update("liveinsight-dev", want, current, ())
+    r.update("liveinsight-dev", want, current, diff_state(want, current.state))
 
 
 def test_a_second_precondition_failure_is_reported(setup: Any) -> None:
@@ -138,7 +139,7 @@ def test_a_second_precondition_failure_is_reported(setup: Any) -> None:
         stub.add_response("get_distribution_config", {"DistributionConfig": LIVE, "ETag": etag})
         stub.add_client_error("update_distribution", "PreconditionFailed", "stale", http_status_code=412)
     with pytest.raises(AwsCallError, match="UpdateDistribution failed: PreconditionFailed"):
-        r.update("liveinsight-dev", want, current, ())
+        r.update("liveinsight-dev", want, current, diff_state(want, current.state))
 
 
 def test_destroy_disables_waits_then_deletes_with_the_fresh_etag(setup: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
+from liveinsight_infra.diff import diff_state
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.reconcilers.base import Observed
 from liveinsight_infra.reconcilers.lambda_ import FunctionReconciler
@@ -85,6 +86,6 @@ def test_update_waits_between_code_and_configuration_and_retries_conflicts(setup
     stub.add_response("publish_version", {"Version": "4"})
     stub.add_response("update_alias", {"Name": "live"}, {"FunctionName": NAME, "Name": "live",
                                                          "FunctionVersion": "4"})
-    obs = r.update(NAME, want, current, ())
+    obs = r.update(NAME, want, current, diff_state(want, current.state))  # as the engine calls it
     assert obs.meta["live_version"] == "4"
     assert sleeps == [1.0]

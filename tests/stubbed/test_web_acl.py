@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from liveinsight_infra.diff import diff_state
 from liveinsight_infra.errors import AwsCallError
 from liveinsight_infra.reconcilers import waf
 from liveinsight_infra.reconcilers.base import Observed
@@ -74,5 +75,6 @@ def test_an_update_with_a_stale_lock_token_reads_again(setup: Any) -> None:
     stub.add_client_error("update_web_acl", "WAFOptimisticLockException", "stale")
     stub.add_response("get_web_acl", acl("T2"), KEY)
     stub.add_response("update_web_acl", {"NextLockToken": "T3"})
-    r.update(NAME, r.desired(NAME, {}), current(r, rate_limit=50), ())
+    want, have = r.desired(NAME, {}), current(r, rate_limit=50)
+    r.update(NAME, want, have, diff_state(want, have.state))  # as the engine calls it
     assert sleeps == [1.0]

@@ -131,3 +131,60 @@ def test_what_a_plan_deletes_gives_dependants_no_outputs_unless_its_kind_says_so
     thing = Thing({"kept": WANT}, {"kept": have(), "gone": have()}, force=False)
     assert [(c.action, c.name) for c in thing.plan({})] == [(Action.DELETE, "gone")]
     assert thing.output_names() == ["kept"]
+
+
+def test_a_forcing_field_says_why_once_in_text_and_json() -> None:
+    """The field that forces a replace carries the reason; text and ``plan --json`` show it on that field's
+    line only, once, and not on the fields that could change in place."""
+    import json
+
+    from liveinsight_infra.plan import Plan
+    from liveinsight_infra.render import Style, render_plan
+
+    changes = Thing({"t": WANT}, {"t": have({**WANT, "zone": "b", "size": 1})}, force=False).plan({})
+    plan = Plan(tuple(changes), stack="s")
+    text = render_plan(plan, Style(colour=False))
+    assert text.count("forces replacement") == 1
+    (zone_line,) = [line for line in text.splitlines() if "forces replacement" in line]
+    assert zone_line.strip().startswith("zone:")
+    diffs = json.loads(json.dumps(plan.to_json()))["changes"][0]["diffs"]
+    assert [(d["path"], d.get("why")) for d in diffs] == [("size", None), ("zone", "forces replacement")]
+
+
+def test_a_key_not_declared_in_a_nested_field_says_so() -> None:
+    changes = Thing({"t": WANT}, {"t": have({**WANT, "labels": {"team": "web", "extra": "x"}})}, force=False).plan({})
+    assert [(d.path, d.why) for c in changes for d in c.diffs] == [("labels.extra", "not declared in the spec")]
+
+
+def test_a_saved_plan_keeps_why() -> None:
+    import json
+
+    from liveinsight_infra.plan import Plan
+    from liveinsight_infra.plan_file import from_data, to_data
+
+    changes = Thing({"t": WANT}, {"t": have({**WANT, "zone": "b"})}, force=False).plan({})
+    back = from_data(json.loads(json.dumps(to_data(Plan(tuple(changes), stack="s")))))
+    assert [(d.path, d.why) for c in back for d in c.diffs] == [("zone", "forces replacement")]
+
+
+def _client_error(code: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "GetThing")
+
+
+def test_read_returns_none_for_an_absent_code_and_raises_for_others() -> None:
+    from liveinsight_infra.errors import LiveInsightError
+
+    thing = Thing({}, {}, force=False)
+
+    def missing() -> dict[str, Any]:
+        raise _client_error("NotFoundException")
+
+    def denied() -> dict[str, Any]:
+        raise _client_error("AccessDeniedException")
+
+    assert thing.read("t", "GetThing", lambda: {"id": "1"}, absent=("NotFoundException",)) == {"id": "1"}
+    assert thing.read("t", "GetThing", missing, absent=("NotFoundException",)) is None
+    with pytest.raises(LiveInsightError, match="GetThing"):
+        thing.read("t", "GetThing", denied, absent=("NotFoundException",))
