@@ -81,12 +81,12 @@ def measure(handlers: Path, hold_ms: float, runs: int) -> dict[str, dict[str, fl
     import boto3
     from moto import mock_aws
 
-    from liveinsight_infra.aws.moto_fidelity import apply_fidelity_patches
     from liveinsight_infra.aws.provider import AwsProvider
     from liveinsight_infra.engine import Context, Engine
     from liveinsight_infra.local.stream import MappingSettings, StreamPoller
     from liveinsight_infra.reconcilers.dynamodb import TableReconciler
     from liveinsight_infra.spec import load_spec
+    from liveinsight_infra_moto.fidelity import apply_fidelity_patches
 
     apply_fidelity_patches()
     out: dict[str, dict[str, float]] = {}
