@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-CHECK_SITE = "check.liveinsight.invalid"  # .invalid is reserved (RFC 2606): never a real site
+from .constants import CHECK_SITE as CHECK_SITE  # a reserved .invalid domain every stack accepts
+
 ENDPOINTS = {"/api/events": "POST", "/api/realtime": "GET", "/api/stats": "GET"}
 
 

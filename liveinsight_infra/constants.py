@@ -31,3 +31,7 @@ ORIGIN_HEADER = "X-Origin-Verify"
 ORIGIN_DIGESTS_VARIABLE = "liveinsightOriginVerify"
 # With ingest.front: function_url there is no stage: the collector reads the digests from its environment.
 ORIGIN_DIGESTS_ENV = "LIVEINSIGHT_ORIGIN_DIGESTS"
+
+# The domain `check` posts its test event for: .invalid is reserved (RFC 2606), never a real site.
+# Every stack accepts it beside the spec's sites, so the health check works on any stack.
+CHECK_SITE = "check.liveinsight.invalid"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from .constants import CHECK_SITE
 from .spec.model import StackSpec
 
 MANAGED_BY = "liveinsight-infra"
@@ -112,9 +113,10 @@ def function_environment(spec: StackSpec, key: str) -> dict[str, str]:
 
 def sites_variable(spec: StackSpec, extra: tuple[str, ...] = ()) -> str:
     """The accepted domains, each with the site its events count under (handlers/shared/sites.py):
-    a variable, so adding a site is a configuration update of the functions, not new code."""
+    a variable, so adding a site is a configuration update of the functions, not new code. The
+    health check's reserved domain (``CHECK_SITE``) is always accepted, so ``check`` works."""
     accepted = {d: s.domain for s in spec.sites for d in (s.domain, *s.aliases)}
-    accepted.update({d: d for d in extra if d not in accepted})
+    accepted.update({d: d for d in (*extra, CHECK_SITE) if d not in accepted})
     return json.dumps(accepted, separators=(",", ":"), sort_keys=True)
 
 

@@ -100,7 +100,7 @@ def test_a_visitor_at_midnight_counts_on_each_day_and_compare_reads_the_day_befo
     for ts in (midnight - 1, midnight):
         post(live, "/api/events", FIREFOX_MAC, {"name": "pageview", "url": url("/"), "domain": SITE, "ts": ts})
     one = {"visitors": 1, "pageviews": 1, "visits": 1, "bounce_rate": 100, "views_per_visit": 1.0,
-           "visit_duration_s": 0}
+           "visit_duration_s": 0, "engagement_rate": 0}
     late = stats(live, f"from={after}&to={after}&compare=previous_period")
     assert {k: late[k] for k in one} == one
     assert late["comparison"] == {"from": before, "to": before, **one}

@@ -116,7 +116,8 @@ def send_scenario(site: Site, t0: int) -> None:
           "ts": t0 + 30 * S}, country="FR")
     post(site, "/api/event", CHROME_ANDROID,
          {"n": "engagement", "u": url("/"), "d": SITE, "e": "3000", "ts": t0 + 33 * S}, country="FR")
-    # E: Edge / Windows, no country header, direct; 15 s of engagement: engaged, 15 s.
+    # E: Edge / Windows, no country header, direct; 15 s of engagement: a bounce by Plausible's rule
+    # (engaged by GA4's, which engagement_rate counts), 15 s.
     post(site, "/api/events", EDGE_WINDOWS, {"name": "pageview", "url": url("/"), "domain": SITE, "ts": t0 + 40 * S})
     post(site, "/api/event", EDGE_WINDOWS, {"n": "engagement", "u": url("/"), "d": SITE, "e": 15000,
                                             "ts": t0 + 55 * S})
@@ -147,12 +148,15 @@ def csv_rows(site: Site, query: str) -> list[list[str]]:
 # Worked out from send_scenario. Visitors A..E = 5; page views A2 B1 C3 D1 E1 = 8.
 MAIN_HEADLINE = {
     "visitors": 5, "pageviews": 8,
-    # visits: A, B, C1, C2, D, E = 6; bounces B, C2, D = 3 of 6; page views in visits 8 / 6;
+    # visits: A, B, C1, C2, D, E = 6; bounces B, C2, D, E = 4 of 6 (Plausible's rule: one page view
+    # and no custom event; engagement never ends a bounce, so E's 15 s does not); page views 8 / 6;
     # durations A 300 + B 0 + C1 60 + C2 0 + D 3 + E 15 = 378 s / 6 = 63 s.
-    "visits": 6, "bounce_rate": 50, "views_per_visit": 1.33, "visit_duration_s": 63,
+    "visits": 6, "bounce_rate": 67, "views_per_visit": 1.33, "visit_duration_s": 63,
+    # GA4's engaged visits (two page views, a goal, or 10 s of engagement): A, C1, E = 3 of 6.
+    "engagement_rate": 50,
 }
 OTHER_HEADLINE = {"visitors": 1, "pageviews": 2, "visits": 1, "bounce_rate": 0, "views_per_visit": 2.0,
-                  "visit_duration_s": 10}
+                  "visit_duration_s": 10, "engagement_rate": 100}  # two page views: engaged
 
 
 def test_posted_events_show_up_with_the_right_numbers_in_every_field(live: Site) -> None:
@@ -180,7 +184,8 @@ def test_posted_events_show_up_with_the_right_numbers_in_every_field(live: Site)
                          {"name": "iOS", "visitors": 1}, {"name": "macOS", "visitors": 1}]
     assert got["goals"] == [{"goal": "Signup", "visitors": 2, "events": 2, "conversion_rate": 40.0,
                              "props": {"plan": [{"value": "free", "events": 1}, {"value": "pro", "events": 1}],
-                                       "seats": [{"value": "3", "events": 1}]}}]
+                                       "seats": [{"value": "3", "events": 1}]},
+                             "revenue": []}]  # no revenue sent with Signup
     assert got["pages"] == [{"path": "/", "visitors": 4, "pageviews": 4}, {"path": "/pricing", "visitors": 2,
                                                                              "pageviews": 2},
                             {"path": "/blog/post", "visitors": 1, "pageviews": 1},
