@@ -201,21 +201,24 @@ _SERIALISED = False
 
 
 def serialise_calls() -> None:
-    """Idempotent: every botocore client call waits for the others while the in-process moto is
-    active (``mock_aws``); without it, or against a server, calls are untouched and concurrent."""
+    """Idempotent: every request a botocore client sends waits for the others while the in-process
+    moto is active (``mock_aws``); without it, or against a server, requests are untouched and
+    concurrent. The lock is around the endpoint's ``make_request`` (where moto answers, in
+    ``before-send``), not the whole client call: a client call's own work, its event hooks
+    included, still runs side by side with the others'."""
     global _SERIALISED
     if _SERIALISED:
         return
-    from botocore.client import BaseClient
+    from botocore.endpoint import Endpoint
     from moto.core.models import botocore_stubber
 
-    call = BaseClient._make_api_call
+    send = Endpoint.make_request
 
-    def make_api_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
+    def make_request(self: Any, operation_model: Any, request_dict: dict[str, Any]) -> Any:
         if not botocore_stubber.enabled:
-            return call(self, operation, params)
+            return send(self, operation_model, request_dict)
         with _EMBEDDED:
-            return call(self, operation, params)
+            return send(self, operation_model, request_dict)
 
-    BaseClient._make_api_call = make_api_call
+    Endpoint.make_request = make_request
     _SERIALISED = True
