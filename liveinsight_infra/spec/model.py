@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -375,6 +375,14 @@ class SiteSpec(Model):
     @classmethod
     def _shorthand(cls, v: object) -> object:
         return {"domain": v} if isinstance(v, str) else v
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The schema says what the spec accepts: a domain alone, or ``{domain, aliases}``."""
+        full: dict[str, Any] = handler.resolve_ref_schema(handler(core_schema))
+        # properties, required and additionalProperties apply to objects only: a string passes them.
+        shape = {k: v for k, v in full.items() if k != "type"}
+        return {**shape, "anyOf": [full["properties"]["domain"], {"type": "object"}]}
 
 
 class CapsSpec(Model):
