@@ -9,6 +9,7 @@ import time
 import pytest
 
 from liveinsight_infra import naming
+from liveinsight_infra.constants import CHECK_SITE
 from liveinsight_infra.local.gateway import _with_localhost
 from liveinsight_infra.spec import load_spec
 from liveinsight_infra.spec.model import StackSpec
@@ -60,14 +61,16 @@ def test_a_variable_the_tool_did_not_write_accepts_nothing(api: Api, monkeypatch
 def test_the_spec_s_sites_reach_every_function_and_serve_adds_localhost() -> None:
     spec = load_spec(ROOT / "specs" / "prod.yaml").spec
     for key in spec.functions:
-        assert json.loads(naming.function_environment(spec, key)["LIVEINSIGHT_SITES"]) == json.loads(SITES)
+        accepted = json.loads(naming.function_environment(spec, key)["LIVEINSIGHT_SITES"])
+        assert accepted == {**json.loads(SITES), CHECK_SITE: CHECK_SITE}  # `check` posts to its own domain
     served = json.loads(_with_localhost(SITES))
     assert served == {**json.loads(SITES), "localhost": "localhost"}
 
 
 def test_a_spec_without_sites_accepts_none_and_a_domain_twice_is_refused() -> None:
     spec = load_spec(ROOT / "specs" / "prod.yaml").spec
-    assert naming.sites_variable(spec.model_copy(update={"sites": ()})) == "{}"
+    bare = json.loads(naming.sites_variable(spec.model_copy(update={"sites": ()})))
+    assert bare == {CHECK_SITE: CHECK_SITE}  # only the health check's reserved domain
     raw = spec.model_dump(exclude={"ingest"})
     raw["sites"] = [{"domain": "a.example", "aliases": ["www.a.example"]}, "www.a.example"]
     with pytest.raises(ValueError, match=r"www\.a\.example listed more than once"):
