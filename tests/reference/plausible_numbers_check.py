@@ -125,8 +125,9 @@ def project_copy(tmp: Path, spec: str) -> Path:
     path = tmp / "specs" / spec
     data = yaml.safe_load(path.read_text())
     data["api"]["trust_forwarded_for"] = True
-    # When the spec declares its sites and their aliases (a `sites` list), declare the reference's here:
-    # shop.example, blog.example and docs.example, each with its www. host.
+    # The reference's sites (shop.example, blog.example, docs.example), each with its www. host: the
+    # stack stores events for declared sites only.
+    data["sites"] = [{"domain": s.domain, "aliases": [f"www.{s.domain}"]} for s in SITES]
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
