@@ -14,12 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, fields_of, normalize_policy, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, entries, fields_of, normalize_policy, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import NameArnOutputs, keys
 
 POLICY_NAME = "liveinsight-function"
+# PutRolePolicy replaces a policy's whole document: whatever was added to it out of band goes.
+POLICY_PUT_BACK = "the policy's whole document is put back"
 ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
@@ -160,23 +162,34 @@ class RoleReconciler(Reconciler):
             with self.calling(name, "UpdateRole"):
                 iam.update_role(RoleName=name, Description=desired["description"],
                                 MaxSessionDuration=desired["max_session_s"])
-        if "inline_policies" in fields:
-            have = current.state["inline_policies"]
-            for pname, doc in desired["inline_policies"].items():
-                if have.get(pname) != doc:
-                    self._put_policy(name, pname, doc)
-            for pname in sorted(set(have) - set(desired["inline_policies"])):
+        wanted = desired["inline_policies"]
+        for pname in sorted(self._policies_in(diffs, current, desired)):
+            if pname in wanted:
+                self._put_policy(name, pname, wanted[pname])
+            else:  # not declared in the spec
                 with self.calling(name, "DeleteRolePolicy", ignore=("NoSuchEntity",)):
                     iam.delete_role_policy(RoleName=name, PolicyName=pname)
-        if "attached_policies" in fields:
-            for arn in sorted(set(current.state["attached_policies"]) - set(desired["attached_policies"])):
-                with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
-                    iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        for d in diffs:
+            if d.path == "attached_policies":  # a list, compared whole: detach what the spec lacks
+                for arn in sorted(set(d.before or ()) - set(d.after or ())):
+                    with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
+                        iam.detach_role_policy(RoleName=name, PolicyArn=arn)
         if "tags" in fields:
             self.sync_tags(name, current.state["tags"], desired["tags"],
                            lambda t: iam.tag_role(RoleName=name, Tags=dict_to_tag_list(t)),
                            lambda keys: iam.untag_role(RoleName=name, TagKeys=keys))
         return Observed(dict(desired), current.meta, True)
+
+    def explain(self, diffs: tuple[FieldDiff, ...], desired: dict[str, Any]) -> tuple[FieldDiff, ...]:
+        declared = desired["inline_policies"]
+        return tuple(d.because(POLICY_PUT_BACK) if not d.why and entries((d,), "inline_policies", declared) else d
+                     for d in diffs)
+
+    @staticmethod
+    def _policies_in(diffs: tuple[FieldDiff, ...], current: Observed, desired: dict[str, Any]) -> set[str]:
+        """The inline policies the diffs name (to put, or to delete when the spec lacks them)."""
+        return set(entries(diffs, "inline_policies",
+                           {*current.state["inline_policies"], *desired["inline_policies"]}))
 
     def delete(self, name: str, current: Observed) -> None:
         iam = self.client("iam")
