@@ -126,9 +126,8 @@ class FunctionUrlReconciler(Reconciler):
             raise LiveInsightError(BOTOCORE_TOO_OLD)
 
         def read(fn: str) -> tuple[str, Observed | None]:
-            found = None
-            with self.calling(fn, "GetFunctionUrlConfig", ignore=("ResourceNotFoundException",)):
-                found = lam.get_function_url_config(FunctionName=fn, Qualifier=ALIAS)
+            found = self.read(fn, "GetFunctionUrlConfig", lambda: lam.get_function_url_config(
+                FunctionName=fn, Qualifier=ALIAS), absent=("ResourceNotFoundException",))
             if found is None:
                 return fn, None
             state = {"auth_type": found.get("AuthType"),
@@ -139,9 +138,10 @@ class FunctionUrlReconciler(Reconciler):
         return {fn: o for fn, o in self.parallel(read, self._candidates()) if o is not None}
 
     def _permissions(self, fn: str) -> dict[str, Any]:
-        policy: dict[str, Any] = {}
-        with self.calling(fn, "GetPolicy", ignore=("ResourceNotFoundException",)):
-            policy = json.loads(self.client("lambda").get_policy(FunctionName=fn, Qualifier=ALIAS)["Policy"])
+        lam = self.client("lambda")
+        got = self.read(fn, "GetPolicy", lambda: lam.get_policy(FunctionName=fn, Qualifier=ALIAS),
+                        absent=("ResourceNotFoundException",))  # no resource policy: no statements
+        policy: dict[str, Any] = json.loads(got["Policy"]) if got is not None else {}
         out: dict[str, Any] = {}
         for st in policy.get("Statement", []):
             sid = st.get("Sid", "")
