@@ -190,9 +190,13 @@ class OacReconciler(Reconciler):
         with self.calling(name, "CreateOriginAccessControl", ignore=("OriginAccessControlAlreadyExists",)):
             created = self.client("cloudfront").create_origin_access_control(
                 OriginAccessControlConfig=self._config(name, desired))
-        if created is None:  # an interrupted apply made it: adopt it
+        if created is None:  # there already: an interrupted apply's, or somebody else's
             current = self.observe().get(name)
-            assert current is not None
+            if current is None:  # the list lags the create that made it
+                raise LiveInsightError(
+                    f"{self.kind} {name}: CreateOriginAccessControl says one by this name exists, but the list "
+                    "of origin access controls does not show it yet. Nothing was changed; run apply again.")
+            self.refuse_foreign(name, bool(current.owned))
             return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["OriginAccessControl"]["Id"]}, True)
 
