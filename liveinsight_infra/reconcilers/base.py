@@ -6,8 +6,8 @@ never trusts what an earlier run did, only what AWS shows now.
 * ``names()``    the resources of this kind the spec wants (deterministic names, no AWS calls).
 * ``observe()``  reads AWS: every wanted resource that exists, plus resources of this kind that
                  carry this stack's ownership tag but are no longer wanted. Not found is a normal
-                 outcome (absent from the result). Reads only. With ``for_destroy``, ownership is
-                 always confirmed from tags.
+                 outcome (absent from the result), returned by :meth:`read` as None. Reads only.
+                 With ``for_destroy``, ownership is always confirmed from tags.
 * ``desired()``  the normalised desired state of one resource, given the outputs of the kinds it
                  depends on (values not known yet are ``UNKNOWN``).
 * ``create`` / ``update`` / ``delete``  the writes; each returns the new observed state. Deleting
