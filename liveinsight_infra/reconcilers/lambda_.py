@@ -147,7 +147,8 @@ class FunctionReconciler(Reconciler):
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         version = self._publish(name, desired["code_sha256"])
         self.point_alias(name, version, exists=False)
-        self._reserve(name, desired["reserved_concurrency"], None)
+        if desired["reserved_concurrency"] is not None:
+            self._reserve(name, desired["reserved_concurrency"])
         return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
@@ -176,17 +177,16 @@ class FunctionReconciler(Reconciler):
             self.sync_tags(name, have.get("tags") or {}, desired["tags"],
                            lambda t: lam.tag_resource(Resource=arn, Tags=t),
                            lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys))
-        self._reserve(name, desired["reserved_concurrency"], have.get("reserved_concurrency"))
+        if "reserved_concurrency" in fields:
+            self._reserve(name, desired["reserved_concurrency"])
         version = current.meta.get("live_version")
         if fields & {*_CONFIG_FIELDS, "code_sha256", "live_alias"}:
             version = self._publish(name, desired["code_sha256"])
             self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)
 
-    def _reserve(self, name: str, want: int | None, have: int | None) -> None:
+    def _reserve(self, name: str, want: int | None) -> None:
         """The function's reserved concurrency (a setting of the function, not of a version)."""
-        if want == have:
-            return
         lam = self.client("lambda")
         if want is None:
             with self.calling(name, "DeleteFunctionConcurrency", ignore=("ResourceNotFoundException",)):
