@@ -48,6 +48,30 @@ def fields_of(diffs: Iterable[FieldDiff]) -> set[str]:
     return {d.field for d in diffs}
 
 
+def entries(diffs: Iterable[FieldDiff], field: str, names: Iterable[str]) -> dict[str, tuple[FieldDiff, ...]]:
+    """The diffs inside the mapping ``field``, by the entry of it they are in.
+
+    An entry's name may hold dots (``methods.GET /v1.0/x.integration.uri``), so the path is not
+    split: each diff goes to the longest of ``names`` that its path starts with.
+    """
+    known = sorted(set(names), key=len, reverse=True)
+    out: dict[str, list[FieldDiff]] = {}
+    for d in diffs:
+        if d.field != field:
+            continue
+        rest = d.path[len(field) + 1:]
+        entry = next((n for n in known if rest == n or rest.startswith(f"{n}.")), None)
+        if entry is not None:
+            out.setdefault(entry, []).append(d)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def fields_below(diffs: Iterable[FieldDiff], prefix: str) -> set[str]:
+    """The fields right below ``prefix`` that ``diffs`` touch ({"authorization"} for
+    ``methods.GET /x.authorization`` below ``methods.GET /x``); empty for a diff of ``prefix`` itself."""
+    return {d.path[len(prefix) + 1:].split(".", 1)[0] for d in diffs if d.path.startswith(f"{prefix}.")}
+
+
 def compare_tags(current: dict[str, str], desired: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """Tags to set and tag keys to remove; ``aws:`` tags are never touched."""
     to_set = {k: v for k, v in desired.items() if current.get(k) != v}

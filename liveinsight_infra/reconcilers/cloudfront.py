@@ -190,9 +190,13 @@ class OacReconciler(Reconciler):
         with self.calling(name, "CreateOriginAccessControl", ignore=("OriginAccessControlAlreadyExists",)):
             created = self.client("cloudfront").create_origin_access_control(
                 OriginAccessControlConfig=self._config(name, desired))
-        if created is None:  # an interrupted apply made it: adopt it
+        if created is None:  # there already: an interrupted apply's, or somebody else's
             current = self.observe().get(name)
-            assert current is not None
+            if current is None:  # the list lags the create that made it
+                raise LiveInsightError(
+                    f"{self.kind} {name}: CreateOriginAccessControl says one by this name exists, but the list "
+                    "of origin access controls does not show it yet. Nothing was changed; run apply again.")
+            self.refuse_foreign(name, bool(current.owned))
             return self.converge(name, desired, current)
         return Observed(dict(desired), {"id": created["OriginAccessControl"]["Id"]}, True)
 
@@ -210,11 +214,11 @@ class OacReconciler(Reconciler):
 
     def delete(self, name: str, current: Observed) -> None:
         cf = self.client("cloudfront")
-        etag = None
         # GetOriginAccessControl gives the ETag too (moto lacks GetOriginAccessControlConfig).
-        with self.calling(name, "GetOriginAccessControl", ignore=("NoSuchOriginAccessControl",)):
-            etag = cf.get_origin_access_control(Id=current.meta["id"])["ETag"]
-        if etag is not None:
+        found = self.read(name, "GetOriginAccessControl", lambda: cf.get_origin_access_control(Id=current.meta["id"]),
+                          absent=("NoSuchOriginAccessControl",))
+        if found is not None:  # gone already: nothing to delete
+            etag = found["ETag"]
             with self.calling(name, "DeleteOriginAccessControl", ignore=("NoSuchOriginAccessControl",)):
                 cf.delete_origin_access_control(Id=current.meta["id"], IfMatch=etag)
 
@@ -408,21 +412,23 @@ class DistributionReconciler(Reconciler):
         ETag of that last state."""
         cf = self.client("cloudfront")
         dist_id = current.meta["id"]
-        with self.calling(name, "GetDistributionConfig", ignore=("NoSuchDistribution",)):
-            resp = cf.get_distribution_config(Id=dist_id)
-            etag = resp["ETag"]
-            if resp["DistributionConfig"]["Enabled"]:
-                cfg = {**resp["DistributionConfig"], "Enabled": False}
-                with self.calling(name, "UpdateDistribution"):
-                    etag = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=cfg)["ETag"]
-            # GetDistribution answers with the same ETag as GetDistributionConfig: no extra read.
-            deployed = self._wait(name, dist_id, always=True)
-            if deployed is None:
-                with self.calling(name, "GetDistributionConfig"):
-                    deployed = str(cf.get_distribution_config(Id=dist_id)["ETag"])
-            etag = deployed
-            with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
-                cf.delete_distribution(Id=dist_id, IfMatch=etag)
+        resp = self.read(name, "GetDistributionConfig", lambda: cf.get_distribution_config(Id=dist_id),
+                         absent=("NoSuchDistribution",))
+        if resp is None:  # gone already: nothing to delete
+            return
+        etag = resp["ETag"]
+        if resp["DistributionConfig"]["Enabled"]:
+            cfg = {**resp["DistributionConfig"], "Enabled": False}
+            with self.calling(name, "UpdateDistribution"):
+                etag = cf.update_distribution(Id=dist_id, IfMatch=etag, DistributionConfig=cfg)["ETag"]
+        # GetDistribution answers with the same ETag as GetDistributionConfig: no extra read.
+        deployed = self._wait(name, dist_id, always=True)
+        if deployed is None:
+            with self.calling(name, "GetDistributionConfig"):
+                deployed = str(cf.get_distribution_config(Id=dist_id)["ETag"])
+        etag = deployed
+        with self.calling(name, "DeleteDistribution", ignore=("NoSuchDistribution",)):
+            cf.delete_distribution(Id=dist_id, IfMatch=etag)
 
     def outputs(self, name: str, current: Observed | None) -> DistributionOutputs:
         if current is None:

@@ -35,14 +35,15 @@ class TableReconciler(Reconciler):
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         ddb = self.client("dynamodb")
         name = self.names()[0]
-        with self.calling(name, "DescribeTable", ignore=("ResourceNotFoundException",)):
-            table = ddb.describe_table(TableName=name)["Table"]
-            observed = self._read_rest(name, table)
-            if for_destroy:  # ItemCount lags by hours on AWS: look for one real item instead
-                with self.calling(name, "Scan"):
-                    observed.meta["holds_data"] = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
-            return {name: observed}
-        return {}
+        found = self.read(name, "DescribeTable", lambda: ddb.describe_table(TableName=name),
+                          absent=("ResourceNotFoundException",))
+        if found is None:
+            return {}
+        observed = self._read_rest(name, found["Table"])
+        if for_destroy:  # ItemCount lags by hours on AWS: look for one real item instead
+            with self.calling(name, "Scan"):
+                observed.meta["holds_data"] = ddb.scan(TableName=name, Limit=1, Select="COUNT")["Count"] > 0
+        return {name: observed}
 
     def keep_on_delete(self, current: Observed) -> str | None:
         if "holds_data" not in current.meta:  # asked for a replace outside destroy: look now, once

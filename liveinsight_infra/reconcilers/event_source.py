@@ -100,12 +100,11 @@ class EventSourceMappingReconciler(Reconciler):
         """Wait until the mapping is Enabled or Disabled (it refuses changes while it moves)."""
         lam = self.client("lambda")
         for _ in range(120):
-            with self.calling(name, "GetEventSourceMapping", ignore=_GONE):
-                if lam.get_event_source_mapping(UUID=uuid).get("State") not in _SETTLING:
-                    return
-                self.ctx.sleep(2)
-                continue
-            return
+            got = self.read(name, "GetEventSourceMapping", lambda: lam.get_event_source_mapping(UUID=uuid),
+                            absent=_GONE)
+            if got is None or got.get("State") not in _SETTLING:  # gone, or settled
+                return
+            self.ctx.sleep(2)
 
     def _settings(self, desired: dict[str, Any]) -> dict[str, Any]:
         return {"FunctionName": desired["function"], "Enabled": desired["enabled"],

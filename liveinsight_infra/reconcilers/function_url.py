@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import naming
-from ..diff import fields_of
+from ..diff import entries, fields_of
 from ..errors import LiveInsightError
 from ..plan import UNKNOWN, FieldDiff
 from ..spec.model import EVENT_PATHS
@@ -126,9 +126,8 @@ class FunctionUrlReconciler(Reconciler):
             raise LiveInsightError(BOTOCORE_TOO_OLD)
 
         def read(fn: str) -> tuple[str, Observed | None]:
-            found = None
-            with self.calling(fn, "GetFunctionUrlConfig", ignore=("ResourceNotFoundException",)):
-                found = lam.get_function_url_config(FunctionName=fn, Qualifier=ALIAS)
+            found = self.read(fn, "GetFunctionUrlConfig", lambda: lam.get_function_url_config(
+                FunctionName=fn, Qualifier=ALIAS), absent=("ResourceNotFoundException",))
             if found is None:
                 return fn, None
             state = {"auth_type": found.get("AuthType"),
@@ -139,9 +138,10 @@ class FunctionUrlReconciler(Reconciler):
         return {fn: o for fn, o in self.parallel(read, self._candidates()) if o is not None}
 
     def _permissions(self, fn: str) -> dict[str, Any]:
-        policy: dict[str, Any] = {}
-        with self.calling(fn, "GetPolicy", ignore=("ResourceNotFoundException",)):
-            policy = json.loads(self.client("lambda").get_policy(FunctionName=fn, Qualifier=ALIAS)["Policy"])
+        lam = self.client("lambda")
+        got = self.read(fn, "GetPolicy", lambda: lam.get_policy(FunctionName=fn, Qualifier=ALIAS),
+                        absent=("ResourceNotFoundException",))  # no resource policy: no statements
+        policy: dict[str, Any] = json.loads(got["Policy"]) if got is not None else {}
         out: dict[str, Any] = {}
         for st in policy.get("Statement", []):
             sid = st.get("Sid", "")
@@ -176,16 +176,21 @@ class FunctionUrlReconciler(Reconciler):
                     FunctionName=name, Qualifier=ALIAS, AuthType=desired["auth_type"],
                     Cors=_cors_param(desired["cors"]), InvokeMode=desired["invoke_mode"])
                 meta["url"] = got.get("FunctionUrl") or meta.get("url")
-        self._sync_permissions(name, desired["permissions"], have.get("permissions") or {})
+        have_permissions = have.get("permissions") or {}
+        changed = entries(diffs, "permissions", {*desired["permissions"], *have_permissions})
+        self._sync_permissions(name, {sid: desired["permissions"].get(sid) for sid in
+                                      [*desired["permissions"], *have_permissions] if sid in changed},
+                               have_permissions)
         return Observed(dict(desired), meta, True)
 
-    def _sync_permissions(self, name: str, want: dict[str, Any], have: dict[str, Any]) -> None:
+    def _sync_permissions(self, name: str, changed: dict[str, Any], have: dict[str, Any]) -> None:
+        """Put back each statement in ``changed`` (removed first when there); None: remove it."""
         lam = self.client("lambda")
-        for sid, st in want.items():
-            if have.get(sid) == st:
-                continue
+        for sid, st in changed.items():
             if sid in have:
                 self._remove(name, sid)
+            if st is None:
+                continue
             extra: dict[str, Any] = ({"FunctionUrlAuthType": "NONE"} if st["condition"] == "auth_type=NONE"
                                      else {"InvokedViaFunctionUrl": True})
             with self.calling(name, "AddPermission", ignore=("ResourceConflictException",)):

@@ -14,12 +14,15 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, fields_of, normalize_policy, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, entries, fields_of, normalize_policy, tag_list_to_dict, user_tags
+from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import NameArnOutputs, keys
 
 POLICY_NAME = "liveinsight-function"
+# PutRolePolicy replaces a policy's whole document: whatever was added to it out of band goes.
+POLICY_PUT_BACK = "the policy's whole document is put back"
 ASSUME_ROLE = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
@@ -90,42 +93,42 @@ class RoleReconciler(Reconciler):
                 "tags": naming.resource_tags(self.spec)}
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
+        return {n: o for n, o in self.parallel(lambda n: (n, self._read_role(n)), self.names()) if o is not None}
+
+    def _read_role(self, name: str) -> Observed | None:
+        """The role with its policies and tags, or None when there is no such role."""
         iam = self.client("iam")
 
-        def read(name: str) -> tuple[str, Observed | None]:
-            # Two rounds of calls per role instead of four: the role and both policy lists at once,
-            # then every inline policy at once (IAM answers in about 120 ms per call).
-            def get(op: str, call: Callable[[], Any]) -> Any:
-                with self.calling(name, op, ignore=("NoSuchEntity",)):
-                    return call()
-                return None
+        # Two rounds of calls per role instead of four: the role and both policy lists at once,
+        # then every inline policy at once (IAM answers in about 120 ms per call).
+        def get(op: str, call: Callable[[], Any]) -> Any:
+            """The answer, or None when the role (or the policy) is not there."""
+            return self.read(name, op, call, absent=("NoSuchEntity",))
 
-            role_r, inline_r, attached_r = self.concurrently([
-                lambda: get("GetRole", lambda: iam.get_role(RoleName=name)),
-                lambda: get("ListRolePolicies", lambda: iam.list_role_policies(RoleName=name)),
-                lambda: get("ListAttachedRolePolicies", lambda: iam.list_attached_role_policies(RoleName=name))])
-            if role_r is None or inline_r is None or attached_r is None:
-                return name, None
-            role = role_r["Role"]
+        role_r, inline_r, attached_r = self.concurrently([
+            lambda: get("GetRole", lambda: iam.get_role(RoleName=name)),
+            lambda: get("ListRolePolicies", lambda: iam.list_role_policies(RoleName=name)),
+            lambda: get("ListAttachedRolePolicies", lambda: iam.list_attached_role_policies(RoleName=name))])
+        if role_r is None or inline_r is None or attached_r is None:
+            return None
+        role = role_r["Role"]
 
-            def policy(pname: str) -> tuple[str, Any]:
-                doc = get("GetRolePolicy", lambda: iam.get_role_policy(RoleName=name, PolicyName=pname))
-                return pname, normalize_policy(doc["PolicyDocument"]) if doc else None
+        def policy(pname: str) -> tuple[str, Any]:
+            doc = get("GetRolePolicy", lambda: iam.get_role_policy(RoleName=name, PolicyName=pname))
+            return pname, normalize_policy(doc["PolicyDocument"]) if doc else None
 
-            inline = {n: d for n, d in self.parallel(policy, inline_r["PolicyNames"]) if d is not None}
-            attached = attached_r["AttachedPolicies"]
-            tags = tag_list_to_dict(role.get("Tags"))
-            state = {"path": role["Path"],
-                     "assume_role_policy": normalize_policy(role["AssumeRolePolicyDocument"]),
-                     "description": role.get("Description", ""),
-                     "max_session_s": role.get("MaxSessionDuration", 3600),
-                     "inline_policies": inline,
-                     "attached_policies": sorted(p["PolicyArn"] for p in attached),
-                     "permissions_boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-                     "tags": user_tags(tags)}
-            return name, Observed(state, {"arn": role["Arn"]}, naming.is_owned(self.spec, tags))
-
-        return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
+        inline = {n: d for n, d in self.parallel(policy, inline_r["PolicyNames"]) if d is not None}
+        attached = attached_r["AttachedPolicies"]
+        tags = tag_list_to_dict(role.get("Tags"))
+        state = {"path": role["Path"],
+                 "assume_role_policy": normalize_policy(role["AssumeRolePolicyDocument"]),
+                 "description": role.get("Description", ""),
+                 "max_session_s": role.get("MaxSessionDuration", 3600),
+                 "inline_policies": inline,
+                 "attached_policies": sorted(p["PolicyArn"] for p in attached),
+                 "permissions_boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+                 "tags": user_tags(tags)}
+        return Observed(state, {"arn": role["Arn"]}, naming.is_owned(self.spec, tags))
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         iam = self.client("iam")
@@ -138,9 +141,12 @@ class RoleReconciler(Reconciler):
                             Tags=dict_to_tag_list(desired["tags"]))
             created = True
         if not created:  # there already: ours from an interrupted apply, or somebody else's
-            with self.calling(name, "GetRole"):
-                tags = tag_list_to_dict(iam.get_role(RoleName=name)["Role"].get("Tags"))
-            self.refuse_foreign(name, naming.is_owned(self.spec, tags))
+            current = self._read_role(name)
+            if current is None:  # deleted again since CreateRole answered
+                raise LiveInsightError(f"{self.kind} {name}: CreateRole says the role exists, but GetRole does not "
+                                       "find it. Nothing was changed; run apply again.")
+            self.refuse_foreign(name, bool(current.owned))
+            return self.converge(name, desired, current)
         for pname, doc in desired["inline_policies"].items():
             self._put_policy(name, pname, doc)
         return Observed(dict(desired), {"arn": self._arn(name)}, True)
@@ -160,23 +166,34 @@ class RoleReconciler(Reconciler):
             with self.calling(name, "UpdateRole"):
                 iam.update_role(RoleName=name, Description=desired["description"],
                                 MaxSessionDuration=desired["max_session_s"])
-        if "inline_policies" in fields:
-            have = current.state["inline_policies"]
-            for pname, doc in desired["inline_policies"].items():
-                if have.get(pname) != doc:
-                    self._put_policy(name, pname, doc)
-            for pname in sorted(set(have) - set(desired["inline_policies"])):
+        wanted = desired["inline_policies"]
+        for pname in sorted(self._policies_in(diffs, current, desired)):
+            if pname in wanted:
+                self._put_policy(name, pname, wanted[pname])
+            else:  # not declared in the spec
                 with self.calling(name, "DeleteRolePolicy", ignore=("NoSuchEntity",)):
                     iam.delete_role_policy(RoleName=name, PolicyName=pname)
-        if "attached_policies" in fields:
-            for arn in sorted(set(current.state["attached_policies"]) - set(desired["attached_policies"])):
-                with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
-                    iam.detach_role_policy(RoleName=name, PolicyArn=arn)
+        for d in diffs:
+            if d.path == "attached_policies":  # a list, compared whole: detach what the spec lacks
+                for arn in sorted(set(d.before or ()) - set(d.after or ())):
+                    with self.calling(name, "DetachRolePolicy", ignore=("NoSuchEntity",)):
+                        iam.detach_role_policy(RoleName=name, PolicyArn=arn)
         if "tags" in fields:
             self.sync_tags(name, current.state["tags"], desired["tags"],
                            lambda t: iam.tag_role(RoleName=name, Tags=dict_to_tag_list(t)),
                            lambda keys: iam.untag_role(RoleName=name, TagKeys=keys))
         return Observed(dict(desired), current.meta, True)
+
+    def explain(self, diffs: tuple[FieldDiff, ...], desired: dict[str, Any]) -> tuple[FieldDiff, ...]:
+        declared = desired["inline_policies"]
+        return tuple(d.because(POLICY_PUT_BACK) if not d.why and entries((d,), "inline_policies", declared) else d
+                     for d in diffs)
+
+    @staticmethod
+    def _policies_in(diffs: tuple[FieldDiff, ...], current: Observed, desired: dict[str, Any]) -> set[str]:
+        """The inline policies the diffs name (to put, or to delete when the spec lacks them)."""
+        return set(entries(diffs, "inline_policies",
+                           {*current.state["inline_policies"], *desired["inline_policies"]}))
 
     def delete(self, name: str, current: Observed) -> None:
         iam = self.client("iam")

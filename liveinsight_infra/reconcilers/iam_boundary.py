@@ -127,12 +127,13 @@ class BoundaryReconciler(Reconciler):
 
     def _spare_versions(self, name: str) -> list[str]:
         """The versions that are not the default, oldest first."""
-        with self.calling(name, "ListPolicyVersions", ignore=("NoSuchEntity",)):
-            versions = self.client("iam").list_policy_versions(PolicyArn=self.arn())["Versions"]
-            spare = sorted((v for v in versions if not v["IsDefaultVersion"]),
-                           key=lambda v: int(str(v["VersionId"]).lstrip("v")))  # v1, v2, ...: oldest first
-            return [v["VersionId"] for v in spare]
-        return []
+        iam = self.client("iam")
+        found = self.read(name, "ListPolicyVersions", lambda: iam.list_policy_versions(PolicyArn=self.arn()),
+                          absent=("NoSuchEntity",))
+        versions = found["Versions"] if found is not None else []  # no policy: no versions
+        spare = sorted((v for v in versions if not v["IsDefaultVersion"]),
+                       key=lambda v: int(str(v["VersionId"]).lstrip("v")))  # v1, v2, ...: oldest first
+        return [v["VersionId"] for v in spare]
 
     def _make_room(self, name: str) -> None:
         spare = self._spare_versions(name)

@@ -40,19 +40,21 @@ class StreamReconciler(Reconciler):
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         kinesis = self.client("kinesis")
         name = naming.stream_name(self.spec)
-        with self.calling(name, "DescribeStreamSummary", ignore=("ResourceNotFoundException",)):
-            summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-            tags = self._tags(name)
-            mode = (summary.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
-            encryption = summary.get("EncryptionType") or "NONE"
-            if encryption != "NONE":
-                encryption = f"{encryption} {summary.get('KeyId')}"
-            state = {"mode": mode, "shards": summary.get("OpenShardCount") if mode == "PROVISIONED" else None,
-                     "retention_hours": summary.get("RetentionPeriodHours"), "encryption": encryption,
-                     "tags": user_tags(tags)}
-            meta = {"arn": summary["StreamARN"], "status": summary.get("StreamStatus")}
-            return {name: Observed(state, meta, naming.is_owned(self.spec, tags))}
-        return {}
+        found = self.read(name, "DescribeStreamSummary", lambda: kinesis.describe_stream_summary(StreamName=name),
+                          absent=("ResourceNotFoundException",))
+        if found is None:
+            return {}
+        summary = found["StreamDescriptionSummary"]
+        tags = self._tags(name)
+        mode = (summary.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+        encryption = summary.get("EncryptionType") or "NONE"
+        if encryption != "NONE":
+            encryption = f"{encryption} {summary.get('KeyId')}"
+        state = {"mode": mode, "shards": summary.get("OpenShardCount") if mode == "PROVISIONED" else None,
+                 "retention_hours": summary.get("RetentionPeriodHours"), "encryption": encryption,
+                 "tags": user_tags(tags)}
+        meta = {"arn": summary["StreamARN"], "status": summary.get("StreamStatus")}
+        return {name: Observed(state, meta, naming.is_owned(self.spec, tags))}
 
     def _tags(self, name: str) -> dict[str, str]:
         kinesis = self.client("kinesis")

@@ -26,6 +26,7 @@ from .base import Observed, Outputs, Reconciler
 from .kind_outputs import FunctionOutputs, keys
 
 ALIAS = "live"
+_NOT_FOUND = ("ResourceNotFoundException",)  # no such function (or no such alias on it)
 _CONFIG_FIELDS = ("runtime", "handler", "role", "memory_mb", "timeout_s", "description", "architectures",
                   "environment")
 
@@ -78,37 +79,37 @@ class FunctionReconciler(Reconciler):
         lam = self.client("lambda")
 
         def read(name: str) -> tuple[str, Observed | None]:
-            with self.calling(name, "GetFunction", ignore=("ResourceNotFoundException",)):
-                fn = lam.get_function(FunctionName=name)
-                latest = _config_of(fn["Configuration"])
-                aliased, reserved = self.concurrently([lambda: self._aliased(name), lambda: self._reserved(name)])
-                live_version: str | None = None
-                live = "missing"
-                if aliased is not None:
-                    live_version = str(aliased.get("Version"))
-                    live = "current" if _config_of(aliased) == latest else f"stale (version {live_version})"
-                tags = fn.get("Tags") or {}
-                state = {**latest, "tags": user_tags(tags), "live_alias": live, "reserved_concurrency": reserved}
-                meta = {"arn": fn["Configuration"]["FunctionArn"], "live_version": live_version}
-                return name, Observed(state, meta, naming.is_owned(self.spec, tags))
-            return name, None
+            fn = self.read(name, "GetFunction", lambda: lam.get_function(FunctionName=name), absent=_NOT_FOUND)
+            if fn is None:
+                return name, None
+            latest = _config_of(fn["Configuration"])
+            aliased, reserved = self.concurrently([lambda: self._aliased(name), lambda: self._reserved(name)])
+            live_version: str | None = None
+            live = "missing"
+            if aliased is not None:
+                live_version = str(aliased.get("Version"))
+                live = "current" if _config_of(aliased) == latest else f"stale (version {live_version})"
+            tags = fn.get("Tags") or {}
+            state = {**latest, "tags": user_tags(tags), "live_alias": live, "reserved_concurrency": reserved}
+            meta = {"arn": fn["Configuration"]["FunctionArn"], "live_version": live_version}
+            return name, Observed(state, meta, naming.is_owned(self.spec, tags))
 
         return {n: o for n, o in self.parallel(read, self.names()) if o is not None}
 
     def _aliased(self, name: str) -> dict[str, Any] | None:
         """The configuration of the version ``live`` serves; None when there is no alias."""
-        with self.calling(name, "GetFunctionConfiguration", ignore=("ResourceNotFoundException",)):
-            return self.client("lambda").get_function_configuration(  # type: ignore[no-any-return]
-                FunctionName=name, Qualifier=ALIAS)
-        return None
+        lam = self.client("lambda")
+        return self.read(name, "GetFunctionConfiguration", lambda: lam.get_function_configuration(
+            FunctionName=name, Qualifier=ALIAS), absent=_NOT_FOUND)
 
     def _reserved(self, name: str) -> int | None:
         """The function's reserved concurrency, None when it has none. GetFunctionConcurrency, not
         GetFunction's ``Concurrency``: moto omits that one when it is 0 (docs/moto-gaps.md)."""
-        with self.calling(name, "GetFunctionConcurrency", ignore=("ResourceNotFoundException",)):
-            got = self.client("lambda").get_function_concurrency(FunctionName=name)
-            return None if got.get("ReservedConcurrentExecutions") is None else int(got["ReservedConcurrentExecutions"])
-        return None
+        lam = self.client("lambda")
+        got = self.read(name, "GetFunctionConcurrency", lambda: lam.get_function_concurrency(FunctionName=name),
+                        absent=_NOT_FOUND)
+        reserved = (got or {}).get("ReservedConcurrentExecutions")
+        return None if reserved is None else int(reserved)
 
     # -- writes ------------------------------------------------------------------------------
     def _retrying(self, name: str, operation: str, call: Any, *rules: RetryRule,
@@ -146,7 +147,8 @@ class FunctionReconciler(Reconciler):
                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
         version = self._publish(name, desired["code_sha256"])
         self.point_alias(name, version, exists=False)
-        self._reserve(name, desired["reserved_concurrency"], None)
+        if desired["reserved_concurrency"] is not None:
+            self._reserve(name, desired["reserved_concurrency"])
         return Observed(dict(desired), {"arn": self._arn(name), "live_version": version}, True)
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
@@ -175,17 +177,16 @@ class FunctionReconciler(Reconciler):
             self.sync_tags(name, have.get("tags") or {}, desired["tags"],
                            lambda t: lam.tag_resource(Resource=arn, Tags=t),
                            lambda keys: lam.untag_resource(Resource=arn, TagKeys=keys))
-        self._reserve(name, desired["reserved_concurrency"], have.get("reserved_concurrency"))
+        if "reserved_concurrency" in fields:
+            self._reserve(name, desired["reserved_concurrency"])
         version = current.meta.get("live_version")
         if fields & {*_CONFIG_FIELDS, "code_sha256", "live_alias"}:
             version = self._publish(name, desired["code_sha256"])
             self.point_alias(name, version, exists=have.get("live_alias") != "missing")
         return Observed(dict(desired), {**current.meta, "live_version": version}, True)
 
-    def _reserve(self, name: str, want: int | None, have: int | None) -> None:
+    def _reserve(self, name: str, want: int | None) -> None:
         """The function's reserved concurrency (a setting of the function, not of a version)."""
-        if want == have:
-            return
         lam = self.client("lambda")
         if want is None:
             with self.calling(name, "DeleteFunctionConcurrency", ignore=("ResourceNotFoundException",)):

@@ -183,10 +183,10 @@ class OriginRequestPolicyReconciler(Reconciler):
 
     def delete(self, name: str, current: Observed) -> None:
         cf = self.client("cloudfront")
-        etag = None
-        with self.calling(name, "GetOriginRequestPolicy", ignore=("NoSuchOriginRequestPolicy",)):
-            etag = cf.get_origin_request_policy(Id=current.meta["id"])["ETag"]
-        if etag is not None:
+        found = self.read(name, "GetOriginRequestPolicy", lambda: cf.get_origin_request_policy(Id=current.meta["id"]),
+                          absent=("NoSuchOriginRequestPolicy",))
+        if found is not None:  # gone already: nothing to delete
+            etag = found["ETag"]
             with self.calling(name, "DeleteOriginRequestPolicy", ignore=("NoSuchOriginRequestPolicy",)):
                 cf.delete_origin_request_policy(Id=current.meta["id"], IfMatch=etag)
 

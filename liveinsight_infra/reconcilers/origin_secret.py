@@ -83,9 +83,9 @@ class OriginSecretReconciler(Reconciler):
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         name = self.names()[0]
         ssm = self.client("ssm")
-        param = None
-        with self.calling(name, "GetParameter", ignore=("ParameterNotFound",)):
-            param = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        found = self.read(name, "GetParameter", lambda: ssm.get_parameter(Name=name, WithDecryption=True),
+                          absent=("ParameterNotFound",))
+        param = found["Parameter"] if found is not None else None
         tags = self._tags(name) if param is not None else {}
         if not for_destroy:  # after the parameter's reads: the distribution's lookup is the longer chain
             self._cloudfront = origin_secret_sent(self)

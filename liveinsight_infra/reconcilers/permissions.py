@@ -81,10 +81,11 @@ class PermissionReconciler(Reconciler):
 
         def read(target: tuple[str, str | None]) -> dict[str, Observed]:
             fn, qualifier = target
-            policy: dict[str, Any] = {}
-            with self.calling(fn, "GetPolicy", ignore=("ResourceNotFoundException",)):
-                args = {"Qualifier": qualifier} if qualifier else {}
-                policy = json.loads(lam.get_policy(FunctionName=fn, **args)["Policy"])
+            args = {"Qualifier": qualifier} if qualifier else {}
+            # No function, or no resource policy on it yet: no statements.
+            got = self.read(fn, "GetPolicy", lambda: lam.get_policy(FunctionName=fn, **args),
+                            absent=("ResourceNotFoundException",))
+            policy: dict[str, Any] = json.loads(got["Policy"]) if got is not None else {}
             found = {}
             url_front = self.spec.ingest.front == "function_url"
             for st in policy.get("Statement", []):

@@ -189,10 +189,11 @@ class ResponseHeadersPolicyReconciler(Reconciler):
 
     def delete(self, name: str, current: Observed) -> None:
         cf = self.client("cloudfront")
-        etag = None
-        with self.calling(name, "GetResponseHeadersPolicy", ignore=("NoSuchResponseHeadersPolicy",)):
-            etag = cf.get_response_headers_policy(Id=current.meta["id"])["ETag"]
-        if etag is not None:
+        found = self.read(name, "GetResponseHeadersPolicy",
+                          lambda: cf.get_response_headers_policy(Id=current.meta["id"]),
+                          absent=("NoSuchResponseHeadersPolicy",))
+        if found is not None:  # gone already: nothing to delete
+            etag = found["ETag"]
             with self.calling(name, "DeleteResponseHeadersPolicy", ignore=("NoSuchResponseHeadersPolicy",)):
                 cf.delete_response_headers_policy(Id=current.meta["id"], IfMatch=etag)
 

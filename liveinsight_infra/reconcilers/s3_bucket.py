@@ -12,6 +12,7 @@ Access flags and adds a website configuration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import naming
@@ -47,37 +48,39 @@ class BucketReconciler(Reconciler):
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         s3 = self.client("s3")
         name = self.names()[0]
-        head: dict[str, Any] | None = None
-        with self.calling(name, "HeadBucket", ignore=("404", "NoSuchBucket", "NotFound")):
-            head = s3.head_bucket(Bucket=name)
+        head = self.read(name, "HeadBucket", lambda: s3.head_bucket(Bucket=name),
+                         absent=("404", "NoSuchBucket", "NotFound"))
         if head is None:
             return {}
 
-        def read(op: str) -> Any:
-            missing = {"GetPublicAccessBlock": "NoSuchPublicAccessBlockConfiguration",
-                       "GetBucketEncryption": "ServerSideEncryptionConfigurationNotFoundError",
-                       "GetBucketOwnershipControls": "OwnershipControlsNotFoundError",
-                       "GetBucketWebsite": "NoSuchWebsiteConfiguration", "GetBucketTagging": "NoSuchTagSet"}
-            with self.calling(name, op, ignore=(missing.get(op, "-"),)):
-                if op == "GetPublicAccessBlock":
-                    return s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
-                if op == "GetBucketEncryption":
-                    rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
-                    return rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] if rules else None
-                if op == "GetBucketOwnershipControls":
-                    rules = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"]
-                    return rules[0]["ObjectOwnership"] if rules else None
-                if op == "GetBucketVersioning":
-                    return s3.get_bucket_versioning(Bucket=name).get("Status", "Suspended")
-                if op == "GetBucketWebsite":
-                    return s3.get_bucket_website(Bucket=name).get("IndexDocument", {}).get("Suffix")
-                if op == "GetBucketTagging":
-                    return tag_list_to_dict(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
-            return None
+        def first_rule(rules: list[dict[str, Any]]) -> dict[str, Any]:
+            return rules[0] if rules else {}
 
-        ops = ["GetPublicAccessBlock", "GetBucketEncryption", "GetBucketOwnershipControls", "GetBucketVersioning",
-               "GetBucketWebsite", "GetBucketTagging"]
-        pab, enc, own, ver, web, tags = self.parallel(read, ops)
+        # Each setting's read, the code S3 answers when the setting is not there (None then), and
+        # what to keep of the answer.
+        settings: list[tuple[str, Callable[[], Any], str, Callable[[Any], Any]]] = [
+            ("GetPublicAccessBlock", lambda: s3.get_public_access_block(Bucket=name),
+             "NoSuchPublicAccessBlockConfiguration", lambda r: r["PublicAccessBlockConfiguration"]),
+            ("GetBucketEncryption", lambda: s3.get_bucket_encryption(Bucket=name),
+             "ServerSideEncryptionConfigurationNotFoundError",
+             lambda r: first_rule(r["ServerSideEncryptionConfiguration"]["Rules"])
+             .get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")),
+            ("GetBucketOwnershipControls", lambda: s3.get_bucket_ownership_controls(Bucket=name),
+             "OwnershipControlsNotFoundError",
+             lambda r: first_rule(r["OwnershipControls"]["Rules"]).get("ObjectOwnership")),
+            ("GetBucketVersioning", lambda: s3.get_bucket_versioning(Bucket=name), "-",
+             lambda r: r.get("Status", "Suspended")),
+            ("GetBucketWebsite", lambda: s3.get_bucket_website(Bucket=name), "NoSuchWebsiteConfiguration",
+             lambda r: r.get("IndexDocument", {}).get("Suffix")),
+            ("GetBucketTagging", lambda: s3.get_bucket_tagging(Bucket=name), "NoSuchTagSet",
+             lambda r: tag_list_to_dict(r.get("TagSet")))]
+
+        def read(setting: tuple[str, Callable[[], Any], str, Callable[[Any], Any]]) -> Any:
+            op, call, missing, pick = setting
+            found = self.read(name, op, call, absent=(missing,))
+            return pick(found) if found is not None else None
+
+        pab, enc, own, ver, web, tags = self.parallel(read, settings)
         region = head.get("BucketRegion") or (head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
                                               .get("x-amz-bucket-region")) or self.spec.region
         state = {"region": region, "public_access_block": pab or {k: False for k in ALL_BLOCKED},

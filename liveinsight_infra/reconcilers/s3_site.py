@@ -110,17 +110,18 @@ class ObjectReconciler(Reconciler):
             return {}  # the bucket's delete empties it, every version included
         bucket = naming.bucket_name(self.spec, self.ctx.account_id)
         s3 = self.client("s3")
-        listed: dict[str, str] = {}
-        with self.calling(bucket, "ListObjectsV2", ignore=("NoSuchBucket",)):
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-                for obj in page.get("Contents", []):
-                    listed[obj["Key"]] = obj["ETag"].strip('"')
+
+        def listing() -> dict[str, str]:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            return {o["Key"]: o["ETag"].strip('"') for p in pages for o in p.get("Contents", [])}
+
+        # No bucket yet: no objects (the bucket's own reconciler plans its create).
+        listed = self.read(bucket, "ListObjectsV2", listing, absent=("NoSuchBucket",)) or {}
 
         def read(key: str) -> tuple[str, Observed | None]:
-            with self.calling(key, "HeadObject", ignore=("404", "NoSuchKey")):
-                head = s3.head_object(Bucket=bucket, Key=key)
-                return key, Observed({"md5": listed[key], **_headers(head)}, {}, True)
-            return key, None  # deleted since the listing
+            head = self.read(key, "HeadObject", lambda: s3.head_object(Bucket=bucket, Key=key),
+                             absent=("404", "NoSuchKey"))  # None: deleted since the listing
+            return key, Observed({"md5": listed[key], **_headers(head)}, {}, True) if head is not None else None
 
         return {k: o for k, o in self.parallel(read, sorted(listed), limit=16) if o is not None}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import naming
-from ..diff import dict_to_tag_list, tag_list_to_dict, user_tags
+from ..diff import dict_to_tag_list, fields_of, tag_list_to_dict, user_tags
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 from .kind_outputs import NameArnOutputs, keys
@@ -54,11 +54,15 @@ class TopicReconciler(Reconciler):
                diffs: tuple[FieldDiff, ...]) -> Observed:
         sns = self.client("sns")
         arn = current.meta["arn"]
-        for email in sorted(set(desired["emails"]) - set(current.state["emails"])):
-            self._subscribe(name, arn, email)
-        self.sync_tags(name, current.state["tags"], desired["tags"],
-                       lambda t: sns.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(t)),
-                       lambda keys: sns.untag_resource(ResourceArn=arn, TagKeys=keys))
+        fields = fields_of(diffs)
+        for d in diffs:
+            if d.path == "emails":  # a list, compared whole: subscribe the ones missing (none is removed)
+                for email in sorted(set(d.after or ()) - set(d.before or ())):
+                    self._subscribe(name, arn, email)
+        if "tags" in fields:
+            self.sync_tags(name, current.state["tags"], desired["tags"],
+                           lambda t: sns.tag_resource(ResourceArn=arn, Tags=dict_to_tag_list(t)),
+                           lambda keys: sns.untag_resource(ResourceArn=arn, TagKeys=keys))
         return Observed({**desired, "emails": sorted(set(desired["emails"]) | set(current.state["emails"]))},
                         current.meta, True)
 

@@ -34,10 +34,14 @@ class QueueReconciler(Reconciler):
 
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         name = naming.failure_queue_name(self.spec)
-        with self.calling(name, "GetQueueUrl", ignore=_MISSING):
-            url = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-            return {name: self._read(name, url)}
-        return {}
+        url = self._url(name)
+        return {name: self._read(name, url)} if url is not None else {}
+
+    def _url(self, name: str) -> str | None:
+        """The queue's URL, or None when there is no such queue."""
+        sqs = self.client("sqs")
+        found = self.read(name, "GetQueueUrl", lambda: sqs.get_queue_url(QueueName=name), absent=_MISSING)
+        return str(found["QueueUrl"]) if found is not None else None
 
     def _read(self, name: str, url: str) -> Observed:
         sqs = self.client("sqs")
@@ -64,12 +68,10 @@ class QueueReconciler(Reconciler):
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         sqs = self.client("sqs")
-        url = None
         # Look first: CreateQueue answers an existing queue with the same attributes as if it had
         # made it (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html),
         # so only a read tells an interrupted apply's queue from somebody else's.
-        with self.calling(name, "GetQueueUrl", ignore=_MISSING):
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        url = self._url(name)
         if url is not None:
             current = self._read(name, url)
             self.refuse_foreign(name, bool(current.owned))

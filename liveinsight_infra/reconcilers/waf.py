@@ -127,10 +127,11 @@ class WebAclReconciler(Reconciler):
                 del request["Name"], request["Scope"]
                 wafv2.update_web_acl(Name=name, Scope=SCOPE, Id=acl_id, LockToken=token, **request)
             self._retrying(name, "UpdateWebACL", write, WAF_LOCK)
-        self.sync_tags(name, current.state.get("tags") or {}, desired["tags"],
-                       lambda t: wafv2.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v}
-                                                                           for k, v in sorted(t.items())]),
-                       lambda k: wafv2.untag_resource(ResourceARN=arn, TagKeys=k))
+        if "tags" in fields_of(diffs):
+            self.sync_tags(name, current.state.get("tags") or {}, desired["tags"],
+                           lambda t: wafv2.tag_resource(ResourceARN=arn, Tags=[{"Key": k, "Value": v}
+                                                                               for k, v in sorted(t.items())]),
+                           lambda k: wafv2.untag_resource(ResourceARN=arn, TagKeys=k))
         return Observed(dict(desired), current.meta, True)
 
     def delete(self, name: str, current: Observed) -> None:

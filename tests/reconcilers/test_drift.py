@@ -241,3 +241,25 @@ def test_function_architecture_only_drift_is_fixed_with_the_code_call(provider: 
     assert sent == [["arm64"]]
     after = make_engine(provider).plan()
     assert after.empty, [c.address for c in after]
+
+
+def test_a_topic_update_writes_only_what_its_diffs_name(provider: AwsProvider) -> None:
+    """Given only a tag's diff, the topic's update puts the tag back and subscribes nobody: it decides
+    its calls from the plan's diffs, not by comparing the states again."""
+    from liveinsight_infra.contract import Context
+    from liveinsight_infra.plan import FieldDiff
+    from liveinsight_infra.reconcilers.sns import TopicReconciler
+    from liveinsight_infra.spec import load_spec
+
+    apply_spec(provider, PROD)
+    sns = provider.client("sns")
+    arn = "arn:aws:sns:us-east-1:123456789012:liveinsight-alerts-prod"
+    for sub in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]:
+        sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+    sns.untag_resource(ResourceArn=arn, TagKeys=["owner"])
+    r = TopicReconciler(Context(load_spec(PROD), provider, account="123456789012"))
+    (name, current), = r.observe().items()
+    r.update(name, r.desired(name, {}), current, (FieldDiff("tags.owner", None, "platform"),))
+    assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
+    tags = {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]}
+    assert tags["owner"] == "platform"

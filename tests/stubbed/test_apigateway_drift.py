@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from liveinsight_infra.apigw.definition import desired_definition
-from liveinsight_infra.plan import Action
-from liveinsight_infra.reconcilers.apigateway import RestApiReconciler
+from liveinsight_infra.plan import Action, FieldDiff, Plan
+from liveinsight_infra.reconcilers.apigateway import PUT_BACK_WHOLE, RestApiReconciler
+from liveinsight_infra.render import Style, render_plan
 from tests.stubbed.conftest import stubbed
 
 API = "a1b2c3d4e5"
@@ -114,9 +115,9 @@ def plan_of(r: RestApiReconciler) -> list[tuple[Action, str, list[str]]]:
 
 
 def apply_planned(r: RestApiReconciler) -> None:
-    current = r.observed[NAME]
-    want = converged(r)
-    r.update(NAME, want, current, ())
+    """Execute the plan's one change: the update decides its calls from the plan's diffs."""
+    (change,) = r.plan({})
+    r.execute(change, {})
 
 
 def test_the_converged_api_plans_nothing(setup: Any) -> None:
@@ -168,6 +169,26 @@ def test_a_method_changed_with_update_method_is_put_back_whole(setup: Any) -> No
         **key, "type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": method["integration"]["uri"],
         "timeoutInMillis": 29000})
     apply_planned(r)
+
+
+def test_a_method_level_field_says_the_method_is_put_back_whole(setup: Any) -> None:
+    """The plan names the field, its old and new value, and why the whole method is written; an
+    integration-level field is put back in place, so it needs no such word."""
+    r, stub, _, _ = setup
+    in_order(r)
+    want = converged(r)
+    resources = aws_resources(want)
+    stats = next(i for i in resources if i["path"] == "/api/stats")["resourceMethods"]["GET"]
+    stats["authorizationType"] = "AWS_IAM"
+    stats["methodIntegration"]["timeoutInMillis"] = 3000
+    stub_reads(stub, want, resources)
+    r.observed = r.observe()
+    (change,) = r.plan({})
+    assert change.diffs == (
+        FieldDiff("methods.GET /api/stats.authorization", "AWS_IAM", "NONE", PUT_BACK_WHOLE),
+        FieldDiff("methods.GET /api/stats.integration.timeout_ms", 3000, 29000))
+    text = render_plan(Plan((change,), "liveinsight-dev"), Style(colour=False))
+    assert text.count(PUT_BACK_WHOLE) == 1
 
 
 def test_a_preflight_response_changed_with_update_method_response_is_put_back(setup: Any) -> None:

@@ -120,3 +120,22 @@ def test_a_statement_without_its_condition_is_drift(setup: Any) -> None:
     r.observed = r.observe()
     (change,) = r.plan({})
     assert [d.path for d in change.diffs] == ["permissions.liveinsight-url-invoke.condition"]
+
+
+def test_an_update_adds_only_the_statements_its_diffs_name(setup: Any) -> None:
+    """Both statements are missing, the diffs name one: the update decides its calls from the
+    plan's diffs (the one statement, removed and added back), not by comparing states again."""
+    r, stub = setup
+    if not current(r):
+        return
+    only_api = {**AWS_POLICY, "Statement": AWS_POLICY["Statement"][:1]}
+    stub.add_response("get_function_url_config", aws_config(r), {"FunctionName": FN, "Qualifier": "live"})
+    stub.add_response("get_policy", {"Policy": json.dumps(only_api)}, {"FunctionName": FN, "Qualifier": "live"})
+    r.observed = r.observe()
+    (change,) = r.plan({})
+    invoke = tuple(d for d in change.diffs if d.path.startswith("permissions.liveinsight-url-invoke"))
+    assert len(invoke) == 1 and len(change.diffs) == 2
+    stub.add_response("add_permission", {"Statement": "{}"}, {
+        "FunctionName": FN, "Qualifier": "live", "StatementId": "liveinsight-url-invoke",
+        "Action": "lambda:InvokeFunction", "Principal": "*", "InvokedViaFunctionUrl": True})
+    r.update(FN, r.desired(FN, {}), r.observed[FN], invoke)

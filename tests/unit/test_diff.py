@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from liveinsight_infra.diff import compare_tags, diff_state, normalize_policy
+from liveinsight_infra.diff import compare_tags, diff_state, entries, fields_below, normalize_policy
 from liveinsight_infra.plan import UNKNOWN, Action, Change, FieldDiff, Plan
 
 
@@ -60,3 +60,21 @@ def test_fields_of_names_the_top_level_fields_a_diff_touches() -> None:
                        {"environment": {"STAGE": "prod", "LOG": "1"}, "timeout_s": 3, "tags": {}})
     assert [d.path for d in diffs] == ["environment.STAGE", "tags.a"]
     assert fields_of(diffs) == {"environment", "tags"}
+
+
+def test_entries_group_diffs_by_entries_whose_names_hold_dots() -> None:
+    """A route path may hold a dot: the diff goes to the longest entry its path starts with."""
+    desired = {"methods": {"GET /v1": {"auth": "NONE", "uri": "a"}, "GET /v1.0": {"auth": "NONE", "uri": "b"}}}
+    observed = {"methods": {"GET /v1": {"auth": "NONE", "uri": "a"}, "GET /v1.0": {"auth": "IAM", "uri": "x"}},
+                "tags": {}}
+    grouped = entries(diff_state(desired, observed), "methods", desired["methods"])
+    assert [(k, [d.path for d in ds]) for k, ds in grouped.items()] == [
+        ("GET /v1.0", ["methods.GET /v1.0.auth", "methods.GET /v1.0.uri"])]
+    assert fields_below(grouped["GET /v1.0"], "methods.GET /v1.0") == {"auth", "uri"}
+
+
+def test_an_entry_added_or_removed_whole_has_no_fields_below_it() -> None:
+    diffs = diff_state({"policies": {"a": {"x": 1}}}, {"policies": {"b": {"x": 1}}})
+    grouped = entries(diffs, "policies", ["a", "b"])
+    assert sorted(grouped) == ["a", "b"]
+    assert fields_below(grouped["a"], "policies.a") == set()
