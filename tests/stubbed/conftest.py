@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from botocore.stub import Stubber
@@ -13,12 +14,13 @@ from liveinsight_infra.spec import load_spec
 from tests.conftest import DEV, SESSION
 
 
-def stubbed(reconciler: type[Any], service: str) -> Iterator[tuple[Any, Stubber, list[float], list[Event]]]:
+def stubbed(reconciler: type[Any], service: str,
+            spec: Path = DEV) -> Iterator[tuple[Any, Stubber, list[float], list[Event]]]:
     """(reconciler, stubber, sleeps, events); the stubber must be used up by the end of the test."""
     provider = AwsProvider("us-east-1", session=SESSION)
     sleeps: list[float] = []
     events: list[Event] = []
-    ctx = Context(load_spec(DEV), provider, emit=events.append, sleep=sleeps.append,
+    ctx = Context(load_spec(spec), provider, emit=events.append, sleep=sleeps.append,
                   account="123456789012")  # no STS call
     stub = Stubber(provider.client(service))
     # Any other client answers nothing (an unstubbed call fails at once instead of reaching for AWS):

@@ -5,6 +5,7 @@ Any other error on that read is an error naming the resource and the call, never
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,20 +15,29 @@ from liveinsight_infra.reconcilers.base import Reconciler
 from liveinsight_infra.reconcilers.dynamodb import TableReconciler
 from liveinsight_infra.reconcilers.iam import RoleReconciler
 from liveinsight_infra.reconcilers.iam_boundary import BoundaryReconciler
+from liveinsight_infra.reconcilers.kinesis import StreamReconciler
 from liveinsight_infra.reconcilers.lambda_ import FunctionReconciler
 from liveinsight_infra.reconcilers.s3_bucket import BucketReconciler
+from liveinsight_infra.reconcilers.sqs import QueueReconciler
+from tests.conftest import DEV, ROOT
 from tests.stubbed.conftest import stubbed
 
-# kind: (reconciler, service, its existence reads in order, the not-found code, the name in errors)
-CASES: dict[str, tuple[type[Reconciler], str, list[str], str, str]] = {
+STREAM = ROOT / "specs" / "stream.yaml"
+
+# kind: (reconciler, service, its existence reads in order, the not-found code, the name in errors, spec)
+CASES: dict[str, tuple[type[Reconciler], str, list[str], str, str, Path]] = {
     "dynamodb.table": (TableReconciler, "dynamodb", ["describe_table"], "ResourceNotFoundException",
-                       "liveinsight-events-dev"),
-    "s3.bucket": (BucketReconciler, "s3", ["head_bucket"], "404", "liveinsight-static-dev-"),
-    "iam.boundary": (BoundaryReconciler, "iam", ["get_policy"], "NoSuchEntity", "liveinsight-boundary-dev"),
+                       "liveinsight-events-dev", DEV),
+    "s3.bucket": (BucketReconciler, "s3", ["head_bucket"], "404", "liveinsight-static-dev-", DEV),
+    "iam.boundary": (BoundaryReconciler, "iam", ["get_policy"], "NoSuchEntity", "liveinsight-boundary-dev", DEV),
     "iam.role": (RoleReconciler, "iam", ["get_role", "list_role_policies", "list_attached_role_policies"],
-                 "NoSuchEntity", "liveinsight-stats-api-dev"),
+                 "NoSuchEntity", "liveinsight-stats-api-dev", DEV),
     "lambda.function": (FunctionReconciler, "lambda", ["get_function"], "ResourceNotFoundException",
-                        "liveinsight-stats-api-dev"),
+                        "liveinsight-stats-api-dev", DEV),
+    "kinesis.stream": (StreamReconciler, "kinesis", ["describe_stream_summary"], "ResourceNotFoundException",
+                       "liveinsight-ingest-stream", STREAM),
+    "sqs.queue": (QueueReconciler, "sqs", ["get_queue_url"], "AWS.SimpleQueueService.NonExistentQueue",
+                  "liveinsight-ingest-failures-stream", STREAM),
 }
 
 
@@ -42,8 +52,8 @@ def one_at_a_time(r: Reconciler, name_part: str) -> None:
 
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_a_resource_that_is_not_there_is_absent_and_read_no_further(kind: str) -> None:
-    cls, service, reads, code, name = CASES[kind]
-    for r, stub, _, _ in stubbed(cls, service):
+    cls, service, reads, code, name, spec = CASES[kind]
+    for r, stub, _, _ in stubbed(cls, service, spec):
         one_at_a_time(r, name)
         for op in reads:
             stub.add_client_error(op, code, "not found", 404 if code == "404" else 400)
@@ -52,8 +62,8 @@ def test_a_resource_that_is_not_there_is_absent_and_read_no_further(kind: str) -
 
 @pytest.mark.parametrize("kind", sorted(CASES))
 def test_another_error_on_that_read_is_an_error_naming_the_resource_and_call(kind: str) -> None:
-    cls, service, reads, _, name = CASES[kind]
-    for r, stub, _, _ in stubbed(cls, service):
+    cls, service, reads, _, name, spec = CASES[kind]
+    for r, stub, _, _ in stubbed(cls, service, spec):
         one_at_a_time(r, name)
         stub.add_client_error(reads[0], "AccessDenied", "denied", 403)
         with pytest.raises(LiveInsightError, match=rf"{kind} {name}.*AccessDenied"):
