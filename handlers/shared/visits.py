@@ -107,6 +107,9 @@ class Visit(NamedTuple):
     channel: str | None = None  # the entry's acquisition channel (channels.py), for the whole visit
     interactions: int = 0  # page views and custom events: Plausible's bounce is a visit with one
     origin: Origin | None = None  # the entry's source, referrer and UTM values, for the whole visit
+    # The last page view or custom event: the visit's end for its duration (``last`` also moves with
+    # engagement events, which keep the visit open). None: a session written before it (``last``).
+    end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,22 +172,26 @@ def fold(visit: Visit | None, ev: Any) -> Visit | None:
     page = ev.path if ev.kind == "pageview" else None
     if visit is not None and visit.start - GAP_MS <= ts <= visit.last + GAP_MS:
         (n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts, channel, interactions,
-         origin) = visit
+         origin, end) = visit
+        end = last if end is None else end
         if page is not None:
             pageviews += 1
             if entry is None or ts < entry_ts:
                 entry, entry_ts = page, ts
             if exit_ is None or ts >= exit_ts:
                 exit_, exit_ts = page, ts
-        if ev.kind != "engagement" and ts < start:  # an earlier event: the visit's entry is its now
+        if ev.kind == "engagement":  # Plausible's refresh_session_cache: the visit stays open, no more
+            return Visit(n, start, max(last, ts), pageviews, engaged or _engages(ev), entry, entry_ts, exit_,
+                         exit_ts, channel, interactions, origin, end)
+        if ts < start:  # an earlier event: the visit's entry is its now
             channel = (getattr(ev, "dims", None) or {}).get("channel") or channel
             origin = origin_of(ev) or origin
         return Visit(n, min(start, ts), max(last, ts), pageviews, engaged or _engages(ev), entry, entry_ts, exit_,
-                     exit_ts, channel, interactions + int(ev.kind != "engagement"), origin)
+                     exit_ts, channel, interactions + 1, origin, max(end, ts))
     if ev.kind == "engagement" or (visit is not None and ts < visit.start):
         return visit
     return Visit((visit.n if visit else 0) + 1, ts, ts, int(page is not None), _engages(ev), page, ts, page, ts,
-                 (getattr(ev, "dims", None) or {}).get("channel"), 1, origin_of(ev))
+                 (getattr(ev, "dims", None) or {}).get("channel"), 1, origin_of(ev), ts)
 
 
 def _contribution(v: Visit) -> Counter[tuple[str, str]]:
@@ -192,7 +199,7 @@ def _contribution(v: Visit) -> Counter[tuple[str, str]]:
     out: Counter[tuple[str, str]] = Counter({
         ("day", "visits"): 1, ("day", "bounces"): int(v.interactions <= 1),
         ("day", "engaged"): int(v.pageviews > 1 or v.engaged),
-        ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): v.last - v.start})
+        ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): (v.last if v.end is None else v.end) - v.start})
     for kind, page in (("entry", v.entry), ("exit", v.exit)):
         if page is not None:
             out[(f"{kind}#{keys.key_part(page)[0]}", "visits")] += 1
@@ -306,6 +313,8 @@ def session_fields(session: Session) -> dict[str, Any]:
     v = session.visit
     if v is not None:
         item.update({"n": v.n, "start": v.start, "last": v.last, "pv": v.pageviews, "engaged": v.engaged})
+        if v.end is not None:
+            item["end"] = v.end
         if v.channel:
             item["ch"] = v.channel
         if v.origin:
@@ -362,7 +371,8 @@ def session_of(item: Mapping[str, Any]) -> Session:
                          int(item.get("ia", max(int(item["pv"]), 2 if item["engaged"] else 0))),
                          # a session written before ``src``: its page views counted under their own
                          Origin(str(item["src"]), str(item.get("ref", "")), str(item.get("med", "")),
-                                str(item.get("cmp", ""))) if "src" in item else None),
+                                str(item.get("cmp", ""))) if "src" in item else None,
+                         int(item["end"]) if "end" in item else None),
                   int(item["ver"]), seen)
 
 
