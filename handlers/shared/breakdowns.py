@@ -54,9 +54,9 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
            domain: str | None = None) -> dict[str, str]:
     """The dimensions of an event, from its page URL, its referrer as sent, and the request's headers.
 
-    A page reached by a link inside the site (referrer on the same host, no tag) has no source: it
-    tells nothing of where the visitor came from, and counting it as direct would make every
-    visitor who clicks around a direct one.
+    A page reached by a link inside the site (referrer on the same host, no tag) has no source of
+    its own. Sources count per visit (visits.py): a visit whose entry has none, an internal link or a
+    self-referral included, is ``Direct / None``.
     """
     out: dict[str, str] = {}
     c = dimensions.campaign(url, referrer, domain)

@@ -109,7 +109,12 @@ def test_the_sites_own_hosts_are_never_a_referrer_or_a_source(ingest: Ingest,
     ingest.post(ev(site, "pageview", t, "/d", referrer="https://other.example/"), ip="203.0.113.4")
     stats = ingest.stats(site)
     assert stats["top_referrers"] == [{"referrer": "other.example", "pageviews": 1}]
-    assert {r["source"] for r in stats["sources"]} <= {"other.example", "Direct / None"}
+    # a visit entering from the site itself is Direct / None (expression.ex ``@no_ref``), as one with
+    # no referrer; its channel is Direct
+    assert stats["sources"] == [{"source": "Direct / None", "visitors": 3, "pageviews": 3},
+                                {"source": "other.example", "visitors": 1, "pageviews": 1}]
+    assert stats["channels"] == [{"channel": "Direct", "visitors": 3, "pageviews": 3},
+                                 {"channel": "Referral", "visitors": 1, "pageviews": 1}]
 
 
 # -- channels -------------------------------------------------------------------------------------------
