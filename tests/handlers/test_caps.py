@@ -117,3 +117,19 @@ def test_the_stream_path_caps_as_the_direct_path(path: Path) -> None:  # noqa: F
         assert status == 202
     path.poller.drain()
     check(path.api.stats(SITE), 8)
+
+
+def test_a_visit_begun_by_a_custom_event_has_its_source_referrer_and_utm_capped(api: Api) -> None:
+    """A visit's source, referrer and UTM values are its entry's, and a custom event can be the entry
+    (cache_store.ex ``new_session_from_event``): its values are capped as a page view's are."""
+    now = int(time.time() * 1000)
+    for i in range(8):
+        status, _, _ = api.post({"name": "signup", "domain": SITE, "ts": now - i,
+                                 "url": f"https://{SITE}/?utm_source=g{i}&utm_medium=gm{i}&utm_campaign=gc{i}",
+                                 "referrer": f"https://g{i}.example/"}, ip=f"198.51.100.{i + 1}")
+        assert status == 202
+    answer = api.stats(SITE)
+    sources = rows(answer, "sources", "source")
+    assert len(sources) == CAPS["sources"] + 1 and sources["(other)"]["visitors"] == 8 - CAPS["sources"]
+    for field in ("utm_mediums", "utm_campaigns"):
+        assert len(answer[field]) == CAPS["utm"] + 1 and "(other)" in rows(answer, field, "value")
