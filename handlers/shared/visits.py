@@ -87,7 +87,8 @@ def origin_of(ev: Any) -> Origin | None:
     dims = getattr(ev, "dims", None)
     if not dims:
         return None
-    return Origin(str(dims.get("source") or DIRECT)[:VALUE_CHARS], str(ev.referrer or ""),
+    # the referrer host without ``www.``, as Plausible's format_referrer keeps it (sanitize_hostname)
+    return Origin(str(dims.get("source") or DIRECT)[:VALUE_CHARS], str(ev.referrer or "").removeprefix("www."),
                   str(dims.get("utm_medium") or "")[:VALUE_CHARS], str(dims.get("utm_campaign") or "")[:VALUE_CHARS])
 
 

@@ -194,3 +194,15 @@ def test_a_visits_later_tags_and_referrers_change_nothing(ingest: Ingest) -> Non
     assert stats["utm_mediums"] == [{"value": "email", "visitors": 1}]
     assert stats["utm_campaigns"] == [{"value": "spring", "visitors": 1}]
     assert stats["top_referrers"] == []
+
+
+def test_a_referrer_is_its_host_without_www(ingest: Ingest) -> None:
+    """source.ex ``format_referrer``: the referrer's host through request.ex ``sanitize_hostname``,
+    which drops ``www.``: www.google.de and google.de are one referrer."""
+    site, t = "hosts.example", ingest.now - 600_000
+    ingest.post([ev(site, "pageview", t, "/", referrer="https://www.google.de/"),
+                 ev(site, "pageview", t + 1_000, "/a")], ip="203.0.113.1")
+    ingest.post(ev(site, "pageview", t, "/", referrer="https://google.de/search"), ip="203.0.113.2")
+    ingest.post(ev(site, "pageview", t, "/", referrer="https://wwwhat.example/"), ip="203.0.113.3")
+    assert ingest.stats(site)["top_referrers"] == [{"referrer": "google.de", "pageviews": 3},
+                                                   {"referrer": "wwwhat.example", "pageviews": 1}]

@@ -196,9 +196,9 @@ def test_posted_events_show_up_with_the_right_numbers_in_every_field(live: Site)
                                   {"path": "/pricing", "visits": 1}]
     assert got["exit_pages"] == [{"path": "/", "visits": 2}, {"path": "/pricing", "visits": 2},
                                  {"path": "/blog/post", "visits": 1}, {"path": "/docs", "visits": 1}]
-    # Referrer hosts as sent, tags or not, each with its visits' page views: A (2), B, C2; C1 (2).
+    # Referrer hosts without www., tags or not, each with its visits' page views: A (2), B, C2; C1 (2).
     assert got["top_referrers"] == [{"referrer": "news.ycombinator.com", "pageviews": 4},
-                                    {"referrer": "www.google.com", "pageviews": 2}]
+                                    {"referrer": "google.com", "pageviews": 2}]
     assert got["top_pages"][0] == {"path": "/", "pageviews": 4}
 
     # The later day compared with the one before: the headline figures of each, by hand.
