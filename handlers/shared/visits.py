@@ -33,12 +33,15 @@ Rules (docs/analytics.md, "Visits"):
   session (https://github.com/plausible/analytics/blob/master/lib/plausible/session/cache_store.ex);
 * an event more than 30 minutes before the start of the visitor's current visit belongs to a visit
   already closed: it is left out of the visit figures (it still counts as a page view);
-* a visit is a bounce while it has at most one page view and no engagement: a custom event, or an
-  ``engagement`` event reporting at least 10 s on the page (Google Analytics' engaged session,
-  https://support.google.com/analytics/answer/12195621);
-* duration is the last event's time minus the first's, engagement events included (a tracker
-  sends one when the page is left, so it marks the end of the time on the last page);
-* entry page: the earliest page view's path; exit page: the latest page view's path.
+* a visit is a bounce (Plausible's) while it has one page view or custom event, whatever
+  ``engagement`` events follow; it is engaged (GA4's, ``engagement_rate``) with two page views, a
+  custom event, or an ``engagement`` event reporting at least 10 s on the page
+  (https://support.google.com/analytics/answer/12195621);
+* duration is the last page view or custom event's time minus the first event's: an
+  ``engagement`` event keeps the visit open (the 30 minutes count from it too) but does not
+  lengthen it, as Plausible's ``refresh_session_cache`` (cache_store.ex) does;
+* entry page: the earliest page view's path; exit page: the latest page view's path; source,
+  referrer, UTM values and channel: the earliest page view's or custom event's.
 """
 
 from __future__ import annotations
