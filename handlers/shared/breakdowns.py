@@ -6,8 +6,9 @@ Every counter lives in the day's counter partition ``C#{site}#{day}#s{k}``, besi
 ``dimensions.MAX_VALUE_LENGTH``, so they fit a sort key whole; goal names and props are cut by
 ``keys.key_part`` when longer than a key allows):
 
-* ``src#{source}``: ``pv`` and ``uv``; ``med#{utm_medium}``, ``cmp#{utm_campaign}``, ``cty#{country}``,
-  ``dev#{device}``, ``br#{browser}``, ``os#{os}``: ``uv`` (written only when a visitor is new to the value);
+* ``src#{source}``: ``pv``, ``visits`` and ``uv``, ``med#{utm_medium}``, ``cmp#{utm_campaign}``: ``uv``,
+  per visit from its entry (visits.py); ``cty#{country}``, ``dev#{device}``, ``br#{browser}``,
+  ``os#{os}``: ``uv`` (written only when a visitor is new to the value);
 * ``page#{path}``: ``uv`` beside its ``pv``;
 * ``goal#{name}``: ``events`` and ``uv``; ``gp#{name}#{key}#{value}``: ``events`` (each part with ``%``
   and ``#`` percent-encoded, so the parts split back).
@@ -53,9 +54,9 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
            domain: str | None = None) -> dict[str, str]:
     """The dimensions of an event, from its page URL, its referrer as sent, and the request's headers.
 
-    A page reached by a link inside the site (referrer on the same host, no tag) has no source: it
-    tells nothing of where the visitor came from, and counting it as direct would make every
-    visitor who clicks around a direct one.
+    A page reached by a link inside the site (referrer on the same host, no tag) has no source of
+    its own. Sources count per visit (visits.py): a visit whose entry has none, an internal link or a
+    self-referral included, is ``Direct / None``.
     """
     out: dict[str, str] = {}
     c = dimensions.campaign(url, referrer, domain)
@@ -95,23 +96,10 @@ def _prop_value(value: Any) -> str:
     return dimensions.clean(str(value), MAX_PROP_VALUE)
 
 
-def plan_pageview(p: Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, ttl: int,
-                  page: str) -> None:
-    """A page view's breakdown counters and markers, added to its share of the transaction.
-
-    Only a source counts page views; the other dimensions count visitors only, so their counter is
-    written when the visitor's marker is new, not on every page view (fewer writes per event).
-    Values are at most ``VALUE_CHARS`` characters (4 bytes each at most), so they fit a sort key whole.
-    """
+def plan_pageview(p: Planned, visitor: str, c: str, vpk: str, ttl: int, page: str) -> None:
+    """A page view's page-visitor marker, added to its share of the transaction. Its source, referrer
+    and UTM values count per visit, from the visit's entry (visits.py), not here."""
     p.markers.append((vpk, f"p#{page}#{visitor}", c, f"page#{page}", ttl))
-    for dim, prefix in COUNTERS.items():
-        value = (dims.get(dim) or "")[:VALUE_CHARS]
-        if not value:
-            continue
-        if dim == "source":
-            p.counters.append((c, f"{prefix}#{value}", "pv", None))
-        if dim in PER_VISIT:
-            p.markers.append((vpk, f"{PER_VISIT[dim]}#{value}#{visitor}", c, f"{prefix}#{value}", ttl))
 
 
 def plan_visitor(p: Planned, dims: Mapping[str, str], visitor: str, c: str, vpk: str, hour: str, ttl: int) -> None:

@@ -87,13 +87,14 @@ def _wanted(ev: Any) -> list[tuple[str, int, str]]:
     out: list[tuple[str, int, str]] = []
     if ev.kind in ("pageview", "custom"):
         out += [(d, CLIENT_CAP, dims[d]) for d in ("browser", "os") if dims.get(d)]
-    if ev.kind == "pageview":
-        out.append(("page", caps["pages"], ev.path))
+        # either may start a visit, whose source, referrer and UTM values are its entry's (visits.py)
         if ev.referrer:
             out.append(("ref", caps["sources"], ev.referrer))
         if dims.get("source"):
             out.append(("source", caps["sources"], dims["source"]))
         out += [(d, caps["utm"], dims[d]) for d in ("utm_medium", "utm_campaign") if dims.get(d)]
+    if ev.kind == "pageview":
+        out.append(("page", caps["pages"], ev.path))
     if ev.kind == "custom":
         out.append(("goal", caps["goals"], ev.name))
         for key, value in goal_props(ev.props).items():
@@ -136,10 +137,10 @@ def _capped(ev: Any, kept: dict[tuple[str, str], set[str]]) -> Any:
             dims[dim] = keep(dim, dims[dim])
     if dims != (getattr(ev, "dims", None) or {}):
         changes["dims"] = dims
+    if ev.kind in ("pageview", "custom") and ev.referrer:
+        changes["referrer"] = keep("ref", ev.referrer)
     if ev.kind == "pageview":
         changes["path"] = keep("page", ev.path)
-        if ev.referrer:
-            changes["referrer"] = keep("ref", ev.referrer)
     if ev.kind == "custom":
         name = keep("goal", ev.name)
         props: dict[str, str] = {}

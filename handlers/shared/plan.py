@@ -73,10 +73,7 @@ def plan(ev: Any, visitor: str, occurrence: int, now_ms: int, raw_ttl: int, coun
     page, whole_page = key_part(ev.path)
     planned.counters += [(c, "day", "pv", None), (c, f"h{hour}", "pv", None), (c, f"page#{page}", "pv", whole_page),
                          (f"M#{ev.domain}#{day}#s", f"m{minute}", "pv", None)]
-    if ev.referrer:
-        ref, whole_ref = key_part(ev.referrer)
-        planned.counters.append((c, f"ref#{ref}", "pv", whole_ref))
-    breakdowns.plan_pageview(planned, getattr(ev, "dims", None) or {}, visitor, c, vpk, marker_ttl, page)
+    breakdowns.plan_pageview(planned, visitor, c, vpk, marker_ttl, page)
     planned.active = (f"A#{ev.domain}#{at.strftime('%Y%m%d%H%M')}#s{k}", f"{visitor}#{page}", whole_page)
     return planned
 

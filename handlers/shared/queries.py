@@ -117,7 +117,8 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
         series = [{"time": d, "visitors": c["uv"], "pageviews": c["pv"]} for d, c in per_day.items()]
 
     def top(counter: Counter[str], key: str) -> list[dict[str, Any]]:
-        return [{key: k, "pageviews": n} for k, n in sorted(counter.items(), key=lambda x: (-x[1], x[0]))[:10]]
+        ranked = sorted(((k, n) for k, n in counter.items() if n > 0), key=lambda x: (-x[1], x[0]))
+        return [{key: k, "pageviews": n} for k, n in ranked[:10]]  # a referrer a visit left has 0
 
     # Daily salts: a visitor is a new id each day, so a period's visitors are the days' sum.
     visitors = sum(c["uv"] for c in per_day.values())

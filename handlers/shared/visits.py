@@ -2,7 +2,10 @@
 
 Ingest side. Each visitor's current visit is one *session* item, ``V#{site}#{day}#s{k}`` /
 ``visit#{visitor}`` (the visitor markers' partition), holding the visit's first and last event times,
-entry and exit pages, page views and whether it was engaged. ``visit_updates`` folds a batch of
+entry and exit pages, page views, whether it was engaged, and its entry's channel, source, referrer
+and UTM medium and campaign (``Origin``): as in Plausible, a visit's page views count under its
+entry's source and referrer (``src#``, ``ref#``), and its visitor under its source, medium and
+campaign, whatever later page views of the visit carry (docs/metrics.md). ``visit_updates`` folds a batch of
 events into the sessions read before, and says which counters change by how much: a visit's
 counters are what it contributes after the batch minus what it contributed before. The caller
 writes the counter changes and the new sessions in the transaction that stores the events
@@ -10,13 +13,15 @@ writes the counter changes and the new sessions in the transaction that stores t
 the events are stored, once.
 
 Distinct values. The session item also keeps which of the day's distinct-visitor values the
-visitor has been counted for (``seen``: the day, the hour, each page, source, medium, campaign and
-goal; ``breakdowns.py``), as short digests. A value not yet in ``seen`` adds ``uv`` to its counters
-and joins ``seen`` in the same conditional put, so the visitor's state costs one write per batch of
-its events, however many values they carry (one item per value before: a write unit each).
-A session item without ``seen`` was written when each value had a marker item of its own: such a
-visitor keeps marker items for the rest of the day (``Session.seen`` is None), so it is not counted
-twice. So do the values of a visitor past the first ``SEEN_MAX`` of its day (``marks_item``).
+visitor has been counted for (``seen``: the day, the hour, each page and goal (``breakdowns.py``), and
+each channel, source, medium and campaign of its visits (here)), as short digests. A value not yet
+in ``seen`` adds ``uv`` to its counters and joins ``seen`` in the same conditional put, so the
+visitor's state costs one write per batch of its events, however many values they carry (one item
+per value before: a write unit each). A session item without ``seen`` was written when each value
+had a marker item of its own: such a visitor keeps marker items for the rest of the day
+(``Session.seen`` is None), so it is not counted twice (and its visits' channels, sources, mediums
+and campaigns count no visitor that day). So do the values of a visitor past the first ``SEEN_MAX``
+of its day (``marks_item``).
 
 Read side. ``Figures`` sums the counters of the days asked for into the API's visit fields.
 
@@ -28,12 +33,15 @@ Rules (docs/analytics.md, "Visits"):
   session (https://github.com/plausible/analytics/blob/master/lib/plausible/session/cache_store.ex);
 * an event more than 30 minutes before the start of the visitor's current visit belongs to a visit
   already closed: it is left out of the visit figures (it still counts as a page view);
-* a visit is a bounce while it has at most one page view and no engagement: a custom event, or an
-  ``engagement`` event reporting at least 10 s on the page (Google Analytics' engaged session,
-  https://support.google.com/analytics/answer/12195621);
-* duration is the last event's time minus the first's, engagement events included (a tracker
-  sends one when the page is left, so it marks the end of the time on the last page);
-* entry page: the earliest page view's path; exit page: the latest page view's path.
+* a visit is a bounce (Plausible's) while it has one page view or custom event, whatever
+  ``engagement`` events follow; it is engaged (GA4's, ``engagement_rate``) with two page views, a
+  custom event, or an ``engagement`` event reporting at least 10 s on the page
+  (https://support.google.com/analytics/answer/12195621);
+* duration is the last page view or custom event's time minus the first event's: an
+  ``engagement`` event keeps the visit open (the 30 minutes count from it too) but does not
+  lengthen it, as Plausible's ``refresh_session_cache`` (cache_store.ex) does;
+* entry page: the earliest page view's path; exit page: the latest page view's path; source,
+  referrer, UTM values and channel: the earliest page view's or custom event's.
 """
 
 from __future__ import annotations
@@ -46,12 +54,16 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from . import keys
+from .dimensions import DIRECT
+from .dimensions import MAX_VALUE_LENGTH as VALUE_CHARS
 
 GAP_MS = 30 * 60 * 1000
 ENGAGED_MS = 10_000
 SESSION_TTL_DAYS = 2  # like the visitor markers: a visitor id lives one day
 TOP = 10
-SLACK_PER_SESSION = 2  # counter items a session read later may add to a planned transaction (old entry, exit)
+# Counter items a session read later may add to a planned transaction: the visit it ends counts its
+# entry, exit, channel, source and referrer, and its medium and campaign may add a visitor.
+SLACK_PER_SESSION = 7
 SEEN_ID_BYTES = 6  # a value's digest in ``seen``: 48 bits, so two of one visitor's values never share one
 SEEN_FORMAT = b"\x01"  # ``seen`` starts with its format byte (and is never empty)
 # ``seen`` stops growing at 1,000 values (6 KB): every put of the session rewrites it, and DynamoDB
@@ -61,6 +73,26 @@ SEEN_FORMAT = b"\x01"  # ``seen`` starts with its format byte (and is never empt
 SEEN_MAX = 1_000
 
 Key = tuple[str, str]  # the session item's pk, sk
+
+
+class Origin(NamedTuple):
+    """Where a visit came from: its entry's source (``Direct / None`` when none), referrer host and
+    UTM medium and campaign ("" when none). The whole visit counts under them (docs/metrics.md)."""
+
+    source: str
+    referrer: str
+    medium: str
+    campaign: str
+
+
+def origin_of(ev: Any) -> Origin | None:
+    """The origin an event gives the visit it starts (None: an event without dimensions)."""
+    dims = getattr(ev, "dims", None)
+    if not dims:
+        return None
+    # the referrer host without ``www.``, as Plausible's format_referrer keeps it (sanitize_hostname)
+    return Origin(str(dims.get("source") or DIRECT)[:VALUE_CHARS], str(ev.referrer or "").removeprefix("www."),
+                  str(dims.get("utm_medium") or "")[:VALUE_CHARS], str(dims.get("utm_campaign") or "")[:VALUE_CHARS])
 
 
 class Visit(NamedTuple):
@@ -78,6 +110,10 @@ class Visit(NamedTuple):
     exit_ts: int
     channel: str | None = None  # the entry's acquisition channel (channels.py), for the whole visit
     interactions: int = 0  # page views and custom events: Plausible's bounce is a visit with one
+    origin: Origin | None = None  # the entry's source, referrer and UTM values, for the whole visit
+    # The last page view or custom event: the visit's end for its duration (``last`` also moves with
+    # engagement events, which keep the visit open). None: a session written before it (``last``).
+    end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,19 +175,27 @@ def fold(visit: Visit | None, ev: Any) -> Visit | None:
     ts = ev.ts_ms
     page = ev.path if ev.kind == "pageview" else None
     if visit is not None and visit.start - GAP_MS <= ts <= visit.last + GAP_MS:
-        n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts, channel, interactions = visit
+        (n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts, channel, interactions,
+         origin, end) = visit
+        end = last if end is None else end
         if page is not None:
             pageviews += 1
             if entry is None or ts < entry_ts:
                 entry, entry_ts = page, ts
             if exit_ is None or ts >= exit_ts:
                 exit_, exit_ts = page, ts
+        if ev.kind == "engagement":  # Plausible's refresh_session_cache: the visit stays open, no more
+            return Visit(n, start, max(last, ts), pageviews, engaged or _engages(ev), entry, entry_ts, exit_,
+                         exit_ts, channel, interactions, origin, end)
+        if ts < start:  # an earlier event: the visit's entry is its now
+            channel = (getattr(ev, "dims", None) or {}).get("channel") or channel
+            origin = origin_of(ev) or origin
         return Visit(n, min(start, ts), max(last, ts), pageviews, engaged or _engages(ev), entry, entry_ts, exit_,
-                     exit_ts, channel, interactions + int(ev.kind != "engagement"))
+                     exit_ts, channel, interactions + 1, origin, max(end, ts))
     if ev.kind == "engagement" or (visit is not None and ts < visit.start):
         return visit
     return Visit((visit.n if visit else 0) + 1, ts, ts, int(page is not None), _engages(ev), page, ts, page, ts,
-                 (getattr(ev, "dims", None) or {}).get("channel"), 1)
+                 (getattr(ev, "dims", None) or {}).get("channel"), 1, origin_of(ev), ts)
 
 
 def _contribution(v: Visit) -> Counter[tuple[str, str]]:
@@ -159,21 +203,38 @@ def _contribution(v: Visit) -> Counter[tuple[str, str]]:
     out: Counter[tuple[str, str]] = Counter({
         ("day", "visits"): 1, ("day", "bounces"): int(v.interactions <= 1),
         ("day", "engaged"): int(v.pageviews > 1 or v.engaged),
-        ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): v.last - v.start})
+        ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): (v.last if v.end is None else v.end) - v.start})
     for kind, page in (("entry", v.entry), ("exit", v.exit)):
         if page is not None:
             out[(f"{kind}#{keys.key_part(page)[0]}", "visits")] += 1
     if v.channel:  # Plausible's channels: the visit's page views, under its entry's channel
         out[(f"ch#{v.channel}", "visits")] += 1
         out[(f"ch#{v.channel}", "pv")] += v.pageviews
+    if v.origin:  # Plausible's sources and referrers: the visit's page views, under its entry's
+        out[(f"src#{v.origin.source}", "visits")] += 1
+        out[(f"src#{v.origin.source}", "pv")] += v.pageviews
+        if v.origin.referrer:
+            out[(f"ref#{keys.key_part(v.origin.referrer)[0]}", "pv")] += v.pageviews
+    return out
+
+
+def _names(v: Visit) -> list[tuple[str, str]]:
+    """The distinct values a visit's visitor counts once a day under (``seen`` names, and the
+    counters their ``uv`` goes to): its channel, its entry's source, UTM medium and campaign."""
+    out = [(f"ch#{v.channel}", f"ch#{v.channel}")] if v.channel else []
+    if v.origin:
+        out.append((f"s#{v.origin.source}", f"src#{v.origin.source}"))
+        out += [(f"{name}#{value}", f"{prefix}#{value}") for name, prefix, value in
+                (("um", "med", v.origin.medium), ("uc", "cmp", v.origin.campaign)) if value]
     return out
 
 
 def _wholes(v: Visit | None) -> dict[str, str]:
     """Counter sort keys of long paths and the whole paths they stand for."""
     out = {}
-    for kind, page in (("entry", v.entry), ("exit", v.exit)) if v else ():
-        if page is not None:
+    for kind, page in (("entry", v.entry), ("exit", v.exit), ("ref", v.origin.referrer if v.origin else None)
+                       ) if v else ():
+        if page:
             key, whole = keys.key_part(page)
             if whole:
                 out[f"{kind}#{key}"] = whole
@@ -209,7 +270,7 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
         evs = by_key.get(key, [])
         old = sessions.get(key)
         base = cur = old.visit if old else None
-        channels: list[str] = []  # the channels of the visits this batch touches
+        names: list[tuple[str, str]] = []  # the distinct values of the visits this batch touches
         if evs:
             prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
@@ -217,14 +278,15 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
                 if cur is not None and nxt is not None and nxt.n != cur.n:
                     _settle(deltas, wholes, prefix, cur, base)  # the visit ended: its figures are final
                     base = None
-                    channels.append(cur.channel or "")
+                    names += _names(cur)
                 cur = nxt
             if cur is not None and cur != base:
                 _settle(deltas, wholes, prefix, cur, base)
             if cur is not None:
-                channels.append(cur.channel or "")
-            # The visitor counts once a day under each channel of its visits (a distinct value).
-            extra = [(f"ch#{ch}", prefix, f"ch#{ch}", -1) for ch in dict.fromkeys(channels) if ch]
+                names += _names(cur)
+            # The visitor counts once a day under each channel, source, medium and campaign of its
+            # visits (each a distinct value).
+            extra = [(name, prefix, csk, -1) for name, csk in dict.fromkeys(names)]
             if extra:
                 marks = {**(marks or {}), key: [*(marks or {}).get(key, ()), *extra]}
         seen = old.seen if old else frozenset()
@@ -255,8 +317,15 @@ def session_fields(session: Session) -> dict[str, Any]:
     v = session.visit
     if v is not None:
         item.update({"n": v.n, "start": v.start, "last": v.last, "pv": v.pageviews, "engaged": v.engaged})
+        if v.end is not None:
+            item["end"] = v.end
         if v.channel:
             item["ch"] = v.channel
+        if v.origin:
+            item["src"] = v.origin.source
+            for name, value in (("ref", v.origin.referrer), ("med", v.origin.medium), ("cmp", v.origin.campaign)):
+                if value:
+                    item[name] = value
         item["ia"] = v.interactions
         for name, page, ts in (("entry", v.entry, v.entry_ts), ("exit", v.exit, v.exit_ts)):
             if page is not None:
@@ -303,7 +372,11 @@ def session_of(item: Mapping[str, Any]) -> Session:
                          bool(item["engaged"]), entry, entry_ts, exit_, exit_ts,
                          str(item["ch"]) if "ch" in item else None,
                          # a session written before ``ia``: its page views, and 2 if it was engaged
-                         int(item.get("ia", max(int(item["pv"]), 2 if item["engaged"] else 0)))),
+                         int(item.get("ia", max(int(item["pv"]), 2 if item["engaged"] else 0))),
+                         # a session written before ``src``: its page views counted under their own
+                         Origin(str(item["src"]), str(item.get("ref", "")), str(item.get("med", "")),
+                                str(item.get("cmp", ""))) if "src" in item else None,
+                         int(item["end"]) if "end" in item else None),
                   int(item["ver"]), seen)
 
 

@@ -51,6 +51,13 @@ def unique(n: int, tag: str, goals: bool = False, props: int = 1) -> list[dict[s
             for i in range(n)]
 
 
+def unique_visits(n: int, tag: str) -> list[dict[str, Any]]:
+    """``unique(n, tag)`` spread over the most visits a request's day may hold (one every 31 minutes
+    over the last 24 hours): a visit's source, referrer and UTM values count once per visit."""
+    spaced = unique(n, tag)
+    return [{**e, "ts": e["ts"] - (i % 46) * 31 * 60_000} for i, e in enumerate(spaced)]
+
+
 def writes(api: Api) -> int:
     return sum(1 for c in api.calls if c in WRITES)
 
@@ -84,10 +91,10 @@ def test_a_request_spread_over_more_sites_and_days_is_refused_whole(api: Api) ->
     assert writes(api) == 0
 
 
-@pytest.mark.parametrize("shape", ["unique pages", "unique goals", "maximum props"])
+@pytest.mark.parametrize("shape", ["unique visits", "unique goals", "maximum props"])
 def test_a_request_past_its_write_units_is_refused_whole(api: Api, shape: str) -> None:
     now = int(time.time() * 1000)
-    batch = {"unique pages": unique(100, "u"), "unique goals": unique(100, "g", goals=True, props=10),
+    batch = {"unique visits": unique_visits(100, "u"), "unique goals": unique(100, "g", goals=True, props=10),
              "maximum props": [{"name": "big", "url": f"https://{SITE}/", "domain": SITE, "ts": now,
                                 "props": {f"k{j}": "v" * 1900 for j in range(30)}}]}[shape]
     api.calls.clear()

@@ -69,10 +69,10 @@ def post_all(api: Api, now: int) -> None:
 EXPECTED = {
     "visitors": 4,
     "pageviews": 7,
-    "sources": [{"source": "newsletter", "visitors": 2, "pageviews": 2},
+    # per visit, from its entry (docs/metrics.md): B's later page view from Hacker News is Google's
+    "sources": [{"source": "newsletter", "visitors": 2, "pageviews": 3},
                 {"source": "Direct / None", "visitors": 1, "pageviews": 2},
-                {"source": "Google", "visitors": 1, "pageviews": 1},
-                {"source": "Hacker News", "visitors": 1, "pageviews": 1}],
+                {"source": "Google", "visitors": 1, "pageviews": 2}],
     "utm_mediums": [{"value": "email", "visitors": 2}],
     "utm_campaigns": [{"value": "spring", "visitors": 1}, {"value": "summer", "visitors": 1}],
     "countries": [{"country": "DE", "visitors": 2}, {"country": "US", "visitors": 1}],
@@ -100,7 +100,7 @@ def test_dimensions_goals_and_props_are_counted_exactly_and_a_retry_changes_noth
     assert got["top_pages"] == [{"path": "/", "pageviews": 4}, {"path": "/pricing", "pageviews": 2},
                                 {"path": "/docs", "pageviews": 1}]
     assert {r["referrer"]: r["pageviews"] for r in got["top_referrers"]} == {
-        "www.google.com": 1, "news.ycombinator.com": 1, "mail.google.com": 1}
+        "google.com": 2, "mail.google.com": 1}
     post_all(api, now)  # the same requests again (a client's retry): nothing counts twice
     assert api.stats(SITE, period="day") == got
     week = api.stats(SITE, period="7d")
@@ -160,8 +160,8 @@ def test_csv_panels_parse_back_to_the_json_figures(api: Api) -> None:
     now = int(time.time() * 1000)
     post_all(api, now)
     assert rows(get(site=SITE, format="csv", panel="sources")) == [
-        ["source", "visitors", "pageviews"], ["newsletter", "2", "2"], ["Direct / None", "1", "2"],
-        ["Google", "1", "1"], ["Hacker News", "1", "1"]]
+        ["source", "visitors", "pageviews"], ["newsletter", "2", "3"], ["Direct / None", "1", "2"],
+        ["Google", "1", "2"]]
     assert rows(get(site=SITE, format="csv", panel="countries")) == [["country", "visitors"], ["DE", "2"], ["US", "1"]]
     assert rows(get(site=SITE, format="csv", panel="os"))[0] == ["name", "visitors"]
     assert rows(get(site=SITE, format="csv", panel="pages"))[1] == ["/", "3", "4"]
@@ -280,7 +280,10 @@ def test_plausible_field_names_and_internal_links_give_the_same_sources(api: Api
               {"n": "pageview", "u": f"https://{SITE}/c?ref=lobste.rs", "d": SITE, "r": f"https://{SITE}/b",
                "ts": now + 2}]
     assert api.post(events)[0] == 202
-    assert api.stats(SITE)["sources"] == [{"source": "DuckDuckGo", "visitors": 1, "pageviews": 1},
+    # one visit, from its entry's source: a later tag or internal link changes nothing (docs/metrics.md)
+    assert api.stats(SITE)["sources"] == [{"source": "DuckDuckGo", "visitors": 1, "pageviews": 3}]
+    assert api.post([{**events[2], "r": "https://news.ycombinator.com/"}], ip="192.0.2.77")[0] == 202
+    assert api.stats(SITE)["sources"] == [{"source": "DuckDuckGo", "visitors": 1, "pageviews": 3},
                                           {"source": "Lobsters", "visitors": 1, "pageviews": 1}]
 
 

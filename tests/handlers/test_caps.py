@@ -72,10 +72,16 @@ def counter_keys(api: Api) -> set[str]:
     return {i["sk"]["S"] for i in api.items(f"C#{SITE}#{day}#s")}
 
 
+def ip(k: int) -> str:
+    """The address of ``hostile``'s ``k``-th event: each page view and goal pair is a visitor of its
+    own, so each visit brings its own source, referrer and UTM values (they count per visit)."""
+    return f"198.51.{k // 2 // 250}.{k // 2 % 250 + 1}"
+
+
 def post_each(api: Api, events: list[dict[str, Any]]) -> None:
     """One event per request: new values in every dimension cost more than a batch of them may."""
-    for ev in events:
-        status, body, _ = api.post(ev)
+    for k, ev in enumerate(events):
+        status, body, _ = api.post(ev, ip=ip(k))
         assert status == 202 and body["accepted"] == 1, body
 
 
@@ -106,8 +112,24 @@ def test_a_value_admitted_stays_admitted_and_a_retry_counts_once(api: Api) -> No
 
 
 def test_the_stream_path_caps_as_the_direct_path(path: Path) -> None:  # noqa: F811
-    for ev in hostile(8):
-        status, _, _ = path.api.post(ev)
+    for k, ev in enumerate(hostile(8)):
+        status, _, _ = path.api.post(ev, ip=ip(k))
         assert status == 202
     path.poller.drain()
     check(path.api.stats(SITE), 8)
+
+
+def test_a_visit_begun_by_a_custom_event_has_its_source_referrer_and_utm_capped(api: Api) -> None:
+    """A visit's source, referrer and UTM values are its entry's, and a custom event can be the entry
+    (cache_store.ex ``new_session_from_event``): its values are capped as a page view's are."""
+    now = int(time.time() * 1000)
+    for i in range(8):
+        status, _, _ = api.post({"name": "signup", "domain": SITE, "ts": now - i,
+                                 "url": f"https://{SITE}/?utm_source=g{i}&utm_medium=gm{i}&utm_campaign=gc{i}",
+                                 "referrer": f"https://g{i}.example/"}, ip=f"198.51.100.{i + 1}")
+        assert status == 202
+    answer = api.stats(SITE)
+    sources = rows(answer, "sources", "source")
+    assert len(sources) == CAPS["sources"] + 1 and sources["(other)"]["visitors"] == 8 - CAPS["sources"]
+    for field in ("utm_mediums", "utm_campaigns"):
+        assert len(answer[field]) == CAPS["utm"] + 1 and "(other)" in rows(answer, field, "value")

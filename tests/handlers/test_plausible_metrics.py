@@ -109,7 +109,12 @@ def test_the_sites_own_hosts_are_never_a_referrer_or_a_source(ingest: Ingest,
     ingest.post(ev(site, "pageview", t, "/d", referrer="https://other.example/"), ip="203.0.113.4")
     stats = ingest.stats(site)
     assert stats["top_referrers"] == [{"referrer": "other.example", "pageviews": 1}]
-    assert {r["source"] for r in stats["sources"]} <= {"other.example", "Direct / None"}
+    # a visit entering from the site itself is Direct / None (expression.ex ``@no_ref``), as one with
+    # no referrer; its channel is Direct
+    assert stats["sources"] == [{"source": "Direct / None", "visitors": 3, "pageviews": 3},
+                                {"source": "other.example", "visitors": 1, "pageviews": 1}]
+    assert stats["channels"] == [{"channel": "Direct", "visitors": 3, "pageviews": 3},
+                                 {"channel": "Referral", "visitors": 1, "pageviews": 1}]
 
 
 # -- channels -------------------------------------------------------------------------------------------
@@ -155,3 +160,49 @@ def test_bounce_rate_is_plausibles_and_the_engaged_share_has_its_own_name(ingest
     ingest.post(ev(site, "Signup", t), ip="203.0.113.5")  # a bounce, engaged (a conversion)
     stats = ingest.stats(site)
     assert (stats["visits"], stats["bounce_rate"], stats["engagement_rate"]) == (5, 60, 80)
+
+
+# -- sources, referrers and UTM per visit ---------------------------------------------------------------
+def test_a_visit_counts_all_its_page_views_under_its_entrys_source(ingest: Ingest) -> None:
+    """cache_store.ex: a session takes its source and referrer from the event that starts it, and
+    expression.ex counts ``visit:source`` over sessions: a source's page views are its visits'."""
+    site, t = "entry.example", ingest.now - 600_000
+    ingest.post([ev(site, "pageview", t, "/", referrer="https://google.com/search"),
+                 ev(site, "pageview", t + 1_000, "/a"),
+                 ev(site, "pageview", t + 2_000, "/b", referrer=f"https://{site}/a"),
+                 ev(site, "pageview", t + 3_000, "/c")], ip="203.0.113.1")
+    stats = ingest.stats(site)
+    assert stats["sources"] == [{"source": "Google", "visitors": 1, "pageviews": 4}]
+    assert stats["top_referrers"] == [{"referrer": "google.com", "pageviews": 4}]
+    assert ingest.panel(site, "sources") == [["source", "visitors", "pageviews"], ["Google", "1", "4"]]
+
+
+def test_a_visits_later_tags_and_referrers_change_nothing(ingest: Ingest) -> None:
+    """event.ex ``put_source_info`` runs for every event, but only the session's first event sets the
+    session's source, referrer and UTM values (cache_store.ex ``new_session_from_event``)."""
+    site, t = "utm.example", ingest.now - 600_000
+    ingest.post([{**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=newsletter&utm_medium=email"
+                                                    "&utm_campaign=spring"},
+                 {**ev(site, "pageview", t + 1_000), "referrer": "https://news.ycombinator.com/",
+                  "url": f"https://{site}/x?utm_source=other&utm_medium=cpc&utm_campaign=autumn"},
+                 ev(site, "pageview", t + 2_000, "/y")], ip="203.0.113.2")
+    ingest.post([ev(site, "pageview", t), ev(site, "pageview", t + 1_000, "/z", referrer="https://bing.com/")],
+                ip="203.0.113.3")
+    stats = ingest.stats(site)
+    assert stats["sources"] == [{"source": "newsletter", "visitors": 1, "pageviews": 3},
+                                {"source": "Direct / None", "visitors": 1, "pageviews": 2}]
+    assert stats["utm_mediums"] == [{"value": "email", "visitors": 1}]
+    assert stats["utm_campaigns"] == [{"value": "spring", "visitors": 1}]
+    assert stats["top_referrers"] == []
+
+
+def test_a_referrer_is_its_host_without_www(ingest: Ingest) -> None:
+    """source.ex ``format_referrer``: the referrer's host through request.ex ``sanitize_hostname``,
+    which drops ``www.``: www.google.de and google.de are one referrer."""
+    site, t = "hosts.example", ingest.now - 600_000
+    ingest.post([ev(site, "pageview", t, "/", referrer="https://www.google.de/"),
+                 ev(site, "pageview", t + 1_000, "/a")], ip="203.0.113.1")
+    ingest.post(ev(site, "pageview", t, "/", referrer="https://google.de/search"), ip="203.0.113.2")
+    ingest.post(ev(site, "pageview", t, "/", referrer="https://wwwhat.example/"), ip="203.0.113.3")
+    assert ingest.stats(site)["top_referrers"] == [{"referrer": "google.de", "pageviews": 3},
+                                                   {"referrer": "wwwhat.example", "pageviews": 1}]

@@ -80,28 +80,38 @@ def test_a_single_page_view_is_a_bounce(api: Api) -> None:
                             "entry_pages": pages(("/landing", 1)), "exit_pages": pages(("/landing", 1))}
 
 
-def test_an_engagement_of_10_s_or_more_keeps_the_bounce_but_is_engaged_and_sets_the_duration(api: Api) -> None:
+def test_an_engagement_of_10_s_or_more_keeps_the_bounce_and_the_duration_but_is_engaged(api: Api) -> None:
     send(api, pv("/post", T), engagement("/post", T + 40_000, 38_000))
     f = figures(api)
-    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (1, 100, 1, 40)
+    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (1, 100, 1, 0)
     assert api.stats(SITE, **{"from": TODAY.strftime("%Y-%m-%d"), "to": TODAY.strftime("%Y-%m-%d")})[
         "engagement_rate"] == 100
     assert f["exit_pages"] == pages(("/post", 1))
 
 
-def test_a_short_engagement_counts_for_the_duration_but_is_still_a_bounce(api: Api) -> None:
+def test_an_engagement_neither_lengthens_a_visit_nor_ends_its_bounce(api: Api) -> None:
+    """cache_store.ex: an engagement event only refreshes the session cache's clock; the session's
+    duration runs from its first to its last page view or custom event."""
     send(api, pv("/post", T), engagement("/post", T + 4_000, 3_500))
     f = figures(api)
-    assert (f["visits"], f["bounce_rate"], f["visit_duration_s"]) == (1, 100, 4)
+    assert (f["visits"], f["bounce_rate"], f["visit_duration_s"]) == (1, 100, 0)
+
+
+def test_an_engagement_keeps_the_visit_open(api: Api) -> None:
+    """The 30 minutes count from the engagement too (``refresh_session_cache``): a page view 50
+    minutes after the first, 25 after an engagement, is the same visit, 50 minutes long."""
+    send(api, pv("/a", T), engagement("/a", T + 25 * MIN, 25 * MIN), pv("/b", T + 50 * MIN))
+    f = figures(api)
+    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (1, 0, 2, 3000)
 
 
 def test_bounce_rate_and_averages_over_several_visitors(api: Api) -> None:
     send(api, pv("/", T), pv("/a", T + MIN), ip="198.51.100.1")  # 2 pages, 60 s
     send(api, pv("/", T), ip="198.51.100.2")  # bounce
-    send(api, pv("/b", T), engagement("/b", T + 20_000, 20_000), ip="198.51.100.3")  # bounce (engaged), 20 s
+    send(api, pv("/b", T), engagement("/b", T + 20_000, 20_000), ip="198.51.100.3")  # bounce (engaged), 0 s
     send(api, pv("/", T), ip="198.51.100.4")  # bounce
     f = figures(api)
-    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (4, 75, 1.25, 20)
+    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (4, 75, 1.25, 15)
     assert f["entry_pages"] == pages(("/", 3), ("/b", 1))
     assert f["exit_pages"] == pages(("/", 2), ("/a", 1), ("/b", 1))
 
@@ -151,7 +161,8 @@ def test_a_visit_sent_in_one_request_counts_as_sent_one_by_one(api: Api) -> None
     status, body, _ = api.post(batch)
     assert status == 202 and body["accepted"] == 5
     f = figures(api)
-    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (2, 50, 2, 90)
+    # the first visit lasts to /docs (120 s: the engagement at 3 minutes does not lengthen it)
+    assert (f["visits"], f["bounce_rate"], f["views_per_visit"], f["visit_duration_s"]) == (2, 50, 2, 60)
     assert f["entry_pages"] == pages(("/", 1), ("/next", 1))
     assert f["exit_pages"] == pages(("/docs", 1), ("/next", 1))
 
@@ -167,7 +178,7 @@ def test_a_visit_longer_than_one_transaction(api: Api) -> None:
 
 def test_a_retried_request_changes_nothing(api: Api) -> None:
     visit = [pv("/", T), pv("/pricing", T + MIN), engagement("/pricing", T + 2 * MIN, 60_000)]
-    expected = {"visits": 1, "bounce_rate": 0, "views_per_visit": 2, "visit_duration_s": 120,
+    expected = {"visits": 1, "bounce_rate": 0, "views_per_visit": 2, "visit_duration_s": 60,
                 "entry_pages": pages(("/",  1)), "exit_pages": pages(("/pricing", 1))}
     send(api, *visit)
     assert figures(api) == expected
@@ -318,9 +329,10 @@ def _reference(events: list[Any]) -> dict[str, Any]:
         engaged = any(e.name == "signup" or (e.name == "engagement" and e.engagement_ms >= 10_000) for e in run)
         # Plausible's bounce: one page view or custom event (engagement is not interactive);
         # GA4's engaged visit: two page views, a conversion, or 10 s of engagement
+        # Plausible's duration: from the first to the last page view or custom event
         totals.update(visits=1, bounces=int(sum(e.name != "engagement" for e in run) <= 1),
                       engaged=int(len(views) > 1 or engaged), visit_pv=len(views),
-                      visit_ms=run[-1].ts_ms - run[0].ts_ms)
+                      visit_ms=max(e.ts_ms for e in run if e.name != "engagement") - run[0].ts_ms)
         if views:
             entry[views[0]] += 1
             exit_[views[-1]] += 1

@@ -129,10 +129,11 @@ def test_odd_csv_parameters_are_client_errors_that_name_the_parameter(live: Site
 
 def test_many_distinct_values_give_bounded_answers(live: Site) -> None:
     today = day_of(int(time.time() * 1000))
-    for batch in range(15):  # 10 per request: a batch of new values in every dimension costs more than one may
-        post(live, "/api/events", FIREFOX_MAC, [
-            {"name": "pageview", "domain": SITE, "url": url(f"/p{batch}-{i}?utm_source=s{batch}-{i}"
-                                                            f"&utm_campaign=c{batch}-{i}")} for i in range(10)])
+    for batch in range(15):  # each page view a visitor of its own: sources and campaigns count per visit
+        for i in range(10):
+            post(live, "/api/events", FIREFOX_MAC.replace("Firefox/", f"Firefox/{batch}.{i}."),
+                 {"name": "pageview", "domain": SITE, "url": url(f"/p{batch}-{i}?utm_source=s{batch}-{i}"
+                                                                 f"&utm_campaign=c{batch}-{i}")})
     got = stats(live, f"from={today}&to={today}")
     assert got["pageviews"] == 150
     assert len(got["sources"]) == len(got["utm_campaigns"]) == len(got["pages"]) == 100

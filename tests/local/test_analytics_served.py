@@ -150,8 +150,9 @@ MAIN_HEADLINE = {
     "visitors": 5, "pageviews": 8,
     # visits: A, B, C1, C2, D, E = 6; bounces B, C2, D, E = 4 of 6 (Plausible's rule: one page view
     # and no custom event; engagement never ends a bounce, so E's 15 s does not); page views 8 / 6;
-    # durations A 300 + B 0 + C1 60 + C2 0 + D 3 + E 15 = 378 s / 6 = 63 s.
-    "visits": 6, "bounce_rate": 67, "views_per_visit": 1.33, "visit_duration_s": 63,
+    # durations to the last page view or custom event (engagement does not lengthen a visit):
+    # A 120 + B 0 + C1 60 + C2 0 + D 0 + E 0 = 180 s / 6 = 30 s.
+    "visits": 6, "bounce_rate": 67, "views_per_visit": 1.33, "visit_duration_s": 30,
     # GA4's engaged visits (two page views, a goal, or 10 s of engagement): A, C1, E = 3 of 6.
     "engagement_rate": 50,
 }
@@ -168,11 +169,11 @@ def test_posted_events_show_up_with_the_right_numbers_in_every_field(live: Site)
     assert {k: got[k] for k in MAIN_HEADLINE} == MAIN_HEADLINE
     assert got["sources"] == [
         {"source": "Hacker News", "visitors": 2, "pageviews": 2},  # B, and C's second visit
+        {"source": "Google", "visitors": 1, "pageviews": 2},  # C's first visit (www.google.com), with /docs
+        {"source": "newsletter", "visitors": 1, "pageviews": 2},  # A: the tag beats the referrer; and /pricing
         {"source": "Direct / None", "visitors": 1, "pageviews": 1},  # E
-        {"source": "Google", "visitors": 1, "pageviews": 1},  # C (www.google.com)
         {"source": "X (Twitter)", "visitors": 1, "pageviews": 1},  # D: utm_source=twitter
-        {"source": "newsletter", "visitors": 1, "pageviews": 1},  # A: the tag beats the referrer
-    ]  # internal page views (A /pricing, C /docs) have no source
+    ]  # a visit's page views count under its entry's source (docs/metrics.md)
     assert got["utm_mediums"] == [{"value": "email", "visitors": 1}, {"value": "social", "visitors": 1}]
     assert got["utm_campaigns"] == [{"value": "Spring_Sale", "visitors": 1}, {"value": "launch", "visitors": 1}]
     assert got["countries"] == [{"country": "DE", "visitors": 1}, {"country": "FR", "visitors": 1},
@@ -195,9 +196,9 @@ def test_posted_events_show_up_with_the_right_numbers_in_every_field(live: Site)
                                   {"path": "/pricing", "visits": 1}]
     assert got["exit_pages"] == [{"path": "/", "visits": 2}, {"path": "/pricing", "visits": 2},
                                  {"path": "/blog/post", "visits": 1}, {"path": "/docs", "visits": 1}]
-    # The fields that were there before are unchanged: referrer hosts as sent, tags or not.
-    assert got["top_referrers"] == [{"referrer": "news.ycombinator.com", "pageviews": 3},
-                                    {"referrer": "www.google.com", "pageviews": 1}]
+    # Referrer hosts without www., tags or not, each with its visits' page views: A (2), B, C2; C1 (2).
+    assert got["top_referrers"] == [{"referrer": "news.ycombinator.com", "pageviews": 4},
+                                    {"referrer": "google.com", "pageviews": 2}]
     assert got["top_pages"][0] == {"path": "/", "pageviews": 4}
 
     # The later day compared with the one before: the headline figures of each, by hand.
@@ -210,8 +211,8 @@ def test_posted_events_show_up_with_the_right_numbers_in_every_field(live: Site)
 
     period = f"from={days.main_day}&to={days.main_day}&format=csv"
     assert csv_rows(live, f"{period}&panel=sources") == [
-        ["source", "visitors", "pageviews"], ["Hacker News", "2", "2"], ["Direct / None", "1", "1"],
-        ["Google", "1", "1"], ["X (Twitter)", "1", "1"], ["newsletter", "1", "1"]]
+        ["source", "visitors", "pageviews"], ["Hacker News", "2", "2"], ["Google", "1", "2"],
+        ["newsletter", "1", "2"], ["Direct / None", "1", "1"], ["X (Twitter)", "1", "1"]]
     assert csv_rows(live, f"{period}&panel=countries") == [["country", "visitors"], ["DE", "1"], ["FR", "1"],
                                                            ["US", "1"]]
     assert csv_rows(live, f"{period}&panel=goals") == [["goal", "visitors", "events", "conversion_rate"],
