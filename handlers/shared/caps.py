@@ -11,8 +11,10 @@ device classes are fixed lists. Caps come from the spec (``caps``, the functions
 The values a site admitted for a day are kept in one item per dimension, ``C#caps#{site}#{day}`` /
 ``{dimension}``: a set of 8-byte digests (``ids``), grown with one conditional update per dimension and
 request (``ADD``, only while the set stays within the cap). The stats query never reads it (its
-partition is not a counter shard). A value once admitted stays admitted for the day, and a set once
-full never grows, so a value's fate is the same on every retry, on both ingest paths.
+partition is not a counter shard). Props keys are admitted only for an admitted goal, and props values
+only for an admitted key, so a goal or key past its cap takes no room and writes no set. A value
+once admitted stays admitted for the day, and a set once full never grows, so a value's fate is
+the same on every retry, on both ingest paths.
 Each container keeps the sets it has seen (bounded); a full set needs no read or write again.
 """
 
@@ -80,25 +82,40 @@ def goal_props(props: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _wanted(ev: Any) -> list[tuple[str, int, str]]:
-    """The (dimension, cap, value) an event counts by value."""
+def _pk(ev: Any) -> str:
+    return f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
+
+
+def _wanted(ev: Any, kept: dict[tuple[str, str], set[str]], stage: int) -> list[tuple[str, int, str]]:
+    """The (dimension, cap, value) an event counts by value, in three stages: its goal and the
+    other dimensions; then the props keys of an admitted goal; then the values of an admitted key
+    (``kept``: what the earlier stages admitted). A goal or key past its cap counts under ``(other)``
+    and takes no room in the next stage's sets."""
     caps = limits()
     dims = getattr(ev, "dims", None) or {}
     out: list[tuple[str, int, str]] = []
-    if ev.kind in ("pageview", "custom"):
+    if stage == 0 and ev.kind in ("pageview", "custom"):
         out += [(d, CLIENT_CAP, dims[d]) for d in ("browser", "os") if dims.get(d)]
-    if ev.kind == "pageview":
+    if stage == 0 and ev.kind == "pageview":
         out.append(("page", caps["pages"], ev.path))
         if ev.referrer:
             out.append(("ref", caps["sources"], ev.referrer))
         if dims.get("source"):
             out.append(("source", caps["sources"], dims["source"]))
         out += [(d, caps["utm"], dims[d]) for d in ("utm_medium", "utm_campaign") if dims.get(d)]
-    if ev.kind == "custom":
-        out.append(("goal", caps["goals"], ev.name))
-        for key, value in goal_props(ev.props).items():
-            out.append(("pkey", caps["prop_keys"], f"{ev.name}#{key}"))
-            out.append((f"pval#{_id(ev.name + '#' + key).hex()}", caps["prop_values"], value))
+    if ev.kind != "custom":
+        return out
+    if stage == 0:
+        return [*out, ("goal", caps["goals"], ev.name)]
+    pk = _pk(ev)
+    if ev.name not in kept.get((pk, "goal"), ()):
+        return out
+    for key, value in goal_props(ev.props).items():
+        pair = f"{ev.name}#{key}"
+        if stage == 1:
+            out.append(("pkey", caps["prop_keys"], pair))
+        elif pair in kept.get((pk, "pkey"), ()):
+            out.append((f"pval#{_id(pair).hex()}", caps["prop_values"], value))
     return out
 
 
@@ -108,23 +125,24 @@ def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]
     items) are left as they came. ``batched``: the sets not known yet are read with ``BatchGetItem``
     (100 a round trip) rather than one ``GetItem`` each (a role that may call it: the aggregator's)."""
     events = list(events)
-    wanted: dict[tuple[str, str], tuple[int, set[str]]] = {}
-    for ev in events:
-        pk = f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
-        for dim, cap, value in _wanted(ev):
-            wanted.setdefault((pk, dim), (cap, set()))[1].add(value)
-    unknown = [key for key in wanted if key not in _sets]
-    if batched and unknown:
-        found = batch_get.get_items(table, unknown)
-        for key in unknown:
-            got = _ids_of(found.get(key))
-            _remember(key, got, len(got) >= wanted[key][0])
-    kept = {key: _admit(table, key, cap, values) for key, (cap, values) in wanted.items()}
+    kept: dict[tuple[str, str], set[str]] = {}
+    for stage in range(3):
+        wanted: dict[tuple[str, str], tuple[int, set[str]]] = {}
+        for ev in events:
+            for dim, cap, value in _wanted(ev, kept, stage):
+                wanted.setdefault((_pk(ev), dim), (cap, set()))[1].add(value)
+        unknown = [key for key in wanted if key not in _sets]
+        if batched and unknown:
+            found = batch_get.get_items(table, unknown)
+            for key in unknown:
+                got = _ids_of(found.get(key))
+                _remember(key, got, len(got) >= wanted[key][0])
+        kept.update({key: _admit(table, key, cap, values) for key, (cap, values) in wanted.items()})
     return [_capped(ev, kept) for ev in events]
 
 
 def _capped(ev: Any, kept: dict[tuple[str, str], set[str]]) -> Any:
-    pk = f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
+    pk = _pk(ev)
 
     def keep(dim: str, value: str) -> str:
         return value if value in kept.get((pk, dim), ()) else OTHER

@@ -111,3 +111,12 @@ def test_the_stream_path_caps_as_the_direct_path(path: Path) -> None:  # noqa: F
         assert status == 202
     path.poller.drain()
     check(path.api.stats(SITE), 8)
+
+
+def test_values_of_a_props_key_past_its_cap_keep_no_set_of_their_own(api: Api) -> None:
+    """Each admitted props key has a set of admitted values; a goal or a key past its cap counts
+    under ``(other)`` and writes no set, so the day's caps items stay bounded by the caps too."""
+    post_each(api, hostile(12, tag="s"))
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    sets = [i["sk"]["S"] for i in api.items(f"C#caps#{SITE}#{day}")]
+    assert len([s for s in sets if s.startswith("pval#")]) <= CAPS["prop_keys"], sets
