@@ -218,7 +218,7 @@ def counter_bound() -> int:
     query reads per day and shard (docs/analytics.md, "Caps"). ``(other)`` is one more row per cap."""
     c = limits()
     return (1 + 24  # the day, its hours
-            + 3 * (c["pages"] + 1)  # pages, entry and exit pages
+            + (c["pages"] + 1)  # pages (their entry and exit visits ride on the page's item)
             + 2 * (c["sources"] + 1)  # referrers, sources
             + 2 * (c["utm"] + 1)  # UTM mediums, campaigns
             + (c["goals"] + 1)

@@ -103,3 +103,27 @@ def test_an_ordinary_batch_fits_and_costs_what_was_planned(api: Api) -> None:
              for i in range(100)]
     status, body, _ = api.post(batch)
     assert status == 202 and body["accepted"] == 100
+
+
+@pytest.mark.usefixtures("small_caps")
+def test_a_page_s_entries_and_exits_ride_on_its_page_counter(api: Api) -> None:
+    """A page is one counter item per shard, whatever visits enter or leave on it: the stats read at
+    most ``pages + 1`` page keys after a flood of distinct pages, and entry and exit pages stay exact."""
+    reads = Reads(api)
+    for v in range(10):  # ten visitors, each entering and leaving on pages never seen before
+        status, body, _ = api.post(unique(3, f"e{v}."), ip=f"198.51.100.{v}")
+        assert status == 202 and body["accepted"] == 3, body
+    answer = api.stats(SITE)
+    about_pages = {k for k in reads.keys if k.split("#")[0] in ("page", "entry", "exit")}
+    assert len(about_pages) <= 5 + 1, sorted(about_pages)
+    assert sum(p["visits"] for p in answer["entry_pages"]) == 10
+    assert sum(p["visits"] for p in answer["exit_pages"]) == 10
+    assert answer["pageviews"] == 30 and answer["visits"] == 10
+
+
+def test_a_page_view_that_starts_a_visit_writes_one_page_counter(api: Api) -> None:
+    status, _, _ = api.post({"name": "pageview", "url": f"https://{SITE}/landing", "domain": SITE})
+    assert status == 202
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    keys = [i["sk"]["S"] for i in api.items(f"C#{SITE}#{day}#s")]
+    assert [k for k in keys if "/landing" in k] == ["page#/landing"], keys
