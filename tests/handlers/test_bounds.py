@@ -171,3 +171,18 @@ def test_the_worst_request_costs_at_most_twice_as_many_ordinary_events(api: Api)
         assert status == 202 and body["accepted"] == 1, body
         worst = max(worst, meter.units - before)
     assert worst <= 2 * base, (worst, base, ordinary)
+
+
+def test_a_request_sent_again_to_the_same_container_writes_nothing(api: Api) -> None:
+    """A replay (or a browser's retry) of a stored request: its events are known stored, so no
+    transaction is sent, and none is cancelled and billed; it still counts once."""
+    body = unique(10, "r.") + unique(3, "rg.", goals=True, props=2)
+    body += [{"name": "pageview", "url": f"https://{SITE}/no-ts", "domain": SITE}]  # keyed by its 30 s window
+    status, first, _ = api.post(body)
+    assert status == 202 and first["accepted"] == 14, first
+    api.calls.clear()
+    status, again, _ = api.post(body)
+    assert status == 202 and again["accepted"] == 14, again
+    assert writes(api) == 0, api.calls
+    answer = api.stats(SITE)
+    assert answer["pageviews"] == 11 and sum(g["events"] for g in answer["goals"]) == 3
