@@ -100,10 +100,20 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+_last_ts = [0]
+
+
+def stamp() -> int:
+    """A time never given before, later than every one before: ordinary events are never identical
+    to one another (identical events count once, and a container skips those it stored), and a
+    visitor's page views come in time order, as a browser sends them."""
+    _last_ts[0] = max(now_ms() - 60_000, _last_ts[0] + 1)
+    return _last_ts[0]
+
+
 def ordinary(site: str, n: int, start: int = 0) -> list[dict[str, Any]]:
-    t = now_ms()
     return [{"name": "pageview", "url": f"https://{site}{PAGES[(start + i) % len(PAGES)]}", "domain": site,
-             "ts": t - start - i} for i in range(n)]
+             "ts": stamp()} for i in range(n)]
 
 
 def unique(site: str, n: int, tag: str) -> list[dict[str, Any]]:
