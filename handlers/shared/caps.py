@@ -11,7 +11,8 @@ device classes are fixed lists. Caps come from the spec (``caps``, the functions
 The values a site admitted for a day are kept in one item per dimension, ``C#caps#{site}#{day}`` /
 ``{dimension}``: a set of 8-byte digests (``ids``), grown with one conditional update per dimension and
 request (``ADD``, only while the set stays within the cap). Goals, their props keys and each key's values
-share one item, ``goals`` (``_admit_goals``): a custom event with 10 new props costs one update, not 12.
+share one item, ``goals`` (``_admit_goals``): a custom event with 10 new props costs one update, not 12
+(with caps past ``GROUPED_VALUES`` props values, each key's values keep an item of their own).
 The stats query never reads these (their partition is not a counter shard). Props keys are admitted
 only for an admitted goal, and props values only for an admitted key, so a goal or key past its cap
 takes no room. A value once admitted stays admitted for the day, and a set once full never grows, so a
@@ -43,6 +44,7 @@ _CACHE_MAX = 5_000
 ADMIT_ATTEMPTS = 4
 _sets: dict[tuple[str, str], tuple[frozenset[bytes], bool]] = {}  # (pk, dimension) -> admitted ids, full
 GOALS = "goals"  # the item admitting a site's goals, props keys and values for a day
+GROUPED_VALUES = 600  # props values the goals item holds at most (8 bytes each: the defaults, 30 x 20)
 _goal_sets: dict[str, dict[str, frozenset[bytes]]] = {}  # pk -> attribute of its goals item -> ids
 
 
@@ -224,6 +226,9 @@ def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) ->
     grown by one conditional update per request. A key is admitted only under an admitted goal, a value
     only under an admitted key, so a goal or key past its cap takes no room."""
     c = limits()
+    # The values' sets join the item while it stays a few KB (an update is billed by the item's size):
+    # with larger caps each key's values keep an item of their own, ``pval#{pair}``.
+    grouped = c["prop_keys"] * c["prop_values"] <= GROUPED_VALUES
     key = {"pk": pk, "sk": GOALS}
     if pk not in _goal_sets:
         _remember_goals(pk, _sets_of(table.get_item(Key=key, ConsistentRead=True).get("Item")))
@@ -243,7 +248,7 @@ def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) ->
         pairs = {f"{g}#{k}": values for g, keys in wanted.items() if _id(g) in goals_in for k, values in keys.items()}
         keys_in = take("k", c["prop_keys"], (_id(p) for p in pairs))
         for pair, values in pairs.items():
-            if _id(pair) in keys_in:
+            if grouped and _id(pair) in keys_in:
                 take(f"v{_id(pair).hex()}", c["prop_values"], (_id(v) for v in values))
         if not add:
             break
@@ -267,8 +272,12 @@ def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) ->
             pair = f"{g}#{k}"
             if _id(pair) in sets.get("k", ()):
                 out[(pk, "pkey")].add(pair)
-                admitted = sets.get(f"v{_id(pair).hex()}", frozenset())
-                out[(pk, f"pval#{_id(pair).hex()}")] = {v for v in values if _id(v) in admitted}
+                dim = f"pval#{_id(pair).hex()}"
+                if grouped:
+                    admitted = sets.get(f"v{_id(pair).hex()}", frozenset())
+                    out[(pk, dim)] = {v for v in values if _id(v) in admitted}
+                else:
+                    out[(pk, dim)] = _admit(table, (pk, dim), c["prop_values"], values)
     return out
 
 
