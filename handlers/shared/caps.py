@@ -10,9 +10,13 @@ device classes are fixed lists. Caps come from the spec (``caps``, the functions
 
 The values a site admitted for a day are kept in one item per dimension, ``C#caps#{site}#{day}`` /
 ``{dimension}``: a set of 8-byte digests (``ids``), grown with one conditional update per dimension and
-request (``ADD``, only while the set stays within the cap). The stats query never reads it (its
-partition is not a counter shard). A value once admitted stays admitted for the day, and a set once
-full never grows, so a value's fate is the same on every retry, on both ingest paths.
+request (``ADD``, only while the set stays within the cap). Goals, their props keys and each key's values
+share one item, ``goals`` (``_admit_goals``): a custom event with 10 new props costs one update, not 12
+(with caps past ``GROUPED_VALUES`` props values, each key's values keep an item of their own).
+The stats query never reads these (their partition is not a counter shard). Props keys are admitted
+only for an admitted goal, and props values only for an admitted key, so a goal or key past its cap
+takes no room. A value once admitted stays admitted for the day, and a set once full never grows, so a
+value's fate is the same on every retry, on both ingest paths.
 Each container keeps the sets it has seen (bounded); a full set needs no read or write again.
 """
 
@@ -39,10 +43,14 @@ _ID_BYTES = 8
 _CACHE_MAX = 5_000
 ADMIT_ATTEMPTS = 4
 _sets: dict[tuple[str, str], tuple[frozenset[bytes], bool]] = {}  # (pk, dimension) -> admitted ids, full
+GOALS = "goals"  # the item admitting a site's goals, props keys and values for a day
+GROUPED_VALUES = 600  # props values the goals item holds at most (8 bytes each: the defaults, 30 x 20)
+_goal_sets: dict[str, dict[str, frozenset[bytes]]] = {}  # pk -> attribute of its goals item -> ids
 
 
 def reset_for_tests() -> None:
     _sets.clear()
+    _goal_sets.clear()
 
 
 @lru_cache(maxsize=4)
@@ -80,8 +88,12 @@ def goal_props(props: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _pk(ev: Any) -> str:
+    return f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
+
+
 def _wanted(ev: Any) -> list[tuple[str, int, str]]:
-    """The (dimension, cap, value) an event counts by value."""
+    """The (dimension, cap, value) a page view or custom event counts by value, goals and props aside."""
     caps = limits()
     dims = getattr(ev, "dims", None) or {}
     out: list[tuple[str, int, str]] = []
@@ -95,11 +107,6 @@ def _wanted(ev: Any) -> list[tuple[str, int, str]]:
         out += [(d, caps["utm"], dims[d]) for d in ("utm_medium", "utm_campaign") if dims.get(d)]
     if ev.kind == "pageview":
         out.append(("page", caps["pages"], ev.path))
-    if ev.kind == "custom":
-        out.append(("goal", caps["goals"], ev.name))
-        for key, value in goal_props(ev.props).items():
-            out.append(("pkey", caps["prop_keys"], f"{ev.name}#{key}"))
-            out.append((f"pval#{_id(ev.name + '#' + key).hex()}", caps["prop_values"], value))
     return out
 
 
@@ -110,22 +117,32 @@ def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]
     (100 a round trip) rather than one ``GetItem`` each (a role that may call it: the aggregator's)."""
     events = list(events)
     wanted: dict[tuple[str, str], tuple[int, set[str]]] = {}
+    goals: dict[str, dict[str, dict[str, set[str]]]] = {}  # pk -> goal -> props key -> values
     for ev in events:
-        pk = f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
         for dim, cap, value in _wanted(ev):
-            wanted.setdefault((pk, dim), (cap, set()))[1].add(value)
-    unknown = [key for key in wanted if key not in _sets]
+            wanted.setdefault((_pk(ev), dim), (cap, set()))[1].add(value)
+        if ev.kind == "custom":
+            props = goals.setdefault(_pk(ev), {}).setdefault(ev.name, {})
+            for key, value in goal_props(ev.props).items():
+                props.setdefault(key, set()).add(value)
+    unknown: list[tuple[str, str]] = [k for k in wanted if k not in _sets]
+    unknown += [(pk, GOALS) for pk in goals if pk not in _goal_sets]
     if batched and unknown:
         found = batch_get.get_items(table, unknown)
-        for key in unknown:
-            got = _ids_of(found.get(key))
-            _remember(key, got, len(got) >= wanted[key][0])
+        for pk, dim in unknown:
+            if dim == GOALS:
+                _remember_goals(pk, _sets_of(found.get((pk, dim))))
+            else:
+                got = _ids_of(found.get((pk, dim)))
+                _remember((pk, dim), got, len(got) >= wanted[(pk, dim)][0])
     kept = {key: _admit(table, key, cap, values) for key, (cap, values) in wanted.items()}
+    for pk, wanted_goals in goals.items():
+        kept.update(_admit_goals(table, pk, wanted_goals))
     return [_capped(ev, kept) for ev in events]
 
 
 def _capped(ev: Any, kept: dict[tuple[str, str], set[str]]) -> Any:
-    pk = f"C#caps#{ev.domain}#{day_of(ev.ts_ms)}"
+    pk = _pk(ev)
 
     def keep(dim: str, value: str) -> str:
         return value if value in kept.get((pk, dim), ()) else OTHER
@@ -193,6 +210,78 @@ def _admit(table: Any, key: tuple[str, str], cap: int, values: set[str]) -> set[
     return {v for i, v in ids.items() if i in known}
 
 
+def _sets_of(item: dict[str, Any] | None) -> dict[str, frozenset[bytes]]:
+    return {a: _ids_of({"ids": v}) for a, v in (item or {}).items() if a not in ("pk", "sk")}
+
+
+def _remember_goals(pk: str, sets: dict[str, frozenset[bytes]]) -> None:
+    if pk not in _goal_sets and len(_goal_sets) >= _CACHE_MAX // 10:
+        _goal_sets.pop(next(iter(_goal_sets)))
+    _goal_sets[pk] = sets
+
+
+def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) -> dict[tuple[str, str], set[str]]:
+    """The goals, props keys and props values of ``wanted`` (goal -> key -> values) admitted for this
+    site and day, as ``_capped`` takes them, admitting new ones while there is room: all in one item,
+    ``{pk}`` / ``goals`` (``g`` the goals, ``k`` the goal and key pairs, ``v{pair}`` each pair's values),
+    grown by one conditional update per request. A key is admitted only under an admitted goal, a value
+    only under an admitted key, so a goal or key past its cap takes no room."""
+    c = limits()
+    # The values' sets join the item while it stays a few KB (an update is billed by the item's size):
+    # with larger caps each key's values keep an item of their own, ``pval#{pair}``.
+    grouped = c["prop_keys"] * c["prop_values"] <= GROUPED_VALUES
+    key = {"pk": pk, "sk": GOALS}
+    if pk not in _goal_sets:
+        _remember_goals(pk, _sets_of(table.get_item(Key=key, ConsistentRead=True).get("Item")))
+    for _ in range(ADMIT_ATTEMPTS):
+        sets = _goal_sets[pk]
+        add: dict[str, tuple[set[bytes], int]] = {}  # attribute -> ids to add, room it must have
+
+        def take(attr: str, cap: int, ids: Iterable[bytes], sets: dict[str, frozenset[bytes]] = sets,
+                 add: dict[str, tuple[set[bytes], int]] = add) -> set[bytes]:
+            known = sets.get(attr, frozenset())
+            new = sorted(i for i in set(ids) if i not in known)[:max(0, cap - len(known))]
+            if new:
+                add[attr] = (set(new), cap - len(new))
+            return {*known, *new}
+
+        goals_in = take("g", c["goals"], (_id(g) for g in wanted))
+        pairs = {f"{g}#{k}": values for g, keys in wanted.items() if _id(g) in goals_in for k, values in keys.items()}
+        keys_in = take("k", c["prop_keys"], (_id(p) for p in pairs))
+        for pair, values in pairs.items():
+            if grouped and _id(pair) in keys_in:
+                take(f"v{_id(pair).hex()}", c["prop_values"], (_id(v) for v in values))
+        if not add:
+            break
+        names = {f"#a{i}": attr for i, attr in enumerate(add)}
+        values_: dict[str, Any] = {f":n{i}": ids for i, (ids, _) in enumerate(add.values())}
+        values_.update({f":r{i}": room for i, (_, room) in enumerate(add.values())})
+        try:
+            answer = table.update_item(
+                Key=key, UpdateExpression="ADD " + ", ".join(f"#a{i} :n{i}" for i in range(len(add))),
+                ConditionExpression=" AND ".join(f"(attribute_not_exists(#a{i}) OR size(#a{i}) <= :r{i})"
+                                                 for i in range(len(add))),
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values_, ReturnValues="ALL_NEW")
+            _remember_goals(pk, _sets_of(answer.get("Attributes")))
+        except table.meta.client.exceptions.ConditionalCheckFailedException:
+            _remember_goals(pk, _sets_of(table.get_item(Key=key, ConsistentRead=True).get("Item")))
+    sets = _goal_sets[pk]
+    goals = {g for g in wanted if _id(g) in sets.get("g", ())}
+    out: dict[tuple[str, str], set[str]] = {(pk, "goal"): goals, (pk, "pkey"): set()}
+    for g in goals:
+        for k, values in wanted[g].items():
+            pair = f"{g}#{k}"
+            if _id(pair) in sets.get("k", ()):
+                out[(pk, "pkey")].add(pair)
+                dim = f"pval#{_id(pair).hex()}"
+                if grouped:
+                    admitted = sets.get(f"v{_id(pair).hex()}", frozenset())
+                    out[(pk, dim)] = {v for v in values if _id(v) in admitted}
+                else:
+                    out[(pk, dim)] = _admit(table, (pk, dim), c["prop_values"], values)
+    return out
+
+
 DEVICE_CLASSES = 4  # desktop, mobile, tablet, bot (dimensions.client)
 
 
@@ -201,7 +290,7 @@ def counter_bound() -> int:
     query reads per day and shard (docs/analytics.md, "Caps"). ``(other)`` is one more row per cap."""
     c = limits()
     return (1 + 24  # the day, its hours
-            + 3 * (c["pages"] + 1)  # pages, entry and exit pages
+            + (c["pages"] + 1)  # pages (their entry and exit visits ride on the page's item)
             + 2 * (c["sources"] + 1)  # referrers, sources
             + 2 * (c["utm"] + 1)  # UTM mediums, campaigns
             + (c["goals"] + 1)

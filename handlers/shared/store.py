@@ -28,7 +28,7 @@ __all__ = ["count_bots", "store_events", "table"]
 
 # Write units one request may cost at most: REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT per event
 # (a unit per started KB of an item written, doubled again in a transaction). Ordinary page views
-# plan about 14 units for one and 121 for a batch of 100; an event with a 2,000-character path and
+# plan about 13 units for one and 120 for a batch of 100; an event with a 2,000-character path and
 # referrer about 40. A request planned past it (a batch with new values in every dimension: 700 to
 # 1,200 units for 100 events; 30 props of 1,900 characters: 76) is refused whole with 413 before
 # anything is written (docs/security.md).
@@ -36,7 +36,10 @@ REQUEST_UNITS_BASE = 60
 REQUEST_UNITS_PER_EVENT = 4
 MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
 CONFLICT_RETRIES = 4
-_known: dict[str, None] = {}  # visitor markers known to be in the table (bounded, insertion-ordered)
+# Visitor markers, and raw items and retry guards, known to be in the table (bounded, insertion-ordered):
+# an event whose raw key is known is skipped before any call, so a request sent again to the same
+# container (a browser's retry, a replay) costs no cancelled transaction, which DynamoDB would bill.
+_known: dict[str, None] = {}
 _KNOWN_MAX = 50_000
 
 
@@ -53,6 +56,18 @@ def _remember(key: str) -> None:
     if len(_known) >= _KNOWN_MAX:
         _known.pop(next(iter(_known)))
     _known[key] = None
+
+
+def _raw_key(p: Planned) -> str:
+    return f"{p.raw['pk']}|{p.raw['sk']}"
+
+
+def _remember_stored(p: Planned) -> None:
+    """Note that ``p`` is stored: a later event with its raw key (the same event in the same 30 s
+    window, or in the next one: the guard's key) is found stored, in the table as here."""
+    _remember(_raw_key(p))
+    if p.guard:
+        _remember(f"{p.guard['pk']}|{p.guard['sk']}")
 
 
 def _actions(chunk: list[Planned], table_name: str,
@@ -190,9 +205,13 @@ def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Sess
                 time.sleep(random.uniform(0, 0.05 * 2 ** conflicts))
             elif not (stored or learned):
                 raise
+            for i in stored:
+                _remember_stored(chunk[i])
             chunk = [p for i, p in enumerate(chunk) if i not in stored]
             visits.read_sessions(t, stale, sessions)
             continue
+        for p in chunk:
+            _remember_stored(p)
         for kind, what in owners:
             if kind == "marker":
                 _remember(what)
@@ -241,9 +260,12 @@ def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms
         planned.append(plan.plan(ev, visitor, seen[first], now_ms, raw_ttl, as_counted))
         planned[-1].visit = (as_counted, visitor)
         seen[first] += 1
+    planned = [p for p in planned if _raw_key(p) not in _known]  # stored already, as this container knows
+    if not planned:
+        return
     planned.sort(key=lambda p: int(p.visit[0].ts_ms) if p.visit else 0)  # visits: in time order
     sessions: dict[visits.Key, visits.Session] = {}
-    visits.read_sessions(t, visits.keys_of(site_events), sessions)
+    visits.read_sessions(t, visits.keys_of([p.visit for p in planned if p.visit]), sessions)
     for chunk in _chunks(planned, t.name, sessions):
         _commit(chunk, t, sessions)
 

@@ -204,9 +204,9 @@ def _contribution(v: Visit) -> Counter[tuple[str, str]]:
         ("day", "visits"): 1, ("day", "bounces"): int(v.interactions <= 1),
         ("day", "engaged"): int(v.pageviews > 1 or v.engaged),
         ("day", "visit_pv"): v.pageviews, ("day", "visit_ms"): (v.last if v.end is None else v.end) - v.start})
-    for kind, page in (("entry", v.entry), ("exit", v.exit)):
+    for attr, page in (("entries", v.entry), ("exits", v.exit)):  # on the page's own counter item
         if page is not None:
-            out[(f"{kind}#{keys.key_part(page)[0]}", "visits")] += 1
+            out[(f"page#{keys.key_part(page)[0]}", attr)] += 1
     if v.channel:  # Plausible's channels: the visit's page views, under its entry's channel
         out[(f"ch#{v.channel}", "visits")] += 1
         out[(f"ch#{v.channel}", "pv")] += v.pageviews
@@ -232,7 +232,7 @@ def _names(v: Visit) -> list[tuple[str, str]]:
 def _wholes(v: Visit | None) -> dict[str, str]:
     """Counter sort keys of long paths and the whole paths they stand for."""
     out = {}
-    for kind, page in (("entry", v.entry), ("exit", v.exit), ("ref", v.origin.referrer if v.origin else None)
+    for kind, page in (("page", v.entry), ("page", v.exit), ("ref", v.origin.referrer if v.origin else None)
                        ) if v else ():
         if page:
             key, whole = keys.key_part(page)
@@ -410,7 +410,11 @@ class Figures:
                 self.totals[attr] += int(item.get(attr, 0))
             return
         kind, sep, key = sk.partition("#")
-        if sep and kind in self.pages:
+        if kind == "page":  # a page's visits entering and leaving on it
+            for name, attr in (("entry", "entries"), ("exit", "exits")):
+                if attr in item:
+                    self.pages[name][str(item.get("whole", key))] += int(item[attr])
+        elif sep and kind in self.pages:  # the earlier layout: an item per entry and exit page
             self.pages[kind][str(item.get("whole", key))] += int(item.get("visits", 0))
 
     def fields(self) -> dict[str, Any]:

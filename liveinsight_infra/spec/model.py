@@ -389,12 +389,12 @@ class CapsSpec(Model):
     """Distinct values kept per site, day and dimension; past a cap new values count under
     ``(other)`` (docs/analytics.md, "Caps"). Headline totals stay exact."""
 
-    pages: int = Field(default=1000, ge=10, le=100_000, description="distinct paths (pages, entry and exit pages)")
-    sources: int = Field(default=300, ge=10, le=100_000, description="distinct sources and referrers")
-    utm: int = Field(default=300, ge=10, le=100_000, description="distinct values per UTM field")
-    goals: int = Field(default=100, ge=1, le=10_000, description="distinct goal names")
-    prop_keys: int = Field(default=50, ge=1, le=10_000, description="distinct props keys per goal")
-    prop_values: int = Field(default=100, ge=1, le=100_000, description="distinct values per goal and props key")
+    pages: int = Field(default=300, ge=10, le=100_000, description="distinct paths (pages, entry and exit pages)")
+    sources: int = Field(default=100, ge=10, le=100_000, description="distinct sources; and, apart, referrers")
+    utm: int = Field(default=100, ge=10, le=100_000, description="distinct values per UTM field")
+    goals: int = Field(default=30, ge=1, le=10_000, description="distinct goal names")
+    prop_keys: int = Field(default=30, ge=1, le=10_000, description="distinct props keys (goal and key pairs)")
+    prop_values: int = Field(default=20, ge=1, le=100_000, description="distinct values per props key")
 
 
 class StackSpec(Model):

@@ -110,3 +110,86 @@ def test_an_ordinary_batch_fits_and_costs_what_was_planned(api: Api) -> None:
              for i in range(100)]
     status, body, _ = api.post(batch)
     assert status == 202 and body["accepted"] == 100
+
+
+@pytest.mark.usefixtures("small_caps")
+def test_a_page_s_entries_and_exits_ride_on_its_page_counter(api: Api) -> None:
+    """A page is one counter item per shard, whatever visits enter or leave on it: the stats read at
+    most ``pages + 1`` page keys after a flood of distinct pages, and entry and exit pages stay exact."""
+    reads = Reads(api)
+    for v in range(10):  # ten visitors, each entering and leaving on pages never seen before
+        status, body, _ = api.post(unique(3, f"e{v}."), ip=f"198.51.100.{v}")
+        assert status == 202 and body["accepted"] == 3, body
+    answer = api.stats(SITE)
+    about_pages = {k for k in reads.keys if k.split("#")[0] in ("page", "entry", "exit")}
+    assert len(about_pages) <= 5 + 1, sorted(about_pages)
+    assert sum(p["visits"] for p in answer["entry_pages"]) == 10
+    assert sum(p["visits"] for p in answer["exit_pages"]) == 10
+    assert answer["pageviews"] == 30 and answer["visits"] == 10
+
+
+def test_a_page_view_that_starts_a_visit_writes_one_page_counter(api: Api) -> None:
+    status, _, _ = api.post({"name": "pageview", "url": f"https://{SITE}/landing", "domain": SITE})
+    assert status == 202
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    keys = [i["sk"]["S"] for i in api.items(f"C#{SITE}#{day}#s")]
+    assert [k for k in keys if "/landing" in k] == ["page#/landing"], keys
+
+
+class Units:
+    """Write units as bench/handlers.py counts them: 2 per item of a transaction, and one per started
+    KB of an item a plain put or update writes (an update's item sized from the item it returns)."""
+
+    def __init__(self) -> None:
+        self.units = 0
+        hooks = store.table().meta.client.meta.events
+        hooks.register("before-parameter-build.dynamodb.TransactWriteItems", self._transaction)
+        hooks.register("after-call.dynamodb.UpdateItem", self._update)
+        hooks.register("after-call.dynamodb.PutItem", self._put)
+
+    def _transaction(self, params: dict[str, Any], **_: Any) -> None:
+        self.units += 2 * len(params["TransactItems"])
+
+    def _update(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.units += max(1, -(-len(json.dumps(parsed.get("Attributes", {}), default=lambda b: "x" * len(b))) // 1024))
+
+    def _put(self, parsed: dict[str, Any], **_: Any) -> None:
+        self.units += 1
+
+
+def test_the_worst_request_costs_at_most_twice_as_many_ordinary_events(api: Api) -> None:
+    """One event with new values in every dimension, from a new visitor: a page view, or a goal with
+    10 props keys and values, against an ordinary page view of a known visitor (default caps)."""
+    meter = Units()
+    now = int(time.time() * 1000)
+    ordinary = []
+    for i in range(6):
+        before = meter.units
+        status, _, _ = api.post({"name": "pageview", "url": f"https://{SITE}/{('a', 'b', 'c')[i % 3]}",
+                                 "domain": SITE, "ts": now - 100 + i})
+        assert status == 202
+        ordinary.append(meter.units - before)
+    base = sum(ordinary[1:]) / len(ordinary[1:])  # the first started the visitor's day
+    worst = 0
+    for r in range(40):
+        ev = unique(1, f"w{r}.", goals=r % 2 == 1, props=10)[0]
+        before = meter.units
+        status, body, _ = api.post(ev, ip=f"198.51.100.{r}")
+        assert status == 202 and body["accepted"] == 1, body
+        worst = max(worst, meter.units - before)
+    assert worst <= 2 * base, (worst, base, ordinary)
+
+
+def test_a_request_sent_again_to_the_same_container_writes_nothing(api: Api) -> None:
+    """A replay (or a browser's retry) of a stored request: its events are known stored, so no
+    transaction is sent, and none is cancelled and billed; it still counts once."""
+    body = unique(10, "r.") + unique(3, "rg.", goals=True, props=2)
+    body += [{"name": "pageview", "url": f"https://{SITE}/no-ts", "domain": SITE}]  # keyed by its 30 s window
+    status, first, _ = api.post(body)
+    assert status == 202 and first["accepted"] == 14, first
+    api.calls.clear()
+    status, again, _ = api.post(body)
+    assert status == 202 and again["accepted"] == 14, again
+    assert writes(api) == 0, api.calls
+    answer = api.stats(SITE)
+    assert answer["pageviews"] == 11 and sum(g["events"] for g in answer["goals"]) == 3

@@ -133,3 +133,41 @@ def test_a_visit_begun_by_a_custom_event_has_its_source_referrer_and_utm_capped(
     assert len(sources) == CAPS["sources"] + 1 and sources["(other)"]["visitors"] == 8 - CAPS["sources"]
     for field in ("utm_mediums", "utm_campaigns"):
         assert len(answer[field]) == CAPS["utm"] + 1 and "(other)" in rows(answer, field, "value")
+
+
+def test_values_of_a_props_key_past_its_cap_keep_no_set_of_their_own(api: Api) -> None:
+    """Each admitted props key has a set of admitted values; a goal or a key past its cap counts
+    under ``(other)`` and writes no set, so the day's caps items stay bounded by the caps too."""
+    post_each(api, hostile(12, tag="s"))
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    items = {i["sk"]["S"]: i for i in api.items(f"C#caps#{SITE}#{day}")}
+    values = [a for a in items[caps.GOALS] if a.startswith("v")]  # a set of values per admitted key
+    assert 0 < len(values) <= CAPS["prop_keys"], sorted(items[caps.GOALS])
+    assert not [sk for sk in items if sk.startswith("pval#")], sorted(items)
+
+
+def test_a_spec_without_caps_deploys_the_documented_defaults() -> None:
+    """The functions get the spec's caps; a spec that sets none must give them ``caps.DEFAULTS``, the
+    caps docs/analytics.md documents and the read and write bounds are measured with."""
+    from pathlib import Path as FsPath
+
+    from liveinsight_infra.naming import caps_variable
+    from liveinsight_infra.spec import load_spec
+
+    spec = load_spec(FsPath(__file__).resolve().parents[2] / "specs" / "dev.yaml")
+    assert json.loads(caps_variable(spec.spec)) == caps.DEFAULTS
+
+
+def test_with_large_caps_each_props_key_keeps_its_values_apart(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``GROUPED_VALUES`` props values the goals item would grow to tens of KB, each update billed
+    by its size: each key's values then keep an item of their own, and count as before."""
+    monkeypatch.setenv("LIVEINSIGHT_CAPS", json.dumps({**CAPS, "prop_keys": 50, "prop_values": 100}))
+    caps.reset_for_tests()
+    post_each(api, hostile(3, tag="L"))
+    answer = api.stats(SITE)
+    goals = rows(answer, "goals", "goal")
+    assert goals["goalL0"]["props"]["kL0"] == [{"value": "vL0", "events": 1}]
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    items = {i["sk"]["S"]: i for i in api.items(f"C#caps#{SITE}#{day}")}
+    assert not [a for a in items[caps.GOALS] if a.startswith("v")]
+    assert len([sk for sk in items if sk.startswith("pval#")]) == 4  # 2 goals admitted, 2 keys each

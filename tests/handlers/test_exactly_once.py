@@ -70,7 +70,7 @@ def counts(api: Api, site: str) -> dict[str, Any]:
             for k in ("pv", "uv", "events"):
                 out[k] += int(item.get(k, {"N": "0"})["N"])
         elif sk.startswith("page#"):
-            pages[item.get("v", {"S": sk[5:]})["S"]] += int(item["pv"]["N"])
+            pages[item.get("v", {"S": sk[5:]})["S"]] += int(item.get("pv", {"N": "0"})["N"])  # or exits only
             breakdowns.setdefault(sk, Counter())["uv"] += int(item.get("uv", {"N": "0"})["N"])
         elif sk.split("#")[0] in ("src", "dev", "br", "os", "goal", "gp"):
             for k in ("pv", "uv", "events"):

@@ -346,8 +346,9 @@ def _apply(writes: Any, into: Counter[tuple[str, str]]) -> None:
 
 def _summary(counters: Counter[tuple[str, str]]) -> dict[str, Any]:
     out: dict[str, Any] = {attr: n for (sk, attr), n in counters.items() if sk == "day" and n}
-    for kind in ("entry", "exit"):
-        out[kind] = +Counter({sk.partition("#")[2]: n for (sk, _), n in counters.items() if sk.startswith(kind)})
+    for kind, attr in (("entry", "entries"), ("exit", "exits")):  # on the page's counter item
+        out[kind] = +Counter({sk.partition("#")[2]: n for (sk, a), n in counters.items()
+                              if sk.startswith("page#") and a == attr})
     return out
 
 
