@@ -102,7 +102,7 @@ def _wanted(ev: Any) -> list[tuple[str, int, str]]:
         # either may start a visit, whose source, referrer and UTM values are its entry's (visits.py)
         if ev.referrer:
             out.append(("ref", caps["sources"], ev.referrer))
-        if dims.get("source"):
+        if dims.get("source") and dims["source"] != dimensions.DIRECT:  # not from the request: never capped
             out.append(("source", caps["sources"], dims["source"]))
         out += [(d, caps["utm"], dims[d]) for d in ("utm_medium", "utm_campaign") if dims.get(d)]
     if ev.kind == "pageview":
@@ -150,7 +150,7 @@ def _capped(ev: Any, kept: dict[tuple[str, str], set[str]]) -> Any:
     changes: dict[str, Any] = {}
     dims = dict(getattr(ev, "dims", None) or {})
     for dim in ("browser", "os", "source", "utm_medium", "utm_campaign"):
-        if dims.get(dim) and (pk, dim) in kept:
+        if dims.get(dim) and (pk, dim) in kept and not (dim == "source" and dims[dim] == dimensions.DIRECT):
             dims[dim] = keep(dim, dims[dim])
     if dims != (getattr(ev, "dims", None) or {}):
         changes["dims"] = dims

@@ -171,3 +171,23 @@ def test_with_large_caps_each_props_key_keeps_its_values_apart(api: Api, monkeyp
     items = {i["sk"]["S"]: i for i in api.items(f"C#caps#{SITE}#{day}")}
     assert not [a for a in items[caps.GOALS] if a.startswith("v")]
     assert len([sk for sk in items if sk.startswith("pval#")]) == 4  # 2 goals admitted, 2 keys each
+
+
+def test_direct_none_is_never_capped_and_takes_no_place_in_the_sources_cap(api: Api) -> None:
+    """``Direct / None`` is what a visit without a source counts under, not a value from the request:
+    it costs no caps update, stays itself after the sources cap is full, and leaves the cap's places
+    to the sources the requests bring."""
+    now = int(time.time() * 1000)
+    status, _, _ = api.post({"name": "signup", "url": f"https://{SITE}/", "domain": SITE, "ts": now}, ip="192.0.2.1")
+    assert status == 202
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert "source" not in {i["sk"]["S"] for i in api.items(f"C#caps#{SITE}#{day}")}  # no caps update for it
+    for i in range(CAPS["sources"] + 1):
+        status, _, _ = api.post({"name": "pageview", "url": f"https://{SITE}/?utm_source=s{i}", "domain": SITE,
+                                 "ts": now - i - 1}, ip=f"192.0.2.{i + 10}")
+        assert status == 202
+    status, _, _ = api.post({"name": "pageview", "url": f"https://{SITE}/", "domain": SITE, "ts": now - 50},
+                            ip="192.0.2.99")
+    sources = rows(api.stats(SITE), "sources", "source")
+    assert set(sources) == {"Direct / None", "s0", "s1", "(other)"}, sources
+    assert sources["Direct / None"]["visitors"] == 2 and sources["(other)"]["visitors"] == 1
