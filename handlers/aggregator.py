@@ -317,7 +317,7 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
     shards = keys.shards()
     planned = []
     # Each day counter's month counter too (months.py), recorded with the batch: a retry adds the same.
-    for (prefix, sk), (all_values, whole) in months.with_rollups(counters, months.Rollup(t)).items():
+    for (prefix, sk), (all_values, whole) in months.with_rollups(counters, months.Rollup(t, batched=True)).items():
         values = Counter({a: n for a, n in all_values.items() if n})
         if not values:
             continue

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from . import caps
+from . import batch_get, caps
 
 MONTHS_SK = "months"
 _DAY_PREFIX = re.compile(r"C#([^#]+)#(\d{4}-\d{2})-\d{2}#s")
@@ -75,8 +75,9 @@ class Rollup:
     """Maps day counters to their month counters; with a table, admits values to the month cap sets
     (and lists the months), without one (an estimate of the writes) keeps every value."""
 
-    def __init__(self, table: Any | None) -> None:
+    def __init__(self, table: Any | None, batched: bool = False) -> None:
         self.table = table
+        self.batched = batched  # cap sets not known yet: one BatchGetItem (the aggregator's role may)
         self._kept: dict[tuple[str, str], set[str]] = {}  # (caps pk, set) -> values admitted
 
     def map(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
@@ -96,6 +97,12 @@ class Rollup:
         if self.table is not None:
             for site, month in sorted({(r[0], r[1]) for r in rolled.values()}):
                 self._note(site, month)
+            unknown = [key for key in wanted if key not in caps._sets]
+            if self.batched and unknown:  # as caps.apply(batched=True) reads the day's sets
+                stored = batch_get.get_items(self.table, unknown)
+                for key in unknown:
+                    got = caps._ids_of(stored.get(key))
+                    caps._remember(key, got, len(got) >= wanted[key][0])
             for key, (cap, values) in wanted.items():
                 new = values - self._kept.get(key, set())
                 if new:
