@@ -151,15 +151,16 @@ def test_twelve_months_read_no_more_than_thirty_days(api: Api) -> None:
     assert more[0] == year[0] and more[1] <= reads(api, {"period": "30d"})[1]
 
 
-def test_month_panels_are_capped_as_a_days_are(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("ingest", [store_direct, store_stream])
+def test_month_panels_are_capped_as_a_days_are(api: Api, ingest: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each day admits its own 3 pages; the month admits 3 over all its days, the rest is (other)."""
     monkeypatch.setenv("LIVEINSIGHT_CAPS", json.dumps({"pages": 3}))
     caps.reset_for_tests()
     month = periods.month_start(today(), -2)
     back = [(today() - month).days - d for d in range(6)]  # six days of the same past month
     pages = [f"/p{i}" for i in range(30)]
-    evs = [e for e in events("example.com", back, per_day=4, pages=pages)]
-    store_direct(evs)
+    evs = events("example.com", back, per_day=4, pages=pages)
+    ingest(evs)
     rows = {i["sk"]["S"] for i in api.items(f"C#example.com#{month.strftime('%Y-%m')}#s") if
             i["sk"]["S"].startswith("page#")}
     assert len(rows) <= 4 and "page#(other)" in rows
