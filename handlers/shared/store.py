@@ -28,10 +28,10 @@ __all__ = ["count_bots", "store_events", "table"]
 
 # Write units one request may cost at most: REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT per event
 # (a unit per started KB of an item written, doubled again in a transaction). Ordinary page views
-# plan about 14 units for one and 121 for a batch of 100; an event with a 2,000-character path and
-# referrer about 40. A request planned past it (a batch with new values in every dimension: 700 to
-# 1,200 units for 100 events; 30 props of 1,900 characters: 76) is refused whole with 413 before
-# anything is written (docs/security.md).
+# plan about 24 units for one and 135 for a batch of 100, an event with a 2,000-character path and
+# referrer about 36 (15, 122 and 26 before the month rollups, docs/storage.md). A request planned
+# past it (a batch with new values in every dimension: 700 to 1,200 units for 100 events; 30 props
+# of 1,900 characters: 76) is refused whole with 413 before anything is written (docs/security.md).
 REQUEST_UNITS_BASE = 60
 REQUEST_UNITS_PER_EVENT = 4
 MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
