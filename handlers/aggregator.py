@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from shared import batch_get, caps, keys, plan, store, visits
+from shared import batch_get, caps, keys, months, plan, store, visits
 from shared.db import table
 from shared.stream import decode, tagged, untagged
 from shared.writes import counter_update
@@ -86,6 +86,7 @@ def reset_for_tests() -> None:
     _recent.clear()
     _markers.clear()
     caps.reset_for_tests()
+    months.reset_for_tests()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -315,7 +316,8 @@ def _write_batch(shard: str, chunk: list[Rec], new: list[Rec]) -> dict[str, Any]
                                      "expires_at": keys.expiry(hours=1)})
     shards = keys.shards()
     planned = []
-    for (prefix, sk), (all_values, whole) in counters.items():
+    # Each day counter's month counter too (months.py), recorded with the batch: a retry adds the same.
+    for (prefix, sk), (all_values, whole) in months.with_rollups(counters, months.Rollup(t, batched=True)).items():
         values = Counter({a: n for a, n in all_values.items() if n})
         if not values:
             continue

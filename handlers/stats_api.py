@@ -1,8 +1,10 @@
-"""``GET /api/stats?site=&period=day|7d|30d`` (or ``from``/``to`` dates): the site's statistics.
+"""``GET /api/stats?site=&period=day|7d|30d|6mo|12mo|year|all`` (or ``from``/``to`` dates): the site's
+statistics.
 
-Visitors, page views, top pages and referrers, a time series (hourly for one day, daily
-otherwise) and the breakdowns (sources, UTM, countries, devices, browsers, OS, pages, goals).
-Dates are UTC. A range spans at most 92 days. ``compare=previous_period`` adds the headline
+Visitors, page views, top pages and referrers, a time series (hourly for one day, daily up to 92
+days, monthly beyond) and the breakdowns (sources, UTM, countries, devices, browsers, OS, pages,
+goals). Dates are UTC. A range spans at most ``MAX_DAYS``; past 92 days it is read from month
+rollups (shared/periods.py). ``compare=previous_period`` adds the headline
 figures of the period of the same length just before; ``format=csv&panel=NAME`` answers one
 breakdown as CSV (docs/http-api.md).
 """
@@ -14,17 +16,20 @@ import io
 import json
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared import periods
 from shared.http import respond
 from shared.log import error_text, log_request
 from shared.validate import valid_site
 
 NAME = "stats-api"
 PERIODS = {"day": 1, "7d": 7, "30d": 30}
-MAX_DAYS = 92
+MONTH_PERIODS = {"6mo": 6, "12mo": 12}  # whole months ending with this one (periods.py)
+MAX_DAYS = 3660  # from/to: ten years, at most 62 days' and 120 months' partitions
 # panel -> the answer's field and the CSV columns (the keys of its rows)
 PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sources": ("sources", ("source", "visitors", "pageviews")),
@@ -56,8 +61,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SPLIT_FORMULA = re.compile(r"([,;\t\r\n][\s\"']*)(?=[=+\-@\t\r])")
 
 
-def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, datetime]:
-    """The first and last day asked for, or ValueError with the message for the client."""
+def period_of(params: dict[str, str], today: datetime,
+              first_month: Callable[[], str | None] = lambda: None) -> tuple[datetime, datetime]:
+    """The first and last day asked for, or ValueError with the message for the client.
+    ``first_month``: the site's first month (``YYYY-MM``), asked for ``period=all`` only."""
     if "from" in params or "to" in params:
         try:
             first = datetime.strptime(params.get("from", ""), "%Y-%m-%d").replace(tzinfo=UTC)
@@ -72,17 +79,26 @@ def period_of(params: dict[str, str], today: datetime) -> tuple[datetime, dateti
             raise ValueError("to: in the future")
         return first, last
     period = params.get("period", "day")
+    if period in MONTH_PERIODS:
+        return periods.months_back(today, MONTH_PERIODS[period])
+    if period == "year":
+        return today.replace(month=1, day=1), today.replace(month=12, day=31)
+    if period == "all":
+        since = first_month()
+        start = datetime.strptime(since, "%Y-%m").replace(tzinfo=UTC) if since else today
+        return periods.month_start(min(start, today)), periods.month_end(today)
     if period not in PERIODS:
-        raise ValueError(f"period: one of {', '.join(PERIODS)} (or from and to)")
+        raise ValueError(f"period: one of {', '.join([*PERIODS, *MONTH_PERIODS, 'year', 'all'])} (or from and to)")
     return today - timedelta(days=PERIODS[period] - 1), today
 
 
 def previous_period(first: datetime, last: datetime) -> tuple[datetime, datetime]:
-    """The period of the same number of days that ends the day before ``first``, or ValueError for
-    the client when it would begin before the first day a date can name (year 1)."""
+    """The period of the same number of days (of whole months, for a long period of whole months) that
+    ends the day before ``first``, or ValueError for the client when it would begin before the first
+    day a date can name (year 1)."""
     try:
-        return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
-    except OverflowError:
+        return periods.previous(first, last)
+    except (OverflowError, ValueError):
         raise ValueError("from: too early to compare with the period before") from None
 
 
@@ -174,6 +190,12 @@ def options(params: dict[str, str]) -> tuple[str | None, bool]:
     return panel, False
 
 
+def _first_month(site: str) -> str | None:
+    from shared import queries
+
+    return queries.first_month(site)
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
     params = event.get("queryStringParameters") or {}
@@ -183,12 +205,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return respond(event, 400, {"error": "site: required, a lower-case host name such as example.com"})
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
-        first, last = period_of(params, today)
+        first, last = period_of(params, today, lambda: _first_month(str(site)))
         panel, compare = options(params)
         before = previous_period(first, last) if compare else None
     except ValueError as exc:
         log_request(NAME, event, 400, started, site=site)
         return respond(event, 400, {"error": str(exc)})
+    except Exception as exc:  # the site's first month could not be read (period=all)
+        log_request(NAME, event, 503, started, error=error_text(exc))
+        return respond(event, 503, {"error": "statistics are unavailable now; retry later"})
     try:
         from shared import queries
 

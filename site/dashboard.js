@@ -302,9 +302,12 @@
         if (asked !== state.asked) return;  // a newer request (another period or site) answers instead
         state.stats = data;
         headline(data);
-        $("series-caption").textContent = state.period === "day" ? "Page views per hour (UTC)" : "Page views per day";
+        // Past 92 days the API answers a point per month (docs/http-api.md).
+        var monthly = (Date.parse(data.to) - Date.parse(data.from)) / 86400000 + 1 > 92;
+        $("series-caption").textContent = state.period === "day" ? "Page views per hour (UTC)"
+          : monthly ? "Page views per month" : "Page views per day";
         chart($("series"), (data.timeseries || []).map(function (t) {
-          return { label: t.time, pageviews: t.pageviews };
+          return { label: monthly ? String(t.time).slice(0, 7) : t.time, pageviews: t.pageviews };
         }), "pageviews", false);
         panels();
       }).catch(unreachable);

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import breakdowns, visits
+from . import breakdowns, months, periods, visits
 from .db import table
 from .keys import shards
 
@@ -84,8 +84,15 @@ def realtime(site: str, now: datetime) -> dict[str, Any]:
             "top_pages": [{"path": p, "visitors": n} for p, n in top]}
 
 
+def first_month(site: str) -> str | None:
+    """The site's first month with counters (``YYYY-MM``, months.py's list), None before any."""
+    found = [str(m) for item in _query_all(_key_eq(months.months_pk(site))) for m in item.get("months", ())]
+    return min(found, default=None)
+
+
 def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
-    days = [(first + timedelta(days=i)).strftime("%Y-%m-%d") for i in range((last - first).days + 1)]
+    # Days, or for a long period whole months from their rollups and the days of the months in part.
+    days = periods.partitions(first, last)
     queries = [_key_eq(f"C#{site}#{day}#s{k}") for day in days for k in range(shards())]
     results = _parallel_queries(queries)
     per_day: dict[str, Counter[str]] = {d: Counter() for d in days}
@@ -110,11 +117,14 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
                 pages[str(item.get("whole", sk[5:]))] += int(item.get("pv", 0))
             elif sk.startswith("ref#"):
                 refs[str(item.get("whole", sk[4:]))] += int(item.get("pv", 0))
-    if len(days) == 1:
+    if first == last:
         series = [{"time": f"{days[0]}T{h}:00:00Z", "visitors": c["uv"], "pageviews": c["pv"]}
                   for h, c in sorted(per_hour.items())]
     else:
-        series = [{"time": d, "visitors": c["uv"], "pageviews": c["pv"]} for d, c in per_day.items()]
+        points: dict[str, Counter[str]] = {t: Counter() for t in periods.series_points(first, last)}
+        for d, c in per_day.items():
+            points[d if d in points else f"{d[:7]}-01"].update(c)
+        series = [{"time": t, "visitors": c["uv"], "pageviews": c["pv"]} for t, c in points.items()]
 
     def top(counter: Counter[str], key: str) -> list[dict[str, Any]]:
         ranked = sorted(((k, n) for k, n in counter.items() if n > 0), key=lambda x: (-x[1], x[0]))
@@ -122,7 +132,7 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
 
     # Daily salts: a visitor is a new id each day, so a period's visitors are the days' sum.
     visitors = sum(c["uv"] for c in per_day.values())
-    return {"site": site, "from": days[0], "to": days[-1], "visitors": visitors,
+    return {"site": site, "from": first.strftime("%Y-%m-%d"), "to": last.strftime("%Y-%m-%d"), "visitors": visitors,
             "pageviews": sum(c["pv"] for c in per_day.values()),
             "top_pages": top(pages, "path"), "top_referrers": top(refs, "referrer"), "timeseries": series,
             **found.fields(visitors), **visit_figures.fields()}

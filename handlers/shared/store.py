@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any, cast
 
-from . import caps, plan, visits
+from . import caps, months, plan, visits
 from .db import reset_for_tests as _reset_table
 from .db import table
 from .keys import expiry, shards
@@ -28,10 +28,10 @@ __all__ = ["count_bots", "store_events", "table"]
 
 # Write units one request may cost at most: REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT per event
 # (a unit per started KB of an item written, doubled again in a transaction). Ordinary page views
-# plan about 13 units for one and 120 for a batch of 100; an event with a 2,000-character path and
-# referrer about 40. A request planned past it (a batch with new values in every dimension: 700 to
-# 1,200 units for 100 events; 30 props of 1,900 characters: 76) is refused whole with 413 before
-# anything is written (docs/security.md).
+# plan about 24 units for one and 135 for a batch of 100, an event with a 2,000-character path and
+# referrer about 36 (before the month rollups: docs/storage.md). A request planned past it (a batch
+# with new values in every dimension: 700 to 1,200 units for 100 events; 30 props of 1,900
+# characters: 76) is refused whole with 413 before anything is written (docs/security.md).
 REQUEST_UNITS_BASE = 60
 REQUEST_UNITS_PER_EVENT = 4
 MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
@@ -47,6 +47,7 @@ def reset_for_tests() -> None:
     _reset_table()
     _known.clear()
     caps.reset_for_tests()
+    months.reset_for_tests()
 
 
 def _remember(key: str) -> None:
@@ -70,9 +71,10 @@ def _remember_stored(p: Planned) -> None:
         _remember(f"{p.guard['pk']}|{p.guard['sk']}")
 
 
-def _actions(chunk: list[Planned], table_name: str,
-             sessions: dict[visits.Key, visits.Session]) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
-    """The transaction for ``chunk`` and, per action, what its failed condition would mean.
+def _actions(chunk: list[Planned], table_name: str, sessions: dict[visits.Key, visits.Session],
+             rollup: months.Rollup | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    """The transaction for ``chunk`` and, per action, what its failed condition would mean. Each day
+    counter is added to its month counter too (months.py; ``rollup`` decides which month row).
 
     Plain Python values: the resource's client serialises them, as for ``put_item``.
     """
@@ -136,7 +138,7 @@ def _actions(chunk: list[Planned], table_name: str,
         actions.append(put({"pk": pk, "sk": sk, "expires_at": expiry(hours=1),
                             **({"whole": whole} if whole else {})}, False))
         owners.append(("", None))
-    for (prefix, sk), (all_values, whole) in counters.items():
+    for (prefix, sk), (all_values, whole) in months.with_rollups(counters, rollup or months.Rollup(None)).items():
         values = Counter({k: n for k, n in all_values.items() if n})
         if not values:
             continue
@@ -166,7 +168,8 @@ def _chunks(planned: list[Planned], table_name: str,
     return [c for c in out if c]
 
 
-def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Session]) -> None:
+def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Session],
+            rollup: months.Rollup) -> None:
     """Write the chunk in one transaction; events already stored (a retry) and visitors already
     counted are taken out and the rest written again, so nothing is counted twice or lost. A
     session changed by another request since it was read is read again (a conflict)."""
@@ -174,7 +177,7 @@ def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Sess
 
     conflicts = 0
     while chunk:
-        actions, owners = _actions(chunk, t.name, sessions)
+        actions, owners = _actions(chunk, t.name, sessions, rollup)
         try:
             t.meta.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -266,8 +269,9 @@ def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms
     planned.sort(key=lambda p: int(p.visit[0].ts_ms) if p.visit else 0)  # visits: in time order
     sessions: dict[visits.Key, visits.Session] = {}
     visits.read_sessions(t, visits.keys_of([p.visit for p in planned if p.visit]), sessions)
+    rollup = months.Rollup(t)
     for chunk in _chunks(planned, t.name, sessions):
-        _commit(chunk, t, sessions)
+        _commit(chunk, t, sessions, rollup)
 
 
 def count_bots(site: str, day: str, n: int) -> None:

@@ -129,6 +129,32 @@ def test_the_stats_request_asks_for_the_comparison(server: int, browser: Browser
     page.close()
 
 
+YEAR = {**STATS, "from": "2026-01-01", "to": "2026-12-31",
+        "timeseries": [{"time": f"2026-{m:02d}-01", "visitors": m, "pageviews": 10 * m} for m in range(1, 13)]}
+
+
+def test_long_periods_ask_for_them_and_chart_months(server: int, browser: Browser) -> None:
+    """12 months, the year to date and all time: each asks the API for its period (with the comparison)
+    and the chart shows the API's monthly points."""
+    seen: list[tuple[str, dict[str, str]]] = []
+    page = browser.new_page()
+    stub(page, YEAR, seen)
+    page.goto(f"http://127.0.0.1:{server}/?site={SITE}")
+    expect(page.locator("#visitors")).to_have_text("1,234", timeout=60_000)
+    for name, period in (("12 months", "12mo"), ("Year to date", "year"), ("All time", "all")):
+        button = page.get_by_role("button", name=name)
+        button.click()
+        expect(button).to_have_attribute("aria-pressed", "true")
+        expect(page.locator(".csv").first).to_have_attribute("href", re.compile(rf"period={period}&"))
+        assert any(f"period={period}&compare=previous_period" in url for url, _ in seen), seen
+        expect(page.locator("#series-caption")).to_have_text("Page views per month")
+    expect(page.locator("#series title")).to_have_count(12)
+    expect(page.locator("#series title").last).to_have_text("2026-12: 120")
+    page.get_by_role("button", name="7 days").click()
+    expect(page.get_by_role("button", name="All time")).to_have_attribute("aria-pressed", "false")
+    page.close()
+
+
 def test_tabs_switch_rows_and_csv_links(open_page: Callable[..., Page]) -> None:
     page = open_page()
     sources = page.get_by_test_id("sources")
