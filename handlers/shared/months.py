@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from . import batch_get, caps
+from . import batch_get, caps, dimensions
 
 MONTHS_SK = "months"
 _DAY_PREFIX = re.compile(r"C#([^#]+)#(\d{4}-\d{2})-\d{2}#s")
@@ -91,7 +91,7 @@ class Rollup:
             site, month = found.group(1), found.group(2)
             head, sep, rest = sk.partition("#")
             rolled[(prefix, sk)] = (site, month, head, rest, sep)
-            if sep and head not in _UNCAPPED and rest != caps.OTHER:
+            if sep and head not in _UNCAPPED and rest not in (caps.OTHER, dimensions.DIRECT):
                 name, cap = _set_of(head)
                 wanted.setdefault((f"C#caps#{site}#{month}", name), (cap, set()))[1].add(_value(head, rest))
         if self.table is not None:
@@ -110,7 +110,7 @@ class Rollup:
         out: dict[tuple[str, str], tuple[str, str]] = {}
         for (prefix, sk), (site, month, head, rest, sep) in rolled.items():
             month_sk = sk
-            if sep and head not in _UNCAPPED and rest != caps.OTHER and self.table is not None:
+            if sep and head not in _UNCAPPED and rest not in (caps.OTHER, dimensions.DIRECT) and self.table is not None:
                 name, _ = _set_of(head)
                 if _value(head, rest) not in self._kept.get((f"C#caps#{site}#{month}", name), set()):
                     month_sk = _other(head, rest)
