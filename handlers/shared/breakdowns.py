@@ -72,7 +72,7 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
     # link or a self-referral starting a visit is Direct, as Plausible has it.
     query = dimensions.query_of(url)
     source = "" if c.source == dimensions.DIRECT else c.source
-    out["channel"] = channels.channel(source, c.medium, c.campaign, dimensions.clean(query.get("utm_source")),
+    out["channel"] = channels.channel(source, c.medium, c.campaign, dimensions.tag_of(query) or "",
                                       next((k for k in channels.CLICK_IDS if k in query), ""))
     if c.medium:
         out["utm_medium"] = c.medium

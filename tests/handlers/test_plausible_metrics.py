@@ -237,3 +237,25 @@ def test_an_engagement_in_its_visit_counts_its_visitor_in_its_hour(ingest: Inges
     assert series[before] == {"time": before, "visitors": 2, "pageviews": 2}
     assert series[after] == {"time": after, "visitors": 2, "pageviews": 0}
     assert (stats["visitors"], stats["visits"], stats["pageviews"]) == (2, 2, 2)
+
+
+# -- tags and UTM values as written ---------------------------------------------------------------------
+def test_utm_values_and_a_tag_written_as_a_host_are_kept_as_written(ingest: Ingest) -> None:
+    """event.ex ``put_source_info`` stores ``utm_medium`` and ``utm_campaign`` as sent; source.ex
+    ``resolve`` takes the first tag present (``utm_source``, ``source``, ``ref``; an empty one too) and
+    ``find_mapping`` matches it against known names, not hosts: ``ref=news.ycombinator.com`` stays."""
+    site, t = "tags.example", ingest.now - 600_000
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=newsletter&utm_medium=Email"},
+                ip="203.0.113.1")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=newsletter&utm_medium=email"},
+                ip="203.0.113.2")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?ref=news.ycombinator.com"}, ip="203.0.113.3")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=&ref=other",
+                 "referrer": "https://bing.com/"}, ip="203.0.113.4")
+    stats = ingest.stats(site)
+    assert stats["utm_mediums"] == [{"value": "Email", "visitors": 1}, {"value": "email", "visitors": 1}]
+    assert stats["sources"] == [{"source": "newsletter", "visitors": 2, "pageviews": 2},
+                                {"source": "Direct / None", "visitors": 1, "pageviews": 1},
+                                {"source": "news.ycombinator.com", "visitors": 1, "pageviews": 1}]
+    channels = {c["channel"]: c["visitors"] for c in stats["channels"]}
+    assert (channels["Email"], channels["Direct"]) == (2, 1)  # acquisition.ex compares lower-cased
