@@ -259,3 +259,17 @@ def test_utm_values_and_a_tag_written_as_a_host_are_kept_as_written(ingest: Inge
                                 {"source": "news.ycombinator.com", "visitors": 1, "pageviews": 1}]
     channels = {c["channel"]: c["visitors"] for c in stats["channels"]}
     assert (channels["Email"], channels["Direct"]) == (2, 1)  # acquisition.ex compares lower-cased
+
+
+def test_a_google_click_id_without_a_medium_is_the_medium_gclid(ingest: Ingest) -> None:
+    """event.ex ``maybe_infer_medium``: with no ``utm_medium``, a Google source with ``gclid`` has the
+    medium ``(gclid)``, Bing with ``msclkid`` ``(msclkid)``; a medium sent, even empty, is kept."""
+    site, t = "clicks.example", ingest.now - 600_000
+    google, bing = "https://www.google.com/", "https://www.bing.com/"
+    ingest.post({**ev(site, "pageview", t, referrer=google), "url": f"https://{site}/?gclid=abc"}, ip="203.0.113.1")
+    ingest.post({**ev(site, "pageview", t, referrer=bing), "url": f"https://{site}/?msclkid=x"}, ip="203.0.113.2")
+    ingest.post({**ev(site, "pageview", t, referrer=bing), "url": f"https://{site}/?gclid=abc"}, ip="203.0.113.3")
+    ingest.post({**ev(site, "pageview", t, referrer=google), "url": f"https://{site}/?gclid=a&utm_medium="},
+                ip="203.0.113.4")
+    stats = ingest.stats(site)
+    assert stats["utm_mediums"] == [{"value": "(gclid)", "visitors": 1}, {"value": "(msclkid)", "visitors": 1}]
