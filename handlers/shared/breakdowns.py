@@ -72,10 +72,13 @@ def derive(url: str, referrer: str | None, headers: Mapping[str, str] | None, us
     # link or a self-referral starting a visit is Direct, as Plausible has it.
     query = dimensions.query_of(url)
     source = "" if c.source == dimensions.DIRECT else c.source
-    out["channel"] = channels.channel(source, c.medium, c.campaign, dimensions.clean(query.get("utm_source")),
-                                      next((k for k in channels.CLICK_IDS if k in query), ""))
-    if c.medium:
-        out["utm_medium"] = c.medium
+    click_id = next((k for k in channels.CLICK_IDS if k in query), "")
+    medium = c.medium
+    if "utm_medium" not in query:  # event.ex maybe_infer_medium: a medium sent, even empty, is kept
+        medium = {("Google", "gclid"): "(gclid)", ("Bing", "msclkid"): "(msclkid)"}.get((source, click_id), "")
+    out["channel"] = channels.channel(source, medium, c.campaign, dimensions.tag_of(query) or "", click_id)
+    if medium:
+        out["utm_medium"] = medium
     if c.campaign:
         out["utm_campaign"] = c.campaign
     country = dimensions.country(headers)

@@ -5,10 +5,14 @@ no address kept. Both ingest paths (the collector and the stream aggregator) der
 a visitor counted by either lands on the same keys (docs/analytics.md).
 
 * Source follows Plausible's rules (https://github.com/plausible/analytics/blob/master/lib/plausible/ingestion/source.ex):
-  a ``utm_source``, else ``source``, else ``ref`` query parameter of the page URL wins; otherwise
-  the referrer's host, unless it is the site itself or ``localhost``. A known host or tag becomes
-  the known name (``SOURCES`` below, compared case-insensitively); any other host is kept without
-  ``www.``; nothing at all is ``DIRECT``.
+  a ``utm_source``, else ``source``, else ``ref`` query parameter of the page URL wins (the first
+  present, even empty: then there is no source); otherwise the referrer's host, unless it is the
+  site itself or ``localhost``. A known host becomes the known name (``SOURCES`` below); a tag
+  matching a known name or alias case-insensitively becomes that name, any other tag is kept as
+  written (a host written as a tag too: ``find_mapping`` matches names, not hosts); any other host
+  is kept without ``www.``; nothing at all is ``DIRECT``.
+* ``utm_medium`` and ``utm_campaign`` are kept as written (event.ex ``put_source_info``), trimmed
+  and bounded; the channel rules compare them lower-cased (channels.py).
 * Country is CloudFront's ``CloudFront-Viewer-Country`` header
   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/adding-cloudfront-headers.html),
   accepted only when it is an assigned ISO 3166-1 alpha-2 code.
@@ -151,37 +155,37 @@ def referrer_source(referrer: str | None, page_url: str | None = None, domain: s
 
 
 def tagged_source(tag: str) -> str:
-    """A ``utm_source``-style tag, merged with the known names case-insensitively (``GOOGLE`` → Google)."""
+    """A ``utm_source``-style tag, merged with the known names case-insensitively (``GOOGLE`` → Google);
+    any other tag as written, a host too (``news.ycombinator.com``), as source.ex ``find_mapping``."""
     value = clean(tag)
-    lowered = value.lower()
-    if lowered in _NAMES:
-        return _NAMES[lowered]
-    if "." in lowered and " " not in lowered:  # a host written as a tag: news.ycombinator.com → Hacker News
-        return known_host(lowered) or value
-    return value
+    return _NAMES.get(value.lower(), value)
+
+
+def tag_of(query: Mapping[str, str]) -> str | None:
+    """The page URL's tag: the first of ``utm_source``, ``source``, ``ref`` present, even empty
+    (source.ex ``resolve``: Elixir's ``||`` keeps ""), cleaned; None without one."""
+    return next((clean(query[t]) for t in _TAGS if t in query), None)
 
 
 def source(page_url: str | None, referrer: str | None, domain: str | None = None) -> str:
     """The event's source: a tag of the page URL, else the referrer, else ``DIRECT``."""
-    query = query_of(page_url)
-    for tag in _TAGS:
-        value = clean(query.get(tag))
-        if value:
-            return tagged_source(value)
+    tag = tag_of(query_of(page_url))
+    if tag is not None:
+        return tagged_source(tag) or DIRECT
     return referrer_source(referrer, page_url, domain) or DIRECT
 
 
 @dataclass(frozen=True)
 class Campaign:
     source: str
-    medium: str  # lower-cased: a medium is a category (cpc, email, social), as GA4's channel rules read it
+    medium: str  # as written (event.ex put_source_info), trimmed and bounded
     campaign: str  # as written (campaign names are the site owner's own), trimmed and bounded
 
 
 def campaign(page_url: str | None, referrer: str | None, domain: str | None = None) -> Campaign:
     """Source, ``utm_medium`` and ``utm_campaign`` of a page view ("" when the URL has none)."""
     query = query_of(page_url)
-    return Campaign(source(page_url, referrer, domain), clean(query.get("utm_medium")).lower(),
+    return Campaign(source(page_url, referrer, domain), clean(query.get("utm_medium")),
                     clean(query.get("utm_campaign")))
 
 

@@ -39,7 +39,8 @@ Rules (docs/analytics.md, "Visits"):
   (https://support.google.com/analytics/answer/12195621);
 * duration is the last page view or custom event's time minus the first event's: an
   ``engagement`` event keeps the visit open (the 30 minutes count from it too) but does not
-  lengthen it, as Plausible's ``refresh_session_cache`` (cache_store.ex) does;
+  lengthen it, as Plausible's ``refresh_session_cache`` (cache_store.ex) does; it counts its visitor
+  in its hour (Plausible counts ``uniq(user_id)`` over every stored event, engagement included);
 * entry page: the earliest page view's path; exit page: the latest page view's path; source,
   referrer, UTM values and channel: the earliest page view's or custom event's.
 """
@@ -170,11 +171,16 @@ def _engages(ev: Any) -> bool:
     return bool(ev.kind == "custom" or (ev.kind == "engagement" and (ev.engagement_ms or 0) >= ENGAGED_MS))
 
 
+def joins(visit: Visit | None, ts: int) -> bool:
+    """Whether an event at ``ts`` belongs to ``visit`` (at most 30 minutes before or after it)."""
+    return visit is not None and visit.start - GAP_MS <= ts <= visit.last + GAP_MS
+
+
 def fold(visit: Visit | None, ev: Any) -> Visit | None:
     """The visit after ``ev`` (the same object when ``ev`` is left out of visits)."""
     ts = ev.ts_ms
     page = ev.path if ev.kind == "pageview" else None
-    if visit is not None and visit.start - GAP_MS <= ts <= visit.last + GAP_MS:
+    if visit is not None and joins(visit, ts):
         (n, start, last, pageviews, engaged, entry, entry_ts, exit_, exit_ts, channel, interactions,
          origin, end) = visit
         end = last if end is None else end
@@ -229,6 +235,15 @@ def _names(v: Visit) -> list[tuple[str, str]]:
     return out
 
 
+def _engagement_hour(ev: Any) -> tuple[str, str]:
+    """The hour's visitor (``seen`` name and counter) of an engagement event that joins a visit.
+    Plausible stores it in the session and counts ``uniq(user_id)`` over every stored event
+    (expression.ex ``event_metric(:visitors)``), so the hour counts its visitor; the day's visitor is
+    counted already, by the page view or custom event that began the visit (docs/metrics.md)."""
+    hour = f"h{keys.stamp(ev.ts_ms).strftime('%H')}"
+    return hour, hour
+
+
 def _wholes(v: Visit | None) -> dict[str, str]:
     """Counter sort keys of long paths and the whole paths they stand for."""
     out = {}
@@ -274,6 +289,10 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
         if evs:
             prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
+                if ev.kind == "engagement" and joins(cur, ev.ts_ms):
+                    hour = _engagement_hour(ev)
+                    if not marks_item(sessions, key, hour[0]):  # else the hour's page views mark items
+                        names.append(hour)
                 nxt = fold(cur, ev)
                 if cur is not None and nxt is not None and nxt.n != cur.n:
                     _settle(deltas, wholes, prefix, cur, base)  # the visit ended: its figures are final

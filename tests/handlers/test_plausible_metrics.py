@@ -206,3 +206,70 @@ def test_a_referrer_is_its_host_without_www(ingest: Ingest) -> None:
     ingest.post(ev(site, "pageview", t, "/", referrer="https://wwwhat.example/"), ip="203.0.113.3")
     assert ingest.stats(site)["top_referrers"] == [{"referrer": "google.de", "pageviews": 3},
                                                    {"referrer": "wwwhat.example", "pageviews": 1}]
+
+
+# -- engagement events and visitors ---------------------------------------------------------------------
+def test_an_engagement_in_its_visit_counts_its_visitor_in_its_hour(ingest: Ingest) -> None:
+    """expression.ex ``event_metric(:visitors)`` is ``uniq(user_id)`` over every stored event of the
+    period (only ``events`` leaves engagement out), and an engagement event is stored when it joins a
+    session (cache_store.ex): an hour whose only event of a visitor is an engagement counts that
+    visitor. An engagement without a session is dropped, so it counts nowhere."""
+    hour = 3_600_000
+    boundary = (ingest.now - 60_000) // hour * hour
+    if boundary % 86_400_000 == 0:  # keep the visit on one UTC day (a visit split at midnight: docs/metrics.md)
+        boundary -= hour
+    site, day = "engaged.example", datetime.fromtimestamp(boundary / 1000, UTC).strftime("%Y-%m-%d")
+    before = datetime.fromtimestamp((boundary - hour) / 1000, UTC).strftime(f"{day}T%H:00:00Z")
+    after = datetime.fromtimestamp(boundary / 1000, UTC).strftime(f"{day}T%H:00:00Z")
+
+    def engagement(ts: int) -> dict[str, Any]:
+        return {"n": "engagement", "u": f"https://{site}/", "d": site, "e": 20_000, "ts": ts}
+
+    ingest.post([ev(site, "pageview", boundary - 50_000), engagement(boundary + 10_000)], ip="203.0.113.1")
+    ingest.post(ev(site, "pageview", boundary - 40_000), ip="203.0.113.2")
+    ingest.post(engagement(boundary + 20_000), ip="203.0.113.2")  # a later request of the same visit
+    ingest.post(engagement(boundary + 20_000), ip="203.0.113.2")  # sent again: counted once
+    ingest.post(engagement(boundary + 30_000), ip="203.0.113.3")  # no session: dropped
+    if ingest.mode == "stream":
+        ingest.path.poller.drain()
+    stats = ingest.path.api.stats(site, period="day", date=day)
+    series = {row["time"]: row for row in stats["timeseries"]}
+    assert series[before] == {"time": before, "visitors": 2, "pageviews": 2}
+    assert series[after] == {"time": after, "visitors": 2, "pageviews": 0}
+    assert (stats["visitors"], stats["visits"], stats["pageviews"]) == (2, 2, 2)
+
+
+# -- tags and UTM values as written ---------------------------------------------------------------------
+def test_utm_values_and_a_tag_written_as_a_host_are_kept_as_written(ingest: Ingest) -> None:
+    """event.ex ``put_source_info`` stores ``utm_medium`` and ``utm_campaign`` as sent; source.ex
+    ``resolve`` takes the first tag present (``utm_source``, ``source``, ``ref``; an empty one too) and
+    ``find_mapping`` matches it against known names, not hosts: ``ref=news.ycombinator.com`` stays."""
+    site, t = "tags.example", ingest.now - 600_000
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=newsletter&utm_medium=Email"},
+                ip="203.0.113.1")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=newsletter&utm_medium=email"},
+                ip="203.0.113.2")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?ref=news.ycombinator.com"}, ip="203.0.113.3")
+    ingest.post({**ev(site, "pageview", t), "url": f"https://{site}/?utm_source=&ref=other",
+                 "referrer": "https://bing.com/"}, ip="203.0.113.4")
+    stats = ingest.stats(site)
+    assert stats["utm_mediums"] == [{"value": "Email", "visitors": 1}, {"value": "email", "visitors": 1}]
+    assert stats["sources"] == [{"source": "newsletter", "visitors": 2, "pageviews": 2},
+                                {"source": "Direct / None", "visitors": 1, "pageviews": 1},
+                                {"source": "news.ycombinator.com", "visitors": 1, "pageviews": 1}]
+    channels = {c["channel"]: c["visitors"] for c in stats["channels"]}
+    assert (channels["Email"], channels["Direct"]) == (2, 1)  # acquisition.ex compares lower-cased
+
+
+def test_a_google_click_id_without_a_medium_is_the_medium_gclid(ingest: Ingest) -> None:
+    """event.ex ``maybe_infer_medium``: with no ``utm_medium``, a Google source with ``gclid`` has the
+    medium ``(gclid)``, Bing with ``msclkid`` ``(msclkid)``; a medium sent, even empty, is kept."""
+    site, t = "clicks.example", ingest.now - 600_000
+    google, bing = "https://www.google.com/", "https://www.bing.com/"
+    ingest.post({**ev(site, "pageview", t, referrer=google), "url": f"https://{site}/?gclid=abc"}, ip="203.0.113.1")
+    ingest.post({**ev(site, "pageview", t, referrer=bing), "url": f"https://{site}/?msclkid=x"}, ip="203.0.113.2")
+    ingest.post({**ev(site, "pageview", t, referrer=bing), "url": f"https://{site}/?gclid=abc"}, ip="203.0.113.3")
+    ingest.post({**ev(site, "pageview", t, referrer=google), "url": f"https://{site}/?gclid=a&utm_medium="},
+                ip="203.0.113.4")
+    stats = ingest.stats(site)
+    assert stats["utm_mediums"] == [{"value": "(gclid)", "visitors": 1}, {"value": "(msclkid)", "visitors": 1}]

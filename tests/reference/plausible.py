@@ -46,9 +46,12 @@ REFERRER_HOSTS = {
     "mail.google.com": "Gmail", "perplexity.ai": "Perplexity", "en.wikipedia.org": "Wikipedia",
 }
 # Source.find_mapping: a tag is matched case-insensitively against the known names and
-# custom_sources.json's keys; anything else is kept as written.
+# custom_sources.json's keys (source.ex ``init`` puts every key, its hosts too: a tag
+# ``perplexity.ai`` is Perplexity, while ``news.ycombinator.com``, no key, stays); anything else is
+# kept as written.
 KNOWN_NAMES = {n.lower(): n for n in REFERRER_HOSTS.values()} | {
-    "fb": "Facebook", "ig": "Instagram", "adwords": "Google", "google-ads": "Google", "perplexity": "Perplexity"}
+    "fb": "Facebook", "ig": "Instagram", "adwords": "Google", "google-ads": "Google", "perplexity": "Perplexity",
+    "perplexity.ai": "Perplexity", "en.wikipedia.org": "Wikipedia"}
 # custom_sources.json's keys that end in "ads"/"ad", and "adwords": paid whatever the medium.
 PAID_SOURCES = {"adwords", "google-ads", "fb-ads", "fbads", "fbad", "facebook-ads", "facebook_ads", "facebook_ad",
                 "facebook_feed_ad", "yt-ads", "reddit-ads", "google_ads", "googleads", "gads", "google ads",

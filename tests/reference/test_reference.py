@@ -129,6 +129,26 @@ def test_utm_tags_come_from_the_entry_as_written() -> None:
         "Newsletter": (1, 2), "Direct / None": (1, 1), "news.ycombinator.com": (1, 1), "Facebook": (1, 1)}
 
 
+def test_a_tag_is_matched_against_names_and_custom_sources_keys_not_hosts() -> None:
+    """source.ex ``init`` and ``find_mapping``: custom_sources.json's keys, hosts among them, map; a
+    host that is no key stays as written even when it is a known referrer."""
+    a = answer(hit(0, path="/?ref=perplexity.ai"), hit(0, ip="10.0.0.2", path="/?utm_source=EN.wikipedia.org"),
+               hit(0, ip="10.0.0.3", path="/?ref=www.google.com"))
+    assert rows(a["sources"], "source", "visitors") == {"Perplexity": 1, "Wikipedia": 1, "www.google.com": 1}
+
+
+def test_an_engagement_counts_its_visitor_in_its_hour_but_is_no_event() -> None:
+    """expression.ex: ``visitors`` is ``uniq(user_id)`` over every stored event (table_decider.ex sends
+    it with ``pageviews`` to the events table; where_builder.ex filters no event name), ``events``
+    leaves engagement out."""
+    a = answer(hit(59 * 60), hit(61 * 60, "engagement", engagement_ms=30_000), hit(61 * 60 + 5, "engagement",
+                                                                                   ip="10.0.0.2"))
+    hours = {r["time"]: r for r in a["timeseries"]}
+    assert hours[f"{DAY}T00:00:00Z"]["visitors"] == 1 and hours[f"{DAY}T01:00:00Z"] == {
+        "time": f"{DAY}T01:00:00Z", "visitors": 1, "pageviews": 0}
+    assert (a["visitors"], a["pageviews"], a["goals"]) == (1, 1, [])
+
+
 def test_channels_follow_plausibles_rules() -> None:
     cases = {
         "Paid Search": dict(path="/?gclid=abc", referrer="https://www.google.com/"),
