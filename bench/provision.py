@@ -166,6 +166,14 @@ def latency_of(authorization: str) -> float:
     return LATENCY_S.get(m.group(1), DEFAULT_LATENCY_S) if m else DEFAULT_LATENCY_S
 
 
+class _Listener(http.server.ThreadingHTTPServer):
+    """Accepts a burst of connections as an AWS endpoint does: socketserver's default listen queue of
+    5 drops the SYNs of a burst past it, and the client's kernel retries them a second later, so a
+    tool that opens 40 connections at once (a plan's parallel reads) waited 1-2 s on some of them."""
+
+    request_queue_size = 128
+
+
 class LatencyProxy:
     """A loopback HTTP proxy in front of the moto server that sleeps per request (the latency model).
 
@@ -219,7 +227,7 @@ class LatencyProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Listener(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
