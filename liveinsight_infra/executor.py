@@ -41,8 +41,11 @@ SERVICE_LIMITS: Mapping[str, int] = {"apigateway": 2, "cloudfront": 1, "iam": 4,
 
 
 # CloudFront and IAM are global services whose control planes answer slowest (each read is a few
-# hundred milliseconds); reading them first keeps them off the end of a plan.
-SLOWEST_SERVICES = ("cloudfront", "iam")
+# hundred milliseconds); reading them first keeps them off the end of a plan. API Gateway comes
+# next: its stage is read in a chain of three calls (the REST API is looked up, then the stage, then
+# the deployment it serves), the longest after theirs. Then Lambda: a function is read in two rounds
+# (the function, then its configuration and concurrency), and its reads are the most numerous.
+SLOWEST_SERVICES = ("cloudfront", "iam", "apigateway", "lambda")
 # Within those, the kinds whose reads wait on each other start first: the distribution is listed,
 # then its tags and config are read, the longest chain of reads in a plan (docs/BENCHMARKS.md).
 LONGEST_READ_CHAINS = ("cloudfront.distribution",)

@@ -38,6 +38,7 @@ from typing import Any
 from .. import naming
 from ..aws.retry import RetryRule, with_retries
 from ..diff import dict_to_tag_list, fields_of, normalize_policy
+from ..errors import LiveInsightError
 from ..plan import FieldDiff
 from .base import Observed, Outputs, Reconciler
 
@@ -98,26 +99,45 @@ class AccountReconciler(Reconciler):
     def observe(self, for_destroy: bool = False) -> dict[str, Observed]:
         if for_destroy:
             return {}  # account setup is never part of a stack's destroy
-        with self.calling("account", "GetAccount"):
-            arn = self.client("apigateway").get_account().get("cloudwatchRoleArn")
+        # The setting and our role's two reads at once: the role's name is known beforehand, so one
+        # IAM round trip instead of GetAccount, then GetRole, then GetRolePolicy (the longest chain
+        # of a converged plan's reads). The role's reads, and their errors, count only when the
+        # setting names it.
+        account, role = self.concurrently([self._read_account, self._read_role_or_error])
+        arn = account.get("cloudwatchRoleArn")
         if not arn:
             return {}
         state: dict[str, Any] = {"cloudwatch_role": "set"}
         if arn == self.role_arn():
-            state.update(self._read_role())
+            if isinstance(role, LiveInsightError):
+                raise role
+            state.update(role)
         return {"cloudwatch-role": Observed(state, {"arn": arn, "ours": arn == self.role_arn()}, False)}
+
+    def _read_account(self) -> dict[str, Any]:
+        with self.calling("account", "GetAccount"):
+            answer = self.client("apigateway").get_account()
+        return dict(answer)
+
+    def _read_role_or_error(self) -> dict[str, Any] | LiveInsightError:
+        try:
+            return self._read_role()
+        except LiveInsightError as exc:
+            return exc
 
     def _read_role(self) -> dict[str, Any]:
         iam, role = self.client("iam"), self.role_name()
         state: dict[str, Any] = {"trust": None, "policy": None, "permissions_boundary": None}
-        found = self.read(role, "GetRole", lambda: iam.get_role(RoleName=role), absent=("NoSuchEntity",))
+        found, policy = self.concurrently([
+            lambda: self.read(role, "GetRole", lambda: iam.get_role(RoleName=role), absent=("NoSuchEntity",)),
+            lambda: self.read(role, "GetRolePolicy",
+                              lambda: iam.get_role_policy(RoleName=role, PolicyName=POLICY_NAME),
+                              absent=("NoSuchEntity",))])
         if found is None:
             return state
         got = found["Role"]
         state["trust"] = normalize_policy(got["AssumeRolePolicyDocument"])
         state["permissions_boundary"] = (got.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        policy = self.read(role, "GetRolePolicy", lambda: iam.get_role_policy(RoleName=role, PolicyName=POLICY_NAME),
-                           absent=("NoSuchEntity",))
         if policy is not None:
             state["policy"] = normalize_policy(policy["PolicyDocument"])
         return state

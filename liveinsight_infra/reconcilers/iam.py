@@ -99,25 +99,29 @@ class RoleReconciler(Reconciler):
         """The role with its policies and tags, or None when there is no such role."""
         iam = self.client("iam")
 
-        # Two rounds of calls per role instead of four: the role and both policy lists at once,
-        # then every inline policy at once (IAM answers in about 120 ms per call).
+        # One round of calls per role when it has only the policy the tool puts there: the role, both
+        # policy lists and that policy at once (its name is known beforehand); any other inline
+        # policy the list names is read in a second round (IAM answers in about 120 ms per call).
         def get(op: str, call: Callable[[], Any]) -> Any:
             """The answer, or None when the role (or the policy) is not there."""
             return self.read(name, op, call, absent=("NoSuchEntity",))
-
-        role_r, inline_r, attached_r = self.concurrently([
-            lambda: get("GetRole", lambda: iam.get_role(RoleName=name)),
-            lambda: get("ListRolePolicies", lambda: iam.list_role_policies(RoleName=name)),
-            lambda: get("ListAttachedRolePolicies", lambda: iam.list_attached_role_policies(RoleName=name))])
-        if role_r is None or inline_r is None or attached_r is None:
-            return None
-        role = role_r["Role"]
 
         def policy(pname: str) -> tuple[str, Any]:
             doc = get("GetRolePolicy", lambda: iam.get_role_policy(RoleName=name, PolicyName=pname))
             return pname, normalize_policy(doc["PolicyDocument"]) if doc else None
 
-        inline = {n: d for n, d in self.parallel(policy, inline_r["PolicyNames"]) if d is not None}
+        role_r, inline_r, attached_r, ours = self.concurrently([
+            lambda: get("GetRole", lambda: iam.get_role(RoleName=name)),
+            lambda: get("ListRolePolicies", lambda: iam.list_role_policies(RoleName=name)),
+            lambda: get("ListAttachedRolePolicies", lambda: iam.list_attached_role_policies(RoleName=name)),
+            lambda: policy(POLICY_NAME)])
+        if role_r is None or inline_r is None or attached_r is None:
+            return None
+        role = role_r["Role"]
+        listed = inline_r["PolicyNames"]
+        others = [n for n in listed if n != POLICY_NAME]
+        read = dict([ours] if POLICY_NAME in listed else []) | dict(self.parallel(policy, others))
+        inline = {n: read[n] for n in listed if read[n] is not None}
         attached = attached_r["AttachedPolicies"]
         tags = tag_list_to_dict(role.get("Tags"))
         state = {"path": role["Path"],

@@ -4,7 +4,8 @@
   ``AWS:SourceArn`` = this distribution, and a Deny for any request without TLS. It is applied
   after the distribution exists, because it names it. Public-website mode adds a public-read
   statement.
-* ``s3.object``: one per file of ``site/`` plus the generated ``config.json``. A file is uploaded
+* ``s3.object``: one per file of ``site/`` plus the generated ``config.json``, uploaded once the
+  bucket exists (not after the policy: they upload while the distribution is created). A file is uploaded
   when its MD5 differs from the object's ETag or when the object's headers differ (``Content-Type``,
   ``Cache-Control``, the other stored headers, user metadata, storage class, encryption: a copy onto itself
   changes them and keeps the ETag), and objects no longer in ``site/`` are deleted. One
@@ -94,7 +95,11 @@ class BucketPolicyReconciler(Reconciler):
 class ObjectReconciler(Reconciler):
     kind = "s3.object"
     output_keys = keys(ObjectOutputs)
-    depends_on = ("s3.bucket", "s3.bucket_policy")
+    # Not the bucket policy: an upload needs only the bucket (its public access block and encryption
+    # come with it). The policy lets CloudFront read what is uploaded; nothing is served before the
+    # distribution exists, and the invalidation still waits for both. So the files upload while the
+    # distribution is created, not after it and the policy that names it.
+    depends_on = ("s3.bucket",)
 
     def names(self) -> list[str]:
         return self.ctx.site_keys()

@@ -30,7 +30,8 @@ CASES: dict[str, tuple[type[Reconciler], str, list[str], str, str, Path]] = {
                        "liveinsight-events-dev", DEV),
     "s3.bucket": (BucketReconciler, "s3", ["head_bucket"], "404", "liveinsight-static-dev-", DEV),
     "iam.boundary": (BoundaryReconciler, "iam", ["get_policy"], "NoSuchEntity", "liveinsight-boundary-dev", DEV),
-    "iam.role": (RoleReconciler, "iam", ["get_role", "list_role_policies", "list_attached_role_policies"],
+    "iam.role": (RoleReconciler, "iam", ["get_role", "list_role_policies", "list_attached_role_policies",
+                                         "get_role_policy"],  # the tool's own inline policy, in the same round
                  "NoSuchEntity", "liveinsight-stats-api-dev", DEV),
     "lambda.function": (FunctionReconciler, "lambda", ["get_function"], "ResourceNotFoundException",
                         "liveinsight-stats-api-dev", DEV),
