@@ -45,16 +45,21 @@ _TAGS = ("utm_source", "source", "ref")  # in Plausible's order of precedence
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SPACES = re.compile(r"\s+")
 
-# Known sources: a referrer host equal to or under one of these domains gets the name.
+# Known sources: a referrer host equal to or under one of these domains gets the name. The names are
+# Plausible's: RefInspector's referers.yml (Snowplow's referer-parser) as Plausible ships it, with
+# priv/custom_sources.json's hosts and the names source.ex ``from_referrer`` and its test expect
+# (gemini.google.com is Google Gemini, not Google; t.co and x.com are X (Twitter)).
 _DOMAINS: dict[str, str] = {
-    "mail.google.com": "Gmail",
+    "mail.google.com": "Gmail", "inbox.google.com": "Gmail",
+    "gemini.google.com": "Google Gemini",
     "bing.com": "Bing", "ntp.msn.com": "Bing",
     "duckduckgo.com": "DuckDuckGo",
     "search.yahoo.com": "Yahoo!", "search.yahoo.co.jp": "Yahoo!", "yahoo.com": "Yahoo!",
-    "ya.ru": "Yandex",
+    "ya.ru": "Yandex", "yandex.eu": "Yandex",
     "baidu.com": "Baidu",
     "ecosia.org": "Ecosia",
-    "search.brave.com": "Brave Search",
+    "search.brave.com": "Brave",
+    "kagi.com": "Kagi",
     "qwant.com": "Qwant", "startpage.com": "Startpage", "naver.com": "Naver", "sogou.com": "Sogou",
     "news.ycombinator.com": "Hacker News",
     "reddit.com": "Reddit", "redd.it": "Reddit",
@@ -63,14 +68,20 @@ _DOMAINS: dict[str, str] = {
     "linkedin.com": "LinkedIn", "lnkd.in": "LinkedIn",
     "github.com": "GitHub",
     "instagram.com": "Instagram",
-    "youtube.com": "YouTube", "youtu.be": "YouTube",
+    "youtube.com": "Youtube", "youtu.be": "Youtube",
     "wikipedia.org": "Wikipedia",
     "t.me": "Telegram", "telegram.org": "Telegram",
     "discord.com": "Discord", "discordapp.com": "Discord",
-    "bsky.app": "Bluesky", "threads.net": "Threads", "mastodon.social": "Mastodon",
-    "tiktok.com": "TikTok", "pinterest.com": "Pinterest", "lobste.rs": "Lobsters",
-    "producthunt.com": "Product Hunt", "stackoverflow.com": "Stack Overflow", "medium.com": "Medium",
-    "chatgpt.com": "ChatGPT", "chat.openai.com": "ChatGPT", "perplexity.ai": "Perplexity",
+    "bsky.app": "Bluesky", "threads.net": "Threads", "threads.com": "Threads",
+    "mastodon.social": "Mastodon", "fosstodon.org": "Mastodon",
+    "tiktok.com": "TikTok", "pinterest.com": "Pinterest", "vk.com": "Vkontakte",
+    "stackoverflow.com": "StackOverflow",
+    "chatgpt.com": "ChatGPT", "chat.openai.com": "ChatGPT", "perplexity.ai": "Perplexity", "pplx.ai": "Perplexity",
+    "claude.ai": "Claude", "phind.com": "Phind", "copilot.microsoft.com": "Microsoft Copilot",
+    "copilot.com": "Microsoft Copilot",
+    "statics.teams.cdn.office.net": "Microsoft Teams", "teams.microsoft.com": "Microsoft Teams",
+    "officeapps.live.com": "Microsoft 365",
+    "linktr.ee": "Linktree",
     "slack.com": "Slack",
 }
 # Engines with a domain per country: google.de, google.co.uk, google.com.au, yandex.ru, …
@@ -79,13 +90,28 @@ _COUNTRY_NAMES = {"google": "Google", "yandex": "Yandex", "bing": "Bing", "yahoo
 _APPS = {"com.reddit.frontpage": "Reddit", "com.google.android.gm": "Gmail",
          "com.google.android.googlequicksearchbox": "Google", "com.linkedin.android": "LinkedIn",
          "com.slack": "Slack"}
-# Tags people write in utm_source for a known source (Plausible's priv/custom_sources.json has more).
-_ALIASES = {"fb": "Facebook", "ig": "Instagram", "yt": "YouTube", "hn": "Hacker News", "hackernews": "Hacker News",
-            "twitter": "X (Twitter)", "x": "X (Twitter)", "tw": "X (Twitter)", "li": "LinkedIn",
-            "adwords": "Google", "google-ads": "Google", "google_ads": "Google", "gads": "Google",
-            "facebook-ads": "Facebook", "facebook_ads": "Facebook", "yt-ads": "YouTube", "reddit-ads": "Reddit",
-            "yahoo": "Yahoo!", "brave": "Brave Search", "gh": "GitHub"}
-_NAMES = {name.lower(): name for name in [*_DOMAINS.values(), *_COUNTRY_NAMES.values()]} | _ALIASES
+# source.ex ``canonical``: a tag is looked up, lower-cased, among the known names and the keys of
+# priv/custom_sources.json (the shorthands below and its hosts); any other tag is kept as written
+# (``hn``, ``gh``, ``x`` too: they are no key of Plausible's).
+_SHORTHANDS = {
+    **dict.fromkeys(("fb", "fb-ads", "fbads", "fbad", "facebook-ads", "facebook_ads", "fcb", "facebook_ad",
+                     "facebook_feed_ad"), "Facebook"),
+    "ig": "Instagram", "yt": "Youtube", "yt-ads": "Youtube", "reddit-ads": "Reddit",
+    **dict.fromkeys(("google_ads", "google-ads", "googleads", "gads", "google ads", "adwords"), "Google"),
+    "twitter-ads": "X (Twitter)", "twitter": "X (Twitter)", "tiktokads": "TikTok", "tik.tok": "TikTok",
+    "perplexity": "Perplexity", "linktree": "Linktree",
+}
+_CUSTOM_HOSTS = {"android-app://com.reddit.frontpage": "Reddit", "baidu.com": "Baidu", "linktr.ee": "Linktree",
+                 **dict.fromkeys(("discord.com", "discordapp.com", "ptb.discord.com", "canary.discord.com"), "Discord"),
+                 **dict.fromkeys(("sogou.com", "m.sogou.com", "wap.sogou.com"), "Sogou"), "ntp.msn.com": "Bing",
+                 "perplexity.ai": "Perplexity", "search.brave.com": "Brave",
+                 "statics.teams.cdn.office.net": "Microsoft Teams", "teams.microsoft.com": "Microsoft Teams",
+                 "t.me": "Telegram", "webk.telegram.org": "Telegram",
+                 **dict.fromkeys(("ya.ru", "yandex.com.tr", "yandex.eu", "yandex.fr", "yandex.kz", "yandex.tm",
+                                  "yandex.uz"), "Yandex")}
+_WIKIPEDIA_TAG = re.compile(r"[a-z-]+(\.m)?\.wikipedia\.org")  # custom_sources.json's language editions
+_NAMES = ({name.lower(): name for name in [*_DOMAINS.values(), *_COUNTRY_NAMES.values()]} | _SHORTHANDS
+          | _CUSTOM_HOSTS)
 
 # ISO 3166-1 alpha-2, the 249 assigned codes (https://www.iso.org/obp/ui/#search/code/), and XK
 # (Kosovo, user-assigned, which geolocation databases return).
@@ -158,7 +184,10 @@ def tagged_source(tag: str) -> str:
     """A ``utm_source``-style tag, merged with the known names case-insensitively (``GOOGLE`` → Google);
     any other tag as written, a host too (``news.ycombinator.com``), as source.ex ``find_mapping``."""
     value = clean(tag)
-    return _NAMES.get(value.lower(), value)
+    lowered = value.lower()
+    if _WIKIPEDIA_TAG.fullmatch(lowered):
+        return "Wikipedia"
+    return _NAMES.get(lowered, value)
 
 
 def tag_of(query: Mapping[str, str]) -> str | None:

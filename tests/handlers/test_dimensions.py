@@ -26,7 +26,7 @@ PAGE = "https://example.com/pricing"
     ("https://yandex.ru/search/?text=x", "Yandex"),
     ("https://www.baidu.com/link?url=x", "Baidu"),
     ("https://www.ecosia.org/search?q=x", "Ecosia"),
-    ("https://search.brave.com/search?q=x", "Brave Search"),
+    ("https://search.brave.com/search?q=x", "Brave"),  # custom_sources.json
     ("https://news.ycombinator.com/item?id=1", "Hacker News"),
     ("https://www.reddit.com/r/python/", "Reddit"),
     ("https://old.reddit.com/r/python/", "Reddit"),
@@ -41,8 +41,19 @@ PAGE = "https://example.com/pricing"
     ("https://lnkd.in/abc", "LinkedIn"),
     ("https://github.com/owner/repo", "GitHub"),
     ("https://l.instagram.com/?u=x", "Instagram"),
-    ("https://m.youtube.com/watch?v=x", "YouTube"),
-    ("https://youtu.be/x", "YouTube"),
+    ("https://m.youtube.com/watch?v=x", "Youtube"),  # referers.yml and custom_sources.json spell it so
+    ("https://youtu.be/x", "Youtube"),
+    ("https://stackoverflow.com/questions/1", "StackOverflow"),  # referers.yml's name
+    # source.ex from_referrer: custom_sources.json hosts before RefInspector, then suffix families
+    ("https://gemini.google.com/app", "Google Gemini"),
+    ("https://claude.ai/chat/1", "Claude"),
+    ("https://copilot.microsoft.com/", "Microsoft Copilot"),
+    ("https://kagi.com/search?q=x", "Kagi"),
+    ("https://pplx.ai/x", "Perplexity"),
+    ("https://teams.microsoft.com/l/x", "Microsoft Teams"),
+    ("https://linktr.ee/someone", "Linktree"),
+    ("https://euc-excel.officeapps.live.com/x", "Microsoft 365"),
+    ("https://notwikipedia.org/", "notwikipedia.org"),
     ("https://en.m.wikipedia.org/wiki/Web_analytics", "Wikipedia"),
     ("https://www.markosaric.com/blog/", "markosaric.com"),  # unknown: the host without www.
     ("https://Blog.Example.ORG./post", "blog.example.org"),
@@ -65,7 +76,22 @@ def test_no_source_is_direct(referrer: str | None) -> None:
     ("https://example.com/?utm_source=GOOGLE", "Google"),  # known names merge case-insensitively
     ("https://example.com/?utm_source=fb", "Facebook"),
     ("https://example.com/?utm_source=ig", "Instagram"),
-    ("https://example.com/?utm_source=hackernews", "Hacker News"),
+    ("https://example.com/?utm_source=hacker%20news", "Hacker News"),
+    # only Plausible's shorthands (custom_sources.json keys): others stay as written
+    ("https://example.com/?utm_source=fcb", "Facebook"),
+    ("https://example.com/?utm_source=facebook_feed_ad", "Facebook"),
+    ("https://example.com/?utm_source=googleads", "Google"),
+    ("https://example.com/?utm_source=yt", "Youtube"),
+    ("https://example.com/?utm_source=tik.tok", "TikTok"),
+    ("https://example.com/?utm_source=brave", "Brave"),
+    ("https://example.com/?utm_source=twitter", "X (Twitter)"),
+    ("https://example.com/?utm_source=hn", "hn"),
+    ("https://example.com/?utm_source=gh", "gh"),
+    ("https://example.com/?utm_source=x", "x"),
+    # a custom_sources.json host is a key too: a tag written as that host gets the name
+    ("https://example.com/?utm_source=perplexity.ai", "Perplexity"),
+    ("https://example.com/?utm_source=en.wikipedia.org", "Wikipedia"),
+    ("https://example.com/?utm_source=search.brave.com", "Brave"),
     # a tag is matched against names, not hosts (source.ex find_mapping): a host written as a tag stays
     ("https://example.com/?utm_source=news.ycombinator.com", "news.ycombinator.com"),
     ("https://example.com/?ref=producthunt.com", "producthunt.com"),
