@@ -57,12 +57,13 @@ PAID_SOURCES = {"adwords", "google-ads", "fb-ads", "fbads", "fbad", "facebook-ad
                 "facebook_feed_ad", "yt-ads", "reddit-ads", "google_ads", "googleads", "gads", "google ads",
                 "twitter-ads", "tiktokads"}
 # priv/ga4-source-categories.csv plus acquisition.ex's @custom_source_categories, for the sources above
-# (keys are the lower-cased source).
+# (keys are the lower-cased source). A tag written as a host keeps that host as its source
+# (``ref=news.ycombinator.com``), and Google's list has a row for that host: social.
 CATEGORIES = {
     "google": "SEARCH", "bing": "SEARCH", "duckduckgo": "SEARCH", "yahoo!": "SEARCH", "ecosia": "SEARCH",
     "facebook": "SOCIAL", "fb": "SOCIAL", "instagram": "SOCIAL", "linkedin": "SOCIAL", "hacker news": "SOCIAL",
-    "github": "SOCIAL", "x (twitter)": "SOCIAL", "gmail": "EMAIL", "perplexity": "AI_ASSISTANTS",
-    "chatgpt": "AI_ASSISTANTS", "youtube": "VIDEO", "amazon": "SHOPPING",
+    "news.ycombinator.com": "SOCIAL", "github": "SOCIAL", "x (twitter)": "SOCIAL", "gmail": "EMAIL",
+    "perplexity": "AI_ASSISTANTS", "chatgpt": "AI_ASSISTANTS", "youtube": "VIDEO", "amazon": "SHOPPING",
 }
 CLICK_IDS = ("gclid", "gbraid", "wbraid", "msclkid", "fbclid", "twclid")
 

@@ -166,6 +166,8 @@ def test_channels_follow_plausibles_rules() -> None:
         "Paid Search": 3, "Email": 1, "Organic Social": 1, "Organic Search": 1, "Referral": 1, "Direct": 1,
         "AI Assistants": 1}
     assert P.channel("Gmail", "", "", "", "") == "Email"
+    # ref=news.ycombinator.com keeps the host as its source, a row of Google's list: social
+    assert P.channel("news.ycombinator.com", "", "", "news.ycombinator.com", "") == "Organic Social"
     assert P.channel("", "display", "", "", "") == "Display"
     assert P.channel("someblog.example.net", "", "summer-shop", "", "") == "Organic Shopping"
 
