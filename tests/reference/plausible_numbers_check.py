@@ -10,7 +10,9 @@ last 24 hours with a midnight UTC inside), serves a copy of the project with
 (specs/stream.yaml), posts every hit to ``/api/events``, and compares with the reference
 (tests/reference/plausible.py): every field of ``/api/stats`` for each site, each of the two days
 and both together, with ``compare=previous_period``; every CSV panel of ``CSV_SITE`` over both days.
-It also compares the two paths with each other. Both paths are served at once, so that each gets
+It reports each path as its own test (``test_each_path_gives_plausibles_numbers[direct]``,
+``[stream]``) and compares the two paths with each other; with ``LIVEINSIGHT_CHECK_DIFFS`` set to
+a folder, every difference of each is written there. Both paths are served at once, so that each gets
 every event within the 24 hours ``ts`` allows; between 23:15 and 00:36 UTC it waits for a window
 with a midnight inside. A failure lists how many fields differ and the first differences;
 docs/metrics.md explains each rule.
@@ -323,16 +325,26 @@ def check(reference: Answers, got: Answers) -> list[Diff]:
     return [d for key, want in reference.items() for d in differences(want, got.get(key, _MISSING), (key,))]
 
 
-def test_the_direct_path_gives_plausibles_numbers(reference: Answers, served: dict[str, Answers]) -> None:
-    diffs = check(reference, served["dev.yaml"])
-    assert not diffs, summary(diffs)
+PATHS = {"direct": "dev.yaml", "stream": "stream.yaml"}
 
 
-def test_the_stream_path_gives_plausibles_numbers(reference: Answers, served: dict[str, Answers]) -> None:
-    diffs = check(reference, served["stream.yaml"])
+def report(name: str, diffs: list[Diff]) -> None:
+    """Every difference, one a line, into ``$LIVEINSIGHT_CHECK_DIFFS/<name>.txt`` when that is set
+    (the failure message shows the first 80)."""
+    folder = os.environ.get("LIVEINSIGHT_CHECK_DIFFS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{name}.txt").write_text("".join(f"{' / '.join(p)}: {m}\n" for p, m in diffs))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_each_path_gives_plausibles_numbers(path: str, reference: Answers, served: dict[str, Answers]) -> None:
+    diffs = check(reference, served[PATHS[path]])
+    report(path, diffs)
     assert not diffs, summary(diffs)
 
 
 def test_both_paths_give_the_same_numbers(served: dict[str, Answers]) -> None:
     diffs = check(served["dev.yaml"], served["stream.yaml"])
+    report("between-paths", diffs)
     assert not diffs, summary(diffs)
