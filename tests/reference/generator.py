@@ -4,7 +4,8 @@
 traffic holds: bots; ``engagement`` events after most page views (short ones on bounces); goals
 with props; purchases with revenue in USD and EUR; visits that cross ``midnight_ms``; visitors
 browsing the site's ``www.`` host; entries whose referrer is the site itself (self-referrals, both
-``www.`` and bare); UTM-tagged entries (and a Google Ads click with ``gclid``); percent-encoded
+``www.`` and bare); UTM-tagged entries (and a Google Ads click with ``gclid``; shorthands Plausible knows and one it
+does not); referrers whose names Plausible spells its own way (Brave, Youtube, X (Twitter)); percent-encoded
 paths; a visitor back on the other day; engagement events with no visit (more than 30 minutes
 after the last event), which Plausible drops.
 
@@ -52,9 +53,9 @@ SITES = (
 COUNTRIES = ("US", "DE", "FR", "GB", "NL", "IN", "BR", "JP", None)
 COUNTRY_WEIGHTS = (30, 15, 8, 10, 5, 8, 6, 4, 14)
 SEARCH = ("https://www.google.com/", "https://www.google.de/", "https://www.google.co.uk/search?q=x",
-          "https://www.bing.com/search?q=espresso", "https://duckduckgo.com/")
+          "https://www.bing.com/search?q=espresso", "https://duckduckgo.com/", "https://search.brave.com/search?q=x")
 SOCIAL = ("https://news.ycombinator.com/item?id=1", "https://l.facebook.com/l.php?u=x", "https://www.linkedin.com/feed/",
-          "https://github.com/some/repo")
+          "https://github.com/some/repo", "https://t.co/AbC", "https://m.youtube.com/watch?v=x")
 OTHER = ("https://someblog.example.net/2026/review", "https://www.partner.example.org/links",
          "https://en.wikipedia.org/wiki/Espresso", "https://mail.google.com/mail/u/0/", "https://perplexity.ai/search")
 # (query string of the entry page, referrer or None)
@@ -67,6 +68,8 @@ TAGGED = (
     ("utm_source=adwords&utm_campaign=brand", None),
     ("ref=news.ycombinator.com", None),
     ("utm_source=partner&utm_medium=referral", "https://www.partner.example.org/"),
+    ("utm_source=hn", None),  # no key of Plausible's: kept as written, no category
+    ("utm_source=yt&utm_medium=video", None),
 )
 
 

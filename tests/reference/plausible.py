@@ -44,6 +44,9 @@ REFERRER_HOSTS = {
     "news.ycombinator.com": "Hacker News", "www.facebook.com": "Facebook", "l.facebook.com": "Facebook",
     "m.facebook.com": "Facebook", "www.linkedin.com": "LinkedIn", "github.com": "GitHub",
     "mail.google.com": "Gmail", "perplexity.ai": "Perplexity", "en.wikipedia.org": "Wikipedia",
+    # custom_sources.json: search.brave.com is "Brave"; referers.yml's "Youtube" (so spelled) and its
+    # "Twitter", which source.ex ``from_referrer`` renames "X (Twitter)" (source_test.exs)
+    "search.brave.com": "Brave", "m.youtube.com": "Youtube", "t.co": "X (Twitter)",
 }
 # Source.find_mapping: a tag is matched case-insensitively against the known names and
 # custom_sources.json's keys (source.ex ``init`` puts every key, its hosts too: a tag
@@ -51,7 +54,7 @@ REFERRER_HOSTS = {
 # kept as written.
 KNOWN_NAMES = {n.lower(): n for n in REFERRER_HOSTS.values()} | {
     "fb": "Facebook", "ig": "Instagram", "adwords": "Google", "google-ads": "Google", "perplexity": "Perplexity",
-    "perplexity.ai": "Perplexity", "en.wikipedia.org": "Wikipedia"}
+    "perplexity.ai": "Perplexity", "en.wikipedia.org": "Wikipedia", "yt": "Youtube"}
 # custom_sources.json's keys that end in "ads"/"ad", and "adwords": paid whatever the medium.
 PAID_SOURCES = {"adwords", "google-ads", "fb-ads", "fbads", "fbad", "facebook-ads", "facebook_ads", "facebook_ad",
                 "facebook_feed_ad", "yt-ads", "reddit-ads", "google_ads", "googleads", "gads", "google ads",
@@ -64,6 +67,7 @@ CATEGORIES = {
     "facebook": "SOCIAL", "fb": "SOCIAL", "instagram": "SOCIAL", "linkedin": "SOCIAL", "hacker news": "SOCIAL",
     "news.ycombinator.com": "SOCIAL", "github": "SOCIAL", "x (twitter)": "SOCIAL", "gmail": "EMAIL",
     "perplexity": "AI_ASSISTANTS", "chatgpt": "AI_ASSISTANTS", "youtube": "VIDEO", "amazon": "SHOPPING",
+    "brave": "SEARCH",
 }
 CLICK_IDS = ("gclid", "gbraid", "wbraid", "msclkid", "fbclid", "twclid")
 
