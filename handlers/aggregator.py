@@ -122,6 +122,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             try:
                 planned = plan.plan(rec.event, rec.visitor, rec.occurrence, rec.received_ms, raw_ttl, counted_as)
                 planned.visit = (counted_as, rec.visitor)
+                planned.previous = rec.previous
             except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
                 failures.append(seq)
                 _log("poison-record", shard=shard, sequence=seq, error=str(exc))
@@ -356,6 +357,9 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
     this batch brings as new was never followed by its batch item).
     """
     pairs = [r.planned.visit for r in recs if r.planned.visit]
+    # near midnight, the visitors' sessions of the day before: a visit open then goes on (visits.py)
+    yesterday = visits.previous_keys(pairs, {r.planned.visit[1]: r.planned.previous for r in recs
+                                          if r.planned.visit and r.planned.previous})
     spans: dict[visits.Key, tuple[str, str]] = {}  # per session: the first and last record folded into it
     for r in recs:
         if r.planned.visit:
@@ -371,8 +375,9 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
 
     for _ in range(store.CONFLICT_RETRIES + 1):
         sessions: dict[visits.Key, visits.Session] = {}
-        found = batch_get.get_items(t, [*visits.keys_of(pairs), *marks])  # 100 sessions a round trip
-        for pk, sk in dict.fromkeys([*visits.keys_of(pairs), *marks]):
+        wanted = [*visits.keys_of(pairs), *marks, *yesterday.values()]
+        found = batch_get.get_items(t, wanted)  # 100 sessions a round trip
+        for pk, sk in dict.fromkeys(wanted):
             item = found.get((pk, sk))
             if item is not None and unwritten(item, (pk, sk)):
                 # Fold from the state before that put; the new put replaces it (its version).
@@ -388,7 +393,7 @@ def _visit_deltas(t: Any, recs: list[Rec], shard: str, batch: str,
                     in_sessions.setdefault(key, []).append(mark)
                 elif _new_marker(t, m.pk, m.sk, m.creator, m.ttl):  # a marker item per value
                     uv[(m.cprefix, m.csk)] += 1
-        writes = visits.visit_updates(pairs, sessions, in_sessions)
+        writes = visits.visit_updates(pairs, sessions, in_sessions, yesterday)
         writes.counters += [(cprefix, csk, "uv", n, None) for (cprefix, csk), n in uv.items()]
         try:
             for key, session in writes.sessions.items():

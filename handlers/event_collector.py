@@ -26,7 +26,8 @@ from shared.front import refusal
 from shared.http import respond
 from shared.log import error_text, log_request
 from shared.validate import ALIASES, BodyError, parse_body, validate_event
-from shared.visitors import client_ip, daily_salt, is_bot, viewer_headers, visitor_id
+from shared.visitors import client_ip, daily_salt, is_bot, previous_salt, viewer_headers, visitor_id
+from shared.visits import may_continue
 
 NAME = "event-collector"
 # Sites and UTC days one request may carry events of: each is a visitor of its own (the visitor id
@@ -120,12 +121,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         table = store.table()
         with_visitors = [(e, visitor_id(daily_salt(table, keys.day_of(e.ts_ms)), e.domain, ip, user_agent))
                          for e in valid]
+        # Near midnight, the visitor's id with the day before's salt too: its visit may go on (visits.py).
+        previous: dict[str, str] = {}
+        for e, visitor in with_visitors:
+            salt = previous_salt(table, keys.day_of(e.ts_ms)) if may_continue(e.ts_ms) else None
+            if salt:
+                previous[visitor] = visitor_id(salt, e.domain, ip, user_agent)
         if os.environ.get("LIVEINSIGHT_INGEST") == "stream":
             from shared import stream  # the aggregator writes them (docs/storage.md)
 
-            stream.put_events(with_visitors, now_ms)
+            stream.put_events(with_visitors, now_ms, previous=previous)
         else:
-            store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms)
+            store.store_events(with_visitors, int(os.environ.get("LIVEINSIGHT_EVENT_TTL_DAYS", "30")), now_ms,
+                               previous)
         log_request(NAME, event, 202, started, accepted=len(valid), rejected=len(rejected),
                     sites=sorted({e.domain for e in valid}))
         return respond(event, 202, {"accepted": len(valid), "rejected": rejected, "dropped": undeclared})

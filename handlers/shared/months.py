@@ -136,9 +136,30 @@ def with_rollups(counters: Counters, rollup: Rollup | None) -> Counters:
     if rollup is None:
         return counters
     out: Counters = dict(counters)
-    for day_key, month_key in rollup.map(list(counters)).items():
-        values, whole = counters[day_key]
+    mapped = rollup.map(list(dict.fromkeys((p, sk.removeprefix(CARRIED)) for p, sk in counters)))
+    for (prefix, sk), (values, whole) in counters.items():
+        day_key = (prefix, sk.removeprefix(CARRIED))
+        if day_key not in mapped:
+            continue
+        month_key, sign = _carried_in_month(prefix, sk, mapped[day_key])
         if month_key not in out:
-            out[month_key] = (Counter(), whole if month_key[1] == day_key[1] else None)
-        out[month_key][0].update(values)
+            out[month_key] = (Counter(), whole if month_key[1].removeprefix(CARRIED) == day_key[1] else None)
+        out[month_key][0].update({attr: sign * n for attr, n in values.items()})
     return out
+
+
+# -- visits across midnight ------------------------------------------------------------------------
+CARRIED = "~"  # visits.CARRIED: a visit's counters on the day after midnight, copied under ``~{sk}``
+_FIRST_DAY = re.compile(r"C#[^#]+#\d{4}-\d{2}-01#s")
+
+
+def _carried_in_month(prefix: str, sk: str, month_key: tuple[str, str]) -> tuple[tuple[str, str], int]:
+    """The month row a day counter adds to, and with which sign. A carried counter (visits.py, "Across
+    midnight") of a day whose day before is in the same month is taken off its month row at once (the
+    month counts the visit once); one of a month's first day stays carried in the month
+    (``~{sk}``), taken off when a query reads the month before too (visits.net_of_carried)."""
+    if not sk.startswith(CARRIED):
+        return month_key, 1
+    if _FIRST_DAY.fullmatch(prefix):
+        return (month_key[0], f"{CARRIED}{month_key[1]}"), 1
+    return month_key, -1

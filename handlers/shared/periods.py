@@ -75,3 +75,9 @@ def previous(first: datetime, last: datetime) -> tuple[datetime, datetime]:
         start = month_start(first, -count)
         return start, first - timedelta(days=1)
     return first - (last - first) - timedelta(days=1), first - timedelta(days=1)
+
+
+def day_before(partition: str) -> str:
+    """The day before a partition's first day (a day ``YYYY-MM-DD`` or a month ``YYYY-MM``)."""
+    first = datetime.strptime(partition if len(partition) > 7 else f"{partition}-01", "%Y-%m-%d")
+    return (first - timedelta(days=1)).strftime("%Y-%m-%d")

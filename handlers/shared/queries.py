@@ -101,9 +101,14 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
     refs: Counter[str] = Counter()
     found = breakdowns.Breakdowns()
     visit_figures = visits.Figures()
+    read = set(days)
     for query, items in zip(queries, results, strict=True):
         day = query["ExpressionAttributeValues"][":pk"].split("#")[2]
-        for item in items:
+        before = periods.day_before(day)  # a visit carried over midnight counts once (visits.py)
+        for stored in items:
+            item = visits.net_of_carried(stored, before in read or before[:7] in read)
+            if item is None:
+                continue
             sk = item["sk"]
             found.add(sk, item)
             visit_figures.add(item)

@@ -36,6 +36,11 @@ REQUEST_UNITS_BASE = 60
 REQUEST_UNITS_PER_EVENT = 4
 MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
 CONFLICT_RETRIES = 4
+# A visit continued across midnight (visits.py) changes its counters on the day before too and
+# copies them as carried counters on its new day: at most 7 counter items each, and its channel,
+# source, medium and campaign counted as carried (4): planned_writes allows this much for each
+# visitor with an event within 30 minutes after midnight.
+CONTINUE_UNITS = 2 * visits.SLACK_PER_SESSION + 4
 # Visitor markers, and raw items and retry guards, known to be in the table (bounded, insertion-ordered):
 # an event whose raw key is known is skipped before any call, so a request sent again to the same
 # container (a browser's retry, a replay) costs no cancelled transaction, which DynamoDB would bill.
@@ -72,7 +77,8 @@ def _remember_stored(p: Planned) -> None:
 
 
 def _actions(chunk: list[Planned], table_name: str, sessions: dict[visits.Key, visits.Session],
-             rollup: months.Rollup | None = None) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+             rollup: months.Rollup | None = None, previous: dict[visits.Key, visits.Key] | None = None,
+             ) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
     """The transaction for ``chunk`` and, per action, what its failed condition would mean. Each day
     counter is added to its month counter too (months.py; ``rollup`` decides which month row).
 
@@ -125,7 +131,7 @@ def _actions(chunk: list[Planned], table_name: str, sessions: dict[visits.Key, v
                 count(cprefix, csk, "uv", None)
         if p.active:
             active[(p.active[0], p.active[1])] = p.active[2]
-    visit_writes = visits.visit_updates([p.visit for p in chunk if p.visit], sessions, marks)
+    visit_writes = visits.visit_updates([p.visit for p in chunk if p.visit], sessions, marks, previous)
     for prefix, sk, attr, n, whole in visit_writes.counters:
         count(prefix, sk, attr, whole, n)
     for key, session in visit_writes.sessions.items():  # conditional on the version read: no lost update
@@ -151,8 +157,8 @@ def _actions(chunk: list[Planned], table_name: str, sessions: dict[visits.Key, v
     return actions, owners
 
 
-def _chunks(planned: list[Planned], table_name: str,
-            sessions: dict[visits.Key, visits.Session]) -> list[list[Planned]]:
+def _chunks(planned: list[Planned], table_name: str, sessions: dict[visits.Key, visits.Session],
+            previous: dict[visits.Key, visits.Key] | None = None) -> list[list[Planned]]:
     """Consecutive events, as many per transaction as fit in its 100 actions (with room for the
     counters a session read again may add)."""
     out: list[list[Planned]] = [[]]
@@ -160,7 +166,7 @@ def _chunks(planned: list[Planned], table_name: str,
     for p in planned:
         grown = keys | set(visits.keys_of([p.visit] if p.visit else []))
         spare = visits.SLACK_PER_SESSION * len(grown)
-        if out[-1] and len(_actions([*out[-1], p], table_name, sessions)[0]) + spare > MAX_ACTIONS:
+        if out[-1] and len(_actions([*out[-1], p], table_name, sessions, None, previous)[0]) + spare > MAX_ACTIONS:
             out.append([])
             grown = set(visits.keys_of([p.visit] if p.visit else []))
         keys = grown
@@ -169,7 +175,7 @@ def _chunks(planned: list[Planned], table_name: str,
 
 
 def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Session],
-            rollup: months.Rollup) -> None:
+            rollup: months.Rollup, previous: dict[visits.Key, visits.Key] | None = None) -> None:
     """Write the chunk in one transaction; events already stored (a retry) and visitors already
     counted are taken out and the rest written again, so nothing is counted twice or lost. A
     session changed by another request since it was read is read again (a conflict)."""
@@ -177,7 +183,7 @@ def _commit(chunk: list[Planned], t: Any, sessions: dict[visits.Key, visits.Sess
 
     conflicts = 0
     while chunk:
-        actions, owners = _actions(chunk, t.name, sessions, rollup)
+        actions, owners = _actions(chunk, t.name, sessions, rollup, previous)
         try:
             t.meta.client.transact_write_items(TransactItems=actions)
         except ClientError as exc:
@@ -234,7 +240,9 @@ def planned_writes(site_events: list[tuple[Any, str]], now_ms: int) -> int:
         planned[-1].visit = (ev, visitor)
         seen[first] += 1
     actions = _actions(planned, "", {})[0]
-    return sum(_units(a) for a in actions) + len(visits.keys_of(site_events))
+    near_midnight = visits.keys_of([(ev, v) for ev, v in site_events if visits.may_continue(ev.ts_ms)])
+    return (sum(_units(a) for a in actions) + len(visits.keys_of(site_events))
+            + CONTINUE_UNITS * len(near_midnight))
 
 
 def max_request_units(events: int) -> int:
@@ -250,9 +258,12 @@ def _units(action: dict[str, Any]) -> int:
     return -(-len(json.dumps(put["Item"], default=str, separators=(",", ":")).encode()) // 1024)
 
 
-def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms: int) -> None:
+def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms: int,
+                 previous: dict[str, str] | None = None) -> None:
     """Store valid events (each with its visitor id) exactly once: each event's raw item, counters
-    and visitor markers commit together in a transaction, and an event already stored is skipped."""
+    and visitor markers commit together in a transaction, and an event already stored is skipped.
+    ``previous``: visitor id -> its id with the day before's salt, for events near midnight (a visit
+    open before midnight goes on: visits.py)."""
     t = table()
     raw_ttl = expiry(days=event_ttl_days)
     seen: Counter[str] = Counter()
@@ -268,10 +279,11 @@ def store_events(site_events: list[tuple[Any, str]], event_ttl_days: int, now_ms
         return
     planned.sort(key=lambda p: int(p.visit[0].ts_ms) if p.visit else 0)  # visits: in time order
     sessions: dict[visits.Key, visits.Session] = {}
-    visits.read_sessions(t, visits.keys_of([p.visit for p in planned if p.visit]), sessions)
+    before = visits.previous_keys([p.visit for p in planned if p.visit], previous or {})
+    visits.read_sessions(t, [*visits.keys_of([p.visit for p in planned if p.visit]), *before.values()], sessions)
     rollup = months.Rollup(t)
-    for chunk in _chunks(planned, t.name, sessions):
-        _commit(chunk, t, sessions, rollup)
+    for chunk in _chunks(planned, t.name, sessions, before):
+        _commit(chunk, t, sessions, rollup, before)
 
 
 def count_bots(site: str, day: str, n: int) -> None:

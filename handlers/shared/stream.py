@@ -10,7 +10,9 @@ site and the visitor id: a site's visitors spread evenly over the shards; the sa
 lands on the same shard, where the aggregator looks for it; and one visitor's events stay in the
 order sent, on one shard, so the aggregator folds them into the visitor's visit in that order (events
 with the same time, such as a request's events without ``ts``, keep it) and two shards rarely update
-the same visit.
+the same visit. Within 30 minutes after midnight the key is the visitor's id with the day before's
+salt when that day had one (``pv``, visits.py "Across midnight"): those events follow the visit's
+events of the day before on their shard.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Record:
     visitor: str
     occurrence: int
     received_ms: int
+    previous: str | None = None  # near midnight, the visitor's id with the day before's salt (visits.py)
 
 
 def partition_key(site: str, visitor: str) -> str:
@@ -73,10 +76,10 @@ def untagged(value: Any) -> Any:
     return value
 
 
-def encode(ev: Event, visitor: str, occurrence: int, received_ms: int) -> bytes:
+def encode(ev: Event, visitor: str, occurrence: int, received_ms: int, previous: str | None = None) -> bytes:
     fields = {f.name: tagged(getattr(ev, f.name)) for f in dataclasses.fields(Event)}
-    return json.dumps({"v": VERSION, "e": fields, "visitor": visitor, "n": occurrence, "at": received_ms},
-                      separators=(",", ":")).encode()
+    return json.dumps({"v": VERSION, "e": fields, "visitor": visitor, "n": occurrence, "at": received_ms,
+                       **({"pv": previous} if previous else {})}, separators=(",", ":")).encode()
 
 
 def decode(data: str) -> Record:
@@ -89,10 +92,11 @@ def decode(data: str) -> Record:
         raise ValueError("not a record of this stack: unknown version")
     try:
         fields = {k: untagged(v) for k, v in dict(raw["e"]).items() if k in _FIELDS}
-        rec = Record(Event(**fields), str(raw["visitor"]), int(raw["n"]), int(raw["at"]))
+        rec = Record(Event(**fields), str(raw["visitor"]), int(raw["n"]), int(raw["at"]),
+                     str(raw["pv"]) if raw.get("pv") else None)
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise ValueError(f"a record without its fields: {exc!r}") from None
-    if len(rec.visitor) < 8 or rec.occurrence < 0:
+    if len(rec.visitor) < 8 or rec.occurrence < 0 or (rec.previous is not None and len(rec.previous) < 8):
         raise ValueError("a record without a valid visitor")
     return rec
 
@@ -114,18 +118,23 @@ def reset_for_tests() -> None:
     _kinesis = None
 
 
-def put_events(with_visitors: list[tuple[Event, str]], now_ms: int, sleep: Any = time.sleep) -> None:
+def put_events(with_visitors: list[tuple[Event, str]], now_ms: int, sleep: Any = time.sleep,
+               previous: dict[str, str] | None = None) -> None:
     """One PutRecords for the request's events (at most 100: under the 500 records a call takes).
     Records that fail (``FailedRecordCount``) are sent again, twice at most; RuntimeError if some
-    still fail. A retry of the whole request is safe: the events get the same ids."""
+    still fail. A retry of the whole request is safe: the events get the same ids. ``previous``: visitor
+id -> its id with the day before's salt, for events near midnight (each record carries it)."""
     stream = os.environ["LIVEINSIGHT_STREAM"]
     seen: dict[str, int] = {}
     records = []
     for ev, visitor in with_visitors:
         first = event_id(ev, visitor, 0)  # occurrences counted as store.store_events counts them
         occurrence = seen[first] = seen.get(first, -1) + 1
-        records.append({"Data": encode(ev, visitor, occurrence, now_ms),
-                        "PartitionKey": partition_key(ev.domain, visitor)})
+        before = (previous or {}).get(visitor)
+        # Near midnight, on the shard of the visitor's id of the day before: after its visit's
+        # earlier events, so the aggregator finds that visit to go on with (visits.py).
+        records.append({"Data": encode(ev, visitor, occurrence, now_ms, before),
+                        "PartitionKey": partition_key(ev.domain, before or visitor)})
     for attempt in range(PUT_ATTEMPTS):
         answer = kinesis().put_records(StreamName=stream, Records=records)
         if not answer.get("FailedRecordCount"):

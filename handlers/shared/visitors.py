@@ -119,6 +119,7 @@ def client_ip(event: dict[str, Any]) -> str:
 
 
 def daily_salt(table: Any, day: str) -> str:
+    """The day's salt (made on first use)."""
     if day in _salts:
         return _salts[day]
     salt: str
@@ -131,9 +132,32 @@ def daily_salt(table: Any, day: str) -> str:
         salt = candidate
     except table.meta.client.exceptions.ConditionalCheckFailedException:
         salt = str(table.get_item(Key={"pk": SALT_PK, "sk": day}, ConsistentRead=True)["Item"]["salt"])
-    _salts.clear()
+    for old in [d for d in _salts if d not in (day, _day_before(day))]:  # the day before: previous_salt
+        del _salts[old]
     _salts[day] = salt
     return salt
+
+
+def _day_before(day: str) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.strptime(day, "%Y-%m-%d") - timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+def previous_salt(table: Any, day: str) -> str | None:
+    """The salt of the day before ``day``, or None when that day had none (no visitor then). Never
+    made here: a visit that crosses midnight is looked up with yesterday's salt too (visits.py,
+    "Across midnight"), and a day without visitors has no visit to continue."""
+    before = _day_before(day)
+    if before in _salts:
+        return _salts[before]
+    from .keys import SALT_PK
+
+    found = table.get_item(Key={"pk": SALT_PK, "sk": before}, ConsistentRead=True).get("Item")
+    if found is None:  # not remembered: an event of that day may still come and make it
+        return None
+    _salts[before] = str(found["salt"])
+    return _salts[before]
 
 
 def visitor_id(salt: str, domain: str, ip: str, user_agent: str) -> str:

@@ -51,6 +51,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -72,6 +73,10 @@ SEEN_FORMAT = b"\x01"  # ``seen`` starts with its format byte (and is never empt
 # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html). A full
 # session's other values are marker items, as in the earlier layout.
 SEEN_MAX = 1_000
+# Across midnight (docs/storage.md, "Visits across midnight"): a visit continued from the day before
+# is numbered 0 in the new day's session, and its counters on the new day are copied under ``~{sk}``.
+CARRIED = "~"
+CARRIED_N = 0
 
 Key = tuple[str, str]  # the session item's pk, sk
 
@@ -167,6 +172,19 @@ def session_key(ev: Any, visitor: str, shards: int | None = None) -> Key:
     return f"V#{ev.domain}#{_day(ev.ts_ms // 86_400_000)}#s{k}", f"visit#{visitor}"
 
 
+def previous_session_key(ev: Any, previous_visitor: str, shards: int | None = None) -> Key:
+    """The session key the visitor had the day before ``ev``'s (``previous_visitor``: its id with that
+    day's salt, visitors.previous_salt)."""
+    k = int(previous_visitor[:8], 16) % (shards or keys.shards())
+    return f"V#{ev.domain}#{_day(ev.ts_ms // 86_400_000 - 1)}#s{k}", f"visit#{previous_visitor}"
+
+
+def may_continue(ts_ms: int) -> bool:
+    """Whether an event at ``ts_ms`` may continue a visit of the day before (within 30 minutes of
+    midnight): only such events look the visitor up with yesterday's salt."""
+    return ts_ms % 86_400_000 <= GAP_MS
+
+
 def _engages(ev: Any) -> bool:
     return bool(ev.kind == "custom" or (ev.kind == "engagement" and (ev.engagement_ms or 0) >= ENGAGED_MS))
 
@@ -257,23 +275,40 @@ def _wholes(v: Visit | None) -> dict[str, str]:
 
 
 def _settle(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str, str], str], prefix: str, v: Visit,
-            before: Visit | None) -> None:
-    """Add to ``deltas`` what visit ``v`` contributes beyond what it contributed as ``before``."""
+            before: Visit | None, mark: str = "") -> None:
+    """Add to ``deltas`` what visit ``v`` contributes beyond what it contributed as ``before`` (to the
+    counters ``{mark}{sk}``: ``CARRIED`` for the carried copy)."""
     diff = _contribution(v)
     diff.subtract(_contribution(before) if before else Counter())
     for (sk, attr), n in diff.items():
-        deltas[(prefix, sk, attr)] += n
+        deltas[(prefix, f"{mark}{sk}", attr)] += n
     for sk, whole in {**_wholes(before), **_wholes(v)}.items():  # a -1 may create the item on its shard
-        wholes[(prefix, sk)] = whole
+        wholes[(prefix, f"{mark}{sk}")] = whole
+
+
+def _settle_visit(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str, str], str], prefix: str,
+                  v: Visit, before: Visit | None, yesterday: tuple[str, Visit | None] | None) -> None:
+    """``_settle`` for the day of ``prefix``; for a visit carried over midnight (``n`` 0) also its
+    carried copy on that day and its change on the day before (``yesterday``: that day's counter
+    prefix and what it counted of the visit when ``before`` is None)."""
+    _settle(deltas, wholes, prefix, v, before)
+    if v.n != CARRIED_N or yesterday is None:
+        return
+    _settle(deltas, wholes, prefix, v, before, CARRIED)
+    _settle(deltas, wholes, yesterday[0], v, before if before is not None else yesterday[1])
 
 
 def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Mapping[Key, Session],
-                  marks: Mapping[Key, Iterable[Mark]] | None = None) -> VisitWrites:
+                  marks: Mapping[Key, Iterable[Mark]] | None = None,
+                  previous: Mapping[Key, Key] | None = None) -> VisitWrites:
     """Fold events (validated, each with its daily visitor id) into the visitors' ``sessions``, as read
     from the table (a key that is absent: no visit yet). Events are taken in time order; ties keep
     their order. ``marks`` are the distinct values the events carry, per session key (never a value
     kept in a marker item, ``marks_item``): each value not yet in the session's
-    ``seen`` adds 1 to ``uv`` of its counters, once. Pure: nothing is read or written here."""
+    ``seen`` adds 1 to ``uv`` of its counters, once. ``previous`` maps a session key to the visitor's
+    session key of the day before (events near midnight, ``may_continue``), whose session, read into
+    ``sessions`` too, the visit continues when it is open (its counters the day before follow the
+    visit; that session item is left as it was). Pure: nothing is read or written here."""
     shards = keys.shards()
     by_key: dict[Key, list[Any]] = {}
     for ev, visitor in events_with_visitors:
@@ -281,31 +316,48 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
     deltas: Counter[tuple[str, str, str]] = Counter()
     wholes: dict[tuple[str, str], str] = {}
     out = VisitWrites()
+    folded: dict[Key, Visit | None] = {}  # each key's visit after this batch
     for key in dict.fromkeys([*by_key, *(marks or {})]):
         evs = by_key.get(key, [])
         old = sessions.get(key)
         base = cur = old.visit if old else None
         names: list[tuple[str, str]] = []  # the distinct values of the visits this batch touches
+        carried: list[tuple[str, str]] = []  # those of a visit carried from the day before
+        yesterday: tuple[str, Visit | None] | None = None
         if evs:
             prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
+            if cur is not None and cur.n == CARRIED_N:  # carried before: the day before follows it still
+                yesterday = (f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms - 86_400_000)}#s", None)
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
+                if cur is None and previous and key in previous:
+                    was = previous[key]
+                    found = folded[was] if was in folded else getattr(sessions.get(was), "visit", None)
+                    if found is not None and found.n != CARRIED_N and found.last < ev.ts_ms and joins(found, ev.ts_ms):
+                        cur = found._replace(n=CARRIED_N)  # the visit goes on: same entry, source, pages
+                        yesterday = (f"C#{evs[0].domain}#{keys.day_of(found.start)}#s", found)
                 if ev.kind == "engagement" and joins(cur, ev.ts_ms):
                     hour = _engagement_hour(ev)
                     if not marks_item(sessions, key, hour[0]):  # else the hour's page views mark items
                         names.append(hour)
+                    if cur is not None and cur.n == CARRIED_N and not marks_item(sessions, key, "d"):
+                        names.append(("d", "day"))  # the new day's visitor: its first event may be this one
                 nxt = fold(cur, ev)
                 if cur is not None and nxt is not None and nxt.n != cur.n:
-                    _settle(deltas, wholes, prefix, cur, base)  # the visit ended: its figures are final
+                    # the visit ended: its figures are final
+                    _settle_visit(deltas, wholes, prefix, cur, base, yesterday)
                     base = None
                     names += _names(cur)
+                    carried += _names(cur) if cur.n == CARRIED_N else []
                 cur = nxt
             if cur is not None and cur != base:
-                _settle(deltas, wholes, prefix, cur, base)
+                _settle_visit(deltas, wholes, prefix, cur, base, yesterday)
             if cur is not None:
                 names += _names(cur)
+                carried += _names(cur) if cur.n == CARRIED_N and yesterday else []
             # The visitor counts once a day under each channel, source, medium and campaign of its
-            # visits (each a distinct value).
+            # visits (each a distinct value); a carried visit's in its carried copy too.
             extra = [(name, prefix, csk, -1) for name, csk in dict.fromkeys(names)]
+            extra += [(name, prefix, f"{CARRIED}{csk}", -1) for name, csk in dict.fromkeys(carried)]
             if extra:
                 marks = {**(marks or {}), key: [*(marks or {}).get(key, ()), *extra]}
         seen = old.seen if old else frozenset()
@@ -324,6 +376,8 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
                 deltas[(cprefix, csk, "uv")] += 1
                 added.add(mark)
             grown = seen | added
+        if evs:
+            folded[key] = cur
         if (cur is not None and cur != (old.visit if old else None)) or grown != seen:
             out.sessions[key] = Session(cur, old.version if old else 0, grown)
     out.counters = [(p, sk, attr, n, wholes.get((p, sk))) for (p, sk, attr), n in deltas.items() if n]
@@ -409,11 +463,35 @@ def read_sessions(table: Any, keys: Iterable[Key], into: MutableMapping[Key, Ses
             into.pop((pk, sk), None)
 
 
+def previous_keys(events_with_visitors: Iterable[tuple[Any, str]], previous: Mapping[str, str]) -> dict[Key, Key]:
+    """Session key -> the visitor's session key the day before, for events that may continue a visit
+    of that day (``may_continue``; ``previous``: visitor id -> its id with the day before's salt)."""
+    return {session_key(ev, v): previous_session_key(ev, previous[v]) for ev, v in events_with_visitors
+            if v in previous and may_continue(ev.ts_ms)}
+
+
 def keys_of(events_with_visitors: Iterable[tuple[Any, str]]) -> list[Key]:
     return list(dict.fromkeys(session_key(ev, visitor) for ev, visitor in events_with_visitors))
 
 
 # -- reads ------------------------------------------------------------------------------------------
+_NOT_COUNTS = frozenset({"pk", "sk", "whole", "expires_at"})
+
+
+def net_of_carried(item: Mapping[str, Any], day_before_read: bool) -> Mapping[str, Any] | None:
+    """How a query counts a counter item. A carried item (``~{sk}``: what a visit continued from the
+    day before adds on its new day) is taken off ``{sk}`` when the query reads the day before too, so
+    a period counts that visit once; otherwise (the day alone, or the period starts on it) it is
+    passed over (None) and the day counts the visit. Any other item is itself."""
+    sk = str(item["sk"])
+    if not sk.startswith(CARRIED):
+        return item
+    if not day_before_read:
+        return None
+    return {k: (-v if k not in _NOT_COUNTS and isinstance(v, int | Decimal) else v)
+            for k, v in {**item, "sk": sk[len(CARRIED):]}.items()}
+
+
 class Figures:
     """The visit fields of ``GET /api/stats``, summed from the counter items of the days asked for."""
 
@@ -421,7 +499,7 @@ class Figures:
         self.totals: Counter[str] = Counter()
         self.pages: dict[str, Counter[str]] = {"entry": Counter(), "exit": Counter()}
 
-    def add(self, item: dict[str, Any]) -> None:
+    def add(self, item: Mapping[str, Any]) -> None:
         """Take one counter item (any: those that are not about visits are passed over)."""
         sk = str(item["sk"])
         if sk == "day":

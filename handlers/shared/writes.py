@@ -26,6 +26,7 @@ class Planned:
     amounts: list[tuple[str, str, str, Decimal, str | None]] = field(default_factory=list)
     active: tuple[str, str, str | None] | None = None  # pk, sk, whole path
     visit: tuple[Any, str] | None = None  # the event and its visitor, for visits.py
+    previous: str | None = None  # near midnight, the visitor's id with the day before's salt (visits.py)
 
 
 def counter_update(prefix: str, values: Mapping[str, Any], whole: str | None

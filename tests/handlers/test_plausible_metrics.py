@@ -216,7 +216,7 @@ def test_an_engagement_in_its_visit_counts_its_visitor_in_its_hour(ingest: Inges
     visitor. An engagement without a session is dropped, so it counts nowhere."""
     hour = 3_600_000
     boundary = (ingest.now - 60_000) // hour * hour
-    if boundary % 86_400_000 == 0:  # keep the visit on one UTC day (a visit split at midnight: docs/metrics.md)
+    if boundary % 86_400_000 == 0:  # both hours in one UTC day: one day's series (midnight: test_midnight.py)
         boundary -= hour
     site, day = "engaged.example", datetime.fromtimestamp(boundary / 1000, UTC).strftime("%Y-%m-%d")
     before = datetime.fromtimestamp((boundary - hour) / 1000, UTC).strftime(f"{day}T%H:00:00Z")

@@ -93,19 +93,23 @@ def test_goals_with_formula_names_and_too_many_props(live: Site) -> None:
     assert ["'=HYPERLINK(\"http://evil.example\",\"x\")", "1", "1", "100.0"] in list(csv.reader(io.StringIO(body)))
 
 
-def test_a_visitor_at_midnight_counts_on_each_day_and_compare_reads_the_day_before(live: Site) -> None:
+def test_a_visit_at_midnight_counts_on_each_day_once_over_both_and_compare_reads_the_day_before(
+        live: Site) -> None:
     days = days_around(int(time.time() * 1000))
     midnight = (max(days.main_start, days.other_start) // DAY) * DAY
     before, after = day_of(midnight - 1), day_of(midnight)
     for ts in (midnight - 1, midnight):
         post(live, "/api/events", FIREFOX_MAC, {"name": "pageview", "url": url("/"), "domain": SITE, "ts": ts})
-    one = {"visitors": 1, "pageviews": 1, "visits": 1, "bounce_rate": 100, "views_per_visit": 1.0,
-           "visit_duration_s": 0, "engagement_rate": 0}
+    # One visit across midnight (Plausible's): each day counts the visitor, its page view and the
+    # whole visit (two page views, not a bounce); both days count the visit once.
+    one = {"visitors": 1, "pageviews": 1, "visits": 1, "bounce_rate": 0, "views_per_visit": 2.0,
+           "visit_duration_s": 0, "engagement_rate": 100}
     late = stats(live, f"from={after}&to={after}&compare=previous_period")
     assert {k: late[k] for k in one} == one
     assert late["comparison"] == {"from": before, "to": before, **one}
     both = stats(live, f"from={before}&to={after}")
-    assert (both["visitors"], both["pageviews"], both["visits"]) == (2, 2, 2)  # daily visitor ids
+    assert (both["visitors"], both["pageviews"], both["visits"]) == (2, 2, 1)  # daily visitor ids, one visit
+    assert (both["bounce_rate"], both["views_per_visit"]) == (0, 2.0)
     assert [row["time"] for row in both["timeseries"]] == [before, after]
 
 
