@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from . import batch_get, caps, dimensions
+from . import batch_get, caps, dimensions, on_month
 
 MONTHS_SK = "months"
 _DAY_PREFIX = re.compile(r"C#([^#]+)#(\d{4}-\d{2})-\d{2}#s")
@@ -138,7 +138,10 @@ def with_rollups(counters: Counters, rollup: Rollup | None) -> Counters:
     out: Counters = dict(counters)
     for day_key, month_key in rollup.map(list(counters)).items():
         values, whole = counters[day_key]
+        month_key, day = on_month.month_key(day_key, month_key)  # some rows carry their days (on_month.py)
         if month_key not in out:
-            out[month_key] = (Counter(), whole if month_key[1] == day_key[1] else None)
+            out[month_key] = (Counter(), whole if on_month.row_key(month_key[1]) == day_key[1] else None)
         out[month_key][0].update(values)
+        if day:
+            on_month.fold(out, day_key, month_key, day)
     return out
