@@ -10,6 +10,10 @@ Month panels are bounded as a day's are: each panel's values are admitted to a m
 month's cap counts under ``(other)`` in the month (the day keeps it). A month's partition thus holds
 at most ``caps.counter_bound()`` items per shard, less the 24 hours.
 
+A day's props, device, browser, OS and country counters are kept on their month's rows only, each
+day's share in an attribute of its own (on_month.py): half the counter items for a new visitor or a
+custom event with new props.
+
 The months a site has counters in are listed in ``C#months#{site}`` / ``months`` (a string set, ``ADD``:
 idempotent), so ``period=all`` starts at the site's first month with one query.
 """
