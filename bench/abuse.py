@@ -35,10 +35,22 @@ from liveinsight_infra.engine import Context, Engine  # noqa: E402
 from liveinsight_infra.reconcilers.dynamodb import TableReconciler  # noqa: E402
 from liveinsight_infra.spec import load_spec  # noqa: E402
 
-SITES = ["ordinary.example", "unique.example", "props.example", "dupes.example", "flood.example",
+SITES = ["ordinary.example", "unique.example", "props.example", "dupes.example", "flood.example", "first.example",
+         "full.example",
          *(f"v{i}.example" for i in range(100))]
 VALUES_PER_EVENT = 25  # a unique page, referrer, source, medium, campaign; a goal, 10 props keys and values
 TARGET_MS, TARGET_BYTES = 1000, 100 * 1024
+# A browser and an OS new to the site in each (ua-parser knows their names: a made-up one is "Unknown")
+AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+          "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+          "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.5 Mobile/15E148 Safari/604.1",
+          "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile "
+          "Safari/537.36 OPR/82.0",
+          "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 "
+          "Safari/537.36 Edg/126.0",
+          "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 "
+          "Safari/537.36 YaBrowser/24.1"]
 
 
 class Bench:
@@ -49,11 +61,13 @@ class Bench:
         self.forget = False  # post as a container that has stored nothing yet
         self.read = 0
 
-    def post(self, body: list[dict[str, Any]], visitor: int | None = None) -> tuple[int, int]:
+    def post(self, body: list[dict[str, Any]], visitor: int | None = None, agent: str | None = None
+             ) -> tuple[int, int]:
         """Status and write units of one request."""
         self.visitor += 1
         v = self.visitor if visitor is None else visitor
-        headers = {"Content-Type": "application/json", "User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) v{v}",
+        headers = {"Content-Type": "application/json",
+                   "User-Agent": f"{agent} v{v}" if agent else f"Mozilla/5.0 (X11; Linux x86_64) v{v}",
                    "X-Origin-Verify": ORIGIN_SECRET}
         if self.forget:
             from shared import store
@@ -83,10 +97,11 @@ class Bench:
         self.read += len(parsed.get("Items", []))
 
     def shape(self, name: str, site: str | None, requests: list[list[dict[str, Any]]], ordinary: float,
-              visitor: Callable[[int], int | None] = lambda i: None) -> None:
+              visitor: Callable[[int], int | None] = lambda i: None,
+              agent: Callable[[int], str | None] = lambda i: None) -> None:
         costs, statuses = [], set()
         for i, body in enumerate(requests):
-            status, units = self.post(body, visitor(i))
+            status, units = self.post(body, visitor(i), agent(i))
             costs.append(units)
             statuses.add(status)
         ms, size = self.stats(site) if site else (0.0, 0)
@@ -134,6 +149,28 @@ def unique(site: str, n: int, tag: str) -> list[dict[str, Any]]:
 def max_props(site: str) -> list[dict[str, Any]]:
     return [{"name": "big", "url": f"https://{site}/", "domain": site, "ts": now_ms(),
              "props": {f"k{j}": "v" * 1900 for j in range(30)}}]
+
+
+def nearly_full(site: str) -> None:
+    """Leave one place in each of the site's sets of admitted values for today and its month (and room for
+    one goal with 10 new props), as a flood that stopped just short of the caps would: each update of a
+    set is then billed for its largest item."""
+    from shared import caps, store
+
+    t, c, day = store.table(), caps.limits(), time.strftime("%Y-%m-%d", time.gmtime())
+    fill = {"page": c["pages"], "ref": c["sources"], "source": c["sources"], "utm_medium": c["utm"],
+            "utm_campaign": c["utm"], "browser": caps.CLIENT_CAP, "os": caps.CLIENT_CAP}
+    for pk in (f"C#caps#{site}#{day}", f"C#caps#{site}#{day[:7]}"):
+        for dim, cap in fill.items():
+            caps._admit(t, (pk, dim), cap, {f"fill {dim} {i}" for i in range(cap - 1)})
+    month = f"C#caps#{site}#{day[:7]}"
+    caps._admit(t, (month, "goal"), c["goals"], {f"fill goal {i}" for i in range(c["goals"] - 1)})
+    room = c["prop_keys"] * c["prop_values"]
+    caps._admit(t, (month, "gp"), room, {f"fill gp {i}" for i in range(room - 10)})
+    keys = c["prop_keys"] - 10  # of the day: 10 places left for one goal's 10 new props keys
+    caps._admit_goals(t, f"C#caps#{site}#{day}", {f"fill goal {g}": {
+        f"k{k}": {f"v{v}" for v in range(c["prop_values"] - 1)} for k in range(g * 10, min(keys, g * 10 + 10))}
+        for g in range(c["goals"] - 1)})
 
 
 def flood(bench: Bench, values: int) -> dict[str, Any]:
@@ -196,11 +233,14 @@ def main() -> None:
         hooks.register("before-call.dynamodb.*", meter.call)
         hooks.register("before-parameter-build.dynamodb.*", meter.params)
 
+        from boto3.dynamodb.types import TypeDeserializer
+        from item_size import item_size
+
         def sized_update(parsed: dict[str, Any], **_: Any) -> None:
             """An update is billed by the item's size (the larger of before and after, per started KB):
-            the caps' sets of admitted values return the item they grew (an estimate from its JSON)."""
+            the caps' sets of admitted values return the item they grew (its size as DynamoDB bills it)."""
             if parsed.get("Attributes"):
-                size = len(json.dumps(parsed["Attributes"], default=lambda b: "x" * len(b)))
+                size = item_size({k: TypeDeserializer().deserialize(v) for k, v in parsed["Attributes"].items()})
                 meter.units += max(1, -(-size // 1024)) - 1
 
         hooks.register("after-call.dynamodb.UpdateItem", sized_update)
@@ -219,6 +259,13 @@ def main() -> None:
                   for i in range(100)] for r in range(10)], hundred)
         b.shape("new values in every dimension, 1 event per request", "unique.example",
                 [unique("unique.example", 2, f"u{r}")[r % 2:r % 2 + 1] for r in range(rounds)], one)
+        b.shape("a site's first requests of the day: new values in every dimension, a new browser and OS",
+                "first.example", [unique("first.example", 2, f"n{r}")[r % 2:r % 2 + 1] for r in range(6)], one,
+                agent=lambda i: AGENTS[i % len(AGENTS)])
+        nearly_full("full.example")
+        b.shape("new values in every dimension, a new browser and OS, sets nearly full", "full.example",
+                [unique("full.example", 2, f"x{r}")[r % 2:r % 2 + 1] for r in range(2)], one,
+                agent=lambda i: AGENTS[i % len(AGENTS)])
         b.shape("new values in every dimension, 100 per request", "unique.example",
                 [unique("unique.example", 100, f"b{r}") for r in range(3)], hundred)
         b.shape("maximum-size props (30 x 1,900 characters)", "props.example",

@@ -2,7 +2,8 @@
 visitor markers they add to the event's transaction, and their sums when read (docs/analytics.md).
 
 Every counter lives in the day's counter partition ``C#{site}#{day}#s{k}``, beside ``day`` and
-``page#``, so a day is still one query per shard. Sort keys (values at most 100 characters, see
+``page#``, so a day is still one query per shard (and one of its month's ``f#`` rows: on_month.py).
+Sort keys (values at most 100 characters, see
 ``dimensions.MAX_VALUE_LENGTH``, so they fit a sort key whole; goal names and props are cut by
 ``keys.key_part`` when longer than a key allows):
 

@@ -18,6 +18,8 @@ only for an admitted goal, and props values only for an admitted key, so a goal 
 takes no room. A value once admitted stays admitted for the day, and a set once full never grows, so a
 value's fate is the same on every retry, on both ingest paths.
 Each container keeps the sets it has seen (bounded); a full set needs no read or write again.
+A set of more than ``SHARD_IDS`` digests is kept in shards filled one after the other (``_admit``), so
+an update is billed for one item of at most ``SHARD_IDS`` digests whatever the cap.
 """
 
 from __future__ import annotations
@@ -42,7 +44,9 @@ DEFAULTS = {"pages": 300, "sources": 100, "utm": 100, "goals": 30, "prop_keys": 
 _ID_BYTES = 8
 _CACHE_MAX = 5_000
 ADMIT_ATTEMPTS = 4
-_sets: dict[tuple[str, str], tuple[frozenset[bytes], bool]] = {}  # (pk, dimension) -> admitted ids, full
+# (pk, dimension) -> admitted ids, full, the last shard (its index, size, the values before it)
+_sets: dict[tuple[str, str], tuple[frozenset[bytes], bool, tuple[int, int, int]]] = {}
+SHARD_IDS = 100  # digests per item of a set at most (an update is billed by its item's size)
 GOALS = "goals"  # the item admitting a site's goals, props keys and values for a day
 GROUPED_VALUES = 600  # props values the goals item holds at most (8 bytes each: the defaults, 30 x 20)
 _goal_sets: dict[str, dict[str, frozenset[bytes]]] = {}  # pk -> attribute of its goals item -> ids
@@ -134,7 +138,7 @@ def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]
                 _remember_goals(pk, _sets_of(found.get((pk, dim))))
             else:
                 got = _ids_of(found.get((pk, dim)))
-                _remember((pk, dim), got, len(got) >= wanted[(pk, dim)][0])
+                _remember((pk, dim), got, len(got) >= wanted[(pk, dim)][0])  # its first shard
     kept = {key: _admit(table, key, cap, values) for key, (cap, values) in wanted.items()}
     for pk, wanted_goals in goals.items():
         kept.update(_admit_goals(table, pk, wanted_goals))
@@ -171,10 +175,19 @@ def _capped(ev: Any, kept: dict[tuple[str, str], set[str]]) -> Any:
     return replace(ev, **changes) if changes else ev
 
 
-def _remember(key: tuple[str, str], ids: frozenset[bytes], full: bool) -> None:
+def _remember(key: tuple[str, str], ids: frozenset[bytes], full: bool,
+              last: tuple[int, int, int] | None = None) -> None:
+    """Note a set as read: all its shards, ``last`` the shard values are added to (its index, its size,
+    the values of the shards before it); without ``last``, its first shard only (a batched read), kept
+    only when that is the whole set."""
+    if last is None:
+        if len(ids) >= SHARD_IDS and not full:
+            _sets.pop(key, None)  # more shards may follow: _admit reads them
+            return
+        last = (0, len(ids), 0)
     if key not in _sets and len(_sets) >= _CACHE_MAX:
         _sets.pop(next(iter(_sets)))
-    _sets[key] = (ids, full)
+    _sets[key] = (ids, full, last)
 
 
 def _ids_of(item: dict[str, Any] | None) -> frozenset[bytes]:
@@ -182,30 +195,57 @@ def _ids_of(item: dict[str, Any] | None) -> frozenset[bytes]:
     return frozenset(bytes(getattr(x, "value", x)) for x in found)
 
 
+def _shard_sk(dim: str, index: int) -> str:
+    return dim if index == 0 else f"{dim}#{index}"
+
+
+def _load(table: Any, key: tuple[str, str], cap: int) -> None:
+    """Read a set's shards, from the first to the first that is not closed (fewer than ``SHARD_IDS``)."""
+    ids: set[bytes] = set()
+    index = before = 0
+    while True:
+        got = _ids_of(table.get_item(Key={"pk": key[0], "sk": _shard_sk(key[1], index)}, ConsistentRead=True)
+                      .get("Item"))
+        ids |= got
+        if len(got) < SHARD_IDS or before + len(got) >= cap:
+            break
+        before += len(got)
+        index += 1
+    _remember(key, frozenset(ids), before + len(got) >= cap, (index, len(got), before))
+
+
 def _admit(table: Any, key: tuple[str, str], cap: int, values: set[str]) -> set[str]:
     """The values of ``values`` admitted for this site, day and dimension (admitting new ones while
-    there is room)."""
+    there is room).
+
+    A set is kept in shards of at most ``SHARD_IDS`` digests (``{dimension}``, ``{dimension}#1``, …),
+    filled one after the other, so an update is billed for a small item whatever the cap: a shard once
+    holding ``SHARD_IDS`` is closed, and the set's size is the closed shards' and the last one's."""
     ids = {_id(v): v for v in values}
     if key not in _sets:
-        item = table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item")
-        got = _ids_of(item)
-        _remember(key, got, len(got) >= cap)
-    known, full = _sets[key]
+        _load(table, key, cap)
+    known, full, (index, size, before) = _sets[key]
     new = sorted(i for i in ids if i not in known)
-    for _ in range(ADMIT_ATTEMPTS):
-        take = new[:max(0, cap - len(known))]
+    for _ in range(ADMIT_ATTEMPTS + cap // SHARD_IDS):
+        room = min(SHARD_IDS, cap - before)  # of the last shard
+        if size >= room and before + size < cap:  # closed: the next shard
+            index, before, size = index + 1, before + size, 0
+            continue
+        take = new[:max(0, room - size)]
         if full or not take:
             break
+        shard = {"pk": key[0], "sk": _shard_sk(key[1], index)}
         try:
             answer = table.update_item(
-                Key={"pk": key[0], "sk": key[1]}, UpdateExpression="ADD ids :new",
+                Key=shard, UpdateExpression="ADD ids :new",
                 ConditionExpression="attribute_not_exists(ids) OR size(ids) <= :room",
-                ExpressionAttributeValues={":new": set(take), ":room": cap - len(take)}, ReturnValues="ALL_NEW")
-            known = _ids_of(answer.get("Attributes"))
+                ExpressionAttributeValues={":new": set(take), ":room": room - len(take)}, ReturnValues="ALL_NEW")
+            got = _ids_of(answer.get("Attributes"))
         except table.meta.client.exceptions.ConditionalCheckFailedException:
-            known = _ids_of(table.get_item(Key={"pk": key[0], "sk": key[1]}, ConsistentRead=True).get("Item"))
-        full = len(known) >= cap
-        _remember(key, known, full)
+            got = _ids_of(table.get_item(Key=shard, ConsistentRead=True).get("Item"))
+        known, size = known | got, len(got)
+        full = before + size >= cap
+        _remember(key, known, full, (index, size, before))
         new = [i for i in new if i not in known]
     return {v for i, v in ids.items() if i in known}
 

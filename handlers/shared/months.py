@@ -10,6 +10,10 @@ Month panels are bounded as a day's are: each panel's values are admitted to a m
 month's cap counts under ``(other)`` in the month (the day keeps it). A month's partition thus holds
 at most ``caps.counter_bound()`` items per shard, less the 24 hours.
 
+A day's props, device, browser, OS and country counters are kept on their month's rows only, each
+day's share in an attribute of its own (on_month.py): half the counter items for a new visitor or a
+custom event with new props.
+
 The months a site has counters in are listed in ``C#months#{site}`` / ``months`` (a string set, ``ADD``:
 idempotent), so ``period=all`` starts at the site's first month with one query.
 """
@@ -21,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from . import batch_get, caps, dimensions
+from . import batch_get, caps, dimensions, on_month
 
 MONTHS_SK = "months"
 _DAY_PREFIX = re.compile(r"C#([^#]+)#(\d{4}-\d{2})-\d{2}#s")
@@ -141,10 +145,17 @@ def with_rollups(counters: Counters, rollup: Rollup | None) -> Counters:
         day_key = (prefix, sk.removeprefix(CARRIED))
         if day_key not in mapped:
             continue
-        month_key, sign = _carried_in_month(prefix, sk, mapped[day_key])
+        # Some rows carry their days (on_month.py); a carried counter keeps its own day row.
+        month_key, day = on_month.month_key(day_key, mapped[day_key])
+        sign = 1
+        if sk.startswith(CARRIED):
+            (month_key, sign), day = _carried_in_month(prefix, sk, month_key), None
         if month_key not in out:
-            out[month_key] = (Counter(), whole if month_key[1].removeprefix(CARRIED) == day_key[1] else None)
+            row = on_month.row_key(month_key[1].removeprefix(CARRIED))
+            out[month_key] = (Counter(), whole if row == day_key[1] else None)
         out[month_key][0].update({attr: sign * n for attr, n in values.items()})
+        if day:
+            on_month.fold(out, day_key, month_key, day)
     return out
 
 

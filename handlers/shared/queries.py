@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import breakdowns, months, periods, visits
+from . import breakdowns, months, on_month, periods, visits
 from .db import table
 from .keys import shards
 
@@ -94,12 +94,18 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
     # Days, or for a long period whole months from their rollups and the days of the months in part.
     days = periods.partitions(first, last)
     queries = [_key_eq(f"C#{site}#{day}#s{k}") for day in days for k in range(shards())]
-    results = _parallel_queries(queries)
+    folded = on_month.queries(site, days, shards())  # counters of days kept on their months' rows
+    results = _parallel_queries(queries + folded)
+    found = breakdowns.Breakdowns()
+    for query, items in zip(folded, results[len(queries):], strict=True):
+        month = query["ExpressionAttributeValues"][":pk"].split("#")[2]
+        for row in on_month.day_items(items, [d for d in days if d.startswith(f"{month}-")]):
+            found.add(row["sk"], row)
+    results = results[:len(queries)]
     per_day: dict[str, Counter[str]] = {d: Counter() for d in days}
     per_hour: dict[str, Counter[str]] = {f"{h:02d}": Counter() for h in range(24)}
     pages: Counter[str] = Counter()
     refs: Counter[str] = Counter()
-    found = breakdowns.Breakdowns()
     visit_figures = visits.Figures()
     read = set(days)
     for query, items in zip(queries, results, strict=True):
@@ -109,7 +115,7 @@ def stats(site: str, first: datetime, last: datetime) -> dict[str, Any]:
             item = visits.net_of_carried(stored, before in read or before[:7] in read)
             if item is None:
                 continue
-            sk = item["sk"]
+            sk = on_month.row_key(item["sk"])
             found.add(sk, item)
             visit_figures.add(item)
             if sk == "day":

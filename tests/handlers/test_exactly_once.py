@@ -63,8 +63,13 @@ def big_request(site: str) -> list[dict[str, Any]]:
 def counts(api: Api, site: str) -> dict[str, Any]:
     """What the table says, read straight from the items (summed over shards). The month rollups
     (``C#{site}#{YYYY-MM}#s{k}``) hold the same as the days: counted once too."""
-    in_days, in_months = (_counters([i for i in api.items(f"C#{site}#") if len(i["pk"]["S"].split("#")[2]) == n])
-                          for n in (10, 7))
+    items = api.items(f"C#{site}#")
+    months = [{**i, "sk": {"S": i["sk"]["S"].removeprefix("f#")}} for i in items
+              if len(i["pk"]["S"].split("#")[2]) == 7]
+    # The days' rows, and the day shares that ride on their month's f# rows (shared/on_month.py)
+    days = [i for i in items if len(i["pk"]["S"].split("#")[2]) == 10] + [_day_shares(i) for i in items
+                                                                         if i["sk"]["S"].startswith("f#")]
+    in_days, in_months = _counters(days), _counters(months)
     assert in_months == in_days
     out, pages, refs, breakdowns = in_days
     minute = sum(int(i["pv"]["N"]) for i in api.items(f"M#{site}#"))
@@ -72,6 +77,15 @@ def counts(api: Api, site: str) -> dict[str, Any]:
     return {**out, "pages": dict(pages), "refs": dict(refs), "minute": minute,
             "breakdowns": {sk: {k: n for k, n in c.items() if n} for sk, c in breakdowns.items()},
             "active": now["active_visitors"], "raw": len([i for i in api.items(f"EV#{site}#") if "guard" not in i])}
+
+
+def _day_shares(item: dict[str, Any]) -> dict[str, Any]:
+    """A month's ``f#`` row as its days count it: the sum of its ``{counter}{DD}`` attributes."""
+    shares: Counter[str] = Counter()
+    for name, value in item.items():
+        if name[:-2] in ("pv", "uv", "events") and name[-2:].isdigit():
+            shares[name[:-2]] += int(value["N"])
+    return {"sk": {"S": item["sk"]["S"].removeprefix("f#")}, **{k: {"N": str(n)} for k, n in shares.items()}}
 
 
 def _counters(items: list[dict[str, Any]]) -> tuple[Any, ...]:
