@@ -32,7 +32,7 @@ from ..contract import Event
 from ..diff import normalize_policy
 from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
-from .base import Observed, Outputs, Reconciler, error_code
+from .base import Context, Observed, Outputs, Reconciler, error_code
 from .bucket_policy_read import bucket_policy_text
 from .cloudfront import TAG_SITE_VERSION, find_distribution
 from .kind_outputs import ObjectOutputs, keys
@@ -202,12 +202,17 @@ class InvalidationReconciler(Reconciler):
     adoptable = False  # a request on the stack's own distribution, not a resource
     depends_on = ("s3.object", "cloudfront.distribution")
 
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self._tagged: dict[str, bool] = {}  # the distribution already carries this site version
+
     def names(self) -> list[str]:
         return ["site"]
 
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         dist = next(iter(self.upstream(outputs, "cloudfront.distribution").values()), {})
         version = site_version(self.ctx.site())
+        self._tagged[name] = isinstance(dist.get("id"), str) and dist.get("site_version") == version
         if not isinstance(dist.get("id"), str) or dist.get("created"):
             paths: list[str] = []  # a new distribution has nothing cached
         elif dist.get("site_version") == version:
@@ -234,6 +239,8 @@ class InvalidationReconciler(Reconciler):
         return [] if destroy else super().plan(outputs, destroy)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        if not desired["paths"] and self._tagged.get(name):  # a distribution created with this version
+            return Observed({**desired, "paths": []}, {}, False)
         return self.update(name, desired, Observed({"paths": []}, {}, False), ())
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,
