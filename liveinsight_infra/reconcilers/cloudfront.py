@@ -27,6 +27,7 @@ deployed, then deletes with the fresh ETag.
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 import uuid
 from typing import Any
@@ -49,7 +50,16 @@ SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 # Listed before /api/* (CloudFront takes the first pattern that matches); it matches /api/event and
 # /api/events, and the collector answers 404 to any other path.
 EVENT_ORIGIN, EVENT_PATTERN = "event", "/api/event*"
-TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
+TAG_SITE_VERSION = "liveinsight:site-version"  # set at a new distribution's create and by the invalidation step;
+# never compared as a tag
+
+
+def site_version(files: dict[str, Any]) -> str:
+    """The site's version: a digest of its files' names and MD5s (the invalidation step's tag)."""
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(f"{key}\0{files[key].md5}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def marker(spec: Any) -> str:
@@ -333,8 +343,6 @@ class DistributionReconciler(Reconciler):
         return self._apply_managed(base, d)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
-        from .s3_site import site_version  # s3_site imports this module
-
         cf = self.client("cloudfront")
         # The site's files are up (s3.object comes first) and nothing is cached yet: the new
         # distribution carries their version, so the invalidation step has nothing to write.

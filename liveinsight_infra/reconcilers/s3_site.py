@@ -15,6 +15,8 @@
   planning, ``changed`` once written), which also list the objects this run deletes. The site
   version last invalidated is recorded as a tag on the distribution. So an apply that died
   between upload and invalidation is finished by the next one, which then invalidates ``/*``.
+  A new distribution is created once the files are up, with their site version among its tags
+  (``cloudfront.py``): it has cached nothing, so this step then writes nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
 from .base import Context, Observed, Outputs, Reconciler, error_code
 from .bucket_policy_read import bucket_policy_text
-from .cloudfront import TAG_SITE_VERSION, find_distribution
+from .cloudfront import TAG_SITE_VERSION, find_distribution, site_version
 from .kind_outputs import ObjectOutputs, keys
 
 
@@ -188,13 +190,6 @@ def invalidation_reference(version: str, paths: list[str]) -> str:
     """The CallerReference of one batch: the same site version and path set, the same reference."""
     digest = hashlib.sha256("\n".join(sorted(set(paths))).encode()).hexdigest()[:12]
     return f"liveinsight-{version}-{digest}"
-
-
-def site_version(files: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(files):
-        digest.update(f"{key}\0{files[key].md5}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 class InvalidationReconciler(Reconciler):
