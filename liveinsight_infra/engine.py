@@ -57,6 +57,7 @@ class Engine:
         self.kinds: list[type[Reconciler]] = list(kinds or ordered_kinds())
         self.reconcilers: list[Reconciler] = [cls(ctx) for cls in self.kinds]
         self._outputs: Outputs | None = None  # after apply: every kind's outputs
+        self._planned: Plan | None = None  # the last plan this engine's reconcilers made
 
     def fresh(self) -> Engine:
         """A new engine on a copy of the context that forgets every earlier read (to re-read under a lock)."""
@@ -90,8 +91,9 @@ class Engine:
             changes.extend(per_kind[r.kind])
         notes = tuple(n for r in self.reconcilers for n in r.notes)
         basis = self._basis(changes, desired, outputs)
-        return Plan(tuple(changes), stack=stack_id(self.ctx.spec), destroy=destroy, notes=notes,
-                    desired=desired, basis=basis)
+        self._planned = Plan(tuple(changes), stack=stack_id(self.ctx.spec), destroy=destroy, notes=notes,
+                             desired=desired, basis=basis)
+        return self._planned
 
     def _basis(self, changes: Sequence[Change], desired: Mapping[str, Mapping[str, Any]],
                outputs: Outputs) -> Basis:
@@ -119,12 +121,16 @@ class Engine:
                      fingerprints=fingerprints, outputs=kept, rotate_origin_secret=self.ctx.rotate_origin_secret,
                      force=self.ctx.force)
 
-    def apply(self, plan: Plan) -> Applied:
+    def apply(self, plan: Plan, reread: bool = True) -> Applied:
         """Execute a plan made by :meth:`plan`, here or in another process (see the module doc).
 
         Changes run as a dependency graph (:mod:`.executor`): each starts when every change of the
         kinds it needs is done, and computes its desired state then, from the outputs known at
-        that moment (all of them final, since what it needs is done)."""
+        that moment (all of them final, since what it needs is done).
+
+        ``reread=False``: the plan was made by this engine, and nothing can have been written since
+        (the caller holds a lock that nobody held before it: ``StackLock.first_holder``). The plan's
+        reconcilers execute it with what they read, instead of reading the changed kinds again."""
         from .executor import closure
 
         basis = plan.basis
@@ -133,12 +139,19 @@ class Engine:
         plan.check_adoption(self.ctx.adopt)  # before any write
         start = time.monotonic()
         emit = serialised(self.ctx.emit)
-        ctx = dataclasses.replace(self.ctx.with_fresh_reads(), emit=emit, force=basis.force,
+        fresh = reread or plan is not self._planned or self._outputs is not None
+        ctx = dataclasses.replace(self.ctx.with_fresh_reads() if fresh else self.ctx, emit=emit, force=basis.force,
                                   rotate_origin_secret=basis.rotate_origin_secret)
-        runners = [cls(ctx) for cls in self.kinds]
+        if fresh:
+            runners = [cls(ctx) for cls in self.kinds]
+        else:
+            runners = self.reconcilers
+            for r in runners:
+                r.ctx = ctx
         by_kind = {r.kind: r for r in runners}
-        live = [r for r in runners if r.kind in basis.reread]
-        _observe(ctx, live, for_destroy=plan.destroy, build=False)
+        if fresh:
+            live = [r for r in runners if r.kind in basis.reread]
+            _observe(ctx, live, for_destroy=plan.destroy, build=False)
         _check_fingerprints(plan, by_kind)
         for r in runners:
             r.planned = {c.name for c in plan.for_kind(r.kind)}

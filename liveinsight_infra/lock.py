@@ -81,17 +81,22 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def create_table(ddb: Any) -> None:
-    """Create the lock table if it is missing, and wait until it is ACTIVE (first use only)."""
+def create_table(ddb: Any) -> bool:
+    """Create the lock table if it is missing, and wait until it is ACTIVE (first use only). True when
+    this call created it and its answer already said ACTIVE (then no wait, no read)."""
     try:
-        ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
-                         Tags=[{"Key": naming.TAG_MANAGED_BY, "Value": naming.MANAGED_BY}])
+        made = ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+                                AttributeDefinitions=[{"AttributeName": KEY, "AttributeType": "S"}],
+                                KeySchema=[{"AttributeName": KEY, "KeyType": "HASH"}],
+                                Tags=[{"Key": naming.TAG_MANAGED_BY, "Value": naming.MANAGED_BY}])
     except ClientError as exc:
         if _code(exc) != "ResourceInUseException":  # another process created it meanwhile
             raise
+    else:
+        if made.get("TableDescription", {}).get("TableStatus") == "ACTIVE":
+            return True
     ddb.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    return False
 
 
 class StackLock:
@@ -101,6 +106,10 @@ class StackLock:
         self.stack = stack
         self.warn, self.clock, self.renew_s = warn, clock, renew_s
         self.lost = threading.Event()  # set when a renewal finds that another process holds the lock
+        # Set by acquire: the lock table did not exist, this process created it (ACTIVE in its answer)
+        # and took the lock with its very next call. No other process can have held the lock before,
+        # so nothing was written since a plan made before acquire (``Stack.apply`` reads no more).
+        self.first_holder = False
 
     # -- AWS calls, each translated into a friendly error ------------------------------------
     @contextlib.contextmanager
@@ -157,12 +166,15 @@ class StackLock:
         except ClientError as exc:
             if _code(exc) == "ResourceNotFoundException":  # first use in this account and region
                 with self._calling("CreateTable"):
-                    create_table(self.ddb)
-                return self._put(me, replacing, first_try=False)
+                    created = create_table(self.ddb)
+                taken = self._put(me, replacing, first_try=False)
+                self.first_holder = created and taken and replacing is None
+                return taken
             return False
 
     # -- the lock --------------------------------------------------------------------------------
     def acquire(self, command: str) -> Holder:
+        self.first_holder = False
         for _ in range(3):
             me = _me(command, self.clock())
             if self._put(me, None):

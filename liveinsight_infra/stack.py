@@ -282,10 +282,12 @@ class Stack:
                 self.context.emit(Event("plan", plan=plan))
                 return Applied(plan, stack_outputs(self.context.spec, engine.current_outputs()),
                                time.monotonic() - start)
-            with self._lock(force_unlock).held("apply"):
+            lock = self._lock(force_unlock)
+            with lock.held("apply"):
                 try:
                     self.context.emit(Event("plan", plan=plan))
-                    applied = engine.apply(plan)
+                    # Under a lock nobody held before (this apply made its table): the plan's reads hold.
+                    applied = engine.apply(plan, reread=not lock.first_holder)
                 except PlanStale:  # another apply changed what this plan touches, before any write
                     engine = engine.fresh()
                     plan = engine.plan()

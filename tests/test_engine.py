@@ -227,7 +227,8 @@ STREAM_LOST_ANSWERS = ["CreateStream", "StartStreamEncryption", "CreateQueue", "
 LOST_ANSWERS = ["CreateRole", "CreateFunction", "PublishVersion", "CreateAlias", "AddPermission", "CreateRestApi",
                 "CreateResource", "CreateDeployment", "CreateStage", "CreateTable", "CreateLogGroup", "PutMetricAlarm",
                 "CreateBucket", "CreateOriginAccessControl", "CreateResponseHeadersPolicy",
-                "CreateOriginRequestPolicy", "CreateDistributionWithTags", "PutObject", "TagResource"]
+                "CreateOriginRequestPolicy", "CreateDistributionWithTags", "PutObject", "PutGatewayResponse"]
+# (A cold apply makes no TagResource: a new distribution is created with its site version tag.)
 
 
 @pytest.mark.parametrize(("operation", "spec"), [*((o, DEV) for o in LOST_ANSWERS),

@@ -251,3 +251,28 @@ def test_two_stacks_applying_at_once_the_second_is_refused_naming_the_first(moto
         release.set()
         worker.join(120)
     assert len(done) == 1 and second.plan().empty  # the first ran to the end, untouched by the second
+
+
+def test_an_apply_that_creates_the_lock_table_does_not_read_the_stack_again_under_it(moto_env: None) -> None:
+    """The lock table did not exist, this apply made it (ACTIVE at once, as moto answers) and took the
+    lock with its next call: no other apply can have held the lock, so the plan's reads still hold."""
+    stack = Stack.from_file(DEV)
+    counter = stack.context.aws.counter
+    plan = stack.plan()
+    planned = counter.reads
+    counter.reset()
+    applied = stack.apply()
+    assert applied.plan.counts()["create"] == len(plan)
+    assert counter.reads <= planned + 15, counter.calls  # one round of reads, not two (with the creates' own)
+    assert stack.plan().empty
+
+
+def test_an_apply_that_finds_the_lock_table_reads_the_stack_again_under_the_lock(moto_env: None) -> None:
+    create_table(boto3.client("dynamodb", region_name="us-east-1"))
+    stack = Stack.from_file(DEV)
+    counter = stack.context.aws.counter
+    stack.plan()
+    planned = counter.reads
+    counter.reset()
+    stack.apply()
+    assert counter.reads >= 2 * planned, counter.calls  # the plan's reads, then again under the lock

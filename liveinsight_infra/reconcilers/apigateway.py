@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from .. import naming
 from ..apigw.definition import definition_hash, desired_definition, observed_definition
@@ -37,6 +39,18 @@ from .lambda_ import ALIAS, function_arn
 # second per account with a burst of 40 (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html),
 # and a create is about 40 calls. botocore's throttling retries catch whatever still goes over.
 WRITES_AT_ONCE = 3
+
+
+class Write(Protocol):
+    """One API Gateway write of an update, within its budget of calls in flight."""
+
+    def __call__(self, operation: str, call: Callable[[], Any], ignore: tuple[str, ...] = ()) -> Any: ...
+
+
+def _chain(method: dict[str, Any], changed: set[str] | None) -> int:
+    """How many calls in a row writing this method takes (its method and integration responses)."""
+    calls = 1 + len(method["integration_responses"])
+    return calls + 1 + len(method["method_responses"]) if changed is None else calls
 # Two writes that touch one REST API at the same time can get ConflictException "Unable to complete
 # operation due to concurrent modification"; that write was not applied and can be sent again.
 CONCURRENT_MODIFICATION = RetryRule("apigateway-concurrent-modification", frozenset({"ConflictException"}),
@@ -134,8 +148,12 @@ class RestApiReconciler(Reconciler):
             api = ag.create_rest_api(
                 name=name, description=f"LiveInsight API ({naming.stack_id(self.spec)})",
                 endpointConfiguration={"types": ["REGIONAL"]}, apiKeySource="HEADER", tags=desired["tags"])
-        with self.calling(name, "GetResources"):
-            items = ag.get_resources(restApiId=api["id"], embed=["methods"])["items"]
+        root = api.get("rootResourceId")  # in CreateRestApi's answer (AWS and moto): no GetResources
+        if root:
+            items = [{"path": "/", "id": root}]
+        else:
+            with self.calling(name, "GetResources"):
+                items = ag.get_resources(restApiId=api["id"], embed=["methods"])["items"]
         empty = {"resources": [], "methods": {}, "gateway_responses": {}, "endpoint": "REGIONAL",
                  "tags": desired["tags"]}
         current = Observed(empty, {"id": api["id"], "resource_ids": {r["path"]: r["id"] for r in items}}, True)
@@ -159,32 +177,46 @@ class RestApiReconciler(Reconciler):
         have, want = current.state, desired
         fields = fields_of(diffs)
         methods = entries(diffs, "methods", {*have["methods"], *want["methods"]})
-        # 1. resources the routes need, parents first (the ones at one depth at once)
-        missing = [p for p in want["resources"] if p not in ids] if "resources" in fields else []
-        for depth in sorted({p.count("/") for p in missing}):
-            level = [p for p in missing if p.count("/") == depth]
+        # 1. the gateway responses need only the API: they are written while the resources are made.
+        # Every write below takes a place in one budget of WRITES_AT_ONCE calls in flight.
+        budget = threading.BoundedSemaphore(WRITES_AT_ONCE)
 
-            def create_resource(path: str) -> tuple[str, str]:
-                parent, _, part = path.rpartition("/")
-                created = self._write(name, f"CreateResource {path}", lambda: ag.create_resource(
-                    restApiId=api_id, parentId=ids[parent or "/"], pathPart=part))
-                return path, created["id"]
+        def write(operation: str, call: Callable[[], Any], ignore: tuple[str, ...] = ()) -> Any:
+            with budget:
+                return self._write(name, operation, call, ignore)
 
-            ids.update(self.parallel(create_resource, level, limit=WRITES_AT_ONCE))
-        # 2. methods (each method's calls in order; methods, and the gateway responses, side by side)
-        work: list[Callable[[], None]] = []
-        for key, method_diffs in methods.items():
-            if key in want["methods"]:
-                changed = fields_below(method_diffs, f"methods.{key}") if key in have["methods"] else None
-                work.append(functools.partial(self._sync_method, name, api_id, ids, key, want["methods"][key],
-                                              changed))
+        responses: list[Callable[[], Any]] = []
         for kind in entries(diffs, "gateway_responses", want["gateway_responses"]):
             response = want["gateway_responses"][kind]
-            work.append(functools.partial(self._write, name, f"PutGatewayResponse {kind}", functools.partial(
+            responses.append(functools.partial(write, f"PutGatewayResponse {kind}", functools.partial(
                 ag.put_gateway_response, restApiId=api_id, responseType=kind,
                 responseParameters=response["parameters"], responseTemplates=response["templates"])))
-        self.concurrently(work, limit=WRITES_AT_ONCE)
-        # 3. methods and resources no longer wanted (deepest resources first)
+        with ThreadPoolExecutor(max_workers=max(1, len(responses))) as pool:
+            written = [pool.submit(call) for call in responses]
+            # 2. resources the routes need, parents first (the ones at one depth at once)
+            missing = [p for p in want["resources"] if p not in ids] if "resources" in fields else []
+            for depth in sorted({p.count("/") for p in missing}):
+                level = [p for p in missing if p.count("/") == depth]
+
+                def create_resource(path: str) -> tuple[str, str]:
+                    parent, _, part = path.rpartition("/")
+                    created = write(f"CreateResource {path}", lambda: ag.create_resource(
+                        restApiId=api_id, parentId=ids[parent or "/"], pathPart=part))
+                    return path, created["id"]
+
+                ids.update(self.parallel(create_resource, level, limit=WRITES_AT_ONCE))
+            # 3. methods, each one's calls in order, all side by side (the longest chains first)
+            work: list[tuple[int, Callable[[], None]]] = []
+            for key, method_diffs in methods.items():
+                if key in want["methods"]:
+                    changed = fields_below(method_diffs, f"methods.{key}") if key in have["methods"] else None
+                    work.append((_chain(want["methods"][key], changed), functools.partial(
+                        self._sync_method, name, api_id, ids, key, want["methods"][key], changed, write)))
+            work.sort(key=lambda w: -w[0])
+            self.concurrently([w for _, w in work], limit=max(1, len(work)))
+        for done in written:
+            done.result()
+        # 4. methods and resources no longer wanted (deepest resources first)
         for key in sorted(k for k in methods if k not in want["methods"]):
             verb, path = key.split(" ", 1)
             if path in want["resources"]:
@@ -195,7 +227,7 @@ class RestApiReconciler(Reconciler):
             if path in ids and not any(path.startswith(s + "/") for s in stale):  # an ancestor takes it along
                 with self.calling(name, f"DeleteResource {path}", ignore=("NotFoundException",)):
                     ag.delete_resource(restApiId=api_id, resourceId=ids.pop(path))
-        # 4. tags (moto cannot tag a REST API by ARN: docs/moto-gaps.md)
+        # 5. tags (moto cannot tag a REST API by ARN: docs/moto-gaps.md)
         if "tags" in fields:
             arn = f"arn:aws:apigateway:{self.ctx.region}::/restapis/{api_id}"
             self.sync_tags(name, have["tags"], want["tags"],
@@ -210,33 +242,33 @@ class RestApiReconciler(Reconciler):
         return None
 
     def _sync_method(self, name: str, api_id: str, ids: dict[str, str], key: str, method: dict[str, Any],
-                     changed: set[str] | None) -> None:
+                     changed: set[str] | None, write: Write) -> None:
         """Write one method: whole when it is new (``changed`` None) or a method-level field changed,
         else only its integration and integration responses."""
         ag = self.client("apigateway")
         verb, path = key.split(" ", 1)
         rid = ids[path]
         if changed is not None and changed & METHOD_LEVEL:
-            self._write(name, f"DeleteMethod {key}", lambda: ag.delete_method(
-                restApiId=api_id, resourceId=rid, httpMethod=verb), ignore=("NotFoundException",))
+            write(f"DeleteMethod {key}", lambda: ag.delete_method(
+                restApiId=api_id, resourceId=rid, httpMethod=verb), ("NotFoundException",))
             changed = None
         if changed is None:
-            self._put_method(name, api_id, rid, verb, method)
+            self._put_method(api_id, rid, verb, method, write)
         else:
-            self._put_integration(name, api_id, rid, verb, method)
+            self._put_integration(api_id, rid, verb, method, write)
 
-    def _put_method(self, name: str, api_id: str, rid: str, verb: str, m: dict[str, Any]) -> None:
+    def _put_method(self, api_id: str, rid: str, verb: str, m: dict[str, Any], write: Write) -> None:
         ag = self.client("apigateway")
-        self._write(name, f"PutMethod {verb}", lambda: ag.put_method(
+        write(f"PutMethod {verb}", lambda: ag.put_method(
             restApiId=api_id, resourceId=rid, httpMethod=verb, authorizationType=m["authorization"],
             apiKeyRequired=m["api_key_required"]))
         for code, params in m["method_responses"].items():
-            self._write(name, f"PutMethodResponse {verb} {code}",
-                        functools.partial(ag.put_method_response, restApiId=api_id, resourceId=rid,
-                                          httpMethod=verb, statusCode=code, responseParameters=params))
-        self._put_integration(name, api_id, rid, verb, m)
+            write(f"PutMethodResponse {verb} {code}",
+                  functools.partial(ag.put_method_response, restApiId=api_id, resourceId=rid,
+                                    httpMethod=verb, statusCode=code, responseParameters=params))
+        self._put_integration(api_id, rid, verb, m, write)
 
-    def _put_integration(self, name: str, api_id: str, rid: str, verb: str, m: dict[str, Any]) -> None:
+    def _put_integration(self, api_id: str, rid: str, verb: str, m: dict[str, Any], write: Write) -> None:
         ag = self.client("apigateway")
         integ = m["integration"]
         args: dict[str, Any] = {"restApiId": api_id, "resourceId": rid, "httpMethod": verb, "type": integ["type"]}
@@ -245,13 +277,13 @@ class RestApiReconciler(Reconciler):
                         timeoutInMillis=integ["timeout_ms"])
         else:
             args.update(requestTemplates=integ["request_templates"], passthroughBehavior=integ["passthrough"])
-        self._write(name, f"PutIntegration {verb}", lambda: ag.put_integration(**args))
+        write(f"PutIntegration {verb}", lambda: ag.put_integration(**args))
         # put_integration replaces the integration and its responses: put them all back.
         for code, resp in m["integration_responses"].items():
-            self._write(name, f"PutIntegrationResponse {verb} {code}",
-                        functools.partial(ag.put_integration_response, restApiId=api_id, resourceId=rid,
-                                          httpMethod=verb, statusCode=code, responseParameters=resp["parameters"],
-                                          responseTemplates=resp["templates"]))
+            write(f"PutIntegrationResponse {verb} {code}",
+                  functools.partial(ag.put_integration_response, restApiId=api_id, resourceId=rid,
+                                    httpMethod=verb, statusCode=code, responseParameters=resp["parameters"],
+                                    responseTemplates=resp["templates"]))
 
     def delete(self, name: str, current: Observed) -> None:
         with self.calling(name, "DeleteRestApi", ignore=("NotFoundException",)):

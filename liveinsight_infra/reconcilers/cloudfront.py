@@ -27,6 +27,7 @@ deployed, then deletes with the fresh ETag.
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 import uuid
 from typing import Any
@@ -49,7 +50,16 @@ SITE_ORIGIN, API_ORIGIN, API_PATTERN = "site", "api", "/api/*"
 # Listed before /api/* (CloudFront takes the first pattern that matches); it matches /api/event and
 # /api/events, and the collector answers 404 to any other path.
 EVENT_ORIGIN, EVENT_PATTERN = "event", "/api/event*"
-TAG_SITE_VERSION = "liveinsight:site-version"  # written by the invalidation step, not compared here
+TAG_SITE_VERSION = "liveinsight:site-version"  # set at a new distribution's create and by the invalidation step;
+# never compared as a tag
+
+
+def site_version(files: dict[str, Any]) -> str:
+    """The site's version: a digest of its files' names and MD5s (the invalidation step's tag)."""
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(f"{key}\0{files[key].md5}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def marker(spec: Any) -> str:
@@ -231,7 +241,8 @@ class DistributionReconciler(Reconciler):
     output_keys = keys(DistributionOutputs)
     depends_on = ("s3.bucket", "cloudfront.oac", "cloudfront.response_headers_policy",
                   "cloudfront.origin_request_policy", "apigateway.stage", "ssm.parameter", "wafv2.web_acl",
-                  "lambda.function_url")
+                  "lambda.function_url",
+                  "s3.object")  # a new distribution is tagged with the site version already uploaded
     poll_s = 15.0
     deadline_s = 40 * 60.0
 
@@ -333,13 +344,18 @@ class DistributionReconciler(Reconciler):
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
         cf = self.client("cloudfront")
-        tags = {"Items": [{"Key": k, "Value": v} for k, v in sorted(desired["tags"].items())]}
+        # The site's files are up (s3.object comes first) and nothing is cached yet: the new
+        # distribution carries their version, so the invalidation step has nothing to write.
+        version = site_version(self.ctx.site())
+        tags = {"Items": [{"Key": k, "Value": v} for k, v in sorted({**desired["tags"],
+                                                                       TAG_SITE_VERSION: version}.items())]}
         with self.calling(name, "CreateDistributionWithTags", ignore=("DistributionAlreadyExists",)):
             resp = cf.create_distribution_with_tags(DistributionConfigWithTags={
                 "DistributionConfig": self._new_config(desired), "Tags": tags})
             dist = resp["Distribution"]
             self._wait(name, dist["Id"])
-            meta = {"id": dist["Id"], "arn": dist["ARN"], "domain": dist["DomainName"], "site_version": None}
+            meta = {"id": dist["Id"], "arn": dist["ARN"], "domain": dist["DomainName"], "site_version": version,
+                    "created": True}
             return Observed(dict(desired), meta, True)
         # DistributionAlreadyExists for a reference made just now: a retry of this very create whose
         # first answer was lost. It is found by its tag, like any distribution of the stack.
@@ -435,7 +451,8 @@ class DistributionReconciler(Reconciler):
             return {"id": UNKNOWN, "arn": UNKNOWN, "domain": UNKNOWN, "created": False}
         return {"id": current.meta["id"], "arn": current.meta["arn"], "domain": current.meta["domain"],
                 "site_version": current.meta.get("site_version"),
-                "created": name in self.executed and current.meta.get("site_version") is None}
+                "created": name in self.executed and (current.meta.get("created", False)
+                                                      or current.meta.get("site_version") is None)}
 
 
 def _behavior(existing: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

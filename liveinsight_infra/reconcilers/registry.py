@@ -34,9 +34,9 @@ def ordered_kinds() -> list[type[Reconciler]]:
                                      StreamReconciler, QueueReconciler, BoundaryReconciler, RoleReconciler,
                                      FunctionReconciler, EventSourceMappingReconciler, RestApiReconciler,
                                      PermissionReconciler, AccountReconciler, StageReconciler, UsagePlanReconciler,
-                                     BucketReconciler, OacReconciler, ResponseHeadersPolicyReconciler, WebAclReconciler,
-                                     OriginRequestPolicyReconciler, DistributionReconciler, BucketPolicyReconciler,
-                                     ObjectReconciler, InvalidationReconciler, AlarmReconciler]
+                                     BucketReconciler, ObjectReconciler, OacReconciler, ResponseHeadersPolicyReconciler,
+                                     WebAclReconciler, OriginRequestPolicyReconciler, DistributionReconciler,
+                                     BucketPolicyReconciler, InvalidationReconciler, AlarmReconciler]
     kinds.insert(kinds.index(FunctionReconciler) + 1, FunctionUrlReconciler)  # ingest.front: function_url
     _check_order(kinds)
     return kinds

@@ -15,6 +15,8 @@
   planning, ``changed`` once written), which also list the objects this run deletes. The site
   version last invalidated is recorded as a tag on the distribution. So an apply that died
   between upload and invalidation is finished by the next one, which then invalidates ``/*``.
+  A new distribution is created once the files are up, with their site version among its tags
+  (``cloudfront.py``): it has cached nothing, so this step then writes nothing.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from ..contract import Event
 from ..diff import normalize_policy
 from ..errors import from_client_error
 from ..plan import UNKNOWN, Change, FieldDiff
-from .base import Observed, Outputs, Reconciler, error_code
+from .base import Context, Observed, Outputs, Reconciler, error_code
 from .bucket_policy_read import bucket_policy_text
-from .cloudfront import TAG_SITE_VERSION, find_distribution
+from .cloudfront import TAG_SITE_VERSION, find_distribution, site_version
 from .kind_outputs import ObjectOutputs, keys
 
 
@@ -190,17 +192,14 @@ def invalidation_reference(version: str, paths: list[str]) -> str:
     return f"liveinsight-{version}-{digest}"
 
 
-def site_version(files: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
-    for key in sorted(files):
-        digest.update(f"{key}\0{files[key].md5}\n".encode())
-    return digest.hexdigest()[:16]
-
-
 class InvalidationReconciler(Reconciler):
     kind = "cloudfront.invalidation"
     adoptable = False  # a request on the stack's own distribution, not a resource
     depends_on = ("s3.object", "cloudfront.distribution")
+
+    def __init__(self, ctx: Context):
+        super().__init__(ctx)
+        self._tagged: dict[str, bool] = {}  # the distribution already carries this site version
 
     def names(self) -> list[str]:
         return ["site"]
@@ -208,6 +207,7 @@ class InvalidationReconciler(Reconciler):
     def desired(self, name: str, outputs: Outputs) -> dict[str, Any]:
         dist = next(iter(self.upstream(outputs, "cloudfront.distribution").values()), {})
         version = site_version(self.ctx.site())
+        self._tagged[name] = isinstance(dist.get("id"), str) and dist.get("site_version") == version
         if not isinstance(dist.get("id"), str) or dist.get("created"):
             paths: list[str] = []  # a new distribution has nothing cached
         elif dist.get("site_version") == version:
@@ -234,6 +234,8 @@ class InvalidationReconciler(Reconciler):
         return [] if destroy else super().plan(outputs, destroy)
 
     def create(self, name: str, desired: dict[str, Any]) -> Observed:
+        if not desired["paths"] and self._tagged.get(name):  # a distribution created with this version
+            return Observed({**desired, "paths": []}, {}, False)
         return self.update(name, desired, Observed({"paths": []}, {}, False), ())
 
     def update(self, name: str, desired: dict[str, Any], current: Observed,

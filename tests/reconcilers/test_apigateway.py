@@ -240,3 +240,25 @@ def test_an_existing_account_logging_role_is_left_alone(provider: AwsProvider) -
     assert "apigateway.account" not in {c.resource for c in plan}
     apply_spec(provider)
     assert ag.get_account()["cloudwatchRoleArn"] == theirs
+
+
+def test_a_new_api_takes_its_root_from_create_and_writes_gateway_responses_beside_the_resources(
+        provider: AwsProvider) -> None:
+    """The root resource's id is in CreateRestApi's answer (no GetResources), and the gateway responses
+    need only the API: they are written while the resources are made, not after them."""
+    import threading
+
+    ag = provider.client("apigateway")
+    responses = threading.Semaphore(0)
+    waited: list[bool] = []
+
+    def on_resource(**_: Any) -> None:
+        if not waited:  # the first resource waits until both gateway responses are being written
+            waited.append(responses.acquire(timeout=5) and responses.acquire(timeout=5))
+
+    ag.meta.events.register("before-call.apigateway.PutGatewayResponse", lambda **_: responses.release())
+    ag.meta.events.register("before-call.apigateway.CreateResource", on_resource)
+    provider.counter.reset()
+    apply_spec(provider)
+    assert provider.counter.calls[("apigateway", "GetResources")] == 0, provider.counter.calls
+    assert waited == [True]

@@ -341,3 +341,23 @@ def test_destroy_keeps_a_bucket_holding_foreign_files(provider: AwsProvider) -> 
     forced = make_engine(provider, force=True)
     forced.apply(forced.plan(destroy=True))
     assert provider.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_a_new_distribution_is_created_with_the_site_version_of_the_files_already_uploaded(
+        provider: AwsProvider) -> None:
+    """The distribution is created once the site's files are uploaded, carrying their site version, so
+    the invalidation step after it has nothing to send: no TagResource on a cold apply's critical path."""
+    from liveinsight_infra.reconcilers.cloudfront import TAG_SITE_VERSION
+    from liveinsight_infra.reconcilers.s3_site import site_version
+
+    uploads: list[str] = []
+    created_after: list[int] = []
+    provider.register("before-call.s3.PutObject", lambda **_: uploads.append("put"))
+    provider.register("before-call.cloudfront.CreateDistributionWithTags",
+                      lambda **_: created_after.append(len(uploads)))
+    engine = apply_spec(provider)
+    assert created_after == [len(uploads)] and uploads  # every file was up before the distribution
+    assert count(provider, "TagResource") == 0, provider.counter.write_calls()
+    tags = provider.client("cloudfront").list_tags_for_resource(Resource=dist_of(provider)["ARN"])["Tags"]["Items"]
+    assert {t["Key"]: t["Value"] for t in tags}[TAG_SITE_VERSION] == site_version(engine.ctx.site())
+    assert make_engine(provider).plan().empty
