@@ -274,11 +274,11 @@ def _wholes(v: Visit | None) -> dict[str, str]:
     return out
 
 
-def _settle(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str, str], str], prefix: str, v: Visit,
-            before: Visit | None, mark: str = "") -> None:
+def _settle(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str, str], str], prefix: str,
+            v: Visit | None, before: Visit | None, mark: str = "") -> None:
     """Add to ``deltas`` what visit ``v`` contributes beyond what it contributed as ``before`` (to the
     counters ``{mark}{sk}``: ``CARRIED`` for the carried copy)."""
-    diff = _contribution(v)
+    diff = _contribution(v) if v else Counter()
     diff.subtract(_contribution(before) if before else Counter())
     for (sk, attr), n in diff.items():
         deltas[(prefix, f"{mark}{sk}", attr)] += n
@@ -291,11 +291,22 @@ def _settle_visit(deltas: Counter[tuple[str, str, str]], wholes: dict[tuple[str,
     """``_settle`` for the day of ``prefix``; for a visit carried over midnight (``n`` 0) also its
     carried copy on that day and its change on the day before (``yesterday``: that day's counter
     prefix and what it counted of the visit when ``before`` is None)."""
-    _settle(deltas, wholes, prefix, v, before)
     if v.n != CARRIED_N or yesterday is None:
+        _settle(deltas, wholes, prefix, v, before)
         return
-    _settle(deltas, wholes, prefix, v, before, CARRIED)
+    _settle(deltas, wholes, prefix, on_new_day(v), on_new_day(before))
+    _settle(deltas, wholes, prefix, on_new_day(v), on_new_day(before), CARRIED)
     _settle(deltas, wholes, yesterday[0], v, before if before is not None else yesterday[1])
+
+
+def on_new_day(v: Visit | None) -> Visit | None:
+    """A carried visit as its new day counts it: not before a page view or custom event of that day
+    (Plausible's session ``timestamp`` moves with those only, and a period reads the sessions whose
+    timestamp is in it: an engagement event alone keeps the visit open, not in the day)."""
+    if v is None or v.n != CARRIED_N:
+        return v
+    end = v.last if v.end is None else v.end
+    return v if keys.day_of(end) != keys.day_of(v.start) else None
 
 
 def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Mapping[Key, Session],
@@ -346,12 +357,12 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
                     # the visit ended: its figures are final
                     _settle_visit(deltas, wholes, prefix, cur, base, yesterday)
                     base = None
-                    names += _names(cur)
-                    carried += _names(cur) if cur.n == CARRIED_N else []
+                    names += _names(cur) if on_new_day(cur) else []
+                    carried += _names(cur) if cur.n == CARRIED_N and on_new_day(cur) else []
                 cur = nxt
             if cur is not None and cur != base:
                 _settle_visit(deltas, wholes, prefix, cur, base, yesterday)
-            if cur is not None:
+            if cur is not None and on_new_day(cur) is not None:
                 names += _names(cur)
                 carried += _names(cur) if cur.n == CARRIED_N and yesterday else []
             # The visitor counts once a day under each channel, source, medium and campaign of its
