@@ -38,9 +38,10 @@ MAX_ACTIONS = 100  # per TransactWriteItems (https://docs.aws.amazon.com/amazond
 CONFLICT_RETRIES = 4
 # A visit continued across midnight (visits.py) changes its counters on the day before too and
 # copies them as carried counters on its new day: at most 7 counter items each, and its channel,
-# source, medium and campaign counted as carried (4): planned_writes allows this much for each
-# visitor with an event within 30 minutes after midnight.
-CONTINUE_UNITS = 2 * visits.SLACK_PER_SESSION + 4
+# source, medium and campaign counted as carried (4), and its visitor's country, device, browser and
+# OS (visits.VISITOR_DIMS, 4): planned_writes allows this much for each visitor with an event within
+# 30 minutes after midnight.
+CONTINUE_UNITS = 2 * visits.SLACK_PER_SESSION + 4 + len(visits.VISITOR_DIMS)
 # Visitor markers, and raw items and retry guards, known to be in the table (bounded, insertion-ordered):
 # an event whose raw key is known is skipped before any call, so a request sent again to the same
 # container (a browser's retry, a replay) costs no cancelled transaction, which DynamoDB would bill.

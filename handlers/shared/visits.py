@@ -77,6 +77,10 @@ SEEN_MAX = 1_000
 # is numbered 0 in the new day's session, and its counters on the new day are copied under ``~{sk}``.
 CARRIED = "~"
 CARRIED_N = 0
+# The visitor's country, device, browser and OS (counted once a day with its first event, breakdowns.py):
+# a visit carried into its new day counts them there again, and in its carried copy, so that a period
+# over both days counts the visitor once, as Plausible's session (one ``user_id``) is counted.
+VISITOR_DIMS = frozenset({"cty", "dev", "br", "os"})
 
 Key = tuple[str, str]  # the session item's pk, sk
 
@@ -335,16 +339,19 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
         names: list[tuple[str, str]] = []  # the distinct values of the visits this batch touches
         carried: list[tuple[str, str]] = []  # those of a visit carried from the day before
         yesterday: tuple[str, Visit | None] | None = None
+        carried_in = False  # the visit of the day before goes on in this one
         if evs:
             prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
             if cur is not None and cur.n == CARRIED_N:  # carried before: the day before follows it still
                 yesterday = (f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms - 86_400_000)}#s", None)
+                carried_in = True
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
                 if cur is None and previous and key in previous:
                     was = previous[key]
                     found = folded[was] if was in folded else getattr(sessions.get(was), "visit", None)
                     if found is not None and found.n != CARRIED_N and found.last < ev.ts_ms and joins(found, ev.ts_ms):
                         cur = found._replace(n=CARRIED_N)  # the visit goes on: same entry, source, pages
+                        carried_in = True
                         yesterday = (f"C#{evs[0].domain}#{keys.day_of(found.start)}#s", found)
                 if ev.kind == "engagement" and joins(cur, ev.ts_ms):
                     hour = _engagement_hour(ev)
@@ -369,6 +376,9 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
             # visits (each a distinct value); a carried visit's in its carried copy too.
             extra = [(name, prefix, csk, -1) for name, csk in dict.fromkeys(names)]
             extra += [(name, prefix, f"{CARRIED}{csk}", -1) for name, csk in dict.fromkeys(carried)]
+            if carried_in:  # and its visitor's country, device, browser and OS (VISITOR_DIMS)
+                extra += [(name, cprefix, f"{CARRIED}{csk}", event) for name, cprefix, csk, event
+                          in (marks or {}).get(key, ()) if csk.partition("#")[0] in VISITOR_DIMS]
             if extra:
                 marks = {**(marks or {}), key: [*(marks or {}).get(key, ()), *extra]}
         seen = old.seen if old else frozenset()

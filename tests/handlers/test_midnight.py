@@ -67,6 +67,10 @@ def check_one_visit(stats: Callable[..., dict[str, Any]]) -> None:
         assert visit_figures(s) == WHOLE_VISIT, where  # each day counts the whole visit, a period it once
         assert sources(s) == [("Google", 1, 4)], where  # no "Direct / None" for the part after midnight
         assert utm(s) == [("utm_mediums", "cpc", 1), ("utm_campaigns", "winter", 1)], where
+        # the visit's visitor: one in its device, browser and OS (and country), on each day and over both
+        # (Plausible counts its session's user id once)
+        dims = {name: [r["visitors"] for r in s[name]] for name in ("devices", "browsers", "os")}
+        assert dims == {name: [1] for name in dims}, where
         # a visitor is a visitor of each day it is seen on (Plausible's daily user id)
         assert s["visitors"] == (2 if first != last else 1), where
         assert s["pageviews"] == (4 if first != last else 2), where
