@@ -110,8 +110,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         valid = [replace(e, dims=breakdowns.derive(e.url, ref, headers, user_agent, e.domain))  # before any ingest path
                  for e, ref in zip(valid, referrers, strict=True)]
         # The most it may cost, on both paths (visitor ids change no count): past it, refused whole.
-        cost = store.planned_writes([(e, _ANY_VISITOR) for e in valid], now_ms)
-        allowed = store.max_request_units(len(valid))
+        site_events = [(e, _ANY_VISITOR) for e in valid]
+        cost = store.planned_writes(site_events, now_ms)
+        allowed = store.max_request_units(len(valid), store.continuing(site_events))
         if cost > allowed:
             log_request(NAME, event, 413, started, accepted=0, rejected=len(rejected), units=cost)
             return respond(event, 413, {"error": f"these {len(valid)} events would cost up to {cost} write units; "

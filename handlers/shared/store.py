@@ -39,9 +39,9 @@ CONFLICT_RETRIES = 4
 # A visit continued across midnight (visits.py) changes its counters on the day before too and
 # copies them as carried counters on its new day: at most 7 counter items each, and its channel,
 # source, medium and campaign counted as carried (4), and its visitor's country, device, browser and
-# OS (visits.VISITOR_DIMS, 4): planned_writes allows this much for each visitor with an event within
-# 30 minutes after midnight.
-CONTINUE_UNITS = 2 * visits.SLACK_PER_SESSION + 4 + len(visits.VISITOR_DIMS)
+# OS (visits.VISITOR_DIMS) carried and on the day before (4 each): planned_writes plans this much, and
+# max_request_units allows it, for each visitor with an event within 30 minutes after midnight.
+CONTINUE_UNITS = 2 * visits.SLACK_PER_SESSION + 4 + 2 * len(visits.VISITOR_DIMS)
 # Visitor markers, and raw items and retry guards, known to be in the table (bounded, insertion-ordered):
 # an event whose raw key is known is skipped before any call, so a request sent again to the same
 # container (a browser's retry, a replay) costs no cancelled transaction, which DynamoDB would bill.
@@ -241,13 +241,19 @@ def planned_writes(site_events: list[tuple[Any, str]], now_ms: int) -> int:
         planned[-1].visit = (ev, visitor)
         seen[first] += 1
     actions = _actions(planned, "", {})[0]
-    near_midnight = visits.keys_of([(ev, v) for ev, v in site_events if visits.may_continue(ev.ts_ms)])
     return (sum(_units(a) for a in actions) + len(visits.keys_of(site_events))
-            + CONTINUE_UNITS * len(near_midnight))
+            + CONTINUE_UNITS * continuing(site_events))
 
 
-def max_request_units(events: int) -> int:
-    return int(REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT * events)
+def continuing(site_events: list[tuple[Any, str]]) -> int:
+    """The visitors of ``site_events`` whose visit may go on across midnight (an event within 30
+    minutes after it): each may cost ``CONTINUE_UNITS`` more (a request has at most 2 site-days)."""
+    return len(visits.keys_of([(ev, v) for ev, v in site_events if visits.may_continue(ev.ts_ms)]))
+
+
+def max_request_units(events: int, continuing: int = 0) -> int:
+    """A request's write bound: per event, and per visitor whose visit may go on across midnight."""
+    return int(REQUEST_UNITS_BASE + REQUEST_UNITS_PER_EVENT * events + CONTINUE_UNITS * continuing)
 
 
 def _units(action: dict[str, Any]) -> int:

@@ -79,7 +79,8 @@ CARRIED = "~"
 CARRIED_N = 0
 # The visitor's country, device, browser and OS (counted once a day with its first event, breakdowns.py):
 # a visit carried into its new day counts them there again, and in its carried copy, so that a period
-# over both days counts the visitor once, as Plausible's session (one ``user_id``) is counted.
+# over both days counts the visitor once, as Plausible's session (one ``user_id``) is counted; when it
+# was not the visitor's first visit of the day before, that day counts it once more (its new user id).
 VISITOR_DIMS = frozenset({"cty", "dev", "br", "os"})
 
 Key = tuple[str, str]  # the session item's pk, sk
@@ -377,8 +378,13 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
             extra = [(name, prefix, csk, -1) for name, csk in dict.fromkeys(names)]
             extra += [(name, prefix, f"{CARRIED}{csk}", -1) for name, csk in dict.fromkeys(carried)]
             if carried_in:  # and its visitor's country, device, browser and OS (VISITOR_DIMS)
-                extra += [(name, cprefix, f"{CARRIED}{csk}", event) for name, cprefix, csk, event
-                          in (marks or {}).get(key, ()) if csk.partition("#")[0] in VISITOR_DIMS]
+                fixed = [m for m in (marks or {}).get(key, ()) if m[2].partition("#")[0] in VISITOR_DIMS]
+                extra += [(name, cprefix, f"{CARRIED}{csk}", event) for name, cprefix, csk, event in fixed]
+                if yesterday is not None and yesterday[1] is not None and yesterday[1].n > 1:
+                    # Not the visitor's first visit of the day before: Plausible's session takes the new
+                    # day's user id with its next page view or custom event (update_session), so that
+                    # day counts this visit's visitor apart from its earlier visits' one.
+                    extra += [(name, yesterday[0], csk, event) for name, _, csk, event in fixed]
             if extra:
                 marks = {**(marks or {}), key: [*(marks or {}).get(key, ()), *extra]}
         seen = old.seen if old else frozenset()

@@ -137,6 +137,30 @@ def test_an_engagement_after_midnight_continues_the_visit_and_counts_the_days_vi
     assert (both["visits"], both["views_per_visit"], sources(both)) == (1, 3, [("Google", 1, 3)])
 
 
+def visitor_dims(s: dict[str, Any]) -> dict[str, list[int]]:
+    return {name: [r["visitors"] for r in s[name]] for name in ("countries", "devices", "browsers", "os")}
+
+
+@pytest.mark.parametrize("one_request", [False, True])
+def test_a_visit_carried_after_an_earlier_one_counts_under_the_new_days_id(api: Api, one_request: bool) -> None:
+    """Plausible's session takes the new day's user id with its next page view (cache_store.ex
+    ``update_session``), and a visitor's dimensions are ``uniq(user_id)`` over the period's sessions:
+    a visitor with an earlier visit before midnight and a second one carried over it is two visitors
+    of the day before and of both days, one of the new day (as tests/reference/plausible.py counts)."""
+    earlier = pv("/first", MIDNIGHT - 120 * MIN)
+    events = [earlier, *VISIT]
+    country = {"CloudFront-Viewer-Country": "US"}
+    if one_request:
+        assert api.post(events, headers=country)[0] == 202
+    for e in ([] if one_request else events):
+        assert api.post(e, headers=country)[0] == 202
+    counts = {(day(f), day(t)): visitor_dims(api.stats(SITE, **{"from": day(f), "to": day(t)}))
+              for f, t in ((YESTERDAY, YESTERDAY), (TODAY, TODAY), (YESTERDAY, TODAY))}
+    assert counts == {(day(YESTERDAY), day(YESTERDAY)): {n: [2] for n in ("countries", "devices", "browsers", "os")},
+                      (day(TODAY), day(TODAY)): {n: [1] for n in ("countries", "devices", "browsers", "os")},
+                      (day(YESTERDAY), day(TODAY)): {n: [2] for n in ("countries", "devices", "browsers", "os")}}
+
+
 def test_a_month_rollup_counts_a_carried_visit_once() -> None:
     """A month row adds its days' counters: a visit carried into a day of the same month is taken
     off at once; one carried into the month's first day stays carried, for a query that reads the
