@@ -340,19 +340,17 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
         names: list[tuple[str, str]] = []  # the distinct values of the visits this batch touches
         carried: list[tuple[str, str]] = []  # those of a visit carried from the day before
         yesterday: tuple[str, Visit | None] | None = None
-        carried_in = False  # the visit of the day before goes on in this one
+        carried_in: Visit | None = None  # the visit of the day before that goes on in this one, as it ends
         if evs:
             prefix = f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms)}#s"
             if cur is not None and cur.n == CARRIED_N:  # carried before: the day before follows it still
                 yesterday = (f"C#{evs[0].domain}#{keys.day_of(evs[0].ts_ms - 86_400_000)}#s", None)
-                carried_in = True
             for ev in sorted(evs, key=lambda e: int(e.ts_ms)):
                 if cur is None and previous and key in previous:
                     was = previous[key]
                     found = folded[was] if was in folded else getattr(sessions.get(was), "visit", None)
                     if found is not None and found.n != CARRIED_N and found.last < ev.ts_ms and joins(found, ev.ts_ms):
                         cur = found._replace(n=CARRIED_N)  # the visit goes on: same entry, source, pages
-                        carried_in = True
                         yesterday = (f"C#{evs[0].domain}#{keys.day_of(found.start)}#s", found)
                 if ev.kind == "engagement" and joins(cur, ev.ts_ms):
                     hour = _engagement_hour(ev)
@@ -367,6 +365,7 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
                     base = None
                     names += _names(cur) if on_new_day(cur) else []
                     carried += _names(cur) if cur.n == CARRIED_N and on_new_day(cur) else []
+                    carried_in = cur if cur.n == CARRIED_N else carried_in
                 cur = nxt
             if cur is not None and cur != base:
                 _settle_visit(deltas, wholes, prefix, cur, base, yesterday)
@@ -377,7 +376,11 @@ def visit_updates(events_with_visitors: Iterable[tuple[Any, str]], sessions: Map
             # visits (each a distinct value); a carried visit's in its carried copy too.
             extra = [(name, prefix, csk, -1) for name, csk in dict.fromkeys(names)]
             extra += [(name, prefix, f"{CARRIED}{csk}", -1) for name, csk in dict.fromkeys(carried)]
-            if carried_in:  # and its visitor's country, device, browser and OS (VISITOR_DIMS)
+            if cur is not None and cur.n == CARRIED_N:
+                carried_in = cur
+            # and its visitor's country, device, browser and OS (VISITOR_DIMS), once a page view or
+            # custom event brings it into the new day (the session's user id is the new day's then)
+            if on_new_day(carried_in) is not None:
                 fixed = [m for m in (marks or {}).get(key, ()) if m[2].partition("#")[0] in VISITOR_DIMS]
                 extra += [(name, cprefix, f"{CARRIED}{csk}", event) for name, cprefix, csk, event in fixed]
                 if yesterday is not None and yesterday[1] is not None and yesterday[1].n > 1:

@@ -161,6 +161,19 @@ def test_a_visit_carried_after_an_earlier_one_counts_under_the_new_days_id(api: 
                       (day(YESTERDAY), day(TODAY)): {n: [2] for n in ("countries", "devices", "browsers", "os")}}
 
 
+def test_a_visit_carried_by_an_engagement_alone_keeps_the_day_befores_id(api: Api) -> None:
+    """An engagement event after midnight keeps the visit open without changing its session's user
+    id (cache_store.ex ``refresh_session_cache``): a new visit later that day is another visitor, so
+    both days count two in each visitor dimension."""
+    country = {"CloudFront-Viewer-Country": "US"}
+    engagement = {"n": "engagement", "u": f"https://{SITE}/night", "d": SITE, "e": 60_000, "sd": 50,
+                  "ts": MIDNIGHT + 2 * MIN}
+    assert api.post([VISIT[0], engagement, pv("/again", MIDNIGHT + 40 * MIN)], headers=country)[0] == 202
+    counts = [visitor_dims(api.stats(SITE, **{"from": day(f), "to": day(t)}))
+              for f, t in ((YESTERDAY, YESTERDAY), (TODAY, TODAY), (YESTERDAY, TODAY))]
+    assert counts == [{n: [k] for n in ("countries", "devices", "browsers", "os")} for k in (1, 1, 2)]
+
+
 def test_a_month_rollup_counts_a_carried_visit_once() -> None:
     """A month row adds its days' counters: a visit carried into a day of the same month is taken
     off at once; one carried into the month's first day stays carried, for a query that reads the
