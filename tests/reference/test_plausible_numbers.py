@@ -1,8 +1,8 @@
 """Acceptance check: the numbers of ``GET /api/stats`` are Plausible's, on both ingest paths.
 
-Run it by name (pytest collects ``test_*.py`` only, so the suite leaves it out until it passes):
+Part of the suite (``scripts/test``); alone:
 
-    .venv/bin/python -m pytest tests/reference/plausible_numbers_check.py -q
+    .venv/bin/python -m pytest tests/reference/test_plausible_numbers.py -q
 
 It generates the reference traffic (tests/reference/generator.py: 5,000+ events, three sites, the
 last 24 hours with a midnight UTC inside), serves a copy of the project with
