@@ -14,7 +14,10 @@ HTTPS. This patch makes moto do the same:
 
 It also carries one speed patch: moto's TransactWriteItems deep-copies the whole table before each
 of its actions, so the event collector's transactions grew slower with every stored event; the
-patch backs up only the items a transaction names (``_one_table_copy_per_transaction``).
+patch backs up only the items a transaction names (``_one_table_copy_per_transaction``). And one more:
+moto answers every ``Query`` by listing and sorting the whole table, then keeping the items of the
+partition asked for, so a query's time grew with everything stored, where DynamoDB reads only the
+partition; the patch lists only that partition (``_query_one_partition``).
 
 The product's policy stays the AWS-correct one. Applied by ``--moto``, ``serve``, the tests and
 ``python -m liveinsight_infra_moto.server``.
@@ -112,6 +115,7 @@ def apply_fidelity_patches() -> None:
     apply_response_headers_policy_patch()  # moto has no response headers policy API at all
     apply_origin_request_policy_patch()  # nor any origin request policy API
     _one_table_copy_per_transaction()
+    _query_one_partition()
     serialise_calls()
     _PATCHED = True
 
@@ -194,6 +198,38 @@ def _one_table_copy_per_transaction() -> None:
 
     models.copy = shim  # type: ignore[attr-defined,assignment]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_PARTITION = threading.local()
+
+
+def _query_one_partition() -> None:
+    """A speed patch only: a table query (not an index's) with a partition key sees the items of
+    that partition, sorted as moto sorts them, instead of every item in the table sorted; what the
+    query then keeps, filters, pages and returns is moto's own."""
+    from moto.dynamodb.models.table import Table
+
+    all_items, query = Table.all_items, Table.query
+
+    def one_partition(self: Any) -> list[Any]:
+        wanted = getattr(_PARTITION, "key", None)
+        if wanted is None or wanted[0] is not self:
+            return all_items(self)
+        partition = self.items.get(wanted[1]) if wanted[1] in self.items else None  # no defaultdict entry
+        return sorted(partition.values(), key=lambda x: x.range_key) if partition else []
+
+    def query_one_partition(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto passes it by position
+        if index_name or not self.range_key_attr or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        _PARTITION.key = (self, hash_key)
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _PARTITION.key = None
+
+    Table.all_items = one_partition  # type: ignore[method-assign]
+    Table.query = query_one_partition  # type: ignore[method-assign]
 
 
 _EMBEDDED = threading.RLock()
