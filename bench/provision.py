@@ -15,7 +15,10 @@ Every cycle of either tool (cold apply → converged plan → converged apply �
 alarm threshold; plan + apply) → destroy) gets a moto server of its own (the project's moto, with
 the fidelity patch) and, under the model, a proxy of its own, both started before the cycle and
 stopped after it: nothing the other tool or an earlier run did is left in the server's memory, its
-loaded modules or its backends. The two tools alternate run by run, so machine noise hits both.
+loaded modules or its backends. The server sets up the services either stack uses before it
+listens, as a server that is ready when it answers; ``--lazy-server`` starts it as moto does, each
+service set up at its first request while every other request waits (AWS has no such stall).
+The two tools alternate run by run, so machine noise hits both.
 Ours starts each run without built packages (a fresh ``LIVEINSIGHT_PACKAGE_CACHE``); the vendored
 wheels are fetched once before timing, as ``terraform init`` (untimed) installs the provider. Times
 are whole-process wall times of the command line (``python -m liveinsight_infra ...`` and
@@ -77,6 +80,8 @@ class Results:
 
 
 class Moto:
+    lazy = False  # --lazy-server: moto's own first-request set-up of each service (docs/BENCHMARKS.md)
+
     def __init__(self, log: Path):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -86,7 +91,8 @@ class Moto:
         self.log = log
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}  # Terraform attaches a managed policy
         self.proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra_moto.server", "-H", "127.0.0.1",
-                                      "-p", str(self.port)], stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+                                      "-p", str(self.port), *(["--lazy"] if self.lazy else [])],
+                                     stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
@@ -474,10 +480,15 @@ def main() -> None:
     ap.add_argument("--warm-server", action="store_true",
                     help="before timing a cycle, make one read per service on its fresh server, so that moto's "
                          "first-request set-up (importing the service, making its backend) is not timed")
+    ap.add_argument("--lazy-server", action="store_true",
+                    help="start each server with --lazy: moto sets a service up at the first request for it, "
+                         "holding back every other request meanwhile (how the server started before; "
+                         "liveinsight_infra_moto/server.py)")
     ap.add_argument("--baseline", type=Path,
                     help="a folder holding another liveinsight_infra package (e.g. `git archive` of an earlier "
                          "commit), measured in the same run as a third arm: before and after a change, side by side")
     args = ap.parse_args()
+    Moto.lazy = args.lazy_server
     runs = 1 if args.quick else args.runs
     why_not = "--quick" if args.quick else ("--no-terraform" if args.no_terraform else terraform_available())
     settings = ["latency"] if args.only_latency else (["loopback", "latency"] if args.latency else ["loopback"])
@@ -503,6 +514,8 @@ def main() -> None:
         if why_not is None else f"not run ({why_not})"
     servers = ("one server (and proxy) for every cycle, reset between cycles (--shared-server)" if args.shared_server
                else "a fresh server (and proxy) for each tool and run")
+    servers += (", each started lazy: moto sets a service up at its first request (--lazy-server)" if args.lazy_server
+                else ", each with its services set up before it listens (liveinsight_infra_moto/server.py)")
     if args.warm_server:
         servers += ", each warmed up by one untimed read per service (--warm-server)"
     for setting in settings:
@@ -521,8 +534,9 @@ def main() -> None:
             "Calls are moto's request log for the step (the same count for both tools); reads / writes are ours, "
             "from `-v`. CPU s: user + system time of the command (medians), Terraform's with its provider "
             "process; on a loaded machine a step's wall time grows with its CPU time, so the ratio does too. "
-            "(server): the moto server's CPU time during the step, most of it, on a fresh server's first step, "
-            "moto setting up each service at its first request.",
+            "(server): the moto server's CPU time during the step"
+            + (", most of it, on a fresh server's first step, moto setting up each service at its first request."
+               if args.lazy_server else " (each service set up before the server listened, untimed)."),
             *([f"\nThe same run, ours at `{args.baseline.name}` (`--baseline`, the code before a change), "
                "against the same Terraform samples:\n\n" + table(base, tf, runs, anchor=False)]
               if base is not None and args.baseline else []),
