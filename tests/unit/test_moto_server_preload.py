@@ -50,7 +50,8 @@ def test_services_are_set_up_before_the_server_listens() -> None:
     assert all(ready["imported"].values()), ready["imported"]  # type: ignore[union-attr]
     assert ready["made"] == sorted(SERVICES)  # each service's app is made: the dispatcher finds it
     assert ready["models"] >= len(SERVICES)  # and its API model loaded
-    assert ready["partitions"] == ready["all_partitions"]  # IAM's backend in every partition: the account lookup of any request
+    # IAM's backend in every partition: what any request's account lookup makes
+    assert ready["partitions"] == ready["all_partitions"]
     assert ready["status"] == 200
 
 
