@@ -37,6 +37,7 @@ from .keys import day_of
 
 OTHER = "(other)"
 CLIENT_CAP = 100  # distinct browsers, and operating systems, per site and day
+CURRENCY_CAP = 5  # distinct revenue currencies per site and day (admitted in the goals item, as ``c``)
 MAX_GOAL_PROPS = 10  # props keys counted per event (breakdowns.MAX_GOAL_PROPS): the first 10 in key order
 MAX_PROP_KEY = 100  # characters of a props key kept (breakdowns.MAX_PROP_KEY)
 MAX_PROP_VALUE = 100  # characters of a props value kept (breakdowns.MAX_PROP_VALUE)
@@ -122,6 +123,7 @@ def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]
     events = list(events)
     wanted: dict[tuple[str, str], tuple[int, set[str]]] = {}
     goals: dict[str, dict[str, dict[str, set[str]]]] = {}  # pk -> goal -> props key -> values
+    currencies: dict[str, set[str]] = {}  # pk -> revenue currencies
     for ev in events:
         for dim, cap, value in _wanted(ev):
             wanted.setdefault((_pk(ev), dim), (cap, set()))[1].add(value)
@@ -129,6 +131,8 @@ def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]
             props = goals.setdefault(_pk(ev), {}).setdefault(ev.name, {})
             for key, value in goal_props(ev.props).items():
                 props.setdefault(key, set()).add(value)
+            if getattr(ev, "revenue", None):
+                currencies.setdefault(_pk(ev), set()).add(str(ev.revenue["currency"]))
     unknown: list[tuple[str, str]] = [k for k in wanted if k not in _sets]
     unknown += [(pk, GOALS) for pk in goals if pk not in _goal_sets]
     if batched and unknown:
@@ -141,7 +145,7 @@ def apply(table: Any, events: Iterable[Any], batched: bool = False) -> list[Any]
                 _remember((pk, dim), got, len(got) >= wanted[(pk, dim)][0])  # its first shard
     kept = {key: _admit(table, key, cap, values) for key, (cap, values) in wanted.items()}
     for pk, wanted_goals in goals.items():
-        kept.update(_admit_goals(table, pk, wanted_goals))
+        kept.update(_admit_goals(table, pk, wanted_goals, currencies.get(pk, set())))
     return [_capped(ev, kept) for ev in events]
 
 
@@ -171,6 +175,8 @@ def _capped(ev: Any, kept: dict[tuple[str, str], set[str]]) -> Any:
                 v = value if k == OTHER else keep(f"pval#{_id(name + '#' + key).hex()}", value)
                 props.setdefault(k, OTHER if k == OTHER else v)
         changes.update(name=name, props=props)
+        if getattr(ev, "revenue", None) and str(ev.revenue["currency"]) not in kept.get((pk, "cur"), ()):
+            changes["revenue"] = None  # a currency past the cap: its amount is not summed (its event counts)
     changes = {k: v for k, v in changes.items() if getattr(ev, k, None) != v}
     return replace(ev, **changes) if changes else ev
 
@@ -260,11 +266,13 @@ def _remember_goals(pk: str, sets: dict[str, frozenset[bytes]]) -> None:
     _goal_sets[pk] = sets
 
 
-def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) -> dict[tuple[str, str], set[str]]:
-    """The goals, props keys and props values of ``wanted`` (goal -> key -> values) admitted for this
-    site and day, as ``_capped`` takes them, admitting new ones while there is room: all in one item,
-    ``{pk}`` / ``goals`` (``g`` the goals, ``k`` the goal and key pairs, ``v{pair}`` each pair's values),
-    grown by one conditional update per request. A key is admitted only under an admitted goal, a value
+def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]],
+                 currencies: set[str] | frozenset[str] = frozenset()) -> dict[tuple[str, str], set[str]]:
+    """The goals, props keys and props values of ``wanted`` (goal -> key -> values), and the revenue
+    currencies of ``currencies``, admitted for this site and day, as ``_capped`` takes them, admitting
+    new ones while there is room: all in one item, ``{pk}`` / ``goals`` (``g`` the goals, ``k`` the goal
+    and key pairs, ``v{pair}`` each pair's values, ``c`` the currencies), grown by one conditional
+    update per request. A key is admitted only under an admitted goal, a value
     only under an admitted key, so a goal or key past its cap takes no room."""
     c = limits()
     # The values' sets join the item while it stays a few KB (an update is billed by the item's size):
@@ -286,6 +294,7 @@ def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) ->
             return {*known, *new}
 
         goals_in = take("g", c["goals"], (_id(g) for g in wanted))
+        take("c", CURRENCY_CAP, (_id(x) for x in currencies))
         pairs = {f"{g}#{k}": values for g, keys in wanted.items() if _id(g) in goals_in for k, values in keys.items()}
         keys_in = take("k", c["prop_keys"], (_id(p) for p in pairs))
         for pair, values in pairs.items():
@@ -307,7 +316,8 @@ def _admit_goals(table: Any, pk: str, wanted: dict[str, dict[str, set[str]]]) ->
             _remember_goals(pk, _sets_of(table.get_item(Key=key, ConsistentRead=True).get("Item")))
     sets = _goal_sets[pk]
     goals = {g for g in wanted if _id(g) in sets.get("g", ())}
-    out: dict[tuple[str, str], set[str]] = {(pk, "goal"): goals, (pk, "pkey"): set()}
+    out: dict[tuple[str, str], set[str]] = {(pk, "goal"): goals, (pk, "pkey"): set(),
+                                            (pk, "cur"): {x for x in currencies if _id(x) in sets.get("c", ())}}
     for g in goals:
         for k, values in wanted[g].items():
             pair = f"{g}#{k}"
@@ -334,5 +344,6 @@ def counter_bound() -> int:
             + 2 * (c["sources"] + 1)  # referrers, sources
             + 2 * (c["utm"] + 1)  # UTM mediums, campaigns
             + (c["goals"] + 1)
+            + (c["goals"] + 1) * CURRENCY_CAP  # revenue: each goal row (and (other)) per admitted currency
             + c["prop_keys"] * (c["prop_values"] + 1) + c["goals"]  # props values, and each goal's (other) key
             + 2 * (CLIENT_CAP + 1) + len(dimensions.COUNTRIES) + DEVICE_CLASSES)

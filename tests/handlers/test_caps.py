@@ -191,3 +191,34 @@ def test_direct_none_is_never_capped_and_takes_no_place_in_the_sources_cap(api: 
     sources = rows(api.stats(SITE), "sources", "source")
     assert set(sources) == {"Direct / None", "s0", "s1", "(other)"}, sources
     assert sources["Direct / None"]["visitors"] == 2 and sources["(other)"]["visitors"] == 1
+
+
+def buy(currency: str, amount: str = "2.50", goal: str = "Purchase") -> dict[str, Any]:
+    return {"name": goal, "url": f"https://{SITE}/checkout", "domain": SITE, "ts": int(time.time() * 1000),
+            "revenue": {"amount": amount, "currency": currency}}
+
+
+def test_revenue_currencies_are_capped_and_past_the_cap_no_amount_is_summed(api: Api) -> None:
+    codes = ["EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "AUD", "CAD"]
+    for k, code in enumerate(codes):
+        status, body, _ = api.post(buy(code), ip=ip(2 * k))
+        assert status == 202 and body["accepted"] == 1, body
+    status, body, _ = api.post(buy("EUR", "1.50"), ip=ip(100))  # an admitted currency keeps counting
+    assert status == 202
+    answer = api.stats(SITE)
+    purchase = rows(answer, "goals", "goal")["Purchase"]
+    assert purchase["events"] == len(codes) + 1  # every conversion counts
+    revenue = {r["currency"]: r for r in purchase["revenue"]}
+    assert set(revenue) == set(codes[:caps.CURRENCY_CAP])
+    assert revenue["EUR"]["total"] == "4.00"
+    rev_rows = {k for k in counter_keys(api) if k.startswith("rev#")}
+    assert len(rev_rows) == caps.CURRENCY_CAP
+
+
+def test_a_currency_flood_leaves_the_day_s_items_bounded(api: Api) -> None:
+    for k in range(3):
+        api.post([buy(c, goal=f"g{k}") for c in ("EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK")], ip=ip(k))
+    before = counter_keys(api)
+    for k in range(3, 6):
+        api.post([buy(c, goal=f"g{k % 2}") for c in ("PLN", "CZK", "AUD", "CAD", "HUF", "RON")], ip=ip(k))
+    assert {k for k in counter_keys(api) if k.startswith("rev#")} == {k for k in before if k.startswith("rev#")}
