@@ -36,7 +36,7 @@ from liveinsight_infra.reconcilers.dynamodb import TableReconciler  # noqa: E402
 from liveinsight_infra.spec import load_spec  # noqa: E402
 
 SITES = ["ordinary.example", "unique.example", "props.example", "dupes.example", "flood.example", "first.example",
-         "full.example",
+         "full.example", "money.example",
          *(f"v{i}.example" for i in range(100))]
 VALUES_PER_EVENT = 25  # a unique page, referrer, source, medium, campaign; a goal, 10 props keys and values
 TARGET_MS, TARGET_BYTES = 1000, 100 * 1024
@@ -270,6 +270,10 @@ def main() -> None:
                 [unique("unique.example", 100, f"b{r}") for r in range(3)], hundred)
         b.shape("maximum-size props (30 x 1,900 characters)", "props.example",
                 [max_props("props.example") for _ in range(3)], one)
+        b.shape("revenue in a new currency each event, 100 per request", "money.example",
+                [[{"name": "Purchase", "url": "https://money.example/", "domain": "money.example", "ts": now_ms(),
+                   "revenue": {"amount": "9.99", "currency": f"{chr(65 + r)}{chr(65 + i // 26)}{chr(65 + i % 26)}"}}
+                  for i in range(100)] for r in range(3)], hundred)
         dup = ordinary("dupes.example", 100, 5000)
         b.shape("the same 100 events again", "dupes.example", [dup] * 10, hundred, lambda i: 7)
         b.forget = True  # each copy to a container that did not store it
