@@ -16,7 +16,7 @@ alarm threshold; plan + apply) → destroy) gets a moto server of its own (the p
 the fidelity patch) and, under the model, a proxy of its own, both started before the cycle and
 stopped after it: nothing the other tool or an earlier run did is left in the server's memory, its
 loaded modules or its backends. The server sets up the services either stack uses before it
-listens, as a server that is ready when it answers; ``--lazy-server`` starts it as moto does, each
+serves, as a server that is ready when it answers; ``--lazy-server`` starts it as moto does, each
 service set up at its first request while every other request waits (AWS has no such stall).
 The two tools alternate run by run, so machine noise hits both.
 Ours starts each run without built packages (a fresh ``LIVEINSIGHT_PACKAGE_CACHE``); the vendored

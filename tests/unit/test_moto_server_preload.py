@@ -1,6 +1,7 @@
-"""The local server sets up the services the stack uses before it listens
+"""The local server sets up the services the stack uses once it listens, before it serves
 (liveinsight_infra_moto/server.py): no first request waits for moto to import a service, make its
-backend or load its API model, and none holds back the others meanwhile."""
+backend or load its API model, and none holds back the others meanwhile; a request sent while it
+sets up is answered once it is done."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ PROBE = textwrap.dedent("""
     from liveinsight_infra_moto.fidelity import apply_fidelity_patches
     apply_fidelity_patches()
     from liveinsight_infra_moto import server
-    if sys.argv[1] == "preload":
-        server.preload()
     from moto.core.utils import get_service_model
     from moto.iam.models import iam_backends
     from moto.utilities.utils import PARTITION_NAMES
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    app = DomainDispatcherApplication(create_backend_app)
+    if sys.argv[1] == "preload":
+        server.preload(app)  # what the server does once it listens
     module = {"lambda": "awslambda"}
     imported = {name: f"moto.{module.get(name, name)}.models" in sys.modules for name in server.SERVICES}
-    app = DomainDispatcherApplication(create_backend_app)
     made = sorted(app.app_instances)
     models = get_service_model.cache_info().currsize
     partitions = sum(len(a) for a in iam_backends.values()) if iam_backends else 0
@@ -70,3 +71,35 @@ def test_the_services_are_the_ones_the_tool_calls() -> None:
     called = {m for f in [*root.joinpath("liveinsight_infra").rglob("*.py"), *root.joinpath("handlers").rglob("*.py")]
               for m in re.findall(r'client\("([a-z0-9-]+)"', f.read_text())}
     assert called == set(SERVICES)
+
+
+def test_a_request_sent_while_the_server_sets_up_is_answered() -> None:
+    """docs/operating.md starts the server in the background and the tool at once: the port is open
+    while the services are set up, and a request sent then waits and is answered."""
+    import socket
+
+    import boto3
+    from botocore.config import Config
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "liveinsight_infra_moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "setting up" in line:
+                break
+        else:
+            raise AssertionError("the server said nothing of its set-up")
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) == 0  # listening already, while it sets up
+        sts = boto3.client("sts", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                           aws_access_key_id="k", aws_secret_access_key="s",
+                           config=Config(read_timeout=120, retries={"max_attempts": 1}))
+        assert sts.get_caller_identity()["Account"] == "123456789012"
+        assert "ready" in proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
