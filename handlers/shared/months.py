@@ -37,6 +37,7 @@ _CAPPED: dict[str, tuple[str, str | None]] = {
     "med": ("utm_medium", "utm"), "cmp": ("utm_campaign", "utm"),
     "goal": ("goal", "goals"), "rev": ("goal", "goals"),
     "br": ("browser", None), "os": ("os", None)}
+CURRENCIES = "cur"  # the month's cap set of revenue currencies
 _UNCAPPED = frozenset({"cty", "dev", "ch"})  # fixed lists: countries, device classes, channels
 _months_noted: set[str] = set()  # month list entries this container has written
 
@@ -98,6 +99,9 @@ class Rollup:
             if sep and head not in _UNCAPPED and rest not in (caps.OTHER, dimensions.DIRECT):
                 name, cap = _set_of(head)
                 wanted.setdefault((f"C#caps#{site}#{month}", name), (cap, set()))[1].add(_value(head, rest))
+            if head == "rev":  # the month's currencies, capped as a day's are (caps.CURRENCY_CAP)
+                wanted.setdefault((f"C#caps#{site}#{month}", CURRENCIES), (caps.CURRENCY_CAP, set()))[1].add(
+                    rest.partition("#")[0])
         if self.table is not None:
             for site, month in sorted({(r[0], r[1]) for r in rolled.values()}):
                 self._note(site, month)
@@ -114,6 +118,9 @@ class Rollup:
         out: dict[tuple[str, str], tuple[str, str]] = {}
         for (prefix, sk), (site, month, head, rest, sep) in rolled.items():
             month_sk = sk
+            if head == "rev" and self.table is not None and rest.partition("#")[0] not in self._kept.get(
+                    (f"C#caps#{site}#{month}", CURRENCIES), set()):
+                continue  # a currency past the month's cap: its amount is not summed for long periods
             if sep and head not in _UNCAPPED and rest not in (caps.OTHER, dimensions.DIRECT) and self.table is not None:
                 name, _ = _set_of(head)
                 if _value(head, rest) not in self._kept.get((f"C#caps#{site}#{month}", name), set()):

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aggregator
@@ -176,3 +177,31 @@ def test_long_period_errors(api: Api) -> None:
     assert status == 400 and "12mo" in body["error"] and "all" in body["error"]
     status, body, _ = api.get(stats_api.handler, site="example.com", **{"from": "2000-01-01", "to": "2026-01-01"})
     assert status == 400 and body["error"].startswith("from/to: at most 3660 days")
+
+
+@pytest.mark.parametrize("ingest", [store_direct, store_stream])
+def test_a_month_keeps_the_day_s_currency_cap(api: Api, ingest: Any) -> None:
+    """Each day may admit 5 revenue currencies; the month admits 5 over all its days: a currency flood
+    spread over a month leaves its revenue rows bounded for long periods."""
+    caps.reset_for_tests()
+    month = periods.month_start(today(), -2)
+    codes = ["EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "AUD", "CAD", "HUF", "RON"]
+    evs = []
+    for d in range(4):  # four days of a past month, each with its own currencies after the first two
+        noon = int((month + timedelta(days=d)).timestamp() * 1000) + 12 * 3600 * 1000
+        for k, code in enumerate(codes[:2] + codes[2 + 3 * d:5 + 3 * d]):
+            evs.append((Event("Purchase", "https://example.com/", "/", "example.com", "", {}, noon + k, True,
+                              {"amount": Decimal("1"), "currency": code},
+                              dims=breakdowns.derive("https://example.com/", None, {}, UA, "example.com")),
+                        hashlib.sha256(f"{d}|{k}".encode()).hexdigest()[:20]))
+    ingest(evs)
+    rows = {i["sk"]["S"] for i in api.items(f"C#example.com#{month.strftime('%Y-%m')}#s") if
+            i["sk"]["S"].startswith("rev#")}
+    assert len(rows) == caps.CURRENCY_CAP  # 14 currencies over the month's days
+    day_rows = {i["sk"]["S"] for i in api.items("C#example.com#") if i["sk"]["S"].startswith("rev#")
+                and len(i["pk"]["S"].split("#")[2]) == 10}
+    assert len(day_rows) > caps.CURRENCY_CAP  # each day kept its own 5
+    long = api.stats("example.com", period="12mo")
+    purchase = {g["goal"]: g for g in long["goals"]}["Purchase"]
+    assert purchase["events"] == len(evs)
+    assert len(purchase["revenue"]) == caps.CURRENCY_CAP
