@@ -46,6 +46,11 @@ class Connection:
     address: Any
     deadline: float
     data: bytearray = field(default_factory=bytearray)
+    scanned: int = 0  # bytes of data already searched for the head's end
+    need: int | None = None  # the request's whole length, once its head is here
+
+    def reset(self, data: bytes | bytearray = b"") -> None:
+        self.data, self.scanned, self.need = bytearray(data), 0, None
 
 
 @dataclass(frozen=True)
@@ -70,27 +75,24 @@ class SocketWriter(io.BufferedIOBase):
         return len(memoryview(b))
 
 
-def complete(data: bytes | bytearray, max_body: int, length_of: Callable[[list[str]], int | None]) -> int | None:
-    """The length of the first request in ``data`` once it is all there (or once it cannot be framed,
-    so the handler can refuse it); None while more bytes are needed."""
-    end = _HEAD_END.search(data)
-    if end is None:
-        return len(data) if len(data) > MAX_HEAD else None
-    head = bytes(data[:end.start()]).decode("iso-8859-1").split("\n")[1:]
-    fields = [(k.strip().lower(), v.strip()) for k, sep, v in (line.partition(":") for line in head) if sep]
+def request_length(head: bytes, max_body: int, length_of: Callable[[list[str]], int | None]) -> int:
+    """The whole length of a request with this ``head`` (its end included): the head's own length
+    when the request cannot be framed, so that the handler can refuse it at once."""
+    lines = head.decode("iso-8859-1").split("\n")[1:]
+    fields = [(k.strip().lower(), v.strip()) for k, sep, v in (line.partition(":") for line in lines) if sep]
     if any(k == "transfer-encoding" for k, _ in fields):
-        return end.end()
+        return len(head)
     length = length_of([v for k, v in fields if k == "content-length"])
     if length is None or length > max_body:
-        return end.end()
-    return end.end() + length if len(data) >= end.end() + length else None
+        return len(head)
+    return len(head) + length
 
 
 class SelectorServer(HTTPServer):
     """An HTTP server whose connections wait on one selector and whose requests run on a bounded pool.
 
     Subclasses give ``handle_request_bytes`` (answer one request; return the bytes it did not read, or
-    None to close the connection) and ``frame`` (``complete`` with their limits)."""
+    None to close the connection) and ``request_length`` (``request_length`` with their limits)."""
 
     request_queue_size = 128  # the listen backlog; socketserver's default of 5 refuses bursts
     request_timeout = 10.0  # seconds for a whole request to arrive (also how long an idle connection lasts)
@@ -109,7 +111,7 @@ class SelectorServer(HTTPServer):
         self._stopped.set()
 
     # -- to be given by the subclass ---------------------------------------------------------------
-    def frame(self, data: bytearray) -> int | None:
+    def request_length(self, head: bytes) -> int:
         raise NotImplementedError
 
     def handle_request_bytes(self, sock: socket.socket, address: Any, data: bytes) -> bytes | None:
@@ -207,7 +209,7 @@ class SelectorServer(HTTPServer):
             self._drop(sel, waiting, conn)
             return 0
         conn.data += chunk
-        if chunk and self.frame(conn.data) is None:
+        if chunk and not self._ready(conn):
             return 0
         # complete, or the client closed its side: the handler answers what there is
         return self._dispatch(sel, waiting, conn)
@@ -217,15 +219,28 @@ class SelectorServer(HTTPServer):
         conn.deadline = time.monotonic() + self.request_timeout
         waiting[conn.sock] = conn
         sel.register(conn.sock, selectors.EVENT_READ, conn)
-        if conn.data and self.frame(conn.data) is not None:
+        if conn.data and self._ready(conn):
             return self._dispatch(sel, waiting, conn)
         return 0
+
+    def _ready(self, conn: Connection) -> bool:
+        """Whether the first request in ``conn.data`` is all there (or cannot be framed, so the handler
+        can refuse it). The head's end is looked for in the bytes not yet searched (and the 3 before
+        them, where an end may begin), so a head that trickles in is scanned once, not once a read."""
+        if conn.need is None:
+            end = _HEAD_END.search(conn.data, max(0, conn.scanned - 3))
+            conn.scanned = len(conn.data)
+            if end is None:
+                return len(conn.data) > MAX_HEAD
+            conn.need = self.request_length(bytes(conn.data[:end.end()]))
+        return len(conn.data) >= conn.need
 
     def _dispatch(self, sel: selectors.BaseSelector, waiting: dict[socket.socket, Connection],
                   conn: Connection) -> int:
         sel.unregister(conn.sock)
         del waiting[conn.sock]
-        data, conn.data = bytes(conn.data), bytearray()
+        data = bytes(conn.data)
+        conn.reset()
         self._pool.submit(self._work, conn, data)
         return 1
 
@@ -245,7 +260,7 @@ class SelectorServer(HTTPServer):
             else:
                 with contextlib.suppress(OSError):
                     conn.sock.setblocking(False)
-                conn.data = bytearray(rest)
+                conn.reset(rest)
             self._returned.put(conn)
             self._wake()
 

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from ..reconcilers.response_headers import SECURITY_HEADERS
 from .connections import Request as Received
-from .connections import SelectorServer, SocketWriter, complete
+from .connections import SelectorServer, SocketWriter, request_length
 from .function_url import handle as handle_function_url
 from .function_url import on_event_path
 from .gateway import LocalGateway, Request, Response
@@ -60,8 +60,8 @@ class LocalServer(SelectorServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def frame(self, data: bytearray) -> int | None:
-        return complete(data, MAX_BODY, _content_length)
+    def request_length(self, head: bytes) -> int:
+        return request_length(head, MAX_BODY, _content_length)
 
     def handle_request_bytes(self, sock: socket.socket, address: Any, data: bytes) -> bytes | None:
         """Answer the first request in ``data``; the bytes after it, or None to close the connection."""

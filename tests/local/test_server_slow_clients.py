@@ -8,11 +8,15 @@ Only hangs are bounded here (generous timeouts); no success is timed.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
+import pytest
+
+from liveinsight_infra.local import connections
 from tests.local.conftest import Site
 
 SLOW = 100  # far more than the worker pool
@@ -72,3 +76,35 @@ def test_a_request_trickling_in_is_cut_off_at_the_deadline(site: Site) -> None:
                 closed = True
         assert closed, "the server kept a trickling request open"
     assert site.request("GET", "/").status == 200
+
+
+class _CountingScan:
+    """Stands in for the head-end pattern: counts the bytes each search looks at."""
+
+    def __init__(self, pattern: re.Pattern[bytes]):
+        self.pattern, self.scanned, self.calls = pattern, 0, 0
+
+    def search(self, data: bytes | bytearray, pos: int = 0) -> re.Match[bytes] | None:
+        self.calls += 1
+        self.scanned += len(data) - pos
+        return self.pattern.search(data, pos)
+
+
+def test_a_long_head_trickling_in_is_scanned_once(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A head of ~66 KB, then one byte at a time: each read looks for the head's end in the new
+    bytes only (and the 3 before them), not in the whole head again (quadratic)."""
+    scan = _CountingScan(connections._HEAD_END)
+    monkeypatch.setattr(connections, "_HEAD_END", scan)
+    head = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Pad-%02d: %s\r\n" % (i, b"a" * 1000) for i in range(66))
+    trickle = b"X-Slow: " + b"b" * 40
+    with connect(site) as s:
+        s.sendall(head)
+        time.sleep(0.2)
+        for byte in trickle:
+            s.sendall(bytes([byte]))
+            time.sleep(0.005)
+        s.sendall(b"\r\n\r\n")
+        assert s.recv(12) == b"HTTP/1.1 200"
+    sent = len(head) + len(trickle) + 4
+    assert scan.calls >= 2, "the head arrived in one read: nothing was trickled"
+    assert scan.scanned <= sent + 4 * scan.calls, f"{scan.scanned} bytes scanned for {sent} received"
