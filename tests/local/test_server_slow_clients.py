@@ -78,6 +78,29 @@ def test_a_request_trickling_in_is_cut_off_at_the_deadline(site: Site) -> None:
     assert site.request("GET", "/").status == 200
 
 
+def test_clients_that_never_read_their_answers_hold_no_worker(site: Site) -> None:
+    """More connections than workers, each pipelining many requests and reading nothing (a small
+    receive buffer): an answer waits for such a reader in the loop, not in a worker."""
+    site.server.write_timeout = 120.0  # a worker held per send would be held for the whole test
+    host, port = site.server.server_address[:2]
+    pipelined = b"GET /dashboard.js HTTP/1.1\r\nHost: x\r\n\r\n" * 300
+    socks = []
+    try:
+        for _ in range(site.server.max_workers + 4):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+            s.settimeout(30)
+            s.connect((str(host), int(port)))
+            s.sendall(pipelined)
+        for _ in range(3):  # while their answers fill the socket buffers, and once they are full
+            time.sleep(1.0)  # not a bound: gives the attack time to take hold
+            assert site.request("GET", "/").status == 200  # held behind them, it fails at 10 s
+    finally:
+        for s in socks:
+            s.close()
+
+
 class _CountingScan:
     """Stands in for the head-end pattern: counts the bytes each search looks at."""
 
