@@ -56,6 +56,10 @@ class Connection:
     sent: int = 0  # bytes of it sent
     close_after: bool = False  # close once the answer is sent
 
+    @property
+    def host(self) -> Any:
+        return self.address[0] if isinstance(self.address, tuple) else self.address
+
     def reset(self, data: bytes | bytearray = b"") -> None:
         self.data, self.scanned, self.need = bytearray(data), 0, None
 
@@ -108,6 +112,7 @@ class SelectorServer(HTTPServer):
     write_timeout = 10.0  # seconds a client may take to accept each part of an answer
     max_workers = 16
     max_connections = 512
+    max_per_address = 32  # connections open from one client address
 
     def __init__(self, address: tuple[str, int], handler: Any):
         super().__init__(address, handler)
@@ -158,6 +163,7 @@ class SelectorServer(HTTPServer):
         self._waiting: dict[socket.socket, Connection] = {}  # reading a request
         self._writing: dict[socket.socket, Connection] = {}  # sending an answer
         self._busy = 0  # connections a worker has
+        self._per_host: dict[Any, int] = {}  # open connections by client address
         self.socket.setblocking(False)
         sel.register(self.socket, selectors.EVENT_READ, "accept")
         sel.register(self._wake_r, selectors.EVENT_READ, "wake")
@@ -192,6 +198,7 @@ class SelectorServer(HTTPServer):
                 conn.sock.close()
             self._waiting.clear()
             self._writing.clear()
+            self._per_host.clear()
             sel.close()
             self._stop = False
             self._stopped.set()
@@ -207,10 +214,26 @@ class SelectorServer(HTTPServer):
                 return
             except OSError:  # the client gave up before we took it: nothing to do
                 return
-            sock.setblocking(False)
             conn = Connection(sock, address, time.monotonic() + self.request_timeout)
+            if self._per_host.get(conn.host, 0) >= self.max_per_address:
+                oldest = self._idlest(conn.host)
+                if oldest is None:  # all of that address's connections are being answered: refused
+                    with contextlib.suppress(OSError):
+                        sock.close()
+                    continue
+                self._close(oldest)
+            sock.setblocking(False)
+            self._per_host[conn.host] = self._per_host.get(conn.host, 0) + 1
             self._waiting[sock] = conn
             self._sel.register(sock, selectors.EVENT_READ, conn)
+
+    def _idlest(self, host: Any) -> Connection | None:
+        """The connection of ``host`` to close for a new one: the oldest of those waiting for a request,
+        one that has sent nothing of it first. So one address holds at most ``max_per_address`` of the
+        ``max_connections``, and a client that connects and sends its request at once still gets in,
+        even from the address that floods."""
+        mine = [c for c in self._waiting.values() if c.host == host]
+        return min(mine, key=lambda c: (bool(c.data), c.deadline), default=None)
 
     def _read(self, conn: Connection) -> None:
         """Read what is there; hand a complete request to a worker."""
@@ -324,5 +347,8 @@ class SelectorServer(HTTPServer):
             self._sel.unregister(conn.sock)
         self._waiting.pop(conn.sock, None)
         self._writing.pop(conn.sock, None)
+        left = self._per_host.pop(conn.host, 1) - 1
+        if left:
+            self._per_host[conn.host] = left
         with contextlib.suppress(OSError):
             conn.sock.close()

@@ -19,7 +19,7 @@ import pytest
 from liveinsight_infra.local import connections
 from tests.local.conftest import Site
 
-SLOW = 100  # far more than the worker pool
+SLOW = 30  # far more than the worker pool, within what one address may hold open (32)
 
 
 def connect(site: Site) -> socket.socket:
@@ -76,6 +76,29 @@ def test_a_request_trickling_in_is_cut_off_at_the_deadline(site: Site) -> None:
                 closed = True
         assert closed, "the server kept a trickling request open"
     assert site.request("GET", "/").status == 200
+
+
+def test_a_flood_of_idle_connections_from_one_address_locks_no_one_out(site: Site) -> None:
+    """Bare connects that send nothing, more than the server keeps open: one address cannot fill
+    the connection table (the attacker and this test's client share 127.0.0.1 here)."""
+    site.server.request_timeout = 120.0  # the idle ones outlive the test unless the server closes them
+    site.server.max_connections = 64  # full sooner; the bound under test is per address, below this
+    socks = []
+    try:
+        for _ in range(100):
+            socks.append(connect(site))
+        assert site.request("GET", "/").status == 200  # a hang until the idle ones expire fails at 10 s
+        still_open = 0
+        for s in socks:  # the server closed the oldest of them to make room: the end of their streams
+            s.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                still_open += s.recv(1) != b""
+                continue
+            still_open += 1
+        assert still_open < site.server.max_per_address
+    finally:
+        for s in socks:
+            s.close()
 
 
 def test_clients_that_never_read_their_answers_hold_no_worker(site: Site) -> None:
