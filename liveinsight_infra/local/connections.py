@@ -9,8 +9,15 @@ worker, and cannot keep anyone else from being answered.
 A request must be complete within ``request_timeout`` seconds from the moment the connection was
 accepted or its previous answer sent: a whole-request deadline, not a per-read timeout, so a client
 that trickles a byte at a time (slowloris) is cut off all the same: 408 if it sent anything, then
-the connection is closed. At most ``max_connections`` are open at once; past that, new ones wait
-in the listen backlog.
+the connection is closed. The head's end is looked for only in the bytes not yet searched, so a
+long head trickling in costs linear time, not quadratic.
+
+At most ``max_connections`` are open at once; past that, new ones wait in the listen backlog. At
+most ``max_per_address`` are open from one client address: a new one past that closes the oldest
+of that address's connections waiting for a request (one that sent nothing first), or is refused
+if none is waiting. So one address cannot fill the table, and a client that sends its request as
+soon as it connects gets in even beside a flood from its own address. Many addresses can still
+fill it together (each within its cap).
 
 A worker writes its answer into memory; the loop sends it as the client takes it (non-blocking),
 and reads that connection's next request only once it is all sent. So a client that pipelines many
