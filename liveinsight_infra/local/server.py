@@ -28,7 +28,6 @@ from __future__ import annotations
 import io
 import mimetypes
 import re
-import socket
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -36,8 +35,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..reconcilers.response_headers import SECURITY_HEADERS
+from .connections import AnswerWriter, SelectorServer, request_length
 from .connections import Request as Received
-from .connections import SelectorServer, SocketWriter, complete
 from .function_url import handle as handle_function_url
 from .function_url import on_event_path
 from .gateway import LocalGateway, Request, Response
@@ -60,13 +59,14 @@ class LocalServer(SelectorServer):
         host, port = self.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def frame(self, data: bytearray) -> int | None:
-        return complete(data, MAX_BODY, _content_length)
+    def request_length(self, head: bytes) -> int:
+        return request_length(head, MAX_BODY, _content_length)
 
-    def handle_request_bytes(self, sock: socket.socket, address: Any, data: bytes) -> bytes | None:
-        """Answer the first request in ``data``; the bytes after it, or None to close the connection."""
-        handler = _Handler(Received(sock, data), address, self)  # type: ignore[arg-type]  # our setup() reads it
-        return None if handler.close_connection else data[handler.consumed:]
+    def handle_request_bytes(self, request: Received, address: Any) -> bytes | None:
+        """Answer the first request in ``request.data`` (into ``request.out``); the bytes after it, or
+        None to close the connection once the answer is sent."""
+        handler = _Handler(request, address, self)  # type: ignore[arg-type]  # our setup() reads it
+        return None if handler.close_connection else request.data[handler.consumed:]
 
     def on_error(self, address: Any, exc: Exception) -> None:
         self.log(f"{address}: {type(exc).__name__}: {exc}")
@@ -113,10 +113,10 @@ class _Handler(BaseHTTPRequestHandler):
     request: Received
     consumed = 0  # bytes of the received data this request took
 
-    def setup(self) -> None:  # the request is already read (connections.py): answer on the socket
+    def setup(self) -> None:  # the request is already read (connections.py); the loop sends the answer
         self.connection = self.request.sock
         self.rfile = io.BytesIO(self.request.data)
-        self.wfile = SocketWriter(self.connection)
+        self.wfile = AnswerWriter(self.request.out)
 
     def handle(self) -> None:
         """One request per call: the connection goes back to the loop between requests."""
