@@ -186,6 +186,8 @@ class SelectorServer(HTTPServer):
                     elif key.data == "wake":
                         with contextlib.suppress(BlockingIOError):
                             self._wake_r.recv(4096)
+                    elif key.fileobj.fileno() < 0:  # type: ignore[union-attr]
+                        continue  # closed earlier in this round (an eviction for a new connection)
                     elif key.fileobj in self._writing:
                         self._write(key.data)
                     else:
@@ -350,6 +352,8 @@ class SelectorServer(HTTPServer):
             self._close(conn)
 
     def _close(self, conn: Connection, registered: bool = True) -> None:
+        if conn.sock.fileno() < 0:
+            return  # closed already: evicted (``_accept``) earlier in the same round of events
         if registered:
             self._sel.unregister(conn.sock)
         self._waiting.pop(conn.sock, None)

@@ -154,3 +154,27 @@ def test_a_long_head_trickling_in_is_scanned_once(site: Site, monkeypatch: pytes
     sent = len(head) + len(trickle) + 4
     assert scan.calls >= 2, "the head arrived in one read: nothing was trickled"
     assert scan.scanned <= sent + 4 * scan.calls, f"{scan.scanned} bytes scanned for {sent} received"
+
+
+def test_a_connection_closed_earlier_in_a_round_of_events_is_skipped() -> None:
+    """An eviction (``_accept`` closing an address's oldest connection for a new one) may close a
+    socket that has an event later in the same ``select`` round: reading it, or closing it again,
+    must not raise (an outside test saw ``unregister`` of fd -1 kill the server)."""
+    import selectors
+
+    server = connections.SelectorServer(("127.0.0.1", 0), object)
+    a, b = socket.socketpair()
+    try:
+        server._sel = selectors.DefaultSelector()
+        server._waiting, server._writing, server._per_host = {}, {}, {"127.0.0.1": 1}
+        conn = connections.Connection(a, ("127.0.0.1", 1), time.monotonic() + 10)
+        server._waiting[a] = conn
+        server._sel.register(a, selectors.EVENT_READ, conn)
+        b.sendall(b"GET / HTTP/1.1\r\n")  # an event pending on it
+        server._close(conn)  # the eviction
+        server._read(conn)  # its event, later in the same round
+        server._close(conn)
+        assert server._per_host == {} and server._waiting == {}
+    finally:
+        b.close()
+        server.server_close()
